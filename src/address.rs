@@ -1,0 +1,147 @@
+//! Names, addresses and sockets: resolving hosts, opening the listening socket, starting a
+//! non-blocking connection. Waiting for a connection to complete is the event loop's business.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+
+use mio::net::{TcpListener, TcpStream};
+use socket2::{Domain, Socket, Type};
+
+use crate::error::{Error, os_reason};
+use crate::options::Family;
+
+/// How many connections may wait to be accepted while tete is busy with one (a password handshake).
+const BACKLOG: i32 = 8;
+
+/// Every address `host` stands for, in the resolver's order, within `family`.
+pub fn resolve(
+    host: &str,
+    port: u16,
+    family: Family,
+    numeric: bool,
+) -> Result<Vec<SocketAddr>, Error> {
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let found: Vec<SocketAddr> = match literal.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) if numeric => {
+            return Err(Error::Runtime(format!(
+                "host '{host}': not a numeric address, and -n forbids name lookups"
+            )));
+        }
+        Err(_) => (literal, port)
+            .to_socket_addrs()
+            .map_err(|err| {
+                let reason = os_reason(&err);
+                let reason = reason.trim_start_matches("failed to lookup address information: ");
+                Error::Runtime(format!("unknown host '{host}': {reason}"))
+            })?
+            .collect(),
+    };
+    let wanted: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|addr| match family {
+            Family::Any => true,
+            Family::V4 => addr.is_ipv4(),
+            Family::V6 => addr.is_ipv6(),
+        })
+        .collect();
+    if wanted.is_empty() {
+        let which = if family == Family::V4 { "IPv4" } else { "IPv6" };
+        return Err(Error::Runtime(format!(
+            "host '{host}' has no {which} address"
+        )));
+    }
+    Ok(wanted)
+}
+
+/// Opens the listening socket: on `address`, or on every address when `None` (IPv6 and IPv4
+/// together where the system allows it, IPv4 alone where it has no IPv6).
+pub fn listen(
+    address: Option<&str>,
+    port: u16,
+    family: Family,
+    numeric: bool,
+) -> Result<TcpListener, Error> {
+    let (addr, v6_only) = match address {
+        Some(host) => (resolve(host, port, family, numeric)?[0], None),
+        None if family == Family::V4 => ((Ipv4Addr::UNSPECIFIED, port).into(), None),
+        None => (
+            (Ipv6Addr::UNSPECIFIED, port).into(),
+            Some(family == Family::V6),
+        ),
+    };
+    match bound_listener(addr, v6_only) {
+        Err(err) if address.is_none() && family == Family::Any && no_ipv6(&err) => {
+            bound_listener((Ipv4Addr::UNSPECIFIED, port).into(), None)
+        }
+        other => other,
+    }
+    .map_err(|err| Error::io(format!("cannot listen on {addr}"), &err))
+}
+
+fn bound_listener(addr: SocketAddr, v6_only: Option<bool>) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if let Some(v6_only) = v6_only {
+        socket.set_only_v6(v6_only)?;
+    }
+    // A listener restarted (or re-opened by -k) must not wait for old connections' TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
+fn no_ipv6(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL)
+    )
+}
+
+/// The local end to bind before connecting (`-s`, `-p`), if any.
+pub struct Source<'a> {
+    pub address: Option<&'a str>,
+    pub port: Option<u16>,
+    pub numeric: bool,
+}
+
+/// Starts a non-blocking connection to `target`; it completes when the stream turns writable.
+pub fn start_connect(target: SocketAddr, source: &Source) -> Result<TcpStream, Error> {
+    let local = match (source.address, source.port) {
+        (None, None) => None,
+        (Some(host), port) => {
+            let family = if target.is_ipv4() {
+                Family::V4
+            } else {
+                Family::V6
+            };
+            Some(resolve(host, port.unwrap_or(0), family, source.numeric)?[0])
+        }
+        (None, Some(port)) => {
+            let any: IpAddr = if target.is_ipv4() {
+                Ipv4Addr::UNSPECIFIED.into()
+            } else {
+                Ipv6Addr::UNSPECIFIED.into()
+            };
+            Some(SocketAddr::new(any, port))
+        }
+    };
+    let socket = Socket::new(Domain::for_address(target), Type::STREAM, None)
+        .map_err(|err| Error::io(format!("cannot open a socket for {target}"), &err))?;
+    if let Some(local) = local {
+        socket
+            .set_reuse_address(true)
+            .and_then(|()| socket.bind(&local.into()))
+            .map_err(|err| Error::io(format!("cannot bind {local}"), &err))?;
+    }
+    socket
+        .set_nonblocking(true)
+        .map_err(|err| Error::io(format!("cannot connect to {target}"), &err))?;
+    match socket.connect(&target.into()) {
+        Ok(()) => {}
+        Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(err) => return Err(Error::io(format!("cannot connect to {target}"), &err)),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}

@@ -1,0 +1,42 @@
+//! tete joins standard input and standard output to one TCP connection, like netcat, and ends
+//! every session correctly: nothing is cut off at the end, and nothing hangs once the work is done.
+//!
+//! The modules, from the command line inwards:
+//! - [`options`]: the getopts table and the validated [`options::Config`];
+//! - [`address`]: name resolution, the listening socket, starting a connection;
+//! - [`relay`]: the single-threaded mio event loop and the end-of-session rules;
+//! - [`layer`]: what happens to bytes between the standard streams and the socket (`-C`);
+//! - [`buffer`]: the fixed-size buffers that keep memory bounded;
+//! - [`stdio`]: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
+//! - [`signals`]: putting shared terminal and descriptor state back when a signal ends tete;
+//! - [`error`]: the failures and their exit statuses.
+
+pub mod address;
+pub mod buffer;
+pub mod error;
+pub mod layer;
+pub mod options;
+pub mod relay;
+pub mod signals;
+pub mod stdio;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
+pub use error::Error;
+use options::Command;
+
+/// Runs tete with the arguments after the program name. `Ok(text)` is what to print on stdout.
+pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
+    stdio::fill_closed_standard_fds().map_err(|err| Error::io("standard descriptors", &err))?;
+    let env_password = std::env::var_os("TETE_PASSWORD").map(OsStringExt::into_vec);
+    match options::parse(args, env_password)? {
+        Command::Help => Ok(Some(options::help())),
+        Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
+        Command::Run(config) => {
+            let result = relay::run(&config);
+            stdio::restore_flags();
+            result.map(|()| None)
+        }
+    }
+}

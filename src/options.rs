@@ -1,0 +1,355 @@
+//! The command line: the getopts table, and the one place where arguments are checked.
+//!
+//! Everything a user can get wrong on the command line is caught here and reported as
+//! [`Error::Usage`] (exit status 2), so the rest of the program works with values that are
+//! already known to be well formed.
+
+use std::ffi::OsStr;
+use std::time::Duration;
+
+use getopts::Options;
+
+use crate::error::Error;
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Version,
+    Run(Config),
+}
+
+/// Which end of the connection tete is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Connect to `host` on `port`.
+    Connect { host: String, port: u16 },
+    /// Listen on `port`, on `address` or on every address when `None`.
+    Listen { address: Option<String>, port: u16 },
+}
+
+/// Which address families to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Any,
+    V4,
+    V6,
+}
+
+/// Where the room password comes from, if anywhere.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordSource {
+    None,
+    /// `-P`: ask on the controlling terminal.
+    Prompt,
+    /// `--password-file FILE`: the file's first line.
+    File(String),
+    /// `TETE_PASSWORD`, taken from the environment by the caller.
+    Environment(Vec<u8>),
+}
+
+/// A validated run: every field is within range.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Config {
+    pub mode: Mode,
+    /// Connect mode: the local port to bind before connecting (`-p`).
+    pub source_port: Option<u16>,
+    /// Connect mode: the local address to bind before connecting (`-s`).
+    pub source_address: Option<String>,
+    pub family: Family,
+    pub numeric: bool,
+    pub verbose: bool,
+    /// `-z`: only report whether the port accepts.
+    pub zero_io: bool,
+    /// `-w`: how long to wait for a connection (either mode) or a handshake.
+    pub wait: Option<Duration>,
+    /// `-i`: end the session when nothing moves for this long.
+    pub idle_timeout: Option<Duration>,
+    /// `-k`: serve peers one after another.
+    pub keep_open: bool,
+    /// `-C`: send each LF from stdin as CR LF.
+    pub crlf: bool,
+    /// `-d`: never read stdin.
+    pub recv_only: bool,
+    /// `--send-only`: discard what the peer sends.
+    pub send_only: bool,
+    /// `-N`: never half-close the socket.
+    pub no_shutdown: bool,
+    pub password: PasswordSource,
+}
+
+/// The usage line shown by `--help`.
+const USAGE: &str = "Usage: tete [options] host port\n       tete -l [options] [address] port";
+
+fn make_opts() -> Options {
+    let mut opts = Options::new();
+    opts.optflag("l", "listen", "listen for one peer instead of connecting")
+        .optopt(
+            "p",
+            "source-port",
+            "connect: bind this local port; listen: the port to listen on",
+            "PORT",
+        )
+        .optopt(
+            "s",
+            "source",
+            "connect: bind this local address; listen: the address to listen on",
+            "ADDR",
+        )
+        .optflag("4", "", "use IPv4 only")
+        .optflag("6", "", "use IPv6 only")
+        .optflag("n", "numeric", "numeric addresses only, no name lookups")
+        .optflag(
+            "z",
+            "zero",
+            "only report whether the port accepts connections",
+        )
+        .optopt(
+            "w",
+            "wait",
+            "give up connecting or waiting for a peer after SECS",
+            "SECS",
+        )
+        .optopt(
+            "i",
+            "idle-timeout",
+            "end the session after SECS with nothing moving",
+            "SECS",
+        )
+        .optflag("k", "keep-open", "listen: serve peers one after another")
+        .optflag("C", "crlf", "send each LF from stdin as CR LF")
+        .optflag("d", "recv-only", "never read stdin")
+        .optflag("", "send-only", "discard what the peer sends")
+        .optflag(
+            "N",
+            "no-shutdown",
+            "do not half-close the socket when stdin ends",
+        )
+        .optflag("P", "password", "ask for the room password on the terminal")
+        .optopt(
+            "",
+            "password-file",
+            "read the room password from FILE's first line",
+            "FILE",
+        )
+        .optflag("v", "verbose", "report connections on stderr")
+        .optflag("h", "help", "print this help and exit")
+        .optflag("V", "version", "print the version and exit");
+    opts
+}
+
+/// The text of `--help`.
+pub fn help() -> String {
+    let body = make_opts().usage(USAGE);
+    format!(
+        "tete: join stdin and stdout to one TCP connection\n\n{body}\n\
+         Environment: TETE_PASSWORD sets the room password (empty: none).\n\
+         Exit status: 0 normal end, 1 runtime failure, 2 usage error, 3 secure channel failure.\n\
+         See tete(1) for the details.\n"
+    )
+}
+
+/// Parses the arguments after the program name. `env_password` is `TETE_PASSWORD`'s value.
+pub fn parse<S: AsRef<OsStr>>(args: &[S], env_password: Option<Vec<u8>>) -> Result<Command, Error> {
+    let matches = make_opts()
+        .parse(args)
+        .map_err(|err| Error::Usage(err.to_string()))?;
+    if matches.opt_present("h") {
+        return Ok(Command::Help);
+    }
+    if matches.opt_present("V") {
+        return Ok(Command::Version);
+    }
+
+    let listen = matches.opt_present("l");
+    let source_port = matches.opt_str("p").map(|p| parse_port(&p)).transpose()?;
+    let source_address = matches.opt_str("s");
+    let free = &matches.free;
+    let mode = if listen {
+        listen_mode(free, source_address.clone(), source_port)?
+    } else {
+        connect_mode(free)?
+    };
+    let family = match (matches.opt_present("4"), matches.opt_present("6")) {
+        (true, true) => return Err(usage("-4 and -6 cannot be used together")),
+        (true, false) => Family::V4,
+        (false, true) => Family::V6,
+        (false, false) => Family::Any,
+    };
+
+    let zero_io = matches.opt_present("z");
+    let keep_open = matches.opt_present("k");
+    let recv_only = matches.opt_present("d");
+    let send_only = matches.opt_present("send-only");
+    if zero_io && listen {
+        return Err(usage("-z only works when connecting, not with -l"));
+    }
+    if keep_open && !listen {
+        return Err(usage("-k only works with -l"));
+    }
+    if recv_only && send_only {
+        return Err(usage("-d and --send-only cannot be used together"));
+    }
+
+    let password = match (matches.opt_present("P"), matches.opt_str("password-file")) {
+        (true, Some(_)) => return Err(usage("-P and --password-file cannot be used together")),
+        (true, None) => PasswordSource::Prompt,
+        (false, Some(file)) => PasswordSource::File(file),
+        (false, None) => match env_password {
+            Some(value) if !value.is_empty() => PasswordSource::Environment(value),
+            _ => PasswordSource::None,
+        },
+    };
+    if zero_io && password != PasswordSource::None {
+        return Err(usage("-z sends nothing, so it takes no password"));
+    }
+
+    Ok(Command::Run(Config {
+        mode,
+        // In listen mode -p and -s name the listening address, already folded into `mode`.
+        source_port: source_port.filter(|_| !listen),
+        source_address: source_address.filter(|_| !listen),
+        family,
+        numeric: matches.opt_present("n"),
+        verbose: matches.opt_present("v"),
+        zero_io,
+        wait: matches
+            .opt_str("w")
+            .map(|s| parse_seconds("-w", &s))
+            .transpose()?,
+        idle_timeout: matches
+            .opt_str("i")
+            .map(|s| parse_seconds("-i", &s))
+            .transpose()?,
+        keep_open,
+        crlf: matches.opt_present("C"),
+        recv_only,
+        send_only,
+        no_shutdown: matches.opt_present("N"),
+        password,
+    }))
+}
+
+fn connect_mode(free: &[String]) -> Result<Mode, Error> {
+    match free {
+        [] => Err(usage("missing host and port")),
+        [_] => Err(usage("missing port")),
+        [host, port] => Ok(Mode::Connect {
+            host: host.clone(),
+            port: parse_port(port)?,
+        }),
+        [_, _, extra, ..] => Err(usage(&format!("unexpected operand '{extra}'"))),
+    }
+}
+
+/// `-l port`, `-l address port`, `-l -p port` and `-l -s address -p port` all mean the same thing.
+fn listen_mode(
+    free: &[String],
+    source_address: Option<String>,
+    source_port: Option<u16>,
+) -> Result<Mode, Error> {
+    let (address, port) = match (free, source_port) {
+        ([], None) => return Err(usage("missing port to listen on")),
+        ([], Some(port)) => (None, port),
+        ([port], None) => (None, parse_port(port)?),
+        ([address], Some(port)) => (Some(address.clone()), port),
+        ([address, port], None) => (Some(address.clone()), parse_port(port)?),
+        ([_, _], Some(_)) => return Err(usage("-p and a port operand both given")),
+        ([_, _, extra, ..], _) => return Err(usage(&format!("unexpected operand '{extra}'"))),
+    };
+    let address = match (address, source_address) {
+        (Some(_), Some(_)) => return Err(usage("-s and an address operand both given")),
+        (address, source) => address.or(source),
+    };
+    Ok(Mode::Listen { address, port })
+}
+
+fn parse_port(text: &str) -> Result<u16, Error> {
+    match text.parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(usage(&format!(
+            "invalid port '{text}': must be a number from 1 to 65535"
+        ))),
+    }
+}
+
+/// Whole or fractional seconds, more than zero.
+fn parse_seconds(option: &str, text: &str) -> Result<Duration, Error> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|secs| *secs > 0.0)
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| {
+            usage(&format!(
+                "invalid {option} value '{text}': must be a number of seconds above zero"
+            ))
+        })
+}
+
+fn usage(message: &str) -> Error {
+    Error::Usage(message.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, Error> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        match parse(&args, None)? {
+            Command::Run(config) => Ok(config),
+            other => panic!("expected a run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn listen_forms_agree() {
+        let expected = Mode::Listen {
+            address: None,
+            port: 9000,
+        };
+        assert_eq!(run(&["-l", "9000"]).unwrap().mode, expected);
+        assert_eq!(run(&["-l", "-p", "9000"]).unwrap().mode, expected);
+        let on_loopback = Mode::Listen {
+            address: Some("::1".into()),
+            port: 9000,
+        };
+        assert_eq!(run(&["-l", "::1", "9000"]).unwrap().mode, on_loopback);
+        assert_eq!(
+            run(&["-l", "-s", "::1", "-p", "9000"]).unwrap().mode,
+            on_loopback
+        );
+    }
+
+    #[test]
+    fn fractional_seconds() {
+        let config = run(&["-w", "0.5", "-i", "2", "h", "1"]).unwrap();
+        assert_eq!(config.wait, Some(Duration::from_millis(500)));
+        assert_eq!(config.idle_timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn empty_environment_password_means_none() {
+        let args = vec!["h".to_string(), "1".to_string()];
+        let Ok(Command::Run(config)) = parse(&args, Some(Vec::new())) else {
+            panic!("expected a run");
+        };
+        assert_eq!(config.password, PasswordSource::None);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["-w", "soon", "h", "1"][..],
+            &["-i", "-3", "h", "1"],
+            &["-w", "0", "h", "1"],
+            &["-w", "NaN", "h", "1"],
+            &["-k", "h", "1"],
+            &["-l", "-z", "1"],
+            &["h", "65536"],
+            &["-4", "-6", "h", "1"],
+        ] {
+            assert!(matches!(run(args), Err(Error::Usage(_))), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! The event loop: one single-threaded mio `Poll` over stdin, stdout, the socket and, in listen
+//! mode, the listening socket.
+//!
+//! The loop moves through phases: connecting (trying each address of the host in turn) or
+//! listening, then a session with one peer, then the end (or, with `-k`, listening again).
+//! Every wait, including `-w` and `-i`, is the poll's timeout: there are no threads and no sleeps.
+//!
+//! mio reports readiness on edges, so each descriptor carries a `ready` flag: set by an event,
+//! cleared only when a call answers `WouldBlock`. Between polls `pump` moves bytes until no
+//! transfer can make progress.
+//!
+//! How a session ends is decided in one place, `Session::is_finished`:
+//! - stdin EOF: the socket is half-closed (unless `-N`) and receiving goes on;
+//! - peer EOF: everything received is written out; then tete ends if stdin has ended or is a
+//!   terminal (a chat ends when the other person leaves), otherwise it first sends the rest of
+//!   stdin.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::address::{self, Source};
+use crate::buffer::Buffer;
+use crate::error::{Error, os_reason};
+use crate::layer::Layer;
+use crate::options::{Config, Mode};
+use crate::stdio::StdStream;
+
+const STDIN: Token = Token(0);
+const STDOUT: Token = Token(1);
+const PEER: Token = Token(2);
+const LISTENER: Token = Token(3);
+
+/// Each direction's buffer. Large enough for few system calls per megabyte, small enough that
+/// the whole process stays within a few MiB.
+const BUFFER_SIZE: usize = 128 * 1024;
+
+/// Runs tete as `config` says, until the work is done.
+pub fn run(config: &Config) -> Result<(), Error> {
+    let mut relay = Relay::new(config)?;
+    relay.start()?;
+    match relay.run() {
+        // -z answers with its exit status alone, unless asked to say more.
+        Err(Error::Runtime(_)) if config.zero_io && !config.verbose => Err(Error::Silent),
+        other => other,
+    }
+}
+
+/// stdin, which outlives any one peer (with `-k` it feeds each in turn).
+struct Input {
+    stream: StdStream,
+    ready: bool,
+    /// End of input seen (or never to be read, with `-d`).
+    ended: bool,
+}
+
+/// stdout.
+struct Output {
+    stream: StdStream,
+    ready: bool,
+}
+
+enum Phase {
+    /// Connect mode: waiting for `stream` to connect to `target`, with `rest` still to try.
+    Connecting {
+        stream: TcpStream,
+        target: SocketAddr,
+        rest: VecDeque<SocketAddr>,
+    },
+    /// Listen mode: waiting for a peer on the listener.
+    Listening,
+    /// Bytes flow between the standard streams and one peer.
+    Session(Box<Session>),
+}
+
+/// Why a session is over.
+enum End {
+    /// Both sides are done: the normal end.
+    Done,
+    /// Nothing moved for the `-i` time.
+    Idle,
+    /// Whoever reads stdout has gone: stop at once, quietly.
+    StdoutClosed,
+}
+
+struct Relay<'a> {
+    config: &'a Config,
+    poll: Poll,
+    input: Input,
+    output: Output,
+    listener: Option<TcpListener>,
+    listener_ready: bool,
+    phase: Phase,
+    /// When the current wait for a connection or a peer gives up (`-w`).
+    deadline: Option<Instant>,
+}
+
+impl<'a> Relay<'a> {
+    fn new(config: &'a Config) -> Result<Relay<'a>, Error> {
+        let poll = Poll::new().map_err(|err| Error::io("cannot create the event loop", &err))?;
+        let stdin = StdStream::open(libc::STDIN_FILENO, poll.registry(), STDIN)
+            .map_err(|err| Error::io("stdin", &err))?;
+        let stdout = StdStream::open(libc::STDOUT_FILENO, poll.registry(), STDOUT)
+            .map_err(|err| Error::io("stdout", &err))?;
+        Ok(Relay {
+            config,
+            poll,
+            input: Input {
+                ready: !stdin.pollable,
+                ended: config.recv_only,
+                stream: stdin,
+            },
+            output: Output {
+                ready: !stdout.pollable,
+                stream: stdout,
+            },
+            listener: None,
+            listener_ready: false,
+            phase: Phase::Listening,
+            deadline: None,
+        })
+    }
+
+    /// Resolves and starts connecting, or opens the listener.
+    fn start(&mut self) -> Result<(), Error> {
+        self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
+        match &self.config.mode {
+            Mode::Connect { host, port } => {
+                let targets =
+                    address::resolve(host, *port, self.config.family, self.config.numeric)?;
+                self.connect_next(targets.into(), None)
+            }
+            Mode::Listen { .. } => self.listen(),
+        }
+    }
+
+    fn run(&mut self) -> Result<(), Error> {
+        let mut events = Events::with_capacity(16);
+        loop {
+            match self.poll.poll(&mut events, self.timeout(Instant::now())) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(Error::io("event loop", &err)),
+            }
+            for event in events.iter() {
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+                match event.token() {
+                    STDIN => self.input.ready = true,
+                    STDOUT => self.output.ready = true,
+                    LISTENER => self.listener_ready = true,
+                    PEER => {
+                        // While connecting, the event itself is the news: step() checks the outcome.
+                        if let Phase::Session(session) = &mut self.phase {
+                            session.readable |= readable;
+                            session.writable |= writable;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if self.step(Instant::now())? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// How long the poll may wait: until the nearest deadline, or for ever.
+    fn timeout(&self, now: Instant) -> Option<Duration> {
+        let session_deadline = match &self.phase {
+            Phase::Session(session) => session.idle_deadline(self.config),
+            _ => None,
+        };
+        [self.deadline, session_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|deadline| deadline.saturating_duration_since(now))
+    }
+
+    /// Advances the current phase. Returns true when tete is done.
+    fn step(&mut self, now: Instant) -> Result<bool, Error> {
+        let done = match &self.phase {
+            Phase::Connecting { .. } => self.check_connecting(now)?,
+            Phase::Listening => self.accept(now).map(|()| false)?,
+            Phase::Session(_) => false,
+        };
+        // A session that has just begun is pumped at once: its first readiness events may have
+        // been spent on connecting.
+        let Phase::Session(session) = &mut self.phase else {
+            return Ok(done);
+        };
+        let end = session.pump(&mut self.input, &mut self.output, self.config)?;
+        match end.or_else(|| session.timed_out(self.config, now)) {
+            None => Ok(false),
+            Some(end) => self.end_session(end),
+        }
+    }
+
+    /// Starts connecting to the next address in `targets`; `failure` is why the last one failed.
+    fn connect_next(
+        &mut self,
+        mut targets: VecDeque<SocketAddr>,
+        failure: Option<Error>,
+    ) -> Result<(), Error> {
+        let source = Source {
+            address: self.config.source_address.as_deref(),
+            port: self.config.source_port,
+            numeric: self.config.numeric,
+        };
+        let mut failure = failure;
+        while let Some(target) = targets.pop_front() {
+            // Each failure but the last, which becomes the error, is worth a word with -v.
+            if let Some(earlier) = &failure {
+                self.verbose(&earlier.to_string());
+            }
+            match address::start_connect(target, &source) {
+                Ok(mut stream) => {
+                    self.poll
+                        .registry()
+                        .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
+                        .map_err(|err| Error::io("event loop", &err))?;
+                    self.phase = Phase::Connecting {
+                        stream,
+                        target,
+                        rest: targets,
+                    };
+                    return Ok(());
+                }
+                Err(err) => failure = Some(err),
+            }
+        }
+        Err(failure.unwrap_or_else(|| Error::Runtime("no address to connect to".into())))
+    }
+
+    /// Checks how the connection attempt went. Returns true when tete is done (`-z`).
+    fn check_connecting(&mut self, now: Instant) -> Result<bool, Error> {
+        let Phase::Connecting { stream, target, .. } = &mut self.phase else {
+            return Ok(false);
+        };
+        let target = *target;
+        let outcome = match stream.take_error() {
+            Ok(Some(err)) | Err(err) => Err(err),
+            Ok(None) => match stream.peer_addr() {
+                Ok(_) => Ok(()),
+                // Not connected yet: wait for the next event, unless time is up.
+                Err(err) if is_not_connected(&err) => {
+                    if self.deadline.is_some_and(|deadline| now >= deadline) {
+                        return Err(self.timed_out_connecting());
+                    }
+                    return Ok(false);
+                }
+                Err(err) => Err(err),
+            },
+        };
+        let Phase::Connecting {
+            mut stream, rest, ..
+        } = std::mem::replace(&mut self.phase, Phase::Listening)
+        else {
+            return Ok(false);
+        };
+        match outcome {
+            Ok(()) => {
+                self.verbose(&format!("connected to {target}"));
+                if self.config.zero_io {
+                    return Ok(true);
+                }
+                self.begin_session(stream, target)?;
+            }
+            Err(err) => {
+                let _ = self.poll.registry().deregister(&mut stream);
+                let failure = Error::io(format!("cannot connect to {target}"), &err);
+                self.connect_next(rest, Some(failure))?;
+            }
+        }
+        Ok(false)
+    }
+
+    fn timed_out_connecting(&self) -> Error {
+        let wait = self.config.wait.unwrap_or_default().as_secs_f64();
+        match &self.config.mode {
+            Mode::Connect { host, port } => Error::Runtime(format!(
+                "cannot connect to {host} port {port}: timed out after {wait} s"
+            )),
+            Mode::Listen { .. } => Error::Runtime(format!("no peer connected within {wait} s")),
+        }
+    }
+
+    /// Opens the listening socket (again, with `-k`).
+    fn listen(&mut self) -> Result<(), Error> {
+        let Mode::Listen { address, port } = &self.config.mode else {
+            return Ok(());
+        };
+        let mut listener = address::listen(
+            address.as_deref(),
+            *port,
+            self.config.family,
+            self.config.numeric,
+        )?;
+        self.poll
+            .registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(|err| Error::io("event loop", &err))?;
+        if let Ok(local) = listener.local_addr() {
+            self.verbose(&format!("listening on {local}"));
+        }
+        self.listener = Some(listener);
+        self.listener_ready = false;
+        self.phase = Phase::Listening;
+        Ok(())
+    }
+
+    fn accept(&mut self, now: Instant) -> Result<(), Error> {
+        let Some(listener) = &self.listener else {
+            return Ok(());
+        };
+        if !self.listener_ready {
+            if self.deadline.is_some_and(|deadline| now >= deadline) {
+                return Err(self.timed_out_connecting());
+            }
+            return Ok(());
+        }
+        match listener.accept() {
+            Ok((mut stream, peer)) => {
+                // An IPv4 peer of a dual-stack listener: show 127.0.0.1, not [::ffff:127.0.0.1].
+                let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+                self.verbose(&format!("connection from {peer}"));
+                self.poll
+                    .registry()
+                    .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
+                    .map_err(|err| Error::io("event loop", &err))?;
+                // Close the listening socket at once, so that nobody else can join.
+                if let Some(mut listener) = self.listener.take() {
+                    let _ = self.poll.registry().deregister(&mut listener);
+                }
+                self.deadline = None;
+                self.begin_session(stream, peer)
+            }
+            Err(err) if would_block(&err) => {
+                self.listener_ready = false;
+                Ok(())
+            }
+            // The peer may have given up before we accepted: keep waiting for another.
+            Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => Ok(()),
+            Err(err) => Err(Error::io("accept", &err)),
+        }
+    }
+
+    /// Starts the session with `stream`, already registered with the poll.
+    fn begin_session(&mut self, stream: TcpStream, peer: SocketAddr) -> Result<(), Error> {
+        // Chat lines must leave at once, not wait to be coalesced with later ones.
+        let _ = stream.set_nodelay(true);
+        self.phase = Phase::Session(Box::new(Session::new(stream, peer, self.config)));
+        Ok(())
+    }
+
+    fn end_session(&mut self, end: End) -> Result<bool, Error> {
+        let Phase::Session(mut session) = std::mem::replace(&mut self.phase, Phase::Listening)
+        else {
+            return Ok(true);
+        };
+        let _ = self.poll.registry().deregister(&mut session.stream);
+        session.close();
+        match end {
+            End::StdoutClosed => return Ok(true),
+            End::Idle => {
+                let idle = self.config.idle_timeout.unwrap_or_default().as_secs_f64();
+                eprintln!(
+                    "tete: nothing moved for {idle} s; closing the connection to {}",
+                    session.peer
+                );
+                if !self.config.keep_open {
+                    return Err(Error::Silent);
+                }
+            }
+            End::Done => self.verbose("peer closed"),
+        }
+        if !self.config.keep_open {
+            return Ok(true);
+        }
+        self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
+        self.listen()?;
+        Ok(false)
+    }
+
+    fn verbose(&self, message: &str) {
+        if self.config.verbose {
+            eprintln!("tete: {message}");
+        }
+    }
+}
+
+/// One peer's connection and the bytes in flight to and from it.
+struct Session {
+    stream: TcpStream,
+    peer: SocketAddr,
+    layer: Layer,
+    /// stdin's bytes on their way to the peer.
+    up: Buffer,
+    /// The peer's bytes on their way to stdout.
+    down: Buffer,
+    readable: bool,
+    writable: bool,
+    /// The peer has sent its last byte.
+    received_eof: bool,
+    /// Our half of the connection is closed (or, with `-N`, would have been).
+    sent_eof: bool,
+    last_activity: Instant,
+}
+
+impl Session {
+    fn new(stream: TcpStream, peer: SocketAddr, config: &Config) -> Session {
+        Session {
+            stream,
+            peer,
+            layer: Layer::plain(config.crlf),
+            up: Buffer::new(BUFFER_SIZE),
+            down: Buffer::new(BUFFER_SIZE),
+            // Unknown until tried: a call that would block clears these.
+            readable: true,
+            writable: true,
+            received_eof: false,
+            sent_eof: false,
+            last_activity: Instant::now(),
+        }
+    }
+
+    /// Moves bytes until nothing more can move; returns how the session ended, if it has.
+    fn pump(
+        &mut self,
+        input: &mut Input,
+        output: &mut Output,
+        config: &Config,
+    ) -> Result<Option<End>, Error> {
+        loop {
+            let mut progress = false;
+            if self.layer.is_open() {
+                progress |= self.read_stdin(input)?;
+            }
+            progress |= self.send()?;
+            if input.ended && self.up.is_empty() && !self.sent_eof {
+                if !config.no_shutdown {
+                    // The peer sees our EOF; it may still answer, so keep receiving.
+                    let _ = self.stream.shutdown(Shutdown::Write);
+                }
+                self.sent_eof = true;
+            }
+            progress |= self.receive()?;
+            if config.send_only {
+                self.down.clear();
+            } else {
+                match self.write_stdout(output) {
+                    Ok(moved) => progress |= moved,
+                    Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                        return Ok(Some(End::StdoutClosed));
+                    }
+                    Err(err) => return Err(Error::io("stdout", &err)),
+                }
+            }
+            if self.is_finished(input, config) {
+                return Ok(Some(End::Done));
+            }
+            if !progress {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The end-of-session rules (see the module docs).
+    fn is_finished(&self, input: &Input, config: &Config) -> bool {
+        let all_sent = input.ended && self.up.is_empty() && self.sent_eof;
+        if config.send_only {
+            return all_sent;
+        }
+        let all_received = self.received_eof && self.down.is_empty();
+        all_received && (all_sent || input.stream.is_terminal)
+    }
+
+    fn read_stdin(&mut self, input: &mut Input) -> Result<bool, Error> {
+        if input.ended || !input.ready || !self.layer.outbound_has_room(&self.up) {
+            return Ok(false);
+        }
+        let stream = &input.stream;
+        match self
+            .layer
+            .fill_outbound(&mut self.up, |buf| stream.read(buf))
+        {
+            Ok(0) => input.ended = true,
+            Ok(_) => {}
+            Err(err) if would_block(&err) => {
+                input.ready = false;
+                return Ok(false);
+            }
+            Err(err) => return Err(Error::io("stdin", &err)),
+        }
+        Ok(true)
+    }
+
+    fn send(&mut self) -> Result<bool, Error> {
+        let mut progress = false;
+        while self.writable && !self.up.is_empty() {
+            match self.stream.write(self.up.filled()) {
+                Ok(n) => {
+                    self.up.consume(n);
+                    self.last_activity = Instant::now();
+                    progress = true;
+                }
+                Err(err) if would_block(&err) => self.writable = false,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    return Err(Error::Runtime(format!(
+                        "sending to {}: {}",
+                        self.peer,
+                        os_reason(&err)
+                    )));
+                }
+            }
+        }
+        Ok(progress)
+    }
+
+    fn receive(&mut self) -> Result<bool, Error> {
+        let mut progress = false;
+        while self.readable && !self.received_eof {
+            let buf = self.layer.inbound_buffer(&mut self.down);
+            if buf.room() == 0 {
+                break;
+            }
+            let spare = buf.spare();
+            match self.stream.read(spare) {
+                Ok(0) => self.received_eof = true,
+                Ok(n) => {
+                    buf.commit(n);
+                    self.last_activity = Instant::now();
+                }
+                Err(err) if would_block(&err) => {
+                    self.readable = false;
+                    continue;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    return Err(Error::Runtime(format!(
+                        "receiving from {}: {}",
+                        self.peer,
+                        os_reason(&err)
+                    )));
+                }
+            }
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    fn write_stdout(&mut self, output: &mut Output) -> io::Result<bool> {
+        let mut progress = false;
+        while output.ready && !self.down.is_empty() {
+            match output.stream.write(self.down.filled()) {
+                Ok(n) => {
+                    self.down.consume(n);
+                    progress = true;
+                }
+                Err(err) if would_block(&err) => output.ready = false,
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// When the session would end for `-i`, if that applies.
+    fn idle_deadline(&self, config: &Config) -> Option<Instant> {
+        config.idle_timeout.map(|idle| self.last_activity + idle)
+    }
+
+    fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
+        self.idle_deadline(config)
+            .filter(|deadline| now >= *deadline)
+            .map(|_| End::Idle)
+    }
+
+    /// Closes the connection. Whatever the peer sent that nobody will read is drained first, so
+    /// that the close is a FIN and not a reset, which could destroy data the peer has not yet read.
+    fn close(&mut self) {
+        // Bounded, as a peer that keeps sending must not keep tete from ending.
+        let mut sink = [0u8; 16 * 1024];
+        for _ in 0..64 {
+            if !matches!(self.stream.read(&mut sink), Ok(n) if n > 0) {
+                break;
+            }
+        }
+    }
+}
+
+fn would_block(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::WouldBlock
+}
+
+fn is_not_connected(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotConnected
+}
