@@ -17,6 +17,7 @@ pub mod error;
 pub mod layer;
 pub mod options;
 pub mod relay;
+pub mod secure;
 pub mod signals;
 pub mod stdio;
 
