@@ -5,7 +5,10 @@
 //! - [`options`]: the getopts table and the validated [`options::Config`];
 //! - [`address`]: name resolution, the listening socket, starting a connection;
 //! - [`relay`]: the single-threaded mio event loop and the end-of-session rules;
-//! - [`layer`]: what happens to bytes between the standard streams and the socket (`-C`);
+//! - [`layer`]: what happens to bytes between the standard streams and the socket (`-C`, and the
+//!   password mode's records);
+//! - [`secure`]: the password mode's handshake and records, as state machines over bytes;
+//! - [`password`]: where the room password comes from (terminal, file, environment);
 //! - [`buffer`]: the fixed-size buffers that keep memory bounded;
 //! - [`stdio`]: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
 //! - [`signals`]: putting shared terminal and descriptor state back when a signal ends tete;
@@ -16,6 +19,7 @@ pub mod buffer;
 pub mod error;
 pub mod layer;
 pub mod options;
+pub mod password;
 pub mod relay;
 pub mod secure;
 pub mod signals;
@@ -35,7 +39,8 @@ pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
         Command::Run(config) => {
-            let result = relay::run(&config);
+            let password = password::obtain(&config.password)?;
+            let result = relay::run(&config, password.as_deref());
             stdio::restore_flags();
             result.map(|()| None)
         }

@@ -28,6 +28,7 @@ use crate::buffer::Buffer;
 use crate::error::{Error, os_reason};
 use crate::layer::Layer;
 use crate::options::{Config, Mode};
+use crate::secure::{Role, SecureError};
 use crate::stdio::StdStream;
 
 const STDIN: Token = Token(0);
@@ -39,9 +40,19 @@ const LISTENER: Token = Token(3);
 /// the whole process stays within a few MiB.
 const BUFFER_SIZE: usize = 128 * 1024;
 
-/// Runs tete as `config` says, until the work is done.
-pub fn run(config: &Config) -> Result<(), Error> {
-    let mut relay = Relay::new(config)?;
+/// How long a peer has to complete the password handshake, unless `-w` says otherwise.
+const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
+/// How long a password listener waits after a failed handshake before it accepts another peer:
+/// an attacker gets one guess per connection, and slowly.
+const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// How many failed handshakes a password listener takes before it gives up.
+const MAX_FAILED_HANDSHAKES: u32 = 10;
+
+/// Runs tete as `config` says, with the room password if any, until the work is done.
+pub fn run(config: &Config, password: Option<&[u8]>) -> Result<(), Error> {
+    let mut relay = Relay::new(config, password)?;
     relay.start()?;
     match relay.run() {
         // -z answers with its exit status alone, unless asked to say more.
@@ -73,6 +84,8 @@ enum Phase {
     },
     /// Listen mode: waiting for a peer on the listener.
     Listening,
+    /// Password listen mode: resting after a failed handshake, until the given time.
+    Paused(Instant),
     /// Bytes flow between the standard streams and one peer.
     Session(Box<Session>),
 }
@@ -85,10 +98,15 @@ enum End {
     Idle,
     /// Whoever reads stdout has gone: stop at once, quietly.
     StdoutClosed,
+    /// Something failed: a run-time error, or the secure channel.
+    Failed(Error),
 }
 
 struct Relay<'a> {
     config: &'a Config,
+    password: Option<&'a [u8]>,
+    /// Password listen mode: how many handshakes have failed so far.
+    failed_handshakes: u32,
     poll: Poll,
     input: Input,
     output: Output,
@@ -100,7 +118,7 @@ struct Relay<'a> {
 }
 
 impl<'a> Relay<'a> {
-    fn new(config: &'a Config) -> Result<Relay<'a>, Error> {
+    fn new(config: &'a Config, password: Option<&'a [u8]>) -> Result<Relay<'a>, Error> {
         let poll = Poll::new().map_err(|err| Error::io("cannot create the event loop", &err))?;
         let stdin = StdStream::open(libc::STDIN_FILENO, poll.registry(), STDIN)
             .map_err(|err| Error::io("stdin", &err))?;
@@ -108,6 +126,8 @@ impl<'a> Relay<'a> {
             .map_err(|err| Error::io("stdout", &err))?;
         Ok(Relay {
             config,
+            password,
+            failed_handshakes: 0,
             poll,
             input: Input {
                 ready: !stdin.pollable,
@@ -171,11 +191,12 @@ impl<'a> Relay<'a> {
 
     /// How long the poll may wait: until the nearest deadline, or for ever.
     fn timeout(&self, now: Instant) -> Option<Duration> {
-        let session_deadline = match &self.phase {
-            Phase::Session(session) => session.idle_deadline(self.config),
+        let phase_deadline = match &self.phase {
+            Phase::Session(session) => session.next_deadline(self.config),
+            Phase::Paused(until) => Some(*until),
             _ => None,
         };
-        [self.deadline, session_deadline]
+        [self.deadline, phase_deadline]
             .into_iter()
             .flatten()
             .min()
@@ -186,7 +207,11 @@ impl<'a> Relay<'a> {
     fn step(&mut self, now: Instant) -> Result<bool, Error> {
         let done = match &self.phase {
             Phase::Connecting { .. } => self.check_connecting(now)?,
-            Phase::Listening => self.accept(now).map(|()| false)?,
+            Phase::Paused(until) if now < *until => false,
+            Phase::Listening | Phase::Paused(_) => {
+                self.phase = Phase::Listening;
+                self.accept(now).map(|()| false)?
+            }
             Phase::Session(_) => false,
         };
         // A session that has just begun is pumped at once: its first readiness events may have
@@ -194,10 +219,27 @@ impl<'a> Relay<'a> {
         let Phase::Session(session) = &mut self.phase else {
             return Ok(done);
         };
-        let end = session.pump(&mut self.input, &mut self.output, self.config)?;
-        match end.or_else(|| session.timed_out(self.config, now)) {
+        let end = session
+            .pump(&mut self.input, &mut self.output, self.config)
+            .or_else(|| session.timed_out(self.config, now));
+        if !session.authenticated && session.layer.is_open() {
+            session.authenticated = true;
+            self.authenticated();
+        }
+        match end {
             None => Ok(false),
             Some(end) => self.end_session(end),
+        }
+    }
+
+    /// The peer has proved it knows the password (or there is none).
+    fn authenticated(&mut self) {
+        if self.password.is_some() {
+            self.verbose("secure channel up");
+        }
+        // Now, and not before, nobody else may join.
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
         }
     }
 
@@ -333,10 +375,6 @@ impl<'a> Relay<'a> {
                     .registry()
                     .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
                     .map_err(|err| Error::io("event loop", &err))?;
-                // Close the listening socket at once, so that nobody else can join.
-                if let Some(mut listener) = self.listener.take() {
-                    let _ = self.poll.registry().deregister(&mut listener);
-                }
                 self.deadline = None;
                 self.begin_session(stream, peer)
             }
@@ -354,7 +392,20 @@ impl<'a> Relay<'a> {
     fn begin_session(&mut self, stream: TcpStream, peer: SocketAddr) -> Result<(), Error> {
         // Chat lines must leave at once, not wait to be coalesced with later ones.
         let _ = stream.set_nodelay(true);
-        self.phase = Phase::Session(Box::new(Session::new(stream, peer, self.config)));
+        let mut up = Buffer::new(BUFFER_SIZE);
+        let layer = match self.password {
+            None => Layer::plain(self.config.crlf),
+            Some(password) => {
+                let role = match self.config.mode {
+                    Mode::Connect { .. } => Role::Connector,
+                    Mode::Listen { .. } => Role::Listener,
+                };
+                Layer::secure(self.config.crlf, role, password, &mut up)
+            }
+        };
+        let handshake_time = self.config.wait.unwrap_or(HANDSHAKE_TIME);
+        let session = Session::new(stream, peer, layer, up, Instant::now() + handshake_time);
+        self.phase = Phase::Session(Box::new(session));
         Ok(())
     }
 
@@ -367,6 +418,19 @@ impl<'a> Relay<'a> {
         session.close();
         match end {
             End::StdoutClosed => return Ok(true),
+            // A password listener outlasts strangers: it logs them and waits for the right peer.
+            End::Failed(err) if !session.authenticated && self.listener.is_some() => {
+                eprintln!("tete: {err}; waiting for another peer");
+                self.failed_handshakes += 1;
+                if self.failed_handshakes >= MAX_FAILED_HANDSHAKES {
+                    return Err(Error::Secure(format!(
+                        "giving up after {MAX_FAILED_HANDSHAKES} failed handshakes"
+                    )));
+                }
+                self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_FAILURE);
+                return Ok(false);
+            }
+            End::Failed(err) => return Err(err),
             End::Idle => {
                 let idle = self.config.idle_timeout.unwrap_or_default().as_secs_f64();
                 eprintln!(
@@ -405,82 +469,116 @@ struct Session {
     down: Buffer,
     readable: bool,
     writable: bool,
-    /// The peer has sent its last byte.
-    received_eof: bool,
+    /// The peer's end of stream is queued behind everything else in `up`.
+    close_queued: bool,
     /// Our half of the connection is closed (or, with `-N`, would have been).
     sent_eof: bool,
+    /// The socket has reached its end of stream.
+    received_eof: bool,
+    /// The peer's end of stream checked (in secure mode: it was authentic): nothing more comes.
+    peer_finished: bool,
+    /// The layer has opened (at once without a password).
+    authenticated: bool,
+    /// When an unfinished password handshake fails.
+    handshake_deadline: Instant,
     last_activity: Instant,
 }
 
 impl Session {
-    fn new(stream: TcpStream, peer: SocketAddr, config: &Config) -> Session {
+    fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        layer: Layer,
+        up: Buffer,
+        handshake_deadline: Instant,
+    ) -> Session {
         Session {
             stream,
             peer,
-            layer: Layer::plain(config.crlf),
-            up: Buffer::new(BUFFER_SIZE),
+            layer,
+            up,
             down: Buffer::new(BUFFER_SIZE),
             // Unknown until tried: a call that would block clears these.
             readable: true,
             writable: true,
-            received_eof: false,
+            close_queued: false,
             sent_eof: false,
+            received_eof: false,
+            peer_finished: false,
+            authenticated: false,
+            handshake_deadline,
             last_activity: Instant::now(),
         }
     }
 
     /// Moves bytes until nothing more can move; returns how the session ended, if it has.
-    fn pump(
+    fn pump(&mut self, input: &mut Input, output: &mut Output, config: &Config) -> Option<End> {
+        loop {
+            let progress = match self.transfer(input, output, config) {
+                Ok(progress) => progress,
+                Err(end) => return Some(end),
+            };
+            if self.is_finished(input, config) {
+                return Some(End::Done);
+            }
+            if !progress {
+                return None;
+            }
+        }
+    }
+
+    /// One round of every transfer that can move. Returns true if anything moved.
+    fn transfer(
         &mut self,
         input: &mut Input,
         output: &mut Output,
         config: &Config,
-    ) -> Result<Option<End>, Error> {
-        loop {
-            let mut progress = false;
-            if self.layer.is_open() {
-                progress |= self.read_stdin(input)?;
-            }
-            progress |= self.send()?;
-            if input.ended && self.up.is_empty() && !self.sent_eof {
-                if !config.no_shutdown {
-                    // The peer sees our EOF; it may still answer, so keep receiving.
-                    let _ = self.stream.shutdown(Shutdown::Write);
-                }
-                self.sent_eof = true;
-            }
-            progress |= self.receive()?;
-            if config.send_only {
-                self.down.clear();
-            } else {
-                match self.write_stdout(output) {
-                    Ok(moved) => progress |= moved,
-                    Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
-                        return Ok(Some(End::StdoutClosed));
-                    }
-                    Err(err) => return Err(Error::io("stdout", &err)),
-                }
-            }
-            if self.is_finished(input, config) {
-                return Ok(Some(End::Done));
-            }
-            if !progress {
-                return Ok(None);
+    ) -> Result<bool, End> {
+        let mut progress = false;
+        if self.layer.is_open() {
+            progress |= self.read_stdin(input)?;
+            if input.ended && !self.close_queued && self.layer.close_fits(&self.up) {
+                self.layer
+                    .close_outbound(&mut self.up)
+                    .map_err(|err| self.secure_failure(err))?;
+                self.close_queued = true;
             }
         }
+        progress |= self.send()?;
+        if self.close_queued && self.up.is_empty() && !self.sent_eof {
+            if !config.no_shutdown {
+                // The peer sees our EOF; it may still answer, so keep receiving.
+                let _ = self.stream.shutdown(Shutdown::Write);
+            }
+            self.sent_eof = true;
+        }
+        progress |= self.receive()?;
+        if config.send_only {
+            self.down.clear();
+        } else {
+            progress |= self.write_stdout(output)?;
+        }
+        // Everything received has been decoded and written: is the peer's end of stream clean?
+        if self.received_eof && !self.peer_finished && !progress && self.down.is_empty() {
+            self.layer
+                .finish_inbound()
+                .map_err(|err| self.secure_failure(err))?;
+            self.peer_finished = true;
+        }
+        Ok(progress)
     }
 
     /// The end-of-session rules (see the module docs).
     fn is_finished(&self, input: &Input, config: &Config) -> bool {
-        let all_sent = input.ended && self.up.is_empty() && self.sent_eof;
+        let all_sent = self.sent_eof;
         if config.send_only {
             return all_sent;
         }
-        let all_received = self.received_eof && self.down.is_empty();
+        let all_received = self.peer_finished && self.down.is_empty();
         all_received && (all_sent || input.stream.is_terminal)
     }
 
-    fn read_stdin(&mut self, input: &mut Input) -> Result<bool, Error> {
+    fn read_stdin(&mut self, input: &mut Input) -> Result<bool, End> {
         if input.ended || !input.ready || !self.layer.outbound_has_room(&self.up) {
             return Ok(false);
         }
@@ -495,12 +593,12 @@ impl Session {
                 input.ready = false;
                 return Ok(false);
             }
-            Err(err) => return Err(Error::io("stdin", &err)),
+            Err(err) => return Err(End::Failed(Error::io("stdin", &err))),
         }
         Ok(true)
     }
 
-    fn send(&mut self) -> Result<bool, Error> {
+    fn send(&mut self) -> Result<bool, End> {
         let mut progress = false;
         while self.writable && !self.up.is_empty() {
             match self.stream.write(self.up.filled()) {
@@ -511,27 +609,20 @@ impl Session {
                 }
                 Err(err) if would_block(&err) => self.writable = false,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => {
-                    return Err(Error::Runtime(format!(
-                        "sending to {}: {}",
-                        self.peer,
-                        os_reason(&err)
-                    )));
-                }
+                Err(err) => return Err(self.network_failure("sending to", &err)),
             }
         }
         Ok(progress)
     }
 
-    fn receive(&mut self) -> Result<bool, Error> {
+    fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
         while self.readable && !self.received_eof {
             let buf = self.layer.inbound_buffer(&mut self.down);
             if buf.room() == 0 {
                 break;
             }
-            let spare = buf.spare();
-            match self.stream.read(spare) {
+            match self.stream.read(buf.spare()) {
                 Ok(0) => self.received_eof = true,
                 Ok(n) => {
                     buf.commit(n);
@@ -542,20 +633,18 @@ impl Session {
                     continue;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    return Err(Error::Runtime(format!(
-                        "receiving from {}: {}",
-                        self.peer,
-                        os_reason(&err)
-                    )));
-                }
+                Err(err) => return Err(self.network_failure("receiving from", &err)),
             }
             progress = true;
         }
-        Ok(progress)
+        let decoded = self
+            .layer
+            .decode(&mut self.up, &mut self.down)
+            .map_err(|err| self.secure_failure(err))?;
+        Ok(progress || decoded)
     }
 
-    fn write_stdout(&mut self, output: &mut Output) -> io::Result<bool> {
+    fn write_stdout(&mut self, output: &mut Output) -> Result<bool, End> {
         let mut progress = false;
         while output.ready && !self.down.is_empty() {
             match output.stream.write(self.down.filled()) {
@@ -564,21 +653,43 @@ impl Session {
                     progress = true;
                 }
                 Err(err) if would_block(&err) => output.ready = false,
-                Err(err) => return Err(err),
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                    return Err(End::StdoutClosed);
+                }
+                Err(err) => return Err(End::Failed(Error::io("stdout", &err))),
             }
         }
         Ok(progress)
     }
 
-    /// When the session would end for `-i`, if that applies.
-    fn idle_deadline(&self, config: &Config) -> Option<Instant> {
-        config.idle_timeout.map(|idle| self.last_activity + idle)
+    fn network_failure(&self, doing: &str, err: &io::Error) -> End {
+        End::Failed(Error::Runtime(format!(
+            "{doing} {}: {}",
+            self.peer,
+            os_reason(err)
+        )))
+    }
+
+    fn secure_failure(&self, err: SecureError) -> End {
+        End::Failed(Error::Secure(format!(
+            "secure channel with {}: {err}",
+            self.peer
+        )))
+    }
+
+    /// The next time something is due: the handshake's deadline, or the `-i` one.
+    fn next_deadline(&self, config: &Config) -> Option<Instant> {
+        let handshake = (!self.layer.is_open()).then_some(self.handshake_deadline);
+        let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
+        handshake.into_iter().chain(idle).min()
     }
 
     fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
-        self.idle_deadline(config)
-            .filter(|deadline| now >= *deadline)
-            .map(|_| End::Idle)
+        if !self.layer.is_open() && now >= self.handshake_deadline {
+            return Some(self.secure_failure(SecureError::Stalled));
+        }
+        let idle = config.idle_timeout?;
+        (now >= self.last_activity + idle).then_some(End::Idle)
     }
 
     /// Closes the connection. Whatever the peer sent that nobody will read is drained first, so

@@ -75,6 +75,8 @@ pub enum SecureError {
     DataAfterEnd,
     /// The direction's 64-bit record counter would wrap.
     CounterExhausted,
+    /// The peer did not finish the handshake before the deadline (the caller keeps the clock).
+    Stalled,
 }
 
 impl fmt::Display for SecureError {
@@ -92,6 +94,7 @@ impl fmt::Display for SecureError {
             Self::MalformedRecord => "the peer sent a malformed record",
             Self::DataAfterEnd => "data after the end of the stream",
             Self::CounterExhausted => "record counter exhausted",
+            Self::Stalled => "the peer did not complete the handshake in time",
         })
     }
 }
