@@ -9,6 +9,7 @@
 //!   password mode's records);
 //! - [`secure`]: the password mode's handshake and records, as state machines over bytes;
 //! - [`password`]: where the room password comes from (terminal, file, environment);
+//! - [`zerocopy`]: splice(2) and sendfile(2), for plaintext that needs no change on the way;
 //! - [`buffer`]: the fixed-size buffers that keep memory bounded;
 //! - [`stdio`]: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
 //! - [`signals`]: putting shared terminal and descriptor state back when a signal ends tete;
@@ -24,6 +25,7 @@ pub mod relay;
 pub mod secure;
 pub mod signals;
 pub mod stdio;
+pub mod zerocopy;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

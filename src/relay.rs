@@ -18,6 +18,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -30,6 +31,7 @@ use crate::layer::Layer;
 use crate::options::{Config, Mode};
 use crate::secure::{Role, SecureError};
 use crate::stdio::StdStream;
+use crate::zerocopy::{self, Direct, Outcome};
 
 const STDIN: Token = Token(0);
 const STDOUT: Token = Token(1);
@@ -404,7 +406,16 @@ impl<'a> Relay<'a> {
             }
         };
         let handshake_time = self.config.wait.unwrap_or(HANDSHAKE_TIME);
-        let session = Session::new(stream, peer, layer, up, Instant::now() + handshake_time);
+        let mut session = Session::new(stream, peer, layer, up, Instant::now() + handshake_time);
+        // Bytes that need no change can stay in the kernel.
+        if self.password.is_none() {
+            if !self.config.crlf {
+                session.up_route = Direct::for_stdin(&self.input.stream);
+            }
+            if !self.config.send_only {
+                session.down_route = Direct::for_stdout(&self.output.stream);
+            }
+        }
         self.phase = Phase::Session(Box::new(session));
         Ok(())
     }
@@ -479,6 +490,10 @@ struct Session {
     peer_finished: bool,
     /// The layer has opened (at once without a password).
     authenticated: bool,
+    /// stdin to the socket inside the kernel, instead of through `up`.
+    up_route: Option<Direct>,
+    /// The socket to stdout inside the kernel, instead of through `down`.
+    down_route: Option<Direct>,
     /// When an unfinished password handshake fails.
     handshake_deadline: Instant,
     last_activity: Instant,
@@ -506,6 +521,8 @@ impl Session {
             received_eof: false,
             peer_finished: false,
             authenticated: false,
+            up_route: None,
+            down_route: None,
             handshake_deadline,
             last_activity: Instant::now(),
         }
@@ -536,6 +553,7 @@ impl Session {
     ) -> Result<bool, End> {
         let mut progress = false;
         if self.layer.is_open() {
+            progress |= self.send_direct(input)?;
             progress |= self.read_stdin(input)?;
             if input.ended && !self.close_queued && self.layer.close_fits(&self.up) {
                 self.layer
@@ -552,6 +570,7 @@ impl Session {
             }
             self.sent_eof = true;
         }
+        progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
         if config.send_only {
             self.down.clear();
@@ -578,8 +597,81 @@ impl Session {
         all_received && (all_sent || input.stream.is_terminal)
     }
 
+    /// stdin straight into the socket, inside the kernel, where that route exists.
+    fn send_direct(&mut self, input: &mut Input) -> Result<bool, End> {
+        let Some(route) = &mut self.up_route else {
+            return Ok(false);
+        };
+        let mut progress = false;
+        while !input.ended && input.ready && self.writable {
+            match route.transfer(input.stream.as_raw_fd(), self.stream.as_raw_fd()) {
+                Ok(Outcome::Moved(_)) => {
+                    self.last_activity = Instant::now();
+                    progress = true;
+                }
+                Ok(Outcome::End) => {
+                    input.ended = true;
+                    progress = true;
+                }
+                Ok(Outcome::SourceDry) => input.ready = false,
+                Ok(Outcome::SinkFull) => self.writable = false,
+                // Nothing moved: the ordinary path takes over from here.
+                Err(err) if zerocopy::unsupported(&err) => {
+                    self.up_route = None;
+                    break;
+                }
+                Err(err)
+                    if is_connection_error(&err) || err.kind() == io::ErrorKind::BrokenPipe =>
+                {
+                    return Err(self.network_failure("sending to", &err));
+                }
+                Err(err) => return Err(End::Failed(Error::io("stdin", &err))),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// The socket straight into stdout, inside the kernel, where that route exists.
+    fn receive_direct(&mut self, output: &mut Output) -> Result<bool, End> {
+        let Some(route) = &mut self.down_route else {
+            return Ok(false);
+        };
+        let mut progress = false;
+        while output.ready && (self.readable || route.has_pending()) && !self.received_eof {
+            match route.transfer(self.stream.as_raw_fd(), output.stream.as_raw_fd()) {
+                Ok(Outcome::Moved(_)) => {
+                    self.last_activity = Instant::now();
+                    progress = true;
+                }
+                Ok(Outcome::End) => {
+                    self.received_eof = true;
+                    progress = true;
+                }
+                Ok(Outcome::SourceDry) => self.readable = false,
+                Ok(Outcome::SinkFull) => output.ready = false,
+                // Nothing is lost while nothing waits in the route: the ordinary path takes over.
+                Err(err) if zerocopy::unsupported(&err) && !route.has_pending() => {
+                    self.down_route = None;
+                    break;
+                }
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                    return Err(End::StdoutClosed);
+                }
+                Err(err) if is_connection_error(&err) => {
+                    return Err(self.network_failure("receiving from", &err));
+                }
+                Err(err) => return Err(End::Failed(Error::io("stdout", &err))),
+            }
+        }
+        Ok(progress)
+    }
+
     fn read_stdin(&mut self, input: &mut Input) -> Result<bool, End> {
-        if input.ended || !input.ready || !self.layer.outbound_has_room(&self.up) {
+        if self.up_route.is_some()
+            || input.ended
+            || !input.ready
+            || !self.layer.outbound_has_room(&self.up)
+        {
             return Ok(false);
         }
         let stream = &input.stream;
@@ -617,7 +709,7 @@ impl Session {
 
     fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
-        while self.readable && !self.received_eof {
+        while self.down_route.is_none() && self.readable && !self.received_eof {
             let buf = self.layer.inbound_buffer(&mut self.down);
             if buf.room() == 0 {
                 break;
@@ -707,6 +799,20 @@ impl Session {
 
 fn would_block(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock
+}
+
+/// True for errors that come from the connection rather than from stdin or stdout.
+fn is_connection_error(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(
+            libc::ECONNRESET
+                | libc::ETIMEDOUT
+                | libc::ENOTCONN
+                | libc::ECONNABORTED
+                | libc::EHOSTUNREACH
+        )
+    )
 }
 
 fn is_not_connected(err: &io::Error) -> bool {

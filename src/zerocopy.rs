@@ -1,0 +1,217 @@
+//! Moving plaintext without copying it through tete: splice(2) and sendfile(2).
+//!
+//! In plain mode (no password, no `-C`) bytes need no change on the way, so the kernel can move
+//! them itself: from a stdin pipe into the socket, from a stdin file into the socket, from the
+//! socket into a stdout pipe, and from the socket into a stdout file through a private pipe
+//! (splice needs a pipe on one side). Everything else, and anything the kernel refuses
+//! (`EINVAL`: a file opened with `O_APPEND`, a file system without splice), takes the ordinary
+//! read/write path through the session's buffers.
+//!
+//! Every call here is non-blocking and reports which side stopped it, because the event loop
+//! must know whether to wait for the source or for the sink. A call that moves nothing gives
+//! `EAGAIN` whichever side was not ready, so the source's queue length (`FIONREAD`) decides.
+//! Memory stays bounded: the bytes in flight sit in the kernel's socket and pipe buffers.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+
+use crate::stdio::{FileKind, StdStream, retry_interrupted};
+
+/// How much one call may move. The kernel moves less when its buffers hold less.
+const CHUNK: usize = 1 << 20;
+
+/// The private pipe's size: kernel memory, not tete's.
+#[cfg(target_os = "linux")]
+const PRIVATE_PIPE_SIZE: libc::c_int = 1 << 20;
+
+/// What one call achieved.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Moved(usize),
+    /// The source has ended.
+    End,
+    /// Nothing to move now: wait until the source is readable.
+    SourceDry,
+    /// No room now: wait until the sink is writable.
+    SinkFull,
+}
+
+/// A way to move bytes from one descriptor to another inside the kernel.
+pub enum Direct {
+    /// stdin is a pipe: splice it into the socket.
+    FromPipe,
+    /// stdin is a regular file: sendfile it into the socket.
+    FromFile,
+    /// stdout is a pipe: splice the socket into it.
+    ToPipe,
+    /// stdout is a regular file or a device: splice the socket into a private pipe, then that
+    /// pipe into stdout. `pending` bytes wait in the pipe.
+    ThroughPipe {
+        read_end: OwnedFd,
+        write_end: OwnedFd,
+        pending: usize,
+    },
+}
+
+impl Direct {
+    /// The route from stdin to the socket, if the kernel has one.
+    pub fn for_stdin(stdin: &StdStream) -> Option<Direct> {
+        match stdin.kind {
+            FileKind::Pipe if cfg!(target_os = "linux") => Some(Direct::FromPipe),
+            FileKind::Regular if cfg!(target_os = "linux") => Some(Direct::FromFile),
+            _ => None,
+        }
+    }
+
+    /// The route from the socket to stdout, if the kernel has one.
+    pub fn for_stdout(stdout: &StdStream) -> Option<Direct> {
+        match stdout.kind {
+            FileKind::Pipe if cfg!(target_os = "linux") => Some(Direct::ToPipe),
+            // A terminal gets ordinary writes; /dev/null and files can take splices, except
+            // files opened for appending (`>>`), which splice refuses.
+            FileKind::Regular | FileKind::Other
+                if cfg!(target_os = "linux")
+                    && !stdout.is_terminal
+                    && !appends(stdout.as_raw_fd()) =>
+            {
+                let (read_end, write_end) = private_pipe().ok()?;
+                Some(Direct::ThroughPipe {
+                    read_end,
+                    write_end,
+                    pending: 0,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Moves what it can from `from` to `to` in one step.
+    pub fn transfer(&mut self, from: RawFd, to: RawFd) -> io::Result<Outcome> {
+        match self {
+            Direct::FromPipe => splice_or_which_side(from, to),
+            Direct::FromFile => match sendfile(to, from) {
+                Ok(0) => Ok(Outcome::End),
+                Ok(n) => Ok(Outcome::Moved(n)),
+                // A file never makes us wait: it is the socket.
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SinkFull),
+                Err(err) => Err(err),
+            },
+            Direct::ToPipe => splice_or_which_side(from, to),
+            Direct::ThroughPipe {
+                read_end,
+                write_end,
+                pending,
+            } => {
+                // First whatever the last step left in the pipe, then more from the socket.
+                while *pending > 0 {
+                    match splice(read_end.as_raw_fd(), to, *pending) {
+                        Ok(n) => *pending -= n,
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                            return Ok(Outcome::SinkFull);
+                        }
+                        Err(err) => return Err(err),
+                    }
+                }
+                match splice(from, write_end.as_raw_fd(), CHUNK) {
+                    Ok(0) => Ok(Outcome::End),
+                    Ok(n) => {
+                        *pending = n;
+                        Ok(Outcome::Moved(n))
+                    }
+                    // The private pipe is empty, so it is the socket that has nothing.
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SourceDry),
+                    Err(err) => Err(err),
+                }
+            }
+        }
+    }
+
+    /// True while bytes taken from the source have not all reached the sink.
+    pub fn has_pending(&self) -> bool {
+        matches!(self, Direct::ThroughPipe { pending, .. } if *pending > 0)
+    }
+}
+
+/// One splice between a pipe and a socket; on `EAGAIN`, tells which side was not ready.
+fn splice_or_which_side(from: RawFd, to: RawFd) -> io::Result<Outcome> {
+    // Two tries: if the source had bytes queued before the second try and it still moved
+    // nothing, the sink was full. (Bytes may arrive between the first try and the check.)
+    for _ in 0..2 {
+        match splice(from, to, CHUNK) {
+            Ok(0) => return Ok(Outcome::End),
+            Ok(n) => return Ok(Outcome::Moved(n)),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                if queued(from)? == 0 {
+                    return Ok(Outcome::SourceDry);
+                }
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(Outcome::SinkFull)
+}
+
+#[cfg(target_os = "linux")]
+fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+    retry_interrupted(|| unsafe {
+        libc::splice(from, ptr::null_mut(), to, ptr::null_mut(), len, flags)
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn sendfile(to: RawFd, from: RawFd) -> io::Result<usize> {
+    retry_interrupted(|| unsafe { libc::sendfile(to, from, ptr::null_mut(), CHUNK) })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn splice(_: RawFd, _: RawFd, _: usize) -> io::Result<usize> {
+    Err(io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sendfile(_: RawFd, _: RawFd) -> io::Result<usize> {
+    Err(io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// How many bytes wait to be read from `fd` (a pipe or a socket).
+fn queued(fd: RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n.max(0) as usize)
+}
+
+fn appends(fd: RawFd) -> bool {
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    flags != -1 && flags & libc::O_APPEND != 0
+}
+
+fn private_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    #[cfg(target_os = "linux")]
+    let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    #[cfg(not(target_os = "linux"))]
+    let made = unsafe { libc::pipe(fds.as_mut_ptr()) };
+    if made == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // A larger pipe moves more per splice; the kernel may refuse, and then 64 KiB will do.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::fcntl(fds[0], libc::F_SETPIPE_SZ, PRIVATE_PIPE_SIZE);
+    }
+    // SAFETY: pipe2 just returned these two descriptors, owned by no one else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// True when an error means the kernel cannot splice or sendfile between these two descriptors,
+/// so the ordinary path must take over.
+pub fn unsupported(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    )
+}
