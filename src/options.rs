@@ -78,75 +78,148 @@ pub struct Config {
     pub password: PasswordSource,
 }
 
-/// The usage line shown by `--help`.
+/// The usage lines shown by `--help`.
 const USAGE: &str = "Usage: tete [options] host port\n       tete -l [options] [address] port";
+
+/// One option: short name, long name, value hint (empty for a flag), description.
+type Spec = (&'static str, &'static str, &'static str, &'static str);
+
+/// Every option, in the groups `--help` and the man page share. The one table behind both the
+/// parser and the help text, so the two cannot drift apart.
+const OPTION_GROUPS: &[(&str, &[Spec])] = &[
+    (
+        "Connecting and listening",
+        &[
+            (
+                "l",
+                "listen",
+                "",
+                "listen for one peer instead of connecting",
+            ),
+            (
+                "p",
+                "source-port",
+                "PORT",
+                "connect: bind this local port; listen: the port",
+            ),
+            (
+                "s",
+                "source",
+                "ADDR",
+                "connect: bind this local address; listen: the address",
+            ),
+            ("4", "", "", "use IPv4 only"),
+            ("6", "", "", "use IPv6 only"),
+            (
+                "n",
+                "numeric",
+                "",
+                "numeric addresses only, no name lookups",
+            ),
+            (
+                "w",
+                "wait",
+                "SECS",
+                "give up connecting, or waiting for a peer, after SECS",
+            ),
+            (
+                "z",
+                "zero",
+                "",
+                "only report (exit status) whether the port accepts",
+            ),
+        ],
+    ),
+    (
+        "The session",
+        &[
+            (
+                "k",
+                "keep-open",
+                "",
+                "listen: serve peers one after another",
+            ),
+            (
+                "i",
+                "idle-timeout",
+                "SECS",
+                "end the session after SECS with nothing moving",
+            ),
+            (
+                "N",
+                "no-shutdown",
+                "",
+                "do not half-close the socket when stdin ends",
+            ),
+            ("d", "recv-only", "", "never read stdin"),
+            ("", "send-only", "", "discard what the peer sends"),
+            ("C", "crlf", "", "send each LF from stdin as CR LF"),
+        ],
+    ),
+    (
+        "Room password",
+        &[
+            ("P", "password", "", "ask for the password on the terminal"),
+            (
+                "",
+                "password-file",
+                "FILE",
+                "the password is FILE's first line",
+            ),
+        ],
+    ),
+    (
+        "Information",
+        &[
+            ("v", "verbose", "", "report connections on stderr"),
+            ("h", "help", "", "print this help and exit"),
+            ("V", "version", "", "print the version and exit"),
+        ],
+    ),
+];
 
 fn make_opts() -> Options {
     let mut opts = Options::new();
-    opts.optflag("l", "listen", "listen for one peer instead of connecting")
-        .optopt(
-            "p",
-            "source-port",
-            "connect: bind this local port; listen: the port to listen on",
-            "PORT",
-        )
-        .optopt(
-            "s",
-            "source",
-            "connect: bind this local address; listen: the address to listen on",
-            "ADDR",
-        )
-        .optflag("4", "", "use IPv4 only")
-        .optflag("6", "", "use IPv6 only")
-        .optflag("n", "numeric", "numeric addresses only, no name lookups")
-        .optflag(
-            "z",
-            "zero",
-            "only report whether the port accepts connections",
-        )
-        .optopt(
-            "w",
-            "wait",
-            "give up connecting or waiting for a peer after SECS",
-            "SECS",
-        )
-        .optopt(
-            "i",
-            "idle-timeout",
-            "end the session after SECS with nothing moving",
-            "SECS",
-        )
-        .optflag("k", "keep-open", "listen: serve peers one after another")
-        .optflag("C", "crlf", "send each LF from stdin as CR LF")
-        .optflag("d", "recv-only", "never read stdin")
-        .optflag("", "send-only", "discard what the peer sends")
-        .optflag(
-            "N",
-            "no-shutdown",
-            "do not half-close the socket when stdin ends",
-        )
-        .optflag("P", "password", "ask for the room password on the terminal")
-        .optopt(
-            "",
-            "password-file",
-            "read the room password from FILE's first line",
-            "FILE",
-        )
-        .optflag("v", "verbose", "report connections on stderr")
-        .optflag("h", "help", "print this help and exit")
-        .optflag("V", "version", "print the version and exit");
+    for (_, specs) in OPTION_GROUPS {
+        for &(short, long, hint, description) in *specs {
+            if hint.is_empty() {
+                opts.optflag(short, long, description);
+            } else {
+                opts.optopt(short, long, description, hint);
+            }
+        }
+    }
     opts
 }
 
-/// The text of `--help`.
+/// The text of `--help`: the options grouped as in the man page.
 pub fn help() -> String {
-    let body = make_opts().usage(USAGE);
-    format!(
-        "tete: join stdin and stdout to one TCP connection\n\n{body}\n\
-         Environment: TETE_PASSWORD sets the room password (empty: none).\n\
+    let mut text = format!("tete: join stdin and stdout to one TCP connection\n\n{USAGE}\n");
+    for (title, specs) in OPTION_GROUPS {
+        text.push_str(&format!("\n{title}:\n"));
+        for &(short, long, hint, description) in *specs {
+            let short = if short.is_empty() {
+                "    ".to_string()
+            } else {
+                format!("-{short}, ")
+            };
+            let long = if long.is_empty() {
+                String::new()
+            } else {
+                format!("--{long} {hint}")
+            };
+            let names = format!("{short}{long}")
+                .trim_end_matches([' ', ','])
+                .to_string();
+            text.push_str(&format!("  {names:<26}{description}\n"));
+        }
+    }
+    text.push_str(
+        "\nEnvironment: TETE_PASSWORD sets the room password (empty: none).\n\
          Exit status: 0 normal end, 1 runtime failure, 2 usage error, 3 secure channel failure.\n\
-         See tete(1) for the details.\n"
-    )
+         See tete(1) for the details.\n",
+    );
+    text
 }
 
 /// Parses the arguments after the program name. `env_password` is `TETE_PASSWORD`'s value.
