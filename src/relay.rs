@@ -416,6 +416,11 @@ impl<'a> Relay<'a> {
                 session.down_route = Direct::for_stdout(&self.output.stream);
             }
         }
+        // Plain mode is open at once: close the listener before any byte moves.
+        if session.layer.is_open() {
+            session.authenticated = true;
+            self.authenticated();
+        }
         self.phase = Phase::Session(Box::new(session));
         Ok(())
     }

@@ -9,7 +9,8 @@
 //!
 //! Every call here is non-blocking and reports which side stopped it, because the event loop
 //! must know whether to wait for the source or for the sink. A call that moves nothing gives
-//! `EAGAIN` whichever side was not ready, so the source's queue length (`FIONREAD`) decides.
+//! `EAGAIN` whichever side was not ready, so a look at the source decides: a pipe's queue
+//! length (`FIONREAD`), a socket's next byte or end (`MSG_PEEK`).
 //! Memory stays bounded: the bytes in flight sit in the kernel's socket and pipe buffers.
 
 use std::io;
@@ -89,7 +90,7 @@ impl Direct {
     /// Moves what it can from `from` to `to` in one step.
     pub fn transfer(&mut self, from: RawFd, to: RawFd) -> io::Result<Outcome> {
         match self {
-            Direct::FromPipe => splice_or_which_side(from, to),
+            Direct::FromPipe => splice_or_which_side(from, to, pipe_has_bytes),
             Direct::FromFile => match sendfile(to, from) {
                 Ok(0) => Ok(Outcome::End),
                 Ok(n) => Ok(Outcome::Moved(n)),
@@ -97,7 +98,7 @@ impl Direct {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SinkFull),
                 Err(err) => Err(err),
             },
-            Direct::ToPipe => splice_or_which_side(from, to),
+            Direct::ToPipe => splice_or_which_side(from, to, socket_has_news),
             Direct::ThroughPipe {
                 read_end,
                 write_end,
@@ -134,15 +135,20 @@ impl Direct {
 }
 
 /// One splice between a pipe and a socket; on `EAGAIN`, tells which side was not ready.
-fn splice_or_which_side(from: RawFd, to: RawFd) -> io::Result<Outcome> {
-    // Two tries: if the source had bytes queued before the second try and it still moved
+/// `source_ready` says whether the source has something to give (bytes, or its end).
+fn splice_or_which_side(
+    from: RawFd,
+    to: RawFd,
+    source_ready: fn(RawFd) -> io::Result<bool>,
+) -> io::Result<Outcome> {
+    // Two tries: if the source had something before the second try and it still moved
     // nothing, the sink was full. (Bytes may arrive between the first try and the check.)
     for _ in 0..2 {
         match splice(from, to, CHUNK) {
             Ok(0) => return Ok(Outcome::End),
             Ok(n) => return Ok(Outcome::Moved(n)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                if queued(from)? == 0 {
+                if !source_ready(from)? {
                     return Ok(Outcome::SourceDry);
                 }
             }
@@ -150,6 +156,28 @@ fn splice_or_which_side(from: RawFd, to: RawFd) -> io::Result<Outcome> {
         }
     }
     Ok(Outcome::SinkFull)
+}
+
+/// A pipe source: bytes are queued. (A pipe at its end makes splice return 0, never EAGAIN.)
+fn pipe_has_bytes(fd: RawFd) -> io::Result<bool> {
+    let mut n: libc::c_int = 0;
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n > 0)
+}
+
+/// A socket source: bytes are queued, or its end is. Splicing into a full pipe fails with
+/// EAGAIN before it looks at the socket, so a pending FIN must count as something to give, or
+/// the loop would wait for a socket event that has already come and gone.
+fn socket_has_news(fd: RawFd) -> io::Result<bool> {
+    let mut byte = 0u8;
+    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+    match retry_interrupted(|| unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) }) {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -173,15 +201,6 @@ fn splice(_: RawFd, _: RawFd, _: usize) -> io::Result<usize> {
 #[cfg(not(target_os = "linux"))]
 fn sendfile(_: RawFd, _: RawFd) -> io::Result<usize> {
     Err(io::Error::from_raw_os_error(libc::EINVAL))
-}
-
-/// How many bytes wait to be read from `fd` (a pipe or a socket).
-fn queued(fd: RawFd) -> io::Result<usize> {
-    let mut n: libc::c_int = 0;
-    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n.max(0) as usize)
 }
 
 fn appends(fd: RawFd) -> bool {
