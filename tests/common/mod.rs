@@ -470,6 +470,8 @@ pub enum Output {
 /// A tete command line about to run. Defaults: stdin `/dev/null`, stdout and stderr captured.
 pub struct Tete {
     args: Vec<OsString>,
+    /// Environment variables to set (TETE_PASSWORD is removed unless set here).
+    env: Vec<(OsString, OsString)>,
     stdin: Input,
     stdout: Output,
     stderr: Output,
@@ -480,6 +482,7 @@ pub struct Tete {
 pub fn tete<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Tete {
     Tete {
         args: args.into_iter().map(|a| a.as_ref().to_owned()).collect(),
+        env: Vec::new(),
         stdin: Input::Null,
         stdout: Output::Capture,
         stderr: Output::Capture,
@@ -488,6 +491,18 @@ pub fn tete<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Tete {
 }
 
 impl Tete {
+    /// Sets an environment variable for tete.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Tete {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Runs tete with this room password (`TETE_PASSWORD`).
+    pub fn password(self, password: &str) -> Tete {
+        self.env("TETE_PASSWORD", password)
+    }
+
     pub fn stdin(mut self, input: Input) -> Tete {
         self.stdin = input;
         self
@@ -544,6 +559,7 @@ impl Tete {
         let description = self.describe();
         let mut command = Command::new(TETE);
         command.args(&self.args).env_remove("TETE_PASSWORD");
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         let mut feed = None;
         let close_stdin = matches!(self.stdin, Input::Closed);
         command.stdin(match self.stdin {
