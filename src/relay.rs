@@ -309,6 +309,7 @@ impl<'a> Relay<'a> {
         };
         match outcome {
             Ok(()) => {
+                self.deadline = None;
                 self.verbose(&format!("connected to {target}"));
                 if self.config.zero_io {
                     return Ok(true);

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
@@ -60,6 +60,27 @@ fn assert_listener_story(finished: &Finished, addr: SocketAddr, peer_ip: IpAddr)
     assert_eq!(lines[2], "tete: peer closed", "{story}");
 }
 
+/// [`exchange`] on 127.0.0.1 and a free port.
+fn exchange_on_loopback(
+    dir: &TempDir,
+    listener_stdin: Input,
+    client_stdin: Input,
+    to_listener: &[u8],
+    to_client: &[u8],
+) {
+    let port = free_port();
+    exchange(
+        dir,
+        "127.0.0.1",
+        port,
+        "127.0.0.1",
+        listener_stdin,
+        client_stdin,
+        to_listener,
+        to_client,
+    );
+}
+
 /// One session between `tete -v -l LISTEN_HOST PORT` and `tete CONNECT_HOST PORT`, each side's
 /// stdout a file: both must end by themselves with status 0, having printed exactly what the
 /// other side sent.
@@ -108,18 +129,8 @@ fn exchange(
 fn listener_receives_a_file() {
     let dir = TempDir::new("listener-receives");
     let (file, data) = dir.random_file("in", BIG, 1);
-    let port = free_port();
     let (listener, client) = (Input::Null, Input::File(file));
-    exchange(
-        &dir,
-        "127.0.0.1",
-        port,
-        "127.0.0.1",
-        listener,
-        client,
-        &data,
-        b"",
-    );
+    exchange_on_loopback(&dir, listener, client, &data, b"");
 }
 
 /// `tete -l P < file` + `tete 127.0.0.1 P > out < /dev/null`
@@ -127,18 +138,8 @@ fn listener_receives_a_file() {
 fn listener_sends_a_file() {
     let dir = TempDir::new("listener-sends");
     let (file, data) = dir.random_file("in", BIG, 2);
-    let port = free_port();
     let (listener, client) = (Input::File(file), Input::Null);
-    exchange(
-        &dir,
-        "127.0.0.1",
-        port,
-        "127.0.0.1",
-        listener,
-        client,
-        b"",
-        &data,
-    );
+    exchange_on_loopback(&dir, listener, client, b"", &data);
 }
 
 /// Both sides send a different file at the same time.
@@ -147,18 +148,8 @@ fn both_directions_at_once() {
     let dir = TempDir::new("both-directions");
     let (up_file, up) = dir.random_file("up", BIG, 3);
     let (down_file, down) = dir.random_file("down", BIG, 4);
-    let port = free_port();
     let (listener, client) = (Input::File(down_file), Input::File(up_file));
-    exchange(
-        &dir,
-        "127.0.0.1",
-        port,
-        "127.0.0.1",
-        listener,
-        client,
-        &up,
-        &down,
-    );
+    exchange_on_loopback(&dir, listener, client, &up, &down);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,36 +162,16 @@ fn stdin_pipe() {
     let dir = TempDir::new("stdin-pipe");
     let up = random_bytes(5, 4 * MIB + 123);
     let down = random_bytes(6, 4 * MIB + 321);
-    let port = free_port();
     let listener = Input::Bytes(down.clone());
     let client = Input::Bytes(up.clone());
-    exchange(
-        &dir,
-        "127.0.0.1",
-        port,
-        "127.0.0.1",
-        listener,
-        client,
-        &up,
-        &down,
-    );
+    exchange_on_loopback(&dir, listener, client, &up, &down);
 }
 
 /// stdin /dev/null on both sides: nothing to say, and both still end.
 #[test]
 fn stdin_dev_null_on_both_sides() {
     let dir = TempDir::new("stdin-null");
-    let port = free_port();
-    exchange(
-        &dir,
-        "127.0.0.1",
-        port,
-        "127.0.0.1",
-        Input::Null,
-        Input::Null,
-        b"",
-        b"",
-    );
+    exchange_on_loopback(&dir, Input::Null, Input::Null, b"", b"");
 }
 
 /// `tete 127.0.0.1 P <&-`: a closed stdin reads as an empty one.
@@ -208,18 +179,8 @@ fn stdin_dev_null_on_both_sides() {
 fn stdin_closed_on_the_client() {
     let dir = TempDir::new("stdin-closed-client");
     let (file, data) = dir.random_file("in", MIB, 7);
-    let port = free_port();
     let (listener, client) = (Input::File(file), Input::Closed);
-    exchange(
-        &dir,
-        "127.0.0.1",
-        port,
-        "127.0.0.1",
-        listener,
-        client,
-        b"",
-        &data,
-    );
+    exchange_on_loopback(&dir, listener, client, b"", &data);
 }
 
 /// `tete -l P <&-`
@@ -227,18 +188,8 @@ fn stdin_closed_on_the_client() {
 fn stdin_closed_on_the_listener() {
     let dir = TempDir::new("stdin-closed-listener");
     let (file, data) = dir.random_file("in", MIB, 8);
-    let port = free_port();
     let (listener, client) = (Input::Closed, Input::File(file));
-    exchange(
-        &dir,
-        "127.0.0.1",
-        port,
-        "127.0.0.1",
-        listener,
-        client,
-        &data,
-        b"",
-    );
+    exchange_on_loopback(&dir, listener, client, &data, b"");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,48 +383,47 @@ fn assert_memory_bounded(memory: Memory, situation: &str) {
     );
 }
 
-/// tete's stdout is a pipe nobody reads while the peer sends 128 MiB.
-#[test]
-fn memory_bounded_behind_a_stalled_reader() {
+/// The peer floods tete while nobody reads tete's stdout (`stdout`, whose unread end is
+/// `unread`): the flood must stall with tete's memory bounded.
+fn assert_bounded_behind_stalled_reader(situation: &str, stdout: OwnedFd, unread: &impl AsRawFd) {
     let counter = Arc::new(AtomicU64::new(0));
     let sent = counter.clone();
     let peer = Peer::spawn(move |mut stream| stream_into(&mut stream, FLOOD, &sent));
-    let (stdout_read, stdout_write) = pipe();
     let mut running = tete(["127.0.0.1", &peer.port().to_string()])
-        .stdout(Output::Fd(stdout_write.into()))
+        .stdout(Output::Fd(stdout))
         .spawn();
     let sent = wait_until_stalled(&counter, Duration::from_millis(500));
     let memory = running.memory();
     assert!(
         running.try_status().is_none(),
-        "tete ended while its stdout was stalled: {:?}",
+        "{situation}: tete ended while its stdout was stalled: {:?}",
         running.try_status()
     );
     assert!(
-        pending_bytes(&stdout_read) > 0,
-        "tete wrote nothing to its stdout"
+        pending_bytes(unread) > 0,
+        "{situation}: tete wrote nothing to its stdout"
     );
     assert!(
         sent < FLOOD,
-        "the peer sent all {FLOOD} bytes although nobody reads tete's stdout"
+        "{situation}: the peer sent all {FLOOD} bytes although nobody reads tete's stdout"
     );
-    assert_memory_bounded(memory, &format!("stalled reader, {sent} bytes sent"));
+    assert_memory_bounded(memory, &format!("{situation}, {sent} bytes sent"));
     running.kill();
     peer.join();
 }
 
-/// The peer never reads while tete's stdin streams 128 MiB.
-#[test]
-fn memory_bounded_behind_a_stalled_peer() {
+/// tete's stdin streams while its peer never reads: the feed must stall with tete's memory
+/// bounded. `options` come before the address.
+fn assert_bounded_behind_stalled_peer(situation: &str, options: &[&str]) {
     let (release, released) = mpsc::channel::<()>();
     let peer = Peer::spawn(move |stream| {
         let _ = released.recv_timeout(TIMEOUT);
         drop(stream);
     });
     let (stdin_read, mut stdin_write) = pipe();
-    let mut running = tete(["127.0.0.1", &peer.port().to_string()])
-        .stdin(Input::Fd(stdin_read.into()))
-        .spawn();
+    let port = peer.port().to_string();
+    let args = options.iter().copied().chain(["127.0.0.1", port.as_str()]);
+    let mut running = tete(args).stdin(Input::Fd(stdin_read.into())).spawn();
     let counter = Arc::new(AtomicU64::new(0));
     let fed = counter.clone();
     let feeder = thread::spawn(move || stream_into(&mut stdin_write, FLOOD, &fed));
@@ -481,82 +431,45 @@ fn memory_bounded_behind_a_stalled_peer() {
     let memory = running.memory();
     assert!(
         running.try_status().is_none(),
-        "tete ended while its peer was stalled: {:?}",
+        "{situation}: tete ended while its peer was stalled: {:?}",
         running.try_status()
     );
     assert!(
         fed < FLOOD,
-        "tete took all {FLOOD} bytes of stdin although its peer reads nothing"
+        "{situation}: tete took all {FLOOD} bytes of stdin although its peer reads nothing"
     );
-    assert_memory_bounded(memory, &format!("stalled peer, {fed} bytes fed"));
+    assert_memory_bounded(memory, &format!("{situation}, {fed} bytes fed"));
     running.kill();
     let _ = release.send(());
     peer.join();
     feeder.join().expect("the feeder thread");
+}
+
+/// tete's stdout is a pipe nobody reads while the peer sends 128 MiB.
+#[test]
+fn memory_bounded_behind_a_stalled_reader() {
+    let (stdout_read, stdout_write) = pipe();
+    assert_bounded_behind_stalled_reader("stalled reader", stdout_write.into(), &stdout_read);
+}
+
+/// The peer never reads while tete's stdin streams 128 MiB.
+#[test]
+fn memory_bounded_behind_a_stalled_peer() {
+    assert_bounded_behind_stalled_peer("stalled peer", &[]);
 }
 
 /// As above, with stdout a socket nobody reads: tete's own buffers carry the bytes (the kernel
 /// cannot splice into a socket).
 #[test]
 fn memory_bounded_behind_a_stalled_socket_reader() {
-    let counter = Arc::new(AtomicU64::new(0));
-    let sent = counter.clone();
-    let peer = Peer::spawn(move |mut stream| stream_into(&mut stream, FLOOD, &sent));
     let (unread, stdout) = UnixStream::pair().expect("socketpair");
-    let mut running = tete(["127.0.0.1", &peer.port().to_string()])
-        .stdout(Output::Fd(stdout.into()))
-        .spawn();
-    let sent = wait_until_stalled(&counter, Duration::from_millis(500));
-    let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "tete ended while its stdout was stalled: {:?}",
-        running.try_status()
-    );
-    assert!(
-        pending_bytes(&unread) > 0,
-        "tete wrote nothing to its stdout"
-    );
-    assert!(
-        sent < FLOOD,
-        "the peer sent all {FLOOD} bytes although nobody reads tete's stdout"
-    );
-    assert_memory_bounded(memory, &format!("stalled socket reader, {sent} bytes sent"));
-    running.kill();
-    peer.join();
+    assert_bounded_behind_stalled_reader("stalled socket reader", stdout.into(), &unread);
 }
 
 /// As above, with `-C`: every byte of stdin goes through tete's buffers to be converted.
 #[test]
 fn memory_bounded_behind_a_stalled_peer_with_crlf() {
-    let (release, released) = mpsc::channel::<()>();
-    let peer = Peer::spawn(move |stream| {
-        let _ = released.recv_timeout(TIMEOUT);
-        drop(stream);
-    });
-    let (stdin_read, mut stdin_write) = pipe();
-    let mut running = tete(["-C", "127.0.0.1", &peer.port().to_string()])
-        .stdin(Input::Fd(stdin_read.into()))
-        .spawn();
-    let counter = Arc::new(AtomicU64::new(0));
-    let fed = counter.clone();
-    let feeder = thread::spawn(move || stream_into(&mut stdin_write, FLOOD, &fed));
-    let fed = wait_until_stalled(&counter, Duration::from_millis(500));
-    let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "tete ended while its peer was stalled: {:?}",
-        running.try_status()
-    );
-    assert!(
-        fed < FLOOD,
-        "tete took all {FLOOD} bytes of stdin although its peer reads nothing"
-    );
-    assert_memory_bounded(memory, &format!("stalled peer with -C, {fed} bytes fed"));
-    running.kill();
-    let _ = release.send(());
-    peer.join();
-    feeder.join().expect("the feeder thread");
+    assert_bounded_behind_stalled_peer("stalled peer with -C", &["-C"]);
 }
 
 /// stdin and stdout sockets (as under inetd): the ordinary read/write path, byte-exact both
