@@ -100,7 +100,9 @@ enum End {
     Idle,
     /// Whoever reads stdout has gone: stop at once, quietly.
     StdoutClosed,
-    /// Something failed: a run-time error, or the secure channel.
+    /// The connection failed (reset, broken pipe): exit 1, or with `-k` the next peer.
+    PeerLost(Error),
+    /// Something else failed: stdin, stdout, or the secure channel.
     Failed(Error),
 }
 
@@ -436,7 +438,9 @@ impl<'a> Relay<'a> {
         match end {
             End::StdoutClosed => return Ok(true),
             // A password listener outlasts strangers: it logs them and waits for the right peer.
-            End::Failed(err) if !session.authenticated && self.listener.is_some() => {
+            End::Failed(err) | End::PeerLost(err)
+                if !session.authenticated && self.listener.is_some() =>
+            {
                 eprintln!("tete: {err}; waiting for another peer");
                 self.failed_handshakes += 1;
                 if self.failed_handshakes >= MAX_FAILED_HANDSHAKES {
@@ -448,6 +452,9 @@ impl<'a> Relay<'a> {
                 return Ok(false);
             }
             End::Failed(err) => return Err(err),
+            // With -k one peer's broken connection is that peer's loss, not the server's end.
+            End::PeerLost(err) if self.config.keep_open => eprintln!("tete: {err}"),
+            End::PeerLost(err) => return Err(err),
             End::Idle => {
                 let idle = self.config.idle_timeout.unwrap_or_default().as_secs_f64();
                 eprintln!(
@@ -761,7 +768,7 @@ impl Session {
     }
 
     fn network_failure(&self, doing: &str, err: &io::Error) -> End {
-        End::Failed(Error::Runtime(format!(
+        End::PeerLost(Error::Runtime(format!(
             "{doing} {}: {}",
             self.peer,
             os_reason(err)
