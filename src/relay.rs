@@ -503,6 +503,9 @@ struct Session {
     peer_finished: bool,
     /// The layer has opened (at once without a password).
     authenticated: bool,
+    /// The peer has ended and stdin is a terminal: the other person left the chat, so this
+    /// session reads no more of the terminal and ends its side too.
+    left_chat: bool,
     /// stdin to the socket inside the kernel, instead of through `up`.
     up_route: Option<Direct>,
     /// The socket to stdout inside the kernel, instead of through `down`.
@@ -534,6 +537,7 @@ impl Session {
             received_eof: false,
             peer_finished: false,
             authenticated: false,
+            left_chat: false,
             up_route: None,
             down_route: None,
             handshake_deadline,
@@ -548,7 +552,7 @@ impl Session {
                 Ok(progress) => progress,
                 Err(end) => return Some(end),
             };
-            if self.is_finished(input, config) {
+            if self.is_finished(config) {
                 return Some(End::Done);
             }
             if !progress {
@@ -565,10 +569,15 @@ impl Session {
         config: &Config,
     ) -> Result<bool, End> {
         let mut progress = false;
+        // A chat ends when the other person leaves: stop reading the terminal, end our side too.
+        if self.peer_finished && input.stream.is_terminal && !self.left_chat {
+            self.left_chat = true;
+            progress = true;
+        }
         if self.layer.is_open() {
             progress |= self.send_direct(input)?;
             progress |= self.read_stdin(input)?;
-            if input.ended && !self.close_queued && self.layer.close_fits(&self.up) {
+            if !self.reads_stdin(input) && !self.close_queued && self.layer.close_fits(&self.up) {
                 self.layer
                     .close_outbound(&mut self.up)
                     .map_err(|err| self.secure_failure(err))?;
@@ -596,18 +605,22 @@ impl Session {
                 .finish_inbound()
                 .map_err(|err| self.secure_failure(err))?;
             self.peer_finished = true;
+            progress = true;
         }
         Ok(progress)
     }
 
-    /// The end-of-session rules (see the module docs).
-    fn is_finished(&self, input: &Input, config: &Config) -> bool {
-        let all_sent = self.sent_eof;
-        if config.send_only {
-            return all_sent;
-        }
+    /// The end-of-session rules (see the module docs): our end of stream is out (after
+    /// everything before it), and, unless the peer's bytes are being discarded, the peer's end
+    /// of stream is in, after everything before it was written out.
+    fn is_finished(&self, config: &Config) -> bool {
         let all_received = self.peer_finished && self.down.is_empty();
-        all_received && (all_sent || input.stream.is_terminal)
+        self.sent_eof && (config.send_only || all_received)
+    }
+
+    /// True while this session still takes stdin.
+    fn reads_stdin(&self, input: &Input) -> bool {
+        !input.ended && !self.left_chat
     }
 
     /// stdin straight into the socket, inside the kernel, where that route exists.
@@ -616,7 +629,7 @@ impl Session {
             return Ok(false);
         };
         let mut progress = false;
-        while !input.ended && input.ready && self.writable {
+        while !input.ended && !self.left_chat && input.ready && self.writable {
             match route.transfer(input.stream.as_raw_fd(), self.stream.as_raw_fd()) {
                 Ok(Outcome::Moved(_)) => {
                     self.last_activity = Instant::now();
@@ -681,7 +694,7 @@ impl Session {
 
     fn read_stdin(&mut self, input: &mut Input) -> Result<bool, End> {
         if self.up_route.is_some()
-            || input.ended
+            || !self.reads_stdin(input)
             || !input.ready
             || !self.layer.outbound_has_room(&self.up)
         {
