@@ -49,14 +49,19 @@ const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
 /// an attacker gets one guess per connection, and slowly.
 const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
+/// How often `--send-only` checks whether the peer has acknowledged everything, once sent.
+const ACK_RECHECK: Duration = Duration::from_millis(5);
+
 /// How many failed handshakes a password listener takes before it gives up.
 const MAX_FAILED_HANDSHAKES: u32 = 10;
 
 /// Runs tete as `config` says, with the room password if any, until the work is done.
 pub fn run(config: &Config, password: Option<&[u8]>) -> Result<(), Error> {
-    let mut relay = Relay::new(config, password)?;
-    relay.start()?;
-    match relay.run() {
+    let result = Relay::new(config, password).and_then(|mut relay| {
+        relay.start()?;
+        relay.run()
+    });
+    match result {
         // -z answers with its exit status alone, unless asked to say more.
         Err(Error::Runtime(_)) if config.zero_io && !config.verbose => Err(Error::Silent),
         other => other,
@@ -615,7 +620,11 @@ impl Session {
     /// of stream is in, after everything before it was written out.
     fn is_finished(&self, config: &Config) -> bool {
         let all_received = self.peer_finished && self.down.is_empty();
-        self.sent_eof && (config.send_only || all_received)
+        // With --send-only, "sent" means the peer has acknowledged every byte: closing earlier
+        // would let a late byte from the peer reset the connection and destroy what was still
+        // queued for sending.
+        let all_delivered = config.send_only && unacknowledged(&self.stream) == 0;
+        self.sent_eof && (all_received || all_delivered)
     }
 
     /// True while this session still takes stdin.
@@ -799,7 +808,9 @@ impl Session {
     fn next_deadline(&self, config: &Config) -> Option<Instant> {
         let handshake = (!self.layer.is_open()).then_some(self.handshake_deadline);
         let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
-        handshake.into_iter().chain(idle).min()
+        // No event tells when the last ACK arrives, so --send-only looks again shortly.
+        let acks = (config.send_only && self.sent_eof).then(|| Instant::now() + ACK_RECHECK);
+        handshake.into_iter().chain(idle).chain(acks).min()
     }
 
     fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
@@ -825,6 +836,19 @@ impl Session {
 
 fn would_block(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Bytes sent on `stream` that the peer has not acknowledged yet.
+fn unacknowledged(stream: &TcpStream) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let mut n: libc::c_int = 0;
+        if unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) } == 0 {
+            return n.max(0) as usize;
+        }
+    }
+    let _ = stream;
+    0
 }
 
 /// True for errors that come from the connection rather than from stdin or stdout.

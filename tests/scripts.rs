@@ -1,0 +1,779 @@
+//! The options for scripts, each with its interaction with the end-of-session rules: `-z`, `-w`,
+//! `-i`, `-k`, `-C`, `-d`, `--send-only`, `-N`, and the values they refuse.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// How soon "at once" is, generously, for a loaded machine.
+const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// How long a peer watches for an end of stream that must not come.
+const NO_EOF_WINDOW: Duration = Duration::from_millis(500);
+
+/// Starts `tete -v ARGS... -l 127.0.0.1 PORT` and waits until it listens.
+fn start_listener(args: &[&str], stdin: Input, stdout: Output) -> (Running, SocketAddr) {
+    let port = free_port().to_string();
+    let mut all: Vec<&str> = vec!["-v"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-l", "127.0.0.1", &port]);
+    let mut running = tete(all).stdin(stdin).stdout(stdout).spawn();
+    let addr = running.wait_listening();
+    (running, addr)
+}
+
+/// How many times `needle` appears on tete's stderr so far.
+fn stderr_count(running: &Running, needle: &str) -> usize {
+    running.stderr_so_far().matches(needle).count()
+}
+
+/// Waits until `needle` has appeared `count` times on tete's stderr.
+#[track_caller]
+fn wait_for_count(running: &mut Running, needle: &str, count: usize) {
+    let deadline = Instant::now() + TIMEOUT;
+    while stderr_count(running, needle) < count {
+        if Instant::now() >= deadline {
+            let status = running.try_status();
+            panic!(
+                "{}: {needle:?} not seen {count} times within {TIMEOUT:?} (exit status so far \
+                 {:?}); stderr {:?}",
+                running.description,
+                status,
+                running.stderr_so_far()
+            );
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Asserts that `elapsed` lies within `[low, high]` seconds.
+#[track_caller]
+fn assert_elapsed(what: &str, elapsed: Duration, low: f64, high: f64) {
+    let secs = elapsed.as_secs_f64();
+    assert!(
+        (low..=high).contains(&secs),
+        "{what}: took {secs:.3} s, expected between {low} and {high} s"
+    );
+}
+
+/// Asserts that no byte and no end of stream arrives on `stream` within [`NO_EOF_WINDOW`].
+#[track_caller]
+fn assert_nothing_arrives(stream: &TcpStream, what: &str) {
+    if poll_readable(stream, NO_EOF_WINDOW) {
+        let mut buf = [0; 64];
+        let got = stream.peek(&mut buf);
+        panic!(
+            "{what}: expected nothing (no data, no EOF) yet, but the socket is readable: {got:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A connect that hangs, on loopback
+// ---------------------------------------------------------------------------------------------
+
+/// A loopback listener that never accepts, with its accept queue full, so that the kernel drops
+/// further SYNs and connecting to it hangs.
+struct Unanswered {
+    addr: SocketAddr,
+    _listener: TcpListener,
+    _fillers: Vec<TcpStream>,
+}
+
+impl Unanswered {
+    /// Sets it up and checks that a connect to it really hangs; `Err` says why not.
+    fn new() -> Result<Unanswered, String> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|err| format!("binding 127.0.0.1:0: {err}"))?;
+        // The smallest backlog: listen(2) again on a listening socket only changes it.
+        let rc = unsafe { libc::listen(listener.as_raw_fd(), 0) };
+        if rc != 0 {
+            return Err(format!("listen(0): {}", std::io::Error::last_os_error()));
+        }
+        let addr = listener.local_addr().map_err(|err| err.to_string())?;
+        let probe = Duration::from_millis(300);
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            match TcpStream::connect_timeout(&addr, probe) {
+                Ok(stream) => fillers.push(stream),
+                Err(err) if err.kind() == ErrorKind::TimedOut => {
+                    // The queue is full. Check once more that connecting hangs.
+                    return match TcpStream::connect_timeout(&addr, probe) {
+                        Err(err) if err.kind() == ErrorKind::TimedOut => Ok(Unanswered {
+                            addr,
+                            _listener: listener,
+                            _fillers: fillers,
+                        }),
+                        Err(err) => Err(format!("the check connect failed otherwise: {err}")),
+                        Ok(_) => Err("the check connect went through".into()),
+                    };
+                }
+                Err(err) => return Err(format!("connecting to the listen(0) socket: {err}")),
+            }
+        }
+        Err(format!(
+            "{} connections to a listen(0) socket that never accepts all went through: this \
+             kernel does not drop SYNs when the accept queue is full",
+            fillers.len()
+        ))
+    }
+
+    /// One, or `None` after printing why the test skips.
+    fn or_skip() -> Option<Unanswered> {
+        match Unanswered::new() {
+            Ok(unanswered) => Some(unanswered),
+            Err(reason) => {
+                eprintln!("SKIPPED: no hanging connect on loopback here: {reason}");
+                None
+            }
+        }
+    }
+
+    fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// -z
+// ---------------------------------------------------------------------------------------------
+
+/// A port that accepts: exit 0, nothing said, nothing sent (even with stdin data).
+#[test]
+fn zero_port_accepts() {
+    for verbose in [false, true] {
+        let peer = Peer::spawn(|mut stream| read_to_eof(&mut stream, "the probed peer"));
+        let port = peer.port().to_string();
+        let mut args = vec!["-z", "127.0.0.1", &port];
+        if verbose {
+            args.insert(0, "-v");
+        }
+        let finished = tete(&args)
+            .stdin(Input::Bytes(b"must not be sent\n".to_vec()))
+            .run();
+        let received = peer.join();
+        finished.assert_success();
+        assert_bytes_eq("what the probed peer received", b"", &received);
+        assert!(
+            finished.stdout.is_empty(),
+            "{}: output on stdout",
+            finished.description
+        );
+        if verbose {
+            let line = finished.error_line();
+            assert!(
+                line.contains(&format!("127.0.0.1:{port}")) && line.contains("connected"),
+                "{}: -v should say it connected to 127.0.0.1:{port}: {line:?}",
+                finished.description
+            );
+        } else {
+            finished.assert_quiet();
+        }
+    }
+}
+
+/// A refused port: exit 1, silent without -v, saying so with -v.
+#[test]
+fn zero_port_refused() {
+    let port = free_port().to_string();
+    let finished = tete(["-z", "127.0.0.1", &port]).run();
+    finished.assert_code(1).assert_quiet();
+    let finished = tete(["-z", "-v", "127.0.0.1", &port]).run();
+    finished.assert_code(1);
+    let line = finished.error_line();
+    assert!(
+        line.contains(&port) && line.to_lowercase().contains("refused"),
+        "{}: -v should say that port {port} refused: {line:?}",
+        finished.description
+    );
+}
+
+/// An unknown host: exit 1, silent without -v, naming the host with -v.
+#[test]
+fn zero_unknown_host() {
+    let port = free_port().to_string();
+    let finished = tete(["-z", "nosuch.invalid", &port]).run();
+    finished.assert_code(1).assert_quiet();
+    let finished = tete(["-z", "-v", "nosuch.invalid", &port]).run();
+    finished.assert_code(1);
+    let line = finished.error_line();
+    assert!(
+        line.contains("nosuch.invalid"),
+        "{}: -v should name the host: {line:?}",
+        finished.description
+    );
+}
+
+/// `-z -w 1` on a connect that hangs: exit 1 after about a second, silently.
+#[test]
+fn zero_with_wait_gives_up_quietly() {
+    let Some(unanswered) = Unanswered::or_skip() else {
+        return;
+    };
+    let start = Instant::now();
+    let finished = tete(["-z", "-w", "1", "127.0.0.1", &unanswered.port()]).run();
+    let took = start.elapsed();
+    finished.assert_code(1).assert_quiet();
+    assert_elapsed(&finished.description, took, 0.9, 3.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// -w
+// ---------------------------------------------------------------------------------------------
+
+/// `-w 1` on a connect that hangs: exit 1 after about a second, saying it timed out.
+#[test]
+fn wait_gives_up_connecting() {
+    let Some(unanswered) = Unanswered::or_skip() else {
+        return;
+    };
+    let port = unanswered.port();
+    let start = Instant::now();
+    let finished = tete(["-w", "1", "127.0.0.1", &port]).run();
+    let took = start.elapsed();
+    finished.assert_code(1);
+    assert_elapsed(&finished.description, took, 0.9, 3.0);
+    let line = finished.error_line();
+    assert!(
+        line.contains("127.0.0.1") && line.contains(&port),
+        "{}: the error should name 127.0.0.1 and port {port}: {line:?}",
+        finished.description
+    );
+    assert!(
+        line.contains("timed out") || line.contains("timeout"),
+        "{}: the error should say it timed out: {line:?}",
+        finished.description
+    );
+}
+
+/// `-w 0.5` on a connect that hangs: half a second, not rounded to 0 or 1.
+#[test]
+fn wait_fraction_connecting() {
+    let Some(unanswered) = Unanswered::or_skip() else {
+        return;
+    };
+    let start = Instant::now();
+    let finished = tete(["-w", "0.5", "127.0.0.1", &unanswered.port()]).run();
+    let took = start.elapsed();
+    finished.assert_code(1);
+    finished.error_line();
+    assert_elapsed(&finished.description, took, 0.45, 2.5);
+}
+
+/// `tete -w 1 -l` with nobody connecting: exit 1 after about a second.
+#[test]
+fn wait_gives_up_listening() {
+    let port = free_port().to_string();
+    let start = Instant::now();
+    let finished = tete(["-w", "1", "-l", "127.0.0.1", &port]).run();
+    let took = start.elapsed();
+    finished.assert_code(1);
+    finished.error_line();
+    assert_elapsed(&finished.description, took, 0.9, 3.0);
+}
+
+/// `tete -w 0.5 -l`: half a second, measured from the moment it listens, well under a second.
+#[test]
+fn wait_fraction_listening() {
+    let start = Instant::now();
+    let (mut listener, _) = start_listener(&["-w", "0.5"], Input::Null, Output::Capture);
+    let listening = Instant::now();
+    let status = listener.wait_timeout(TIMEOUT);
+    let (total, after_listening) = (start.elapsed(), listening.elapsed());
+    assert!(status.is_some(), "{}: hung", listener.description);
+    let finished = listener.wait();
+    finished.assert_code(1);
+    assert_elapsed(&finished.description, total, 0.45, 2.5);
+    assert!(
+        after_listening < Duration::from_millis(950),
+        "{}: still waiting {after_listening:?} after it listened: -w 0.5 acted like -w 1",
+        finished.description
+    );
+}
+
+/// `-w` limits the wait for a connection, not the session after it.
+#[test]
+fn wait_does_not_cut_a_session_short() {
+    let reply = b"late but welcome\n".to_vec();
+    let sent = reply.clone();
+    let peer = Peer::spawn(move |mut stream| {
+        // A timing test: the peer stays silent past the -w time.
+        thread::sleep(Duration::from_millis(1500));
+        stream.write_all(&sent).expect("the late reply");
+    });
+    let finished = tete(["-w", "1", "127.0.0.1", &peer.port().to_string()]).run();
+    peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what tete printed", &reply, &finished.stdout);
+
+    let (listener, addr) = start_listener(&["-w", "1"], Input::Null, Output::Capture);
+    let mut stream = connect(addr);
+    thread::sleep(Duration::from_millis(1500));
+    stream.write_all(&reply).expect("the late reply");
+    stream.shutdown(Shutdown::Write).expect("shutdown");
+    assert_eq!(read_to_eof(&mut stream, "the peer of tete -l"), b"");
+    let finished = listener.wait();
+    finished.assert_success();
+    assert_bytes_eq("what tete -l printed", &reply, &finished.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// -i
+// ---------------------------------------------------------------------------------------------
+
+/// A silent session with `-i 1` ends after about a second, says so, exit status 1 (tete(1)).
+#[test]
+fn idle_session_ends() {
+    let peer = Peer::spawn(|mut stream| {
+        let peer_addr = stream.local_addr().expect("the peer's address");
+        // Silent, never closing: only tete's idle timeout ends this.
+        (read_to_eof(&mut stream, "the silent peer"), peer_addr)
+    });
+    let peer_port = peer.addr;
+    let start = Instant::now();
+    let mut running = tete(["-i", "1", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Pipe)
+        .spawn();
+    let stdin = running.take_stdin();
+    let finished = running.wait();
+    let took = start.elapsed();
+    drop(stdin);
+    let (received, _) = peer.join();
+    assert_bytes_eq("what the silent peer received", b"", &received);
+    finished.assert_code(1);
+    assert_elapsed(&finished.description, took, 0.9, 3.0);
+    let line = finished.error_line();
+    assert!(
+        line.contains(&peer_port.to_string()),
+        "{}: the message should name the peer {peer_port}: {line:?}",
+        finished.description
+    );
+}
+
+/// With `-i 1`, a peer sending every 0.3 s keeps the session alive well past a second.
+#[test]
+fn idle_timer_reset_by_incoming_traffic() {
+    let peer = Peer::spawn(|mut stream| {
+        for _ in 0..8 {
+            // A timing test: the pauses are the point.
+            thread::sleep(Duration::from_millis(300));
+            stream.write_all(b"tick\n").expect("a tick");
+        }
+    });
+    let start = Instant::now();
+    let finished = tete(["-i", "1", "127.0.0.1", &peer.port().to_string()]).run();
+    let took = start.elapsed();
+    peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what tete printed", &b"tick\n".repeat(8), &finished.stdout);
+    assert!(took >= Duration::from_secs(2), "ended after only {took:?}");
+}
+
+/// With `-i 1`, stdin arriving every 0.3 s keeps the session alive well past a second.
+#[test]
+fn idle_timer_reset_by_outgoing_traffic() {
+    let peer = Peer::spawn(|mut stream| read_to_eof(&mut stream, "the peer"));
+    let start = Instant::now();
+    let mut running = tete(["-i", "1", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Pipe)
+        .spawn();
+    let mut stdin = running.take_stdin();
+    for _ in 0..8 {
+        thread::sleep(Duration::from_millis(300));
+        stdin.write_all(b"tock\n").expect("a tock");
+    }
+    drop(stdin);
+    let received = peer.join();
+    let finished = running.wait();
+    let took = start.elapsed();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what the peer received", &b"tock\n".repeat(8), &received);
+    assert!(took >= Duration::from_secs(2), "ended after only {took:?}");
+}
+
+/// `-k -i 1`: an idle peer is dropped, and the listener goes on to the next one.
+#[test]
+fn idle_with_keep_open_serves_the_next_peer() {
+    let (mut listener, addr) = start_listener(&["-k", "-i", "1"], Input::Null, Output::Capture);
+    let mut silent = connect(addr);
+    let silent_addr = silent.local_addr().expect("the silent peer's address");
+    // stdin /dev/null: tete half-closes at once. The peer then stays silent, its end open.
+    assert_eq!(read_to_eof(&mut silent, "the silent peer"), b"");
+    wait_for_count(&mut listener, "listening on", 2);
+    let stderr = listener.stderr_so_far();
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains(&silent_addr.to_string()) && !line.contains("from")),
+        "{}: no word about closing the idle {silent_addr}; stderr {stderr:?}",
+        listener.description
+    );
+    let mut next = connect(addr);
+    next.write_all(b"next\n").expect("the next peer's bytes");
+    next.shutdown(Shutdown::Write).expect("shutdown");
+    assert_eq!(read_to_eof(&mut next, "the next peer"), b"");
+    wait_for_count(&mut listener, "listening on", 3);
+    assert!(
+        listener.try_status().is_none(),
+        "{}: ended instead of listening on",
+        listener.description
+    );
+    drop(listener);
+}
+
+// ---------------------------------------------------------------------------------------------
+// -k
+// ---------------------------------------------------------------------------------------------
+
+/// `tete -k -l > out < /dev/null` serves three peers in turn: each reads EOF at once, and the
+/// output is the three peers' bytes in order.
+#[test]
+fn keep_open_serves_peers_in_turn() {
+    let dir = TempDir::new("keep-open");
+    let out = dir.join("out");
+    let (mut listener, addr) = start_listener(&["-k"], Input::Null, Output::File(out.clone()));
+    let mut expected = Vec::new();
+    for i in 0..3 {
+        let bytes = random_bytes(100 + i as u64, 100 * KIB + i);
+        let mut stream = connect(addr);
+        // stdin has ended: an end of stream at once, before this peer sends anything.
+        assert!(
+            poll_readable(&stream, PROMPTLY),
+            "peer {i}: no EOF from the listener"
+        );
+        assert_eq!(read_to_eof(&mut stream, "a peer"), b"", "peer {i}");
+        stream.write_all(&bytes).expect("a peer's bytes");
+        stream.shutdown(Shutdown::Write).expect("shutdown");
+        drop(stream);
+        expected.extend_from_slice(&bytes);
+        wait_for_count(&mut listener, "peer closed", i + 1);
+        wait_for_count(&mut listener, "listening on", i + 2);
+    }
+    assert!(
+        listener.try_status().is_none(),
+        "{}: ended instead of listening on; stderr {:?}",
+        listener.description,
+        listener.stderr_so_far()
+    );
+    drop(listener);
+    assert_bytes_eq("what tete -k printed", &expected, &dir.read(&out));
+}
+
+/// `-k` with stdin data: the first peer gets it all, the next an immediate end of stream.
+#[test]
+fn keep_open_stdin_goes_to_the_first_peer() {
+    let dir = TempDir::new("keep-open-stdin");
+    let out = dir.join("out");
+    let data = random_bytes(110, 300 * KIB + 7);
+    let (mut listener, addr) = start_listener(
+        &["-k"],
+        Input::Bytes(data.clone()),
+        Output::File(out.clone()),
+    );
+    let mut first = connect(addr);
+    first.write_all(b"one\n").expect("the first peer's bytes");
+    first.shutdown(Shutdown::Write).expect("shutdown");
+    assert_bytes_eq(
+        "what the first peer received",
+        &data,
+        &read_to_eof(&mut first, "the first peer"),
+    );
+    wait_for_count(&mut listener, "listening on", 2);
+    let mut second = connect(addr);
+    assert_eq!(read_to_eof(&mut second, "the second peer"), b"");
+    second.write_all(b"two\n").expect("the second peer's bytes");
+    drop(second);
+    wait_for_count(&mut listener, "listening on", 3);
+    assert!(
+        listener.try_status().is_none(),
+        "{}: ended instead of listening on",
+        listener.description
+    );
+    drop(listener);
+    assert_bytes_eq("what tete -k printed", b"one\ntwo\n", &dir.read(&out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// -C
+// ---------------------------------------------------------------------------------------------
+
+fn crlf_run(args: &[&str], stdin: &[u8]) -> (Finished, Vec<u8>) {
+    let peer = Peer::spawn(|mut stream| {
+        stream.write_all(b"x\ny\n").expect("the peer's lines");
+        stream.shutdown(Shutdown::Write).expect("shutdown");
+        read_to_eof(&mut stream, "the peer")
+    });
+    let port = peer.port().to_string();
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["127.0.0.1", &port]);
+    let finished = tete(&all).stdin(Input::Bytes(stdin.to_vec())).run();
+    (finished, peer.join())
+}
+
+/// `-C`: each LF from stdin goes out as CR LF; what comes back is untouched.
+#[test]
+fn crlf_translates_stdin() {
+    let (finished, received) = crlf_run(&["-C"], b"a\nb\n");
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what the peer received", b"a\r\nb\r\n", &received);
+    assert_bytes_eq("what tete printed", b"x\ny\n", &finished.stdout);
+}
+
+/// Without `-C`, the bytes go out unchanged.
+#[test]
+fn without_crlf_stdin_is_unchanged() {
+    let (finished, received) = crlf_run(&[], b"a\nb\n");
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what the peer received", b"a\nb\n", &received);
+    assert_bytes_eq("what tete printed", b"x\ny\n", &finished.stdout);
+}
+
+/// `-C` on more lines than a buffer holds, lines of every length.
+#[test]
+fn crlf_translates_many_lines() {
+    let mut input = Vec::new();
+    let mut expected = Vec::new();
+    let mut rng = XorShift::new(120);
+    while input.len() < 600 * KIB {
+        let len = (rng.next_u64() % 200) as usize;
+        let line: Vec<u8> = (0..len)
+            .map(|_| b'a' + (rng.next_u64() % 26) as u8)
+            .collect();
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+        expected.extend_from_slice(&line);
+        expected.extend_from_slice(b"\r\n");
+    }
+    let (finished, received) = crlf_run(&["-C"], &input);
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what the peer received", &expected, &received);
+}
+
+// ---------------------------------------------------------------------------------------------
+// -d
+// ---------------------------------------------------------------------------------------------
+
+/// `-d` with stdin a pipe that stays open and silent: the peer sees EOF at once, speaks, closes;
+/// tete prints it all and ends with 0.
+#[test]
+fn recv_only_half_closes_at_once() {
+    let greeting = random_bytes(130, MIB + 3);
+    let sent = greeting.clone();
+    let peer = Peer::spawn(move |mut stream| {
+        let start = Instant::now();
+        let early = read_to_eof(&mut stream, "the peer of tete -d");
+        let took = start.elapsed();
+        stream.write_all(&sent).expect("the greeting");
+        (early, took)
+    });
+    let (stdin_read, stdin_write) = pipe();
+    let finished = tete(["-d", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Fd(stdin_read.into()))
+        .run();
+    let (early, took) = peer.join();
+    drop(stdin_write);
+    assert_bytes_eq("what the peer received", b"", &early);
+    assert!(took < PROMPTLY, "the peer waited {took:?} for the EOF");
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what tete printed", &greeting, &finished.stdout);
+}
+
+/// `-d` never reads stdin: bytes waiting there are still there after tete has ended.
+#[test]
+fn recv_only_never_reads_stdin() {
+    let peer = Peer::spawn(|mut stream| {
+        let early = read_to_eof(&mut stream, "the peer of tete -d");
+        stream.write_all(b"hello\n").expect("the greeting");
+        early
+    });
+    let (stdin_read, mut stdin_write) = pipe();
+    let waiting = b"not for tete\n";
+    stdin_write.write_all(waiting).expect("filling stdin");
+    let finished = tete(["-d", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Fd(dup(&stdin_read).into()))
+        .run();
+    let early = peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what the peer received", b"", &early);
+    assert_bytes_eq("what tete printed", b"hello\n", &finished.stdout);
+    assert_eq!(
+        pending_bytes(&stdin_read),
+        waiting.len(),
+        "{}: read from its stdin",
+        finished.description
+    );
+    drop(stdin_write);
+}
+
+/// `-d -N`: no half-close; the peer sees no EOF while tete runs. The peer speaks and closes,
+/// tete prints it and ends with 0, and only then does the peer see EOF.
+#[test]
+fn recv_only_no_shutdown() {
+    let greeting = random_bytes(131, 64 * KIB);
+    let sent = greeting.clone();
+    let peer = Peer::spawn(move |mut stream| {
+        assert_nothing_arrives(&stream, "the peer of tete -d -N");
+        stream.write_all(&sent).expect("the greeting");
+        stream.shutdown(Shutdown::Write).expect("shutdown");
+        read_to_eof(&mut stream, "the peer of tete -d -N")
+    });
+    let (stdin_read, stdin_write) = pipe();
+    let finished = tete(["-d", "-N", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Fd(stdin_read.into()))
+        .run();
+    let late = peer.join();
+    drop(stdin_write);
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what the peer received", b"", &late);
+    assert_bytes_eq("what tete printed", &greeting, &finished.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// --send-only
+// ---------------------------------------------------------------------------------------------
+
+/// `--send-only`: the peer's greeting is discarded, and tete ends once stdin has been sent, while
+/// the peer still holds the connection open. The greeting reaches tete before any stdin does.
+#[test]
+fn send_only_ends_when_stdin_is_sent() {
+    let data = random_bytes(140, 2 * MIB + 5);
+    let (greeted_tx, greeted_rx) = mpsc::channel::<()>();
+    let (ended_tx, ended_rx) = mpsc::channel::<()>();
+    let peer = Peer::spawn(move |mut stream| {
+        stream
+            .write_all(&random_bytes(141, 4 * KIB))
+            .expect("the peer's greeting");
+        greeted_tx.send(()).expect("reporting the greeting");
+        let received = read_to_eof(&mut stream, "the peer of tete --send-only");
+        // The peer never closes first: it waits until tete has ended.
+        let _ = ended_rx.recv_timeout(TIMEOUT);
+        received
+    });
+    let mut running = tete(["--send-only", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Pipe)
+        .spawn();
+    let mut stdin = running.take_stdin();
+    greeted_rx
+        .recv_timeout(TIMEOUT)
+        .expect("the peer never greeted");
+    stdin.write_all(&data).expect("tete's stdin");
+    drop(stdin);
+    let finished = running.wait();
+    let _ = ended_tx.send(());
+    let received = peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what tete printed", b"", &finished.stdout);
+    assert_bytes_eq("what the peer received", &data, &received);
+}
+
+/// `--send-only` with a peer that greets a little late, while stdin's bytes are still on their
+/// way to it (a server with a slow banner): the greeting is discarded, and ending must not cost
+/// the peer any of stdin's bytes.
+#[test]
+fn send_only_peer_greets_late() {
+    let data = random_bytes(142, 2 * MIB + 5);
+    let (ended_tx, ended_rx) = mpsc::channel::<()>();
+    let peer = Peer::spawn(move |mut stream| {
+        // A timing test: the greeting comes after tete has had ample time to queue all of stdin.
+        thread::sleep(Duration::from_millis(200));
+        stream
+            .write_all(&random_bytes(143, 4 * KIB))
+            .expect("the peer's greeting");
+        let received = read_to_eof(&mut stream, "the peer of tete --send-only");
+        let _ = ended_rx.recv_timeout(TIMEOUT);
+        received
+    });
+    let finished = tete(["--send-only", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Bytes(data.clone()))
+        .run();
+    let _ = ended_tx.send(());
+    let received = peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what tete printed", b"", &finished.stdout);
+    assert_bytes_eq("what the peer received", &data, &received);
+}
+
+// ---------------------------------------------------------------------------------------------
+// -N
+// ---------------------------------------------------------------------------------------------
+
+/// `-N`: no FIN at stdin's end; the session ends when the peer closes.
+#[test]
+fn no_shutdown_waits_for_the_peer() {
+    let request = b"request\n".to_vec();
+    let reply = random_bytes(150, 200 * KIB);
+    let sent = reply.clone();
+    let expected = request.clone();
+    let peer = Peer::spawn(move |mut stream| {
+        let mut got = vec![0; expected.len()];
+        stream.read_exact(&mut got).expect("the request");
+        assert_eq!(got, expected, "the request");
+        assert_nothing_arrives(&stream, "the peer of tete -N");
+        stream.write_all(&sent).expect("the reply");
+        stream.shutdown(Shutdown::Write).expect("shutdown");
+        read_to_eof(&mut stream, "the peer of tete -N")
+    });
+    let finished = tete(["-N", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Bytes(request))
+        .run();
+    let late = peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("what the peer received after the request", b"", &late);
+    assert_bytes_eq("what tete printed", &reply, &finished.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad values
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn bad_values_exit_2() {
+    let port = free_port().to_string();
+    let port = port.as_str();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-w", "soon", "127.0.0.1", port], "soon"),
+        (vec!["-i", "-3", "127.0.0.1", port], "-3"),
+        (vec!["-w", "0", "127.0.0.1", port], "-w"),
+        (vec!["-i", "0", "127.0.0.1", port], "-i"),
+        (vec!["-w", "0.5s", "-l", port], "0.5s"),
+        (vec!["-k", "127.0.0.1", port], "-k"),
+        (vec!["-z", "-l", "127.0.0.1", port], "-z"),
+        (vec!["-d", "--send-only", "127.0.0.1", port], "--send-only"),
+    ];
+    let mut failures = Vec::new();
+    for (args, mentions) in &cases {
+        let finished = tete(args).run();
+        let lines: Vec<&str> = finished.stderr.lines().collect();
+        let problem = if finished.status.code() != Some(2) {
+            Some(format!("exit status {:?}", finished.status))
+        } else if lines.len() != 1 || !lines[0].starts_with("tete: ") {
+            Some("not one line starting 'tete: '".to_string())
+        } else if !lines[0].contains("--help") {
+            Some("no mention of --help".to_string())
+        } else if !lines[0].contains(mentions) {
+            Some(format!("no mention of {mentions:?}"))
+        } else if !finished.stdout.is_empty() {
+            Some("output on stdout".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            failures.push(format!(
+                "{}: {problem}; stderr {:?}",
+                finished.description, finished.stderr
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "bad values handled wrongly:\n{}",
+        failures.join("\n")
+    );
+}
