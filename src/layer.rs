@@ -156,9 +156,12 @@ impl Layer {
         match &mut secure.state {
             State::Handshaking(handshake) => {
                 let mut reply = Vec::new();
-                let used = handshake.receive(secure.raw.filled(), &mut reply)?;
-                secure.raw.consume(used);
+                let received = handshake.receive(secure.raw.filled(), &mut reply);
+                // Our CONFIRM goes out even when the peer's fails: it is how the peer learns
+                // that the passwords differ, rather than seeing a truncated handshake.
                 up.extend(&reply);
+                let used = received?;
+                secure.raw.consume(used);
                 if handshake.is_complete() {
                     let State::Handshaking(handshake) =
                         mem::replace(&mut secure.state, State::Switching)

@@ -52,9 +52,10 @@ fn first_line(text: &[u8]) -> &[u8] {
 /// Asks on the controlling terminal with echo off; returns the line typed, without its newline.
 fn prompt() -> io::Result<Vec<u8>> {
     let mut tty = OpenOptions::new().read(true).write(true).open("/dev/tty")?;
-    tty.write_all(b"Password: ")?;
     let line = {
+        // Echo goes off before the prompt shows, so nothing typed after it is ever echoed.
         let _echo_off = EchoOff::new(&tty)?;
+        tty.write_all(b"Password: ")?;
         read_line(&mut tty)
     };
     // The user's Enter was not echoed: end the prompt's line ourselves.

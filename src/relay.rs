@@ -446,13 +446,13 @@ impl<'a> Relay<'a> {
             End::Failed(err) | End::PeerLost(err)
                 if !session.authenticated && self.listener.is_some() =>
             {
-                eprintln!("tete: {err}; waiting for another peer");
                 self.failed_handshakes += 1;
                 if self.failed_handshakes >= MAX_FAILED_HANDSHAKES {
                     return Err(Error::Secure(format!(
-                        "giving up after {MAX_FAILED_HANDSHAKES} failed handshakes"
+                        "{err}; giving up after {MAX_FAILED_HANDSHAKES} failed handshakes"
                     )));
                 }
+                eprintln!("tete: {err}; waiting for another peer");
                 self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_FAILURE);
                 return Ok(false);
             }
@@ -824,6 +824,13 @@ impl Session {
     /// Closes the connection. Whatever the peer sent that nobody will read is drained first, so
     /// that the close is a FIN and not a reset, which could destroy data the peer has not yet read.
     fn close(&mut self) {
+        // What is already queued goes out if the socket takes it now (a failed handshake's
+        // CONFIRM, which tells the peer why); nothing waits for it.
+        if !self.up.is_empty()
+            && let Ok(n) = self.stream.write(self.up.filled())
+        {
+            self.up.consume(n);
+        }
         // Bounded, as a peer that keeps sending must not keep tete from ending.
         let mut sink = [0u8; 16 * 1024];
         for _ in 0..64 {
