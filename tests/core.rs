@@ -679,35 +679,7 @@ fn bad_command_lines_exit_2() {
         (vec!["-4", "-6", "127.0.0.1", port], None),
         (vec!["-l", "-4", "-6", port], None),
     ];
-    let mut failures = Vec::new();
-    for (args, mentions) in &cases {
-        let finished = tete(args).run();
-        let lines: Vec<&str> = finished.stderr.lines().collect();
-        let problem = if finished.status.code() != Some(2) {
-            Some(format!("exit status {:?}", finished.status))
-        } else if lines.len() != 1 || !lines[0].starts_with("tete: ") {
-            Some("not one line starting 'tete: '".to_string())
-        } else if !lines[0].contains("--help") {
-            Some("no mention of --help".to_string())
-        } else if mentions.is_some_and(|m| !lines[0].contains(m)) {
-            Some(format!("no mention of {:?}", mentions.unwrap()))
-        } else if !finished.stdout.is_empty() {
-            Some("output on stdout".to_string())
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            failures.push(format!(
-                "{}: {problem}; stderr {:?}",
-                finished.description, finished.stderr
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "bad usage handled wrongly:\n{}",
-        failures.join("\n")
-    );
+    assert_usage_errors(&cases);
 }
 
 #[test]

@@ -737,43 +737,18 @@ fn no_shutdown_waits_for_the_peer() {
 fn bad_values_exit_2() {
     let port = free_port().to_string();
     let port = port.as_str();
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["-w", "soon", "127.0.0.1", port], "soon"),
-        (vec!["-i", "-3", "127.0.0.1", port], "-3"),
-        (vec!["-w", "0", "127.0.0.1", port], "-w"),
-        (vec!["-i", "0", "127.0.0.1", port], "-i"),
-        (vec!["-w", "0.5s", "-l", port], "0.5s"),
-        (vec!["-k", "127.0.0.1", port], "-k"),
-        (vec!["-z", "-l", "127.0.0.1", port], "-z"),
-        (vec!["-d", "--send-only", "127.0.0.1", port], "--send-only"),
+    let cases: Vec<(Vec<&str>, Option<&str>)> = vec![
+        (vec!["-w", "soon", "127.0.0.1", port], Some("soon")),
+        (vec!["-i", "-3", "127.0.0.1", port], Some("-3")),
+        (vec!["-w", "0", "127.0.0.1", port], Some("-w")),
+        (vec!["-i", "0", "127.0.0.1", port], Some("-i")),
+        (vec!["-w", "0.5s", "-l", port], Some("0.5s")),
+        (vec!["-k", "127.0.0.1", port], Some("-k")),
+        (vec!["-z", "-l", "127.0.0.1", port], Some("-z")),
+        (
+            vec!["-d", "--send-only", "127.0.0.1", port],
+            Some("--send-only"),
+        ),
     ];
-    let mut failures = Vec::new();
-    for (args, mentions) in &cases {
-        let finished = tete(args).run();
-        let lines: Vec<&str> = finished.stderr.lines().collect();
-        let problem = if finished.status.code() != Some(2) {
-            Some(format!("exit status {:?}", finished.status))
-        } else if lines.len() != 1 || !lines[0].starts_with("tete: ") {
-            Some("not one line starting 'tete: '".to_string())
-        } else if !lines[0].contains("--help") {
-            Some("no mention of --help".to_string())
-        } else if !lines[0].contains(mentions) {
-            Some(format!("no mention of {mentions:?}"))
-        } else if !finished.stdout.is_empty() {
-            Some("output on stdout".to_string())
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            failures.push(format!(
-                "{}: {problem}; stderr {:?}",
-                finished.description, finished.stderr
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "bad values handled wrongly:\n{}",
-        failures.join("\n")
-    );
+    assert_usage_errors(&cases);
 }

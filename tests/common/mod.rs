@@ -1156,3 +1156,38 @@ impl Termios {
         }
     }
 }
+
+/// Runs tete with each command line of `cases`, which must all be usage errors: exit status 2,
+/// one line `tete: ...` that mentions `--help` (and the second element, if any), nothing on
+/// stdout. Reports every case that fails at once.
+pub fn assert_usage_errors(cases: &[(Vec<&str>, Option<&str>)]) {
+    let mut failures = Vec::new();
+    for (args, mentions) in cases {
+        let finished = tete(args).run();
+        let lines: Vec<&str> = finished.stderr.lines().collect();
+        let problem = if finished.status.code() != Some(2) {
+            Some(format!("exit status {:?}", finished.status))
+        } else if lines.len() != 1 || !lines[0].starts_with("tete: ") {
+            Some("not one line starting 'tete: '".to_string())
+        } else if !lines[0].contains("--help") {
+            Some("no mention of --help".to_string())
+        } else if let Some(missing) = mentions.filter(|m| !lines[0].contains(m)) {
+            Some(format!("no mention of {missing:?}"))
+        } else if !finished.stdout.is_empty() {
+            Some("output on stdout".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            failures.push(format!(
+                "{}: {problem}; stderr {:?}",
+                finished.description, finished.stderr
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "bad command lines handled wrongly:\n{}",
+        failures.join("\n")
+    );
+}
