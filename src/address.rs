@@ -46,7 +46,11 @@ pub fn resolve(
         })
         .collect();
     if wanted.is_empty() {
-        let which = if family == Family::V4 { "IPv4" } else { "IPv6" };
+        let which = match family {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+            Family::Any => "usable",
+        };
         return Err(Error::Runtime(format!(
             "host '{host}' has no {which} address"
         )));

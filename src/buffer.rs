@@ -62,11 +62,16 @@ impl Buffer {
 
     /// Marks `n` bytes written into `spare()` as waiting.
     pub fn commit(&mut self, n: usize) {
+        debug_assert!(self.tail + n <= self.data.len(), "commit beyond the buffer");
         self.tail = (self.tail + n).min(self.data.len());
     }
 
     /// Drops `n` bytes from the front, once written.
     pub fn consume(&mut self, n: usize) {
+        debug_assert!(
+            self.head + n <= self.tail,
+            "consume beyond the bytes waiting"
+        );
         self.head = (self.head + n).min(self.tail);
         if self.head == self.tail {
             self.head = 0;
@@ -76,6 +81,7 @@ impl Buffer {
 
     /// Appends `bytes`; the caller has checked `room()`.
     pub fn extend(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.len() <= self.room(), "extend beyond the room");
         let n = bytes.len().min(self.room());
         if self.data.len() - self.tail < n {
             self.compact();

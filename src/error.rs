@@ -1,4 +1,4 @@
-//! The three ways a run can fail, each with its exit status.
+//! The ways a run can fail, each with its exit status.
 
 use std::fmt;
 

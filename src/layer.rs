@@ -85,6 +85,7 @@ impl Layer {
         up: &mut Buffer,
         read: impl FnOnce(&mut [u8]) -> io::Result<usize>,
     ) -> io::Result<usize> {
+        debug_assert!(self.is_open(), "stdin read before the channel is up");
         let overhead = self.overhead();
         let window = up.spare();
         let (start, mut limit) = match &self.secure {

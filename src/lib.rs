@@ -41,10 +41,11 @@ pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
         Command::Run(config) => {
+            // Whatever happens from here, even a panic, the shared descriptors get their
+            // flags back.
+            let _restore = stdio::RestoreFlags;
             let password = password::obtain(&config.password)?;
-            let result = relay::run(&config, password.as_deref());
-            stdio::restore_flags();
-            result.map(|()| None)
+            relay::run(&config, password.as_deref()).map(|()| None)
         }
     }
 }

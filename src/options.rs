@@ -346,15 +346,20 @@ fn parse_port(text: &str) -> Result<u16, Error> {
     }
 }
 
-/// Whole or fractional seconds, more than zero.
+/// The longest `-w` or `-i` accepted: about 31 years, far beyond any use, and small enough
+/// that a deadline computed from it cannot overflow.
+const MAX_SECONDS: f64 = 1e9;
+
+/// Whole or fractional seconds, more than zero and at most [`MAX_SECONDS`].
 fn parse_seconds(option: &str, text: &str) -> Result<Duration, Error> {
     text.parse::<f64>()
         .ok()
-        .filter(|secs| *secs > 0.0)
+        .filter(|secs| *secs > 0.0 && *secs <= MAX_SECONDS)
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
         .ok_or_else(|| {
             usage(&format!(
-                "invalid {option} value '{text}': must be a number of seconds above zero"
+                "invalid {option} value '{text}': must be a number of seconds above zero \
+                 and at most {MAX_SECONDS}"
             ))
         })
 }
@@ -417,6 +422,8 @@ mod tests {
             &["-i", "-3", "h", "1"],
             &["-w", "0", "h", "1"],
             &["-w", "NaN", "h", "1"],
+            &["-w", "1e19", "h", "1"],
+            &["-i", "inf", "h", "1"],
             &["-k", "h", "1"],
             &["-l", "-z", "1"],
             &["h", "65536"],

@@ -7,7 +7,7 @@
 
 use std::cell::UnsafeCell;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -21,8 +21,8 @@ pub fn obtain(source: &PasswordSource) -> Result<Option<Vec<u8>>, Error> {
         PasswordSource::None => return Ok(None),
         PasswordSource::Environment(value) => value.clone(),
         PasswordSource::File(path) => {
-            let text = std::fs::read(path)
-                .map_err(|err| Error::io(format!("password file {path}"), &err))?;
+            let text =
+                read_head(path).map_err(|err| Error::io(format!("password file {path}"), &err))?;
             let line = first_line(&text).to_vec();
             if line.is_empty() {
                 return Err(Error::Runtime(format!(
@@ -41,6 +41,17 @@ pub fn obtain(source: &PasswordSource) -> Result<Option<Vec<u8>>, Error> {
         }
     };
     Ok(Some(password))
+}
+
+/// How much of a password file is read at most: enough for any passphrase, and `/dev/zero` or a
+/// huge file cannot make tete read for ever.
+const MAX_PASSWORD_FILE_READ: u64 = 64 * 1024;
+
+/// The start of the file at `path`, up to its first newline (or [`MAX_PASSWORD_FILE_READ`]).
+fn read_head(path: &str) -> io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    BufReader::new(File::open(path)?.take(MAX_PASSWORD_FILE_READ)).read_until(b'\n', &mut head)?;
+    Ok(head)
 }
 
 /// The bytes before the first newline (and a CR just before it).

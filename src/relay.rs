@@ -124,6 +124,8 @@ struct Relay<'a> {
     phase: Phase,
     /// When the current wait for a connection or a peer gives up (`-w`).
     deadline: Option<Instant>,
+    /// When waiting on this listener gives up (`-w`), through failed handshakes.
+    listen_deadline: Option<Instant>,
 }
 
 impl<'a> Relay<'a> {
@@ -151,14 +153,15 @@ impl<'a> Relay<'a> {
             listener_ready: false,
             phase: Phase::Listening,
             deadline: None,
+            listen_deadline: None,
         })
     }
 
     /// Resolves and starts connecting, or opens the listener.
     fn start(&mut self) -> Result<(), Error> {
-        self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
         match &self.config.mode {
             Mode::Connect { host, port } => {
+                self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
                 let targets =
                     address::resolve(host, *port, self.config.family, self.config.numeric)?;
                 self.connect_next(targets.into(), None)
@@ -231,22 +234,28 @@ impl<'a> Relay<'a> {
         let end = session
             .pump(&mut self.input, &mut self.output, self.config)
             .or_else(|| session.timed_out(self.config, now));
-        if !session.authenticated && session.layer.is_open() {
-            session.authenticated = true;
-            self.authenticated();
-        }
+        self.check_authenticated();
         match end {
             None => Ok(false),
             Some(end) => self.end_session(end),
         }
     }
 
-    /// The peer has proved it knows the password (or there is none).
-    fn authenticated(&mut self) {
+    /// Notes the moment the session's peer has proved it knows the password (at once when
+    /// there is none): only now is the listener closed, and the failure count starts again.
+    fn check_authenticated(&mut self) {
+        let Phase::Session(session) = &mut self.phase else {
+            return;
+        };
+        if session.authenticated || !session.layer.is_open() {
+            return;
+        }
+        session.authenticated = true;
         if self.password.is_some() {
             self.verbose("secure channel up");
         }
-        // Now, and not before, nobody else may join.
+        self.failed_handshakes = 0;
+        self.deadline = None;
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -301,7 +310,7 @@ impl<'a> Relay<'a> {
                 // Not connected yet: wait for the next event, unless time is up.
                 Err(err) if is_not_connected(&err) => {
                     if self.deadline.is_some_and(|deadline| now >= deadline) {
-                        return Err(self.timed_out_connecting());
+                        return Err(self.gave_up_waiting());
                     }
                     return Ok(false);
                 }
@@ -332,7 +341,8 @@ impl<'a> Relay<'a> {
         Ok(false)
     }
 
-    fn timed_out_connecting(&self) -> Error {
+    /// The error for a `-w` that ran out before a connection (either mode).
+    fn gave_up_waiting(&self) -> Error {
         let wait = self.config.wait.unwrap_or_default().as_secs_f64();
         match &self.config.mode {
             Mode::Connect { host, port } => Error::Runtime(format!(
@@ -342,11 +352,18 @@ impl<'a> Relay<'a> {
         }
     }
 
-    /// Opens the listening socket (again, with `-k`).
+    /// Waits for a peer: on the listener still open (after a failed handshake, or when a
+    /// session ended before authenticating), or on a new one (at the start, and with `-k`).
     fn listen(&mut self) -> Result<(), Error> {
         let Mode::Listen { address, port } = &self.config.mode else {
             return Ok(());
         };
+        self.phase = Phase::Listening;
+        if self.listener.is_some() {
+            return Ok(());
+        }
+        self.listen_deadline = self.config.wait.map(|wait| Instant::now() + wait);
+        self.deadline = self.listen_deadline;
         let mut listener = address::listen(
             address.as_deref(),
             *port,
@@ -362,7 +379,6 @@ impl<'a> Relay<'a> {
         }
         self.listener = Some(listener);
         self.listener_ready = false;
-        self.phase = Phase::Listening;
         Ok(())
     }
 
@@ -372,29 +388,32 @@ impl<'a> Relay<'a> {
         };
         if !self.listener_ready {
             if self.deadline.is_some_and(|deadline| now >= deadline) {
-                return Err(self.timed_out_connecting());
+                return Err(self.gave_up_waiting());
             }
             return Ok(());
         }
-        match listener.accept() {
-            Ok((mut stream, peer)) => {
-                // An IPv4 peer of a dual-stack listener: show 127.0.0.1, not [::ffff:127.0.0.1].
-                let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                self.verbose(&format!("connection from {peer}"));
-                self.poll
-                    .registry()
-                    .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
-                    .map_err(|err| Error::io("event loop", &err))?;
-                self.deadline = None;
-                self.begin_session(stream, peer)
+        loop {
+            match listener.accept() {
+                Ok((mut stream, peer)) => {
+                    // An IPv4 peer of a dual-stack listener: 127.0.0.1, not [::ffff:127.0.0.1].
+                    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+                    self.verbose(&format!("connection from {peer}"));
+                    self.poll
+                        .registry()
+                        .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
+                        .map_err(|err| Error::io("event loop", &err))?;
+                    // The -w wait is over for now; a failed handshake brings it back.
+                    self.deadline = None;
+                    return self.begin_session(stream, peer);
+                }
+                Err(err) if would_block(&err) => {
+                    self.listener_ready = false;
+                    return Ok(());
+                }
+                // The peer gave up before we accepted: take the next one, if any.
+                Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(err) => return Err(Error::io("accept", &err)),
             }
-            Err(err) if would_block(&err) => {
-                self.listener_ready = false;
-                Ok(())
-            }
-            // The peer may have given up before we accepted: keep waiting for another.
-            Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => Ok(()),
-            Err(err) => Err(Error::io("accept", &err)),
         }
     }
 
@@ -424,12 +443,9 @@ impl<'a> Relay<'a> {
                 session.down_route = Direct::for_stdout(&self.output.stream);
             }
         }
-        // Plain mode is open at once: close the listener before any byte moves.
-        if session.layer.is_open() {
-            session.authenticated = true;
-            self.authenticated();
-        }
         self.phase = Phase::Session(Box::new(session));
+        // Plain mode is open at once: the listener closes before any byte moves.
+        self.check_authenticated();
         Ok(())
     }
 
@@ -453,13 +469,16 @@ impl<'a> Relay<'a> {
                     )));
                 }
                 eprintln!("tete: {err}; waiting for another peer");
+                self.deadline = self.listen_deadline;
                 self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_FAILURE);
                 return Ok(false);
             }
-            End::Failed(err) => return Err(err),
-            // With -k one peer's broken connection is that peer's loss, not the server's end.
-            End::PeerLost(err) if self.config.keep_open => eprintln!("tete: {err}"),
-            End::PeerLost(err) => return Err(err),
+            // With -k one peer's broken connection or channel is that peer's loss, not the
+            // server's end; stdin and stdout failures still end it.
+            End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if self.config.keep_open => {
+                eprintln!("tete: {err}")
+            }
+            End::Failed(err) | End::PeerLost(err) => return Err(err),
             End::Idle => {
                 let idle = self.config.idle_timeout.unwrap_or_default().as_secs_f64();
                 eprintln!(
@@ -475,7 +494,6 @@ impl<'a> Relay<'a> {
         if !self.config.keep_open {
             return Ok(true);
         }
-        self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
         self.listen()?;
         Ok(false)
     }
@@ -498,7 +516,7 @@ struct Session {
     down: Buffer,
     readable: bool,
     writable: bool,
-    /// The peer's end of stream is queued behind everything else in `up`.
+    /// Our end of stream is queued behind everything else in `up`.
     close_queued: bool,
     /// Our half of the connection is closed (or, with `-N`, would have been).
     sent_eof: bool,
@@ -506,7 +524,7 @@ struct Session {
     received_eof: bool,
     /// The peer's end of stream checked (in secure mode: it was authentic): nothing more comes.
     peer_finished: bool,
-    /// The layer has opened (at once without a password).
+    /// The relay has seen the layer open (at once without a password) and acted on it.
     authenticated: bool,
     /// The peer has ended and stdin is a terminal: the other person left the chat, so this
     /// session reads no more of the terminal and ends its side too.
@@ -640,7 +658,7 @@ impl Session {
         let mut progress = false;
         while !input.ended && !self.left_chat && input.ready && self.writable {
             match route.transfer(input.stream.as_raw_fd(), self.stream.as_raw_fd()) {
-                Ok(Outcome::Moved(_)) => {
+                Ok(Outcome::Moved) => {
                     self.last_activity = Instant::now();
                     progress = true;
                 }
@@ -674,7 +692,7 @@ impl Session {
         let mut progress = false;
         while output.ready && (self.readable || route.has_pending()) && !self.received_eof {
             match route.transfer(self.stream.as_raw_fd(), output.stream.as_raw_fd()) {
-                Ok(Outcome::Moved(_)) => {
+                Ok(Outcome::Moved) => {
                     self.last_activity = Instant::now();
                     progress = true;
                 }
@@ -806,16 +824,21 @@ impl Session {
 
     /// The next time something is due: the handshake's deadline, or the `-i` one.
     fn next_deadline(&self, config: &Config) -> Option<Instant> {
-        let handshake = (!self.layer.is_open()).then_some(self.handshake_deadline);
+        if !self.layer.is_open() {
+            return Some(self.handshake_deadline);
+        }
         let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
         // No event tells when the last ACK arrives, so --send-only looks again shortly.
         let acks = (config.send_only && self.sent_eof).then(|| Instant::now() + ACK_RECHECK);
-        handshake.into_iter().chain(idle).chain(acks).min()
+        idle.into_iter().chain(acks).min()
     }
 
     fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
-        if !self.layer.is_open() && now >= self.handshake_deadline {
-            return Some(self.secure_failure(SecureError::Stalled));
+        // Until the channel is up only the handshake's deadline counts: -i must not let a
+        // silent stranger end a password listener.
+        if !self.layer.is_open() {
+            return (now >= self.handshake_deadline)
+                .then(|| self.secure_failure(SecureError::Stalled));
         }
         let idle = config.idle_timeout?;
         (now >= self.last_activity + idle).then_some(End::Idle)

@@ -1,7 +1,7 @@
 //! The quirks of stdin and stdout.
 //!
 //! tete's standard streams can be anything the shell hands it: a terminal, a pipe, a regular file,
-//! `/dev/null`, a socket, or nothing at all (`<&-`). Three facts shape this module:
+//! `/dev/null`, a socket, or nothing at all (`<&-`). These facts shape this module:
 //!
 //! - epoll refuses regular files and `/dev/null` (EPERM). Reading or writing them never waits for
 //!   another process, so they are driven with plain blocking calls and treated as always ready.
@@ -30,8 +30,7 @@ use mio::{Interest, Registry, Token};
 pub enum FileKind {
     Pipe,
     Regular,
-    Socket,
-    /// A terminal, `/dev/null` or another character device.
+    /// A terminal, a socket, `/dev/null` or another character device.
     Other,
 }
 
@@ -68,7 +67,11 @@ impl StdStream {
         if kind == FileKind::Regular {
             return Ok(stream);
         }
-        if let Some(reopened) = reopen_nonblocking(fd, access) {
+        // Only pipes and terminals are reopened: for a device, open() runs its driver again,
+        // which may refuse (EBUSY) or have effects of its own.
+        if (kind == FileKind::Pipe || is_terminal)
+            && let Some(reopened) = reopen_nonblocking(fd, access)
+        {
             stream.fd = reopened.as_raw_fd();
             stream._reopened = Some(reopened);
         }
@@ -92,13 +95,6 @@ impl StdStream {
 
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
         retry_interrupted(|| unsafe { libc::write(self.fd, buf.as_ptr().cast(), buf.len()) })
-    }
-
-    pub fn deregister(&self, registry: &Registry) -> io::Result<()> {
-        if self.pollable {
-            registry.deregister(&mut SourceFd(&self.fd))?;
-        }
-        Ok(())
     }
 }
 
@@ -160,7 +156,6 @@ fn file_kind(fd: RawFd) -> io::Result<FileKind> {
     Ok(match mode {
         libc::S_IFIFO => FileKind::Pipe,
         libc::S_IFREG | libc::S_IFBLK | libc::S_IFDIR => FileKind::Regular,
-        libc::S_IFSOCK => FileKind::Socket,
         _ => FileKind::Other,
     })
 }
@@ -192,6 +187,15 @@ fn set_nonblocking_until_exit(fd: RawFd) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Puts the standard descriptors' flags back when dropped, however tete ends.
+pub struct RestoreFlags;
+
+impl Drop for RestoreFlags {
+    fn drop(&mut self) {
+        restore_flags();
+    }
 }
 
 /// Puts back the flags tete changed. Async-signal-safe: only atomics and fcntl.

@@ -29,7 +29,8 @@ const PRIVATE_PIPE_SIZE: libc::c_int = 1 << 20;
 /// What one call achieved.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Moved(usize),
+    /// Some bytes moved.
+    Moved,
     /// The source has ended.
     End,
     /// Nothing to move now: wait until the source is readable.
@@ -69,11 +70,12 @@ impl Direct {
     pub fn for_stdout(stdout: &StdStream) -> Option<Direct> {
         match stdout.kind {
             FileKind::Pipe if cfg!(target_os = "linux") => Some(Direct::ToPipe),
-            // A terminal gets ordinary writes; /dev/null and files can take splices, except
-            // files opened for appending (`>>`), which splice refuses.
+            // Files and /dev/null (what epoll refuses: they never make us wait) can take
+            // splices, except files opened for appending (`>>`), which splice refuses. Terminals
+            // and other devices get ordinary writes.
             FileKind::Regular | FileKind::Other
                 if cfg!(target_os = "linux")
-                    && !stdout.is_terminal
+                    && !stdout.pollable
                     && !appends(stdout.as_raw_fd()) =>
             {
                 let (read_end, write_end) = private_pipe().ok()?;
@@ -93,7 +95,7 @@ impl Direct {
             Direct::FromPipe => splice_or_which_side(from, to, pipe_has_bytes),
             Direct::FromFile => match sendfile(to, from) {
                 Ok(0) => Ok(Outcome::End),
-                Ok(n) => Ok(Outcome::Moved(n)),
+                Ok(_) => Ok(Outcome::Moved),
                 // A file never makes us wait: it is the socket.
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SinkFull),
                 Err(err) => Err(err),
@@ -111,6 +113,12 @@ impl Direct {
                         Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                             return Ok(Outcome::SinkFull);
                         }
+                        // Some files take no splice (procfs, some devices): what waits in the
+                        // pipe is copied out the ordinary way, then the caller falls back.
+                        Err(err) if unsupported(&err) => {
+                            copy_out(read_end.as_raw_fd(), to, pending)?;
+                            return Err(err);
+                        }
                         Err(err) => return Err(err),
                     }
                 }
@@ -118,7 +126,7 @@ impl Direct {
                     Ok(0) => Ok(Outcome::End),
                     Ok(n) => {
                         *pending = n;
-                        Ok(Outcome::Moved(n))
+                        Ok(Outcome::Moved)
                     }
                     // The private pipe is empty, so it is the socket that has nothing.
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SourceDry),
@@ -146,7 +154,7 @@ fn splice_or_which_side(
     for _ in 0..2 {
         match splice(from, to, CHUNK) {
             Ok(0) => return Ok(Outcome::End),
-            Ok(n) => return Ok(Outcome::Moved(n)),
+            Ok(_) => return Ok(Outcome::Moved),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 if !source_ready(from)? {
                     return Ok(Outcome::SourceDry);
@@ -201,6 +209,28 @@ fn splice(_: RawFd, _: RawFd, _: usize) -> io::Result<usize> {
 #[cfg(not(target_os = "linux"))]
 fn sendfile(_: RawFd, _: RawFd) -> io::Result<usize> {
     Err(io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// Copies the `pending` bytes waiting in a private pipe to `to` with read(2) and write(2);
+/// `to` is a file that never makes us wait.
+fn copy_out(pipe: RawFd, to: RawFd, pending: &mut usize) -> io::Result<()> {
+    let mut buf = [0u8; 16 * 1024];
+    while *pending > 0 {
+        let want = buf.len().min(*pending);
+        let n = retry_interrupted(|| unsafe { libc::read(pipe, buf.as_mut_ptr().cast(), want) })?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let mut written = 0;
+        while written < n {
+            let chunk = &buf[written..n];
+            written += retry_interrupted(|| unsafe {
+                libc::write(to, chunk.as_ptr().cast(), chunk.len())
+            })?;
+        }
+        *pending -= n;
+    }
+    Ok(())
 }
 
 fn appends(fd: RawFd) -> bool {

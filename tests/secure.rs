@@ -659,6 +659,62 @@ fn silent_client_hits_the_listeners_deadline() {
     right_peer_completes(listener, port, PASSWORD, &listener_data);
 }
 
+/// `-i` does not apply before the channel is up: with `-i 0.5`, a silent stranger is dropped at
+/// the handshake deadline (`-w 1`) and the room stays open, instead of the idle timeout ending
+/// the listener after half a second.
+#[test]
+fn idle_timeout_waits_for_the_channel() {
+    let listener_data = random_bytes(43, 20 * KIB);
+    let (mut listener, port) = start_listener(
+        &["-w", "1", "-i", "0.5"],
+        PASSWORD,
+        Input::Bytes(listener_data.clone()),
+    );
+    let _silent = connect(loopback(port));
+    let line = listener.wait_for_stderr("waiting for another peer");
+    assert!(
+        line.contains("handshake"),
+        "{}: the stranger should be dropped for its stalled handshake: {line:?}",
+        listener.description
+    );
+    assert_still_running(&mut listener, "-i must not end a password listener");
+    right_peer_completes(listener, port, PASSWORD, &listener_data);
+}
+
+/// With `-k`, a peer whose channel breaks after it authenticated (killed mid-session, so no
+/// CLOSE arrives) ends only its own session: the listener reports it and serves the next peer.
+#[test]
+fn keep_open_outlives_a_truncated_peer() {
+    let (mut listener, port) = start_listener(&["-k"], PASSWORD, Input::Null);
+    let mut first = connector(&["-v"], port, PASSWORD)
+        .stdin(Input::Pipe)
+        .spawn();
+    first.wait_for_stderr("secure channel up");
+    first.kill();
+    // The kernel closes the killed peer's socket: a reset if it held unread bytes, else an
+    // end of stream without CLOSE. Either way only that session ends.
+    wait_for_count(&listener, "listening on", 2);
+    let log = listener.stderr_so_far();
+    assert!(
+        log.contains("truncated") || log.contains("reset"),
+        "{}: the broken session should be reported: {log:?}",
+        listener.description
+    );
+    assert_still_running(&mut listener, "one broken peer must not end a -k listener");
+    let second = connector(&[], port, PASSWORD)
+        .stdin(Input::Bytes(b"second peer\n".to_vec()))
+        .run();
+    second.assert_success().assert_quiet();
+    wait_for_count(&listener, "peer closed", 1);
+    listener.kill();
+    let listener = listener.wait();
+    assert_bytes_eq(
+        "what the -k listener printed",
+        b"second peer\n",
+        &listener.stdout,
+    );
+}
+
 /// `tete -w 1` with a password against a server that accepts and says nothing: status 3 after
 /// about 1 s, having sent nothing but its HELLO.
 #[test]

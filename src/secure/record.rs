@@ -142,7 +142,9 @@ impl Opener {
     /// A partial record, or one whose payload does not fit in what is left of `out`, stays
     /// unconsumed; `out.len() >= MAX_PAYLOAD` always fits one. L is checked from the header alone,
     /// before waiting for the body. Records are decrypted in place in `input`, and a record is
-    /// copied to `out` only after its tag verified. Any byte after CLOSE is an error.
+    /// copied to `out` only after its tag verified. Any byte after CLOSE is an error. When a
+    /// record fails after others opened in the same call, those are returned and the error
+    /// comes with the next call.
     pub fn open(
         &mut self,
         input: &mut [u8],
@@ -151,56 +153,68 @@ impl Opener {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        let result = self.open_records(input, out);
-        if let Err(err) = &result {
-            self.failed = Some(err.clone());
+        let (used, written, result) = self.open_records(input, out);
+        match result {
+            Ok(()) => Ok((used, written)),
+            Err(err) => {
+                self.failed = Some(err.clone());
+                // The authentic records before the damage are delivered; the error comes with
+                // the next call, which finds the damaged record still at the front.
+                if written > 0 {
+                    Ok((used, written))
+                } else {
+                    Err(err)
+                }
+            }
         }
-        result
     }
 
+    /// Opens records until one is incomplete, does not fit, or fails; returns the bytes used
+    /// and written by the records opened, and how it stopped.
     fn open_records(
         &mut self,
         input: &mut [u8],
         out: &mut [u8],
-    ) -> Result<(usize, usize), SecureError> {
+    ) -> (usize, usize, Result<(), SecureError>) {
         let (mut used, mut written) = (0, 0);
-        loop {
+        let stopped = loop {
             let rest = &mut input[used..];
             if self.closed {
-                return match rest.is_empty() {
-                    true => Ok((used, written)),
+                break match rest.is_empty() {
+                    true => Ok(()),
                     false => Err(SecureError::DataAfterEnd),
                 };
             }
             let Some(&header) = rest.first_chunk::<HEADER_LEN>() else {
-                break;
+                break Ok(());
             };
             let len = u32::from_be_bytes(header) as usize;
             if !(MIN_L..=MAX_L).contains(&len) {
-                return Err(SecureError::LengthOutOfRange);
+                break Err(SecureError::LengthOutOfRange);
             }
             let payload_len = len - MIN_L;
             if rest.len() < HEADER_LEN + len || out.len() - written < payload_len {
-                break;
+                break Ok(());
             }
             let body = &mut rest[HEADER_LEN..HEADER_LEN + len];
-            let nonce = self.dir.next_nonce()?;
-            let plain = self
-                .dir
-                .key
-                .open_in_place(nonce, Aad::from(header), body)
-                .map_err(|_| SecureError::Tampered)?;
+            let nonce = match self.dir.next_nonce() {
+                Ok(nonce) => nonce,
+                Err(err) => break Err(err),
+            };
+            let Ok(plain) = self.dir.key.open_in_place(nonce, Aad::from(header), body) else {
+                break Err(SecureError::Tampered);
+            };
             match (plain[0], payload_len) {
                 (TYPE_DATA, 1..) => {
                     out[written..written + payload_len].copy_from_slice(&plain[1..]);
                     written += payload_len;
                 }
                 (TYPE_CLOSE, 0) => self.closed = true,
-                _ => return Err(SecureError::MalformedRecord),
+                _ => break Err(SecureError::MalformedRecord),
             }
             used += HEADER_LEN + len;
-        }
-        Ok((used, written))
+        };
+        (used, written, stopped)
     }
 
     /// True once the CLOSE record has been opened.

@@ -373,6 +373,25 @@ fn every_bit_flip_in_a_record_is_rejected_and_delivers_nothing() {
     }
 }
 
+/// Authentic records that arrive in the same read as a damaged one are delivered; the error
+/// comes with the next call, and nothing of the damaged record is.
+#[test]
+fn records_before_the_damage_are_delivered_then_the_error() {
+    let (mut sealer, mut opener) = direction();
+    let mut wire = data(&mut sealer, b"authentic");
+    let mut damaged = data(&mut sealer, b"tampered");
+    *damaged.last_mut().unwrap() ^= 1;
+    wire.extend_from_slice(&damaged);
+    let mut out = [0u8; 64];
+    let first = OVERHEAD + b"authentic".len();
+    assert_eq!(opener.open(&mut wire, &mut out), Ok((first, 9)));
+    assert_eq!(&out[..9], b"authentic");
+    assert_eq!(
+        opener.open(&mut wire[first..], &mut out[9..]),
+        Err(SecureError::Tampered)
+    );
+}
+
 #[test]
 fn tag_failure_leaves_out_untouched() {
     let (mut sealer, mut opener) = direction();
