@@ -195,6 +195,13 @@ fn zero_port_refused() {
     );
 }
 
+/// Runs tete to its end; returns how it ended and how long that took.
+fn run_timed(args: &[&str]) -> (Finished, Duration) {
+    let start = Instant::now();
+    let finished = tete(args).run();
+    (finished, start.elapsed())
+}
+
 /// An unknown host: exit 1, silent without -v, naming the host with -v.
 #[test]
 fn zero_unknown_host() {
@@ -217,9 +224,7 @@ fn zero_with_wait_gives_up_quietly() {
     let Some(unanswered) = Unanswered::or_skip() else {
         return;
     };
-    let start = Instant::now();
-    let finished = tete(["-z", "-w", "1", "127.0.0.1", &unanswered.port()]).run();
-    let took = start.elapsed();
+    let (finished, took) = run_timed(&["-z", "-w", "1", "127.0.0.1", &unanswered.port()]);
     finished.assert_code(1).assert_quiet();
     assert_elapsed(&finished.description, took, 0.9, 3.0);
 }
@@ -235,9 +240,7 @@ fn wait_gives_up_connecting() {
         return;
     };
     let port = unanswered.port();
-    let start = Instant::now();
-    let finished = tete(["-w", "1", "127.0.0.1", &port]).run();
-    let took = start.elapsed();
+    let (finished, took) = run_timed(&["-w", "1", "127.0.0.1", &port]);
     finished.assert_code(1);
     assert_elapsed(&finished.description, took, 0.9, 3.0);
     let line = finished.error_line();
@@ -259,9 +262,7 @@ fn wait_fraction_connecting() {
     let Some(unanswered) = Unanswered::or_skip() else {
         return;
     };
-    let start = Instant::now();
-    let finished = tete(["-w", "0.5", "127.0.0.1", &unanswered.port()]).run();
-    let took = start.elapsed();
+    let (finished, took) = run_timed(&["-w", "0.5", "127.0.0.1", &unanswered.port()]);
     finished.assert_code(1);
     finished.error_line();
     assert_elapsed(&finished.description, took, 0.45, 2.5);
@@ -271,9 +272,7 @@ fn wait_fraction_connecting() {
 #[test]
 fn wait_gives_up_listening() {
     let port = free_port().to_string();
-    let start = Instant::now();
-    let finished = tete(["-w", "1", "-l", "127.0.0.1", &port]).run();
-    let took = start.elapsed();
+    let (finished, took) = run_timed(&["-w", "1", "-l", "127.0.0.1", &port]);
     finished.assert_code(1);
     finished.error_line();
     assert_elapsed(&finished.description, took, 0.9, 3.0);
@@ -367,9 +366,7 @@ fn idle_timer_reset_by_incoming_traffic() {
             stream.write_all(b"tick\n").expect("a tick");
         }
     });
-    let start = Instant::now();
-    let finished = tete(["-i", "1", "127.0.0.1", &peer.port().to_string()]).run();
-    let took = start.elapsed();
+    let (finished, took) = run_timed(&["-i", "1", "127.0.0.1", &peer.port().to_string()]);
     peer.join();
     finished.assert_success().assert_quiet();
     assert_bytes_eq("what tete printed", &b"tick\n".repeat(8), &finished.stdout);
