@@ -738,7 +738,14 @@ impl Session {
                 input.ready = false;
                 return Ok(false);
             }
-            Err(err) => return Err(End::Failed(Error::io("stdin", &err))),
+            // Sealing fails only when the record counter would wrap: the channel's failure.
+            Err(err) => match err
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<SecureError>())
+            {
+                Some(sealing) => return Err(self.secure_failure(sealing.clone())),
+                None => return Err(End::Failed(Error::io("stdin", &err))),
+            },
         }
         Ok(true)
     }
