@@ -652,11 +652,12 @@ impl Session {
 
     /// stdin straight into the socket, inside the kernel, where that route exists.
     fn send_direct(&mut self, input: &mut Input) -> Result<bool, End> {
-        let Some(route) = &mut self.up_route else {
+        // Taken out while in use, so that the loop can ask `reads_stdin`; put back at the end.
+        let Some(mut route) = self.up_route.take() else {
             return Ok(false);
         };
         let mut progress = false;
-        while !input.ended && !self.left_chat && input.ready && self.writable {
+        while self.reads_stdin(input) && input.ready && self.writable {
             match route.transfer(input.stream.as_raw_fd(), self.stream.as_raw_fd()) {
                 Ok(Outcome::Moved) => {
                     self.last_activity = Instant::now();
@@ -669,10 +670,7 @@ impl Session {
                 Ok(Outcome::SourceDry) => input.ready = false,
                 Ok(Outcome::SinkFull) => self.writable = false,
                 // Nothing moved: the ordinary path takes over from here.
-                Err(err) if zerocopy::unsupported(&err) => {
-                    self.up_route = None;
-                    break;
-                }
+                Err(err) if zerocopy::unsupported(&err) => return Ok(progress),
                 Err(err)
                     if is_connection_error(&err) || err.kind() == io::ErrorKind::BrokenPipe =>
                 {
@@ -681,6 +679,7 @@ impl Session {
                 Err(err) => return Err(End::Failed(Error::io("stdin", &err))),
             }
         }
+        self.up_route = Some(route);
         Ok(progress)
     }
 
