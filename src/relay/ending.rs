@@ -1,0 +1,497 @@
+//! When a session ends: the end-of-session rules as a small, pure state machine.
+//!
+//! A session has two directions, each with its own state: ours ([`Sending`], stdin to the peer)
+//! and the peer's ([`Receiving`], the peer to stdout). The session pump reports what happened
+//! (stdin ended, bytes went out, the socket's end of stream arrived, everything received was
+//! written out) and asks two questions: should our end of stream go out now
+//! ([`Ending::should_close`]), and is the session over ([`Ending::finished`])? Time enters only
+//! as `Instant`s handed in, so every rule is unit-tested below without a socket or a clock.
+//!
+//! The rules:
+//! - **stdin ends** after we sent something: our end of stream (a FIN, or the password mode's
+//!   CLOSE record then a FIN) goes out at once, after everything queued before it, and receiving
+//!   goes on: a late reply still arrives (`echo hi | tete host port`).
+//! - **stdin ends before a single byte was sent** (`< /dev/null`): our end of stream is held
+//!   while the peer is sending, until the peer ends or the connection has been quiet both ways
+//!   for [`QUIET`]. OpenBSD nc and ncat take a FIN as "the transfer is over" and stop sending
+//!   (`nc -l < file` on the other side would be cut short); the quiet moment still ends two
+//!   tetes that both have nothing to say, and reaches a server that answers only after our end.
+//!   Not in password mode, whose peer is always tete, nor with `-q`, which asks for the end.
+//! - **`-d`**: stdin is not part of the session at all, so our side never ends; the peer's end
+//!   ends the session (nc's `-d`).
+//! - **the peer ends**: everything received is written out first. Then, if stdin is a terminal,
+//!   the person at it has nobody left to talk to: we stop reading it and end our side too (a
+//!   chat ends when either person leaves). Otherwise the rest of stdin is still sent.
+//! - **the session is over** when our end of stream is out and everything the peer sent is
+//!   written out; with `--send-only` (the peer's bytes are discarded) when our end is out and
+//!   the peer has acknowledged every byte; with `-q SECS` that long after our end went out;
+//!   with `-w SECS`, once our end is out, after SECS with nothing moving (OpenBSD nc's `-w`).
+
+use std::time::{Duration, Instant};
+
+/// How long the connection must be quiet both ways before a held end of stream goes out.
+pub const QUIET: Duration = Duration::from_secs(1);
+
+/// The end-of-session rules the command line and the standard streams chose.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rules {
+    /// `-d`: stdin is not part of the session.
+    pub receive_only: bool,
+    /// `--send-only`: the peer's bytes are discarded, so only ours need to arrive.
+    pub send_only: bool,
+    /// Hold an end of stream that comes before any byte was sent (plain mode without `-q`).
+    pub hold_early_end: bool,
+    /// stdin is a terminal: the session is a conversation.
+    pub chat: bool,
+    /// `-q`: end this long after our end of stream went out.
+    pub quit_after_end: Option<Duration>,
+    /// `-w`: once our end of stream is out, end after this long with nothing moving.
+    pub idle_after_end: Option<Duration>,
+}
+
+/// Our direction: stdin to the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    /// stdin is read (once the channel is open).
+    Open,
+    /// stdin has ended, or is read no more: what is queued drains, then our end of stream.
+    Draining,
+    /// Our end of stream is queued behind everything else, or already out.
+    Closed { at: Instant },
+    /// `-d`: stdin is not part of the session; our side never ends.
+    Absent,
+}
+
+/// The peer's direction: the socket to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receiving {
+    Open,
+    /// The socket's end of stream has arrived; bytes before it may still wait for stdout.
+    Ended,
+    /// Everything the peer sent is written out, and its end was clean.
+    Finished,
+}
+
+/// One session's progress towards its end.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    rules: Rules,
+    sending: Sending,
+    receiving: Receiving,
+    /// At least one byte of stdin has gone to the peer.
+    sent_any: bool,
+}
+
+impl Ending {
+    pub fn new(rules: Rules) -> Ending {
+        Ending {
+            rules,
+            sending: if rules.receive_only {
+                Sending::Absent
+            } else {
+                Sending::Open
+            },
+            receiving: Receiving::Open,
+            sent_any: false,
+        }
+    }
+
+    pub fn sending(&self) -> Sending {
+        self.sending
+    }
+
+    pub fn receiving(&self) -> Receiving {
+        self.receiving
+    }
+
+    /// True while stdin is to be read.
+    pub fn reads_stdin(&self) -> bool {
+        self.sending == Sending::Open
+    }
+
+    /// stdin reached its end.
+    pub fn stdin_ended(&mut self) {
+        if self.sending == Sending::Open {
+            self.sending = Sending::Draining;
+        }
+    }
+
+    /// Bytes from stdin went to the peer.
+    pub fn sent(&mut self) {
+        self.sent_any = true;
+    }
+
+    /// The socket's end of stream arrived.
+    pub fn peer_ended(&mut self) {
+        if self.receiving == Receiving::Open {
+            self.receiving = Receiving::Ended;
+        }
+    }
+
+    /// Everything the peer sent is written out. In a chat, the other person has left.
+    pub fn peer_finished(&mut self) {
+        self.receiving = Receiving::Finished;
+        if self.rules.chat {
+            self.stdin_ended();
+        }
+    }
+
+    /// Whether our end of stream should be queued now; `last_activity` is when a byte last
+    /// moved either way. The caller queues it and calls [`Ending::closed`].
+    pub fn should_close(&self, now: Instant, last_activity: Instant) -> bool {
+        self.sending == Sending::Draining && (!self.holds_end() || now >= last_activity + QUIET)
+    }
+
+    /// Our end of stream is queued.
+    pub fn closed(&mut self, now: Instant) {
+        self.sending = Sending::Closed { at: now };
+    }
+
+    /// True while a drained stdin's end of stream waits because nothing was sent and the peer
+    /// may still be sending.
+    fn holds_end(&self) -> bool {
+        self.rules.hold_early_end && !self.sent_any && self.receiving == Receiving::Open
+    }
+
+    /// Whether the session is over. `queue_empty`: nothing of ours (not even our end of stream)
+    /// waits to go out; `acknowledged`: the peer has acknowledged every byte we sent.
+    pub fn finished(
+        &self,
+        now: Instant,
+        last_activity: Instant,
+        queue_empty: bool,
+        acknowledged: bool,
+    ) -> bool {
+        let all_received = self.receiving == Receiving::Finished;
+        match self.sending {
+            Sending::Absent => all_received,
+            Sending::Open | Sending::Draining => false,
+            Sending::Closed { at } => {
+                queue_empty
+                    && (all_received
+                        || (self.rules.send_only && acknowledged)
+                        || self
+                            .rules
+                            .quit_after_end
+                            .is_some_and(|quit| now >= at + quit)
+                        || self
+                            .rules
+                            .idle_after_end
+                            .is_some_and(|idle| now >= last_activity.max(at) + idle))
+            }
+        }
+    }
+
+    /// The next moment at which [`Ending::should_close`] or [`Ending::finished`] may change
+    /// with nothing else happening.
+    pub fn next_deadline(&self, last_activity: Instant) -> Option<Instant> {
+        match self.sending {
+            Sending::Draining if self.holds_end() => Some(last_activity + QUIET),
+            Sending::Closed { at } => {
+                let quit = self.rules.quit_after_end.map(|quit| at + quit);
+                let idle = self
+                    .rules
+                    .idle_after_end
+                    .map(|idle| last_activity.max(at) + idle);
+                quit.into_iter().chain(idle).min()
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// A session under `rules`, with a clock: every check passes `now` and the last activity.
+    struct Run {
+        ending: Ending,
+        start: Instant,
+        now: Instant,
+        last_activity: Instant,
+        queue_empty: bool,
+        acknowledged: bool,
+    }
+
+    impl Run {
+        fn new(rules: Rules) -> Run {
+            let start = Instant::now();
+            Run {
+                ending: Ending::new(rules),
+                start,
+                now: start,
+                last_activity: start,
+                queue_empty: true,
+                acknowledged: false,
+            }
+        }
+
+        fn wait(&mut self, duration: Duration) {
+            self.now += duration;
+        }
+
+        fn activity(&mut self) {
+            self.last_activity = self.now;
+        }
+
+        fn send(&mut self) {
+            self.ending.sent();
+            self.activity();
+        }
+
+        /// Queues our end of stream if the rules say so; returns whether it did.
+        fn try_close(&mut self) -> bool {
+            let close = self.ending.should_close(self.now, self.last_activity);
+            if close {
+                self.ending.closed(self.now);
+            }
+            close
+        }
+
+        fn finished(&self) -> bool {
+            self.ending.finished(
+                self.now,
+                self.last_activity,
+                self.queue_empty,
+                self.acknowledged,
+            )
+        }
+    }
+
+    fn plain() -> Rules {
+        Rules {
+            hold_early_end: true,
+            ..Rules::default()
+        }
+    }
+
+    /// `echo hi | tete host port`: the end goes out at once, and a late reply still arrives.
+    #[test]
+    fn stdin_with_bytes_closes_at_once_and_waits_for_the_reply() {
+        let mut run = Run::new(plain());
+        run.send();
+        run.ending.stdin_ended();
+        assert!(run.try_close());
+        run.wait(10 * SECOND);
+        assert!(!run.finished(), "the reply has not arrived");
+        run.ending.peer_ended();
+        assert!(!run.finished(), "the reply is not written out yet");
+        run.ending.peer_finished();
+        assert!(run.finished());
+    }
+
+    /// Our end waits for the bytes queued before it.
+    #[test]
+    fn not_finished_while_our_bytes_are_queued() {
+        let mut run = Run::new(plain());
+        run.send();
+        run.ending.stdin_ended();
+        assert!(run.try_close());
+        run.ending.peer_ended();
+        run.ending.peer_finished();
+        run.queue_empty = false;
+        assert!(!run.finished());
+        run.queue_empty = true;
+        assert!(run.finished());
+    }
+
+    /// `tete host port < /dev/null` against `nc -l < file`: no FIN while the peer sends.
+    #[test]
+    fn empty_stdin_holds_the_end_while_the_peer_sends() {
+        let mut run = Run::new(plain());
+        run.ending.stdin_ended();
+        for _ in 0..30 {
+            assert!(!run.try_close(), "a FIN now would stop nc and ncat sending");
+            run.wait(SECOND / 2);
+            run.activity();
+        }
+        assert_eq!(
+            run.ending.next_deadline(run.last_activity),
+            Some(run.now + QUIET)
+        );
+        // The peer ends: nothing more to wait for.
+        run.ending.peer_ended();
+        assert!(run.try_close());
+        run.ending.peer_finished();
+        assert!(run.finished());
+    }
+
+    /// Two tetes with nothing to say, or a server that answers only after our end: the quiet
+    /// moment releases the end.
+    #[test]
+    fn empty_stdin_releases_the_end_after_a_quiet_moment() {
+        let mut run = Run::new(plain());
+        run.ending.stdin_ended();
+        run.wait(QUIET - Duration::from_millis(1));
+        assert!(!run.try_close());
+        run.wait(Duration::from_millis(1));
+        assert!(run.try_close());
+        assert!(!run.finished(), "the peer's answer may still come");
+        run.ending.peer_ended();
+        run.ending.peer_finished();
+        assert!(run.finished());
+    }
+
+    /// The hold is only for a stdin that ended before sending anything.
+    #[test]
+    fn no_hold_once_a_byte_was_sent_or_without_the_rule() {
+        let mut run = Run::new(plain());
+        run.send();
+        run.ending.stdin_ended();
+        run.activity();
+        assert!(run.try_close());
+
+        let mut secure = Run::new(Rules::default());
+        secure.ending.stdin_ended();
+        assert!(secure.try_close(), "password mode and -q do not hold");
+    }
+
+    /// `-d`: never an end of stream of ours; the peer's end ends the session.
+    #[test]
+    fn receive_only_never_closes_and_ends_with_the_peer() {
+        let mut run = Run::new(Rules {
+            receive_only: true,
+            ..plain()
+        });
+        assert!(!run.ending.reads_stdin());
+        run.ending.stdin_ended();
+        run.wait(60 * SECOND);
+        assert!(!run.try_close());
+        assert!(!run.finished());
+        run.ending.peer_ended();
+        assert!(!run.finished(), "bytes still wait for stdout");
+        run.ending.peer_finished();
+        assert!(run.finished());
+        assert!(!run.try_close());
+    }
+
+    /// A chat: when the other person leaves, we stop reading the terminal and end too.
+    #[test]
+    fn chat_ends_when_the_peer_leaves() {
+        let mut run = Run::new(Rules {
+            chat: true,
+            ..plain()
+        });
+        run.send();
+        run.ending.peer_ended();
+        assert!(
+            run.ending.reads_stdin(),
+            "bytes may still wait for the screen"
+        );
+        run.ending.peer_finished();
+        assert!(!run.ending.reads_stdin());
+        assert!(run.try_close());
+        assert!(run.finished());
+    }
+
+    /// A chat where nobody typed anything still ends when the peer leaves.
+    #[test]
+    fn silent_chat_ends_when_the_peer_leaves() {
+        let mut run = Run::new(Rules {
+            chat: true,
+            ..plain()
+        });
+        run.ending.peer_ended();
+        run.ending.peer_finished();
+        assert!(run.try_close(), "the peer has ended: nothing to hold for");
+        assert!(run.finished());
+    }
+
+    /// Not a terminal: after the peer ends, the rest of stdin is still sent.
+    #[test]
+    fn transfer_sends_the_rest_after_the_peer_ends() {
+        let mut run = Run::new(plain());
+        run.send();
+        run.ending.peer_ended();
+        run.ending.peer_finished();
+        assert!(run.ending.reads_stdin());
+        assert!(!run.finished());
+        run.send();
+        run.ending.stdin_ended();
+        assert!(run.try_close());
+        assert!(run.finished());
+    }
+
+    /// `--send-only`: done when our end is out and acknowledged, whatever the peer does.
+    #[test]
+    fn send_only_ends_once_acknowledged() {
+        let mut run = Run::new(Rules {
+            send_only: true,
+            ..plain()
+        });
+        run.send();
+        run.ending.stdin_ended();
+        assert!(run.try_close());
+        assert!(!run.finished(), "not acknowledged yet");
+        run.acknowledged = true;
+        assert!(run.finished());
+    }
+
+    /// `-q SECS`: SECS after our end, whatever the peer does; `-q 0` at once.
+    #[test]
+    fn quit_after_end() {
+        for quit in [Duration::ZERO, 2 * SECOND] {
+            let mut run = Run::new(Rules {
+                quit_after_end: Some(quit),
+                ..Rules::default()
+            });
+            run.send();
+            run.ending.stdin_ended();
+            assert!(run.try_close());
+            let closed = run.now;
+            assert_eq!(
+                run.ending.next_deadline(run.last_activity),
+                Some(closed + quit)
+            );
+            if quit > Duration::ZERO {
+                run.wait(quit - Duration::from_millis(1));
+                run.activity();
+                assert!(!run.finished());
+                run.wait(Duration::from_millis(1));
+            }
+            assert!(run.finished(), "-q {quit:?}");
+        }
+    }
+
+    /// `-w SECS` after our end: an idle connection ends (OpenBSD nc), an active one does not.
+    #[test]
+    fn wait_ends_an_idle_connection_after_our_end() {
+        let mut run = Run::new(Rules {
+            idle_after_end: Some(SECOND),
+            ..plain()
+        });
+        run.send();
+        run.wait(5 * SECOND);
+        assert!(!run.finished(), "-w does not end a session before our end");
+        run.ending.stdin_ended();
+        assert!(run.try_close());
+        run.wait(SECOND / 2);
+        run.activity();
+        run.wait(SECOND / 2);
+        assert!(!run.finished(), "the reply is still coming");
+        run.wait(SECOND / 2);
+        assert!(run.finished());
+    }
+
+    /// No rule ends a session whose stdin is still open, whatever the timers say.
+    #[test]
+    fn open_stdin_never_finishes() {
+        let mut run = Run::new(Rules {
+            quit_after_end: Some(Duration::ZERO),
+            idle_after_end: Some(SECOND),
+            send_only: true,
+            ..plain()
+        });
+        run.acknowledged = true;
+        run.ending.peer_ended();
+        run.ending.peer_finished();
+        run.wait(3600 * SECOND);
+        assert!(!run.finished());
+        assert!(!run.try_close());
+        assert_eq!(run.ending.next_deadline(run.last_activity), None);
+        assert!(run.start < run.now);
+    }
+}

@@ -1,0 +1,145 @@
+//! The poll loop: named tokens, one `match` on each event's token, then one step of whatever
+//! the loop is doing (waiting for a peer, or pumping a session's bytes).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token};
+
+use super::peer::{Next, Peers};
+use super::session::Session;
+use super::{Input, Output};
+use crate::error::Error;
+use crate::options::Config;
+use crate::stdio::StdStream;
+
+pub(super) const STDIN: Token = Token(0);
+pub(super) const STDOUT: Token = Token(1);
+pub(super) const PEER: Token = Token(2);
+pub(super) const LISTENER: Token = Token(3);
+
+pub(super) struct Relay<'a> {
+    config: &'a Config,
+    password: Option<&'a [u8]>,
+    poll: Poll,
+    input: Input,
+    output: Output,
+    peers: Peers<'a>,
+    /// The session with the current peer, once there is one.
+    session: Option<Box<Session>>,
+}
+
+impl<'a> Relay<'a> {
+    pub(super) fn new(config: &'a Config, password: Option<&'a [u8]>) -> Result<Relay<'a>, Error> {
+        let poll = Poll::new().map_err(|err| Error::io("cannot create the event loop", &err))?;
+        let stdin = StdStream::open(libc::STDIN_FILENO, poll.registry(), STDIN)
+            .map_err(|err| Error::io("stdin", &err))?;
+        let stdout = StdStream::open(libc::STDOUT_FILENO, poll.registry(), STDOUT)
+            .map_err(|err| Error::io("stdout", &err))?;
+        let peers = Peers::start(config, password.is_some(), poll.registry())?;
+        Ok(Relay {
+            config,
+            password,
+            poll,
+            input: Input {
+                ready: !stdin.pollable,
+                ended: false,
+                stream: stdin,
+            },
+            output: Output {
+                ready: !stdout.pollable,
+                stream: stdout,
+            },
+            peers,
+            session: None,
+        })
+    }
+
+    pub(super) fn run(mut self) -> Result<(), Error> {
+        let mut events = Events::with_capacity(16);
+        loop {
+            match self.poll.poll(&mut events, self.timeout(Instant::now())) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(Error::io("event loop", &err)),
+            }
+            for event in events.iter() {
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+                match event.token() {
+                    STDIN => self.input.ready = true,
+                    STDOUT => self.output.ready = true,
+                    LISTENER => self.peers.listener_ready(),
+                    // While connecting, the event itself is the news: the step checks the outcome.
+                    PEER => {
+                        if let Some(session) = &mut self.session {
+                            session.ready(readable, writable);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if self.step(Instant::now())? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// How long the poll may wait: until the nearest deadline, or for ever.
+    fn timeout(&self, now: Instant) -> Option<Duration> {
+        let session = self
+            .session
+            .as_ref()
+            .and_then(|session| session.next_deadline(self.config));
+        [self.peers.next_deadline(), session]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|deadline| deadline.saturating_duration_since(now))
+    }
+
+    /// Waits for a peer or pumps the session. Returns true when tete is done.
+    fn step(&mut self, now: Instant) -> Result<bool, Error> {
+        if self.session.is_none() {
+            match self.peers.step(self.poll.registry(), now)? {
+                Next::Wait => return Ok(false),
+                Next::Done => return Ok(true),
+                // A session that has just begun is pumped at once: its first readiness events
+                // may have been spent on connecting.
+                Next::Session(stream, peer) => {
+                    let session = Session::begin(
+                        stream,
+                        peer,
+                        self.config,
+                        self.password,
+                        &self.input,
+                        &self.output,
+                    );
+                    self.session = Some(Box::new(session));
+                }
+            }
+        }
+        let Some(session) = &mut self.session else {
+            return Ok(false);
+        };
+        let end = session
+            .pump(&mut self.input, &mut self.output, self.config)
+            .or_else(|| session.timed_out(self.config, now));
+        if session.authenticate() {
+            self.peers.authenticated(self.poll.registry());
+        }
+        let Some(end) = end else {
+            return Ok(false);
+        };
+        let Some(mut session) = self.session.take() else {
+            return Ok(false);
+        };
+        session.close(self.poll.registry());
+        self.peers.session_over(
+            self.poll.registry(),
+            end,
+            session.peer(),
+            session.authenticated(),
+        )
+    }
+}

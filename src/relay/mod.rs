@@ -1,0 +1,62 @@
+//! The relay: one single-threaded mio `Poll` over stdin, stdout, the socket and, in listen mode,
+//! the listening socket. Every wait, `-w` and `-i` included, is the poll's timeout: there are no
+//! threads and no sleeps.
+//!
+//! Four rooms, from the outside in:
+//! - [`event_loop`]: the poll, one `match` on the event's token, and the step that follows.
+//! - [`peer`]: where the peer comes from: connecting (each address of the host in turn),
+//!   listening, `-k`, the password listener's patience with strangers, and what happens after a
+//!   session (end, or the next peer).
+//! - [`session`]: one peer's connection and the bytes in flight to and from it: the pump that
+//!   moves bytes until nothing more can move, and the kernel's zero-copy routes.
+//! - [`ending`]: when a session ends, as a pure state machine with its own unit tests.
+//!
+//! mio reports readiness on edges, so each descriptor carries a `ready` flag: set by an event,
+//! cleared only when a call answers `WouldBlock`.
+
+mod ending;
+mod event_loop;
+mod peer;
+mod session;
+
+use crate::error::Error;
+use crate::options::Config;
+use crate::stdio::StdStream;
+
+/// Runs tete as `config` says, with the room password if any, until the work is done.
+pub fn run(config: &Config, password: Option<&[u8]>) -> Result<(), Error> {
+    let result = event_loop::Relay::new(config, password).and_then(event_loop::Relay::run);
+    match result {
+        // -z answers with its exit status alone, unless asked to say more.
+        Err(Error::Runtime(_)) if config.zero_io && !config.verbose => Err(Error::Silent),
+        other => other,
+    }
+}
+
+/// stdin, which outlives any one peer (with `-k` it feeds each in turn).
+struct Input {
+    stream: StdStream,
+    ready: bool,
+    /// End of input seen: no session reads it again.
+    ended: bool,
+}
+
+/// stdout.
+struct Output {
+    stream: StdStream,
+    ready: bool,
+}
+
+/// Why a session is over.
+enum End {
+    /// Both sides are done: the normal end.
+    Done,
+    /// Nothing moved for the `-i` time.
+    Idle,
+    /// Whoever reads stdout has gone: stop at once, quietly.
+    StdoutClosed,
+    /// The connection failed (reset, broken pipe): exit 1, or with `-k` the next peer.
+    PeerLost(Error),
+    /// Something else failed: stdin, stdout, or the secure channel.
+    Failed(Error),
+}

@@ -1,0 +1,357 @@
+//! Where the peer comes from, and what happens when its session is over.
+//!
+//! Connect mode tries each address of the host in turn until one accepts (`-w` bounds the whole
+//! wait). Listen mode waits on the listening socket. Without `-k` the listening socket closes as
+//! soon as the peer is in (at once in plain mode, once it has proved it knows the password in
+//! password mode), so nobody else can join; with `-k` it stays open, and the next client waits
+//! in its backlog until the current session is over, then is served (nc's `-k`).
+//!
+//! A password listener outlasts strangers: a failed handshake is logged and the listener waits
+//! for the right peer, pausing [`PAUSE_AFTER_FAILURE`] after each failure and giving up after
+//! [`MAX_FAILED_HANDSHAKES`].
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Interest, Registry};
+
+use super::End;
+use super::event_loop::{LISTENER, PEER};
+use crate::address::{self, Source};
+use crate::error::Error;
+use crate::options::{Config, Mode};
+
+/// How long a password listener waits after a failed handshake before it accepts another peer:
+/// an attacker gets one guess per connection, and slowly.
+const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// How many failed handshakes a password listener takes before it gives up.
+const MAX_FAILED_HANDSHAKES: u32 = 10;
+
+/// What the loop should do after a step of waiting for a peer.
+pub(super) enum Next {
+    /// Nothing yet: wait for the next event or deadline.
+    Wait,
+    /// A peer is connected (and registered with the poll as `PEER`): start its session.
+    Session(TcpStream, SocketAddr),
+    /// tete is done (`-z`: the port accepted).
+    Done,
+}
+
+enum Phase {
+    /// Connect mode: waiting for `stream` to connect to `target`, with `rest` still to try.
+    Connecting {
+        stream: TcpStream,
+        target: SocketAddr,
+        rest: VecDeque<SocketAddr>,
+    },
+    /// Listen mode: waiting for a peer on the listener.
+    Listening,
+    /// Password listen mode: resting after a failed handshake, until the given time.
+    Paused(Instant),
+    /// A session is under way.
+    Busy,
+}
+
+pub(super) struct Peers<'a> {
+    config: &'a Config,
+    password: bool,
+    phase: Phase,
+    listener: Option<TcpListener>,
+    listener_ready: bool,
+    /// Password listen mode: how many handshakes have failed so far.
+    failed_handshakes: u32,
+    /// When the current wait for a connection or a peer gives up (`-w`).
+    deadline: Option<Instant>,
+    /// When waiting on this listener gives up (`-w`), through failed handshakes.
+    listen_deadline: Option<Instant>,
+}
+
+impl<'a> Peers<'a> {
+    /// Resolves the host and starts connecting, or opens the listener.
+    pub(super) fn start(
+        config: &'a Config,
+        password: bool,
+        registry: &Registry,
+    ) -> Result<Peers<'a>, Error> {
+        let mut peers = Peers {
+            config,
+            password,
+            phase: Phase::Listening,
+            listener: None,
+            listener_ready: false,
+            failed_handshakes: 0,
+            deadline: None,
+            listen_deadline: None,
+        };
+        match &config.mode {
+            Mode::Connect { host, port } => {
+                peers.deadline = config.wait.map(|wait| Instant::now() + wait);
+                let targets = address::resolve(host, *port, config.family, config.numeric)?;
+                peers.connect_next(registry, targets.into(), None)?;
+            }
+            Mode::Listen { .. } => peers.listen(registry)?,
+        }
+        Ok(peers)
+    }
+
+    pub(super) fn listener_ready(&mut self) {
+        self.listener_ready = true;
+    }
+
+    /// The next deadline of the wait for a peer, if any.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Busy => None,
+            Phase::Paused(until) => Some(self.deadline.map_or(until, |d| d.min(until))),
+            _ => self.deadline,
+        }
+    }
+
+    /// Advances the wait for a peer.
+    pub(super) fn step(&mut self, registry: &Registry, now: Instant) -> Result<Next, Error> {
+        match self.phase {
+            Phase::Busy => Ok(Next::Wait),
+            Phase::Connecting { .. } => self.check_connecting(registry, now),
+            Phase::Paused(until) if now < until => Ok(Next::Wait),
+            Phase::Listening | Phase::Paused(_) => {
+                self.phase = Phase::Listening;
+                self.accept(registry, now)
+            }
+        }
+    }
+
+    /// The session's peer has proved it knows the password (at once when there is none): the
+    /// wait is over, the failure count starts again, and without `-k` nobody else may join.
+    pub(super) fn authenticated(&mut self, registry: &Registry) {
+        if self.password {
+            self.verbose("secure channel up");
+        }
+        self.failed_handshakes = 0;
+        self.deadline = None;
+        if !self.keep_open()
+            && let Some(mut listener) = self.listener.take()
+        {
+            let _ = registry.deregister(&mut listener);
+        }
+    }
+
+    /// Decides what follows a session that ended with `end`. Returns true when tete is done.
+    pub(super) fn session_over(
+        &mut self,
+        registry: &Registry,
+        end: End,
+        peer: SocketAddr,
+        authenticated: bool,
+    ) -> Result<bool, Error> {
+        match end {
+            End::StdoutClosed => return Ok(true),
+            // A password listener outlasts strangers: it logs them and waits for the right peer.
+            End::Failed(err) | End::PeerLost(err)
+                if !authenticated && self.password && self.listener.is_some() =>
+            {
+                self.failed_handshakes += 1;
+                if self.failed_handshakes >= MAX_FAILED_HANDSHAKES {
+                    return Err(Error::Secure(format!(
+                        "{err}; giving up after {MAX_FAILED_HANDSHAKES} failed handshakes"
+                    )));
+                }
+                eprintln!("tete: {err}; waiting for another peer");
+                self.deadline = self.listen_deadline;
+                self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_FAILURE);
+                return Ok(false);
+            }
+            // With -k one peer's broken connection or channel is that peer's loss, not the
+            // server's end; stdin and stdout failures still end it.
+            End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if self.keep_open() => {
+                eprintln!("tete: {err}")
+            }
+            End::Failed(err) | End::PeerLost(err) => return Err(err),
+            End::Idle => {
+                let idle = self.config.idle_timeout.unwrap_or_default().as_secs_f64();
+                eprintln!("tete: nothing moved for {idle} s; closing the connection to {peer}");
+                if !self.keep_open() {
+                    return Err(Error::Silent);
+                }
+            }
+            End::Done => self.verbose("peer closed"),
+        }
+        if !self.keep_open() {
+            return Ok(true);
+        }
+        self.listen(registry)?;
+        Ok(false)
+    }
+
+    fn keep_open(&self) -> bool {
+        self.config.keep_open
+    }
+
+    /// Starts connecting to the next address in `targets`; `failure` is why the last one failed.
+    fn connect_next(
+        &mut self,
+        registry: &Registry,
+        mut targets: VecDeque<SocketAddr>,
+        failure: Option<Error>,
+    ) -> Result<(), Error> {
+        let source = Source {
+            address: self.config.source_address.as_deref(),
+            port: self.config.source_port,
+            numeric: self.config.numeric,
+        };
+        let mut failure = failure;
+        while let Some(target) = targets.pop_front() {
+            // Each failure but the last, which becomes the error, is worth a word with -v.
+            if let Some(earlier) = &failure {
+                self.verbose(&earlier.to_string());
+            }
+            match address::start_connect(target, &source) {
+                Ok(mut stream) => {
+                    registry
+                        .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
+                        .map_err(|err| Error::io("event loop", &err))?;
+                    self.phase = Phase::Connecting {
+                        stream,
+                        target,
+                        rest: targets,
+                    };
+                    return Ok(());
+                }
+                Err(err) => failure = Some(err),
+            }
+        }
+        Err(failure.unwrap_or_else(|| Error::Runtime("no address to connect to".into())))
+    }
+
+    /// Checks how the connection attempt went.
+    fn check_connecting(&mut self, registry: &Registry, now: Instant) -> Result<Next, Error> {
+        let Phase::Connecting { stream, target, .. } = &mut self.phase else {
+            return Ok(Next::Wait);
+        };
+        let target = *target;
+        let outcome = match stream.take_error() {
+            Ok(Some(err)) | Err(err) => Err(err),
+            Ok(None) => match stream.peer_addr() {
+                Ok(_) => Ok(()),
+                // Not connected yet: wait for the next event, unless time is up.
+                Err(err) if err.kind() == io::ErrorKind::NotConnected => {
+                    if self.deadline.is_some_and(|deadline| now >= deadline) {
+                        return Err(self.gave_up_waiting());
+                    }
+                    return Ok(Next::Wait);
+                }
+                Err(err) => Err(err),
+            },
+        };
+        let Phase::Connecting {
+            mut stream, rest, ..
+        } = std::mem::replace(&mut self.phase, Phase::Busy)
+        else {
+            return Ok(Next::Wait);
+        };
+        match outcome {
+            Ok(()) => {
+                self.deadline = None;
+                self.verbose(&format!("connected to {target}"));
+                if self.config.zero_io {
+                    return Ok(Next::Done);
+                }
+                Ok(Next::Session(stream, target))
+            }
+            Err(err) => {
+                let _ = registry.deregister(&mut stream);
+                let failure = Error::io(format!("cannot connect to {target}"), &err);
+                self.connect_next(registry, rest, Some(failure))?;
+                Ok(Next::Wait)
+            }
+        }
+    }
+
+    /// The error for a `-w` that ran out before a connection (either mode).
+    fn gave_up_waiting(&self) -> Error {
+        let wait = self.config.wait.unwrap_or_default().as_secs_f64();
+        match &self.config.mode {
+            Mode::Connect { host, port } => Error::Runtime(format!(
+                "cannot connect to {host} port {port}: timed out after {wait} s"
+            )),
+            Mode::Listen { .. } => Error::Runtime(format!("no peer connected within {wait} s")),
+        }
+    }
+
+    /// Waits for a peer: on the listener still open (after a failed handshake, with `-k`), or
+    /// on a new one.
+    fn listen(&mut self, registry: &Registry) -> Result<(), Error> {
+        let Mode::Listen { address, port } = &self.config.mode else {
+            return Ok(());
+        };
+        self.phase = Phase::Listening;
+        self.listen_deadline = self.config.wait.map(|wait| Instant::now() + wait);
+        self.deadline = self.listen_deadline;
+        let listener = match self.listener.take() {
+            // -k: the next client may already wait in the backlog.
+            Some(listener) => listener,
+            None => {
+                let mut listener = address::listen(
+                    address.as_deref(),
+                    *port,
+                    self.config.family,
+                    self.config.numeric,
+                )?;
+                registry
+                    .register(&mut listener, LISTENER, Interest::READABLE)
+                    .map_err(|err| Error::io("event loop", &err))?;
+                self.listener_ready = false;
+                listener
+            }
+        };
+        if let Ok(local) = listener.local_addr() {
+            self.verbose(&format!("listening on {local}"));
+        }
+        self.listener = Some(listener);
+        Ok(())
+    }
+
+    fn accept(&mut self, registry: &Registry, now: Instant) -> Result<Next, Error> {
+        let Some(listener) = &self.listener else {
+            return Ok(Next::Wait);
+        };
+        if !self.listener_ready {
+            if self.deadline.is_some_and(|deadline| now >= deadline) {
+                return Err(self.gave_up_waiting());
+            }
+            return Ok(Next::Wait);
+        }
+        loop {
+            match listener.accept() {
+                Ok((mut stream, peer)) => {
+                    // An IPv4 peer of a dual-stack listener: 127.0.0.1, not [::ffff:127.0.0.1].
+                    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+                    self.verbose(&format!("connection from {peer}"));
+                    registry
+                        .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
+                        .map_err(|err| Error::io("event loop", &err))?;
+                    // The -w wait is over for now; a failed handshake brings it back.
+                    self.deadline = None;
+                    self.phase = Phase::Busy;
+                    return Ok(Next::Session(stream, peer));
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.listener_ready = false;
+                    return Ok(Next::Wait);
+                }
+                // The peer gave up before we accepted: take the next one, if any.
+                Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(err) => return Err(Error::io("accept", &err)),
+            }
+        }
+    }
+
+    fn verbose(&self, message: &str) {
+        if self.config.verbose {
+            eprintln!("tete: {message}");
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! One peer's session: the connection, the bytes in flight to and from it, and the pump that
+//! moves them until nothing more can move. When the session ends is [`super::ending`]'s call;
+//! this module only reports to it what happened.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use mio::Registry;
+use mio::net::TcpStream;
+
+use super::ending::{Ending, Receiving, Rules, Sending};
+use super::{End, Input, Output};
+use crate::buffer::Buffer;
+use crate::error::{Error, os_reason};
+use crate::layer::Layer;
+use crate::options::{Config, Mode};
+use crate::secure::{Role, SecureError};
+use crate::zerocopy::{self, Direct, Outcome};
+
+/// Each direction's buffer. Large enough for few system calls per megabyte, small enough that
+/// the whole process stays within a few MiB.
+const BUFFER_SIZE: usize = 128 * 1024;
+
+/// How long a peer has to complete the password handshake, unless `-w` says otherwise.
+const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
+/// How often `--send-only` checks whether the peer has acknowledged everything, once sent.
+const ACK_RECHECK: Duration = Duration::from_millis(5);
+
+/// One peer's connection and the bytes in flight to and from it.
+pub(super) struct Session {
+    stream: TcpStream,
+    peer: SocketAddr,
+    layer: Layer,
+    /// stdin's bytes on their way to the peer.
+    up: Buffer,
+    /// The peer's bytes on their way to stdout.
+    down: Buffer,
+    readable: bool,
+    writable: bool,
+    ending: Ending,
+    /// Our half of the connection is closed (or, with `--no-shutdown`, would have been).
+    fin_sent: bool,
+    /// The relay has seen the layer open (at once without a password) and acted on it.
+    authenticated: bool,
+    /// stdin to the socket inside the kernel, instead of through `up`.
+    up_route: Option<Direct>,
+    /// The socket to stdout inside the kernel, instead of through `down`.
+    down_route: Option<Direct>,
+    /// When an unfinished password handshake fails.
+    handshake_deadline: Instant,
+    /// When a byte last moved either way.
+    last_activity: Instant,
+}
+
+impl Session {
+    /// Starts the session with `stream`, already registered with the poll.
+    pub(super) fn begin(
+        stream: TcpStream,
+        peer: SocketAddr,
+        config: &Config,
+        password: Option<&[u8]>,
+        input: &Input,
+        output: &Output,
+    ) -> Session {
+        // Chat lines must leave at once, not wait to be coalesced with later ones.
+        let _ = stream.set_nodelay(true);
+        let mut up = Buffer::new(BUFFER_SIZE);
+        let layer = match password {
+            None => Layer::plain(config.crlf),
+            Some(password) => {
+                let role = match config.mode {
+                    Mode::Connect { .. } => Role::Connector,
+                    Mode::Listen { .. } => Role::Listener,
+                };
+                Layer::secure(config.crlf, role, password, &mut up)
+            }
+        };
+        let rules = Rules {
+            receive_only: config.recv_only,
+            send_only: config.send_only,
+            // The password mode's peer is always tete, which reads our CLOSE as no more than
+            // the end of our direction.
+            hold_early_end: password.is_none(),
+            chat: input.stream.is_terminal,
+            quit_after_end: None,
+            idle_after_end: config.wait,
+        };
+        let mut ending = Ending::new(rules);
+        if input.ended {
+            ending.stdin_ended();
+        }
+        // Bytes that need no change can stay in the kernel.
+        let plain = password.is_none();
+        let now = Instant::now();
+        Session {
+            stream,
+            peer,
+            layer,
+            up,
+            down: Buffer::new(BUFFER_SIZE),
+            // Unknown until tried: a call that would block clears these.
+            readable: true,
+            writable: true,
+            ending,
+            fin_sent: false,
+            authenticated: false,
+            up_route: (plain && !config.crlf)
+                .then(|| Direct::for_stdin(&input.stream))
+                .flatten(),
+            down_route: (plain && !config.send_only)
+                .then(|| Direct::for_stdout(&output.stream))
+                .flatten(),
+            handshake_deadline: now + config.wait.unwrap_or(HANDSHAKE_TIME),
+            last_activity: now,
+        }
+    }
+
+    pub(super) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub(super) fn authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// Notes the socket's readiness from a poll event.
+    pub(super) fn ready(&mut self, readable: bool, writable: bool) {
+        self.readable |= readable;
+        self.writable |= writable;
+    }
+
+    /// True the first time the layer is seen open: the peer has proved it knows the password
+    /// (at once when there is none).
+    pub(super) fn authenticate(&mut self) -> bool {
+        if self.authenticated || !self.layer.is_open() {
+            return false;
+        }
+        self.authenticated = true;
+        true
+    }
+
+    /// Moves bytes until nothing more can move; returns how the session ended, if it has.
+    pub(super) fn pump(
+        &mut self,
+        input: &mut Input,
+        output: &mut Output,
+        config: &Config,
+    ) -> Option<End> {
+        loop {
+            let progress = match self.transfer(input, output, config) {
+                Ok(progress) => progress,
+                Err(end) => return Some(end),
+            };
+            let acknowledged = config.send_only && unacknowledged(&self.stream) == 0;
+            if self.ending.finished(
+                Instant::now(),
+                self.last_activity,
+                self.fin_sent,
+                acknowledged,
+            ) {
+                return Some(End::Done);
+            }
+            if !progress {
+                return None;
+            }
+        }
+    }
+
+    /// One round of every transfer that can move. Returns true if anything moved.
+    fn transfer(
+        &mut self,
+        input: &mut Input,
+        output: &mut Output,
+        config: &Config,
+    ) -> Result<bool, End> {
+        let mut progress = false;
+        if self.layer.is_open() {
+            progress |= self.send_direct(input)?;
+            progress |= self.read_stdin(input)?;
+            if input.ended {
+                self.ending.stdin_ended();
+            }
+            let now = Instant::now();
+            if self.ending.should_close(now, self.last_activity) && self.layer.close_fits(&self.up)
+            {
+                self.layer
+                    .close_outbound(&mut self.up)
+                    .map_err(|err| self.secure_failure(err))?;
+                self.ending.closed(now);
+                progress = true;
+            }
+        }
+        progress |= self.send()?;
+        if matches!(self.ending.sending(), Sending::Closed { .. })
+            && self.up.is_empty()
+            && !self.fin_sent
+        {
+            if !config.no_shutdown {
+                // The peer sees our end of stream; it may still answer, so keep receiving.
+                let _ = self.stream.shutdown(Shutdown::Write);
+            }
+            self.fin_sent = true;
+        }
+        progress |= self.receive_direct(output)?;
+        progress |= self.receive()?;
+        if config.send_only {
+            self.down.clear();
+        } else {
+            progress |= self.write_stdout(output)?;
+        }
+        // Everything received has been decoded and written: is the peer's end of stream clean?
+        if self.ending.receiving() == Receiving::Ended && !progress && self.down.is_empty() {
+            self.layer
+                .finish_inbound()
+                .map_err(|err| self.secure_failure(err))?;
+            self.ending.peer_finished();
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    /// stdin straight into the socket, inside the kernel, where that route exists.
+    fn send_direct(&mut self, input: &mut Input) -> Result<bool, End> {
+        let Some(route) = &mut self.up_route else {
+            return Ok(false);
+        };
+        let mut progress = false;
+        while self.ending.reads_stdin() && !input.ended && input.ready && self.writable {
+            match route.transfer(input.stream.as_raw_fd(), self.stream.as_raw_fd()) {
+                Ok(Outcome::Moved) => {
+                    self.last_activity = Instant::now();
+                    self.ending.sent();
+                    progress = true;
+                }
+                Ok(Outcome::End) => {
+                    input.ended = true;
+                    progress = true;
+                }
+                Ok(Outcome::SourceDry) => input.ready = false,
+                Ok(Outcome::SinkFull) => self.writable = false,
+                // Nothing moved: the ordinary path takes over from here.
+                Err(err) if zerocopy::unsupported(&err) => {
+                    self.up_route = None;
+                    break;
+                }
+                Err(err)
+                    if is_connection_error(&err) || err.kind() == io::ErrorKind::BrokenPipe =>
+                {
+                    return Err(self.network_failure("sending to", &err));
+                }
+                Err(err) => return Err(End::Failed(Error::io("stdin", &err))),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// The socket straight into stdout, inside the kernel, where that route exists.
+    fn receive_direct(&mut self, output: &mut Output) -> Result<bool, End> {
+        let Some(route) = &mut self.down_route else {
+            return Ok(false);
+        };
+        let mut progress = false;
+        while output.ready
+            && (self.readable || route.has_pending())
+            && self.ending.receiving() == Receiving::Open
+        {
+            match route.transfer(self.stream.as_raw_fd(), output.stream.as_raw_fd()) {
+                Ok(Outcome::Moved) => {
+                    self.last_activity = Instant::now();
+                    progress = true;
+                }
+                Ok(Outcome::End) => {
+                    self.ending.peer_ended();
+                    progress = true;
+                }
+                Ok(Outcome::SourceDry) => self.readable = false,
+                Ok(Outcome::SinkFull) => output.ready = false,
+                // Nothing is lost while nothing waits in the route: the ordinary path takes over.
+                Err(err) if zerocopy::unsupported(&err) && !route.has_pending() => {
+                    self.down_route = None;
+                    break;
+                }
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                    return Err(End::StdoutClosed);
+                }
+                Err(err) if is_connection_error(&err) => {
+                    return Err(self.network_failure("receiving from", &err));
+                }
+                Err(err) => return Err(End::Failed(Error::io("stdout", &err))),
+            }
+        }
+        Ok(progress)
+    }
+
+    fn read_stdin(&mut self, input: &mut Input) -> Result<bool, End> {
+        if self.up_route.is_some()
+            || !self.ending.reads_stdin()
+            || input.ended
+            || !input.ready
+            || !self.layer.outbound_has_room(&self.up)
+        {
+            return Ok(false);
+        }
+        let stream = &input.stream;
+        match self
+            .layer
+            .fill_outbound(&mut self.up, |buf| stream.read(buf))
+        {
+            Ok(0) => input.ended = true,
+            Ok(_) => self.ending.sent(),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                input.ready = false;
+                return Ok(false);
+            }
+            // Sealing fails only when the record counter would wrap: the channel's failure.
+            Err(err) => match err
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<SecureError>())
+            {
+                Some(sealing) => return Err(self.secure_failure(sealing.clone())),
+                None => return Err(End::Failed(Error::io("stdin", &err))),
+            },
+        }
+        Ok(true)
+    }
+
+    fn send(&mut self) -> Result<bool, End> {
+        let mut progress = false;
+        while self.writable && !self.up.is_empty() {
+            match self.stream.write(self.up.filled()) {
+                Ok(n) => {
+                    self.up.consume(n);
+                    self.last_activity = Instant::now();
+                    progress = true;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(self.network_failure("sending to", &err)),
+            }
+        }
+        Ok(progress)
+    }
+
+    fn receive(&mut self) -> Result<bool, End> {
+        let mut progress = false;
+        while self.down_route.is_none()
+            && self.readable
+            && self.ending.receiving() == Receiving::Open
+        {
+            let buf = self.layer.inbound_buffer(&mut self.down);
+            if buf.room() == 0 {
+                break;
+            }
+            match self.stream.read(buf.spare()) {
+                Ok(0) => self.ending.peer_ended(),
+                Ok(n) => {
+                    buf.commit(n);
+                    self.last_activity = Instant::now();
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                    continue;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(self.network_failure("receiving from", &err)),
+            }
+            progress = true;
+        }
+        let decoded = self
+            .layer
+            .decode(&mut self.up, &mut self.down)
+            .map_err(|err| self.secure_failure(err))?;
+        Ok(progress || decoded)
+    }
+
+    fn write_stdout(&mut self, output: &mut Output) -> Result<bool, End> {
+        let mut progress = false;
+        while output.ready && !self.down.is_empty() {
+            match output.stream.write(self.down.filled()) {
+                Ok(n) => {
+                    self.down.consume(n);
+                    progress = true;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => output.ready = false,
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                    return Err(End::StdoutClosed);
+                }
+                Err(err) => return Err(End::Failed(Error::io("stdout", &err))),
+            }
+        }
+        Ok(progress)
+    }
+
+    fn network_failure(&self, doing: &str, err: &io::Error) -> End {
+        End::PeerLost(Error::Runtime(format!(
+            "{doing} {}: {}",
+            self.peer,
+            os_reason(err)
+        )))
+    }
+
+    fn secure_failure(&self, err: SecureError) -> End {
+        End::Failed(Error::Secure(format!(
+            "secure channel with {}: {err}",
+            self.peer
+        )))
+    }
+
+    /// The next time something is due: the handshake's deadline, `-i`, or an end rule's.
+    pub(super) fn next_deadline(&self, config: &Config) -> Option<Instant> {
+        if !self.layer.is_open() {
+            return Some(self.handshake_deadline);
+        }
+        let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
+        // No event tells when the last ACK arrives, so --send-only looks again shortly.
+        let acks = (config.send_only && self.fin_sent).then(|| Instant::now() + ACK_RECHECK);
+        [idle, acks, self.ending.next_deadline(self.last_activity)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    pub(super) fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
+        // Until the channel is up only the handshake's deadline counts: -i must not let a
+        // silent stranger end a password listener.
+        if !self.layer.is_open() {
+            return (now >= self.handshake_deadline)
+                .then(|| self.secure_failure(SecureError::Stalled));
+        }
+        let idle = config.idle_timeout?;
+        (now >= self.last_activity + idle).then_some(End::Idle)
+    }
+
+    /// Closes the connection. Whatever the peer sent that nobody will read is drained first, so
+    /// that the close is a FIN and not a reset, which could destroy data the peer has not yet read.
+    pub(super) fn close(&mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.stream);
+        // What is already queued goes out if the socket takes it now (a failed handshake's
+        // CONFIRM, which tells the peer why); nothing waits for it.
+        if !self.up.is_empty()
+            && let Ok(n) = self.stream.write(self.up.filled())
+        {
+            self.up.consume(n);
+        }
+        // Bounded, as a peer that keeps sending must not keep tete from ending.
+        let mut sink = [0u8; 16 * 1024];
+        for _ in 0..64 {
+            if !matches!(self.stream.read(&mut sink), Ok(n) if n > 0) {
+                break;
+            }
+        }
+    }
+}
+
+/// Bytes sent on `stream` that the peer has not acknowledged yet.
+fn unacknowledged(stream: &TcpStream) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let mut n: libc::c_int = 0;
+        if unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) } == 0 {
+            return n.max(0) as usize;
+        }
+    }
+    let _ = stream;
+    0
+}
+
+/// True for errors that come from the connection rather than from stdin or stdout.
+fn is_connection_error(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(
+            libc::ECONNRESET
+                | libc::ETIMEDOUT
+                | libc::ENOTCONN
+                | libc::ECONNABORTED
+                | libc::EHOSTUNREACH
+        )
+    )
+}
