@@ -79,7 +79,10 @@ impl Session {
             }
         };
         let rules = Rules {
-            receive_only: config.recv_only,
+            // In password mode the peer is always tete, which does not stop on our end of
+            // stream, and without the authenticated CLOSE it would see a truncation: there
+            // -d ends our direction at once instead.
+            receive_only: config.recv_only && password.is_none(),
             send_only: config.send_only,
             // The password mode's peer is always tete, which reads our CLOSE as no more than
             // the end of our direction.
@@ -89,7 +92,7 @@ impl Session {
             idle_after_end: config.wait,
         };
         let mut ending = Ending::new(rules);
-        if input.ended {
+        if input.ended || config.recv_only {
             ending.stdin_ended();
         }
         // Bytes that need no change can stay in the kernel.
