@@ -639,3 +639,118 @@ netcat_tests! {
     tete_listens_socat_receives: program_or_skip("socat"), Socat, Case::TeteListensAndSends, 322;
     tete_listens_socat_sends: program_or_skip("socat"), Socat, Case::TeteListensAndReceives, 323;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The recipes people type, with the other netcats in their default modes
+// ---------------------------------------------------------------------------------------------
+
+/// The size of the default-mode transfers: large enough that an early end of stream from tete
+/// (which makes nc and ncat stop sending) would show as a short copy.
+const LARGE: usize = 64 * MIB;
+
+fn sha256_of(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut file = File::open(path).unwrap_or_else(|err| panic!("{path:?}: {err}"));
+    std::io::copy(&mut file, &mut hasher).unwrap_or_else(|err| panic!("{path:?}: {err}"));
+    format!("{:x}", hasher.finalize())
+}
+
+#[track_caller]
+fn assert_same_file(what: &str, expected: &Path, actual: &Path) {
+    let size = fs::metadata(actual).map_or(0, |meta| meta.len());
+    assert_eq!(
+        sha256_of(expected),
+        sha256_of(actual),
+        "{what}: the copy differs from the original ({size} of {LARGE} bytes arrived)"
+    );
+}
+
+/// `PROGRAM -l 127.0.0.1 PORT < file` in its default mode, received by `tete ARGS 127.0.0.1
+/// PORT > copy < /dev/null`: the whole file arrives, and both end by themselves with 0.
+fn receive_from_default_listener(program: &Path, tete_args: &[&str], seed: u64) {
+    let dir = TempDir::new("default-listener");
+    let (file, _) = dir.random_file("in", LARGE, seed);
+    let out = dir.join("out");
+    let port = free_port();
+    let port_arg = port.to_string();
+    let mut peer = PeerRun::new(&["-l", "127.0.0.1", &port_arg])
+        .stdin(&file)
+        .spawn(&dir, program);
+    wait_listening_on(&mut peer, port);
+    let mut args = tete_args.to_vec();
+    args.extend_from_slice(&["127.0.0.1", &port_arg]);
+    let finished = tete(&args)
+        .stdin(Input::Null)
+        .stdout(Output::File(out.clone()))
+        .run();
+    peer.wait_success();
+    finished.assert_success().assert_quiet();
+    assert_same_file(&finished.description, &file, &out);
+}
+
+/// `tete -l 127.0.0.1 PORT < file`, received by `PROGRAM 127.0.0.1 PORT > copy < /dev/null` in
+/// its default mode: the whole file arrives, and both end by themselves with 0.
+fn send_to_default_receiver(program: &Path, seed: u64) {
+    let dir = TempDir::new("default-receiver");
+    let (file, _) = dir.random_file("in", LARGE, seed);
+    let out = dir.join("out");
+    let port = free_port().to_string();
+    let mut listener = tete(["-v", "-l", "127.0.0.1", &port])
+        .stdin(Input::File(file.clone()))
+        .spawn();
+    listener.wait_listening();
+    let mut peer = PeerRun::new(&["127.0.0.1", &port])
+        .stdout(&out)
+        .spawn(&dir, program);
+    peer.wait_success();
+    listener.wait().assert_success();
+    assert_same_file(&peer.description, &file, &out);
+}
+
+/// README's receive recipe against `nc -l PORT < file`: before tete held the end of stream of
+/// an empty stdin, nc stopped sending at tete's FIN and 16 KiB to a few MiB arrived.
+#[test]
+fn nc_listener_to_tete_with_empty_stdin() {
+    if let Some(nc) = openbsd_nc_or_skip() {
+        receive_from_default_listener(&nc, &[], 400);
+    }
+}
+
+#[test]
+fn ncat_listener_to_tete_with_empty_stdin() {
+    if let Some(ncat) = program_or_skip("ncat") {
+        receive_from_default_listener(&ncat, &[], 401);
+    }
+}
+
+/// `tete -d`: never an end of stream of ours. ncat ends its side after the file, so tete ends
+/// by itself; OpenBSD nc never ends its side (`nc -d` waits for ever too), so `-w 2` ends tete
+/// once nothing has moved for two seconds.
+#[test]
+fn ncat_listener_to_tete_recv_only() {
+    if let Some(ncat) = program_or_skip("ncat") {
+        receive_from_default_listener(&ncat, &["-d"], 402);
+    }
+}
+
+#[test]
+fn nc_listener_to_tete_recv_only_with_wait() {
+    if let Some(nc) = openbsd_nc_or_skip() {
+        receive_from_default_listener(&nc, &["-d", "-w", "2"], 403);
+    }
+}
+
+#[test]
+fn tete_listener_to_nc_receiver() {
+    if let Some(nc) = openbsd_nc_or_skip() {
+        send_to_default_receiver(&nc, 404);
+    }
+}
+
+#[test]
+fn tete_listener_to_ncat_receiver() {
+    if let Some(ncat) = program_or_skip("ncat") {
+        send_to_default_receiver(&ncat, 405);
+    }
+}

@@ -751,3 +751,108 @@ fn bad_values_exit_2() {
     ];
     assert_usage_errors(&cases);
 }
+
+// ---------------------------------------------------------------------------------------------
+// An empty stdin's end of stream, held
+// ---------------------------------------------------------------------------------------------
+
+/// Two tetes that both have nothing to say (stdin /dev/null on both sides): each holds its end
+/// of stream until the connection has been quiet for a moment, then both end by themselves.
+#[test]
+fn two_tetes_with_empty_stdin_end_by_themselves() {
+    let (listener, addr) = start_listener(&[], Input::Null, Output::Capture);
+    let start = Instant::now();
+    let client = tete(["127.0.0.1", &addr.port().to_string()]).run();
+    let took = start.elapsed();
+    client.assert_success().assert_quiet();
+    listener.wait().assert_success();
+    assert_elapsed("the client", took, 0.9, PROMPTLY.as_secs_f64());
+}
+
+/// A server that answers only after the request's end, and a request with no bytes at all
+/// (stdin /dev/null): the held end of stream goes out after the quiet moment, the answer
+/// comes back and is printed.
+#[test]
+fn server_answering_after_an_empty_request() {
+    let peer = Peer::spawn(|mut stream| {
+        let start = Instant::now();
+        let request = read_to_eof(&mut stream, "the server");
+        let took = start.elapsed();
+        stream.write_all(b"got nothing\n").expect("the answer");
+        (request, took)
+    });
+    let finished = tete(["127.0.0.1", &peer.port().to_string()]).run();
+    let (request, took) = peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("the request", b"", &request);
+    assert_bytes_eq("what tete printed", b"got nothing\n", &finished.stdout);
+    assert!(
+        took >= Duration::from_millis(900),
+        "the end of stream came after {took:?}, before the quiet moment"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// -w after our end, and -k with a queue
+// ---------------------------------------------------------------------------------------------
+
+/// `echo stats | tete -w 1 host port` against a server that answers and keeps the connection
+/// open (memcached, a status port): tete prints the answer and ends with 0 about a second
+/// after things went quiet, as OpenBSD nc does; before, it waited for the server to close.
+#[test]
+fn wait_ends_an_idle_exchange_after_our_end() {
+    let (release, released) = mpsc::channel::<()>();
+    let peer = Peer::spawn(move |mut stream| {
+        let request = read_to_eof(&mut stream, "the server");
+        stream
+            .write_all(b"STAT uptime 42\r\nEND\r\n")
+            .expect("the answer");
+        // Keep the connection open until the test has seen tete end.
+        let _ = released.recv_timeout(TIMEOUT);
+        request
+    });
+    let start = Instant::now();
+    let finished = tete(["-w", "1", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Bytes(b"stats\n".to_vec()))
+        .run();
+    let took = start.elapsed();
+    release.send(()).expect("releasing the server");
+    let request = peer.join();
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq("the request", b"stats\n", &request);
+    assert_bytes_eq(
+        "what tete printed",
+        b"STAT uptime 42\r\nEND\r\n",
+        &finished.stdout,
+    );
+    assert_elapsed("tete -w 1", took, 0.9, PROMPTLY.as_secs_f64());
+}
+
+/// `-k`: a second client that connects while the first is served waits in the listening
+/// socket's queue and is served next (nc's `-k`), instead of being refused.
+#[test]
+fn keep_open_serves_a_queued_client_next() {
+    let dir = TempDir::new("keep-open-queue");
+    let out = dir.join("out");
+    let (mut listener, addr) = start_listener(&["-k"], Input::Null, Output::File(out.clone()));
+    let mut first = connect(addr);
+    first.write_all(b"one\n").expect("the first client's bytes");
+    wait_for_count(&mut listener, "connection from", 1);
+    // The first client is being served; the second connects now, and is not refused.
+    let mut second = connect(addr);
+    second
+        .write_all(b"two\n")
+        .expect("the second client's bytes");
+    second.shutdown(Shutdown::Write).expect("shutdown");
+    first.shutdown(Shutdown::Write).expect("shutdown");
+    assert_eq!(read_to_eof(&mut first, "the first client"), b"");
+    assert_eq!(read_to_eof(&mut second, "the second client"), b"");
+    wait_for_count(&mut listener, "peer closed", 2);
+    assert!(
+        listener.try_status().is_none(),
+        "{}: ended instead of listening on",
+        listener.description
+    );
+    drop(listener);
+    assert_bytes_eq("what tete -k printed", b"one\ntwo\n", &dir.read(&out));
+}

@@ -18,7 +18,7 @@
 //!   tetes that both have nothing to say, and reaches a server that answers only after our end.
 //!   Not in password mode, whose peer is always tete, nor with `-q`, which asks for the end.
 //! - **`-d`**: stdin is not part of the session at all, so our side never ends; the peer's end
-//!   ends the session (nc's `-d`).
+//!   ends the session (nc's `-d`), or with `-w SECS` nothing moving for SECS.
 //! - **the peer ends**: everything received is written out first. Then, if stdin is a terminal,
 //!   the person at it has nobody left to talk to: we stop reading it and end our side too (a
 //!   chat ends when either person leaves). Otherwise the rest of stdin is still sent.
@@ -163,8 +163,14 @@ impl Ending {
         acknowledged: bool,
     ) -> bool {
         let all_received = self.receiving == Receiving::Finished;
+        let idle_since = |since: Instant| {
+            self.rules
+                .idle_after_end
+                .is_some_and(|idle| now >= last_activity.max(since) + idle)
+        };
         match self.sending {
-            Sending::Absent => all_received,
+            // With no stdin there is no end of ours to wait for: -w counts from the start.
+            Sending::Absent => all_received || idle_since(last_activity),
             Sending::Open | Sending::Draining => false,
             Sending::Closed { at } => {
                 queue_empty
@@ -174,10 +180,7 @@ impl Ending {
                             .rules
                             .quit_after_end
                             .is_some_and(|quit| now >= at + quit)
-                        || self
-                            .rules
-                            .idle_after_end
-                            .is_some_and(|idle| now >= last_activity.max(at) + idle))
+                        || idle_since(at))
             }
         }
     }
@@ -187,6 +190,7 @@ impl Ending {
     pub fn next_deadline(&self, last_activity: Instant) -> Option<Instant> {
         match self.sending {
             Sending::Draining if self.holds_end() => Some(last_activity + QUIET),
+            Sending::Absent => self.rules.idle_after_end.map(|idle| last_activity + idle),
             Sending::Closed { at } => {
                 let quit = self.rules.quit_after_end.map(|quit| at + quit);
                 let idle = self
@@ -366,6 +370,27 @@ mod tests {
         run.ending.peer_finished();
         assert!(run.finished());
         assert!(!run.try_close());
+    }
+
+    /// `-d -w SECS`: a peer that never ends its side (OpenBSD `nc -l`) still lets tete end
+    /// once nothing has moved for SECS.
+    #[test]
+    fn receive_only_with_wait_ends_when_idle() {
+        let mut run = Run::new(Rules {
+            receive_only: true,
+            idle_after_end: Some(2 * SECOND),
+            ..plain()
+        });
+        run.wait(SECOND);
+        run.activity();
+        assert_eq!(
+            run.ending.next_deadline(run.last_activity),
+            Some(run.now + 2 * SECOND)
+        );
+        run.wait(2 * SECOND - Duration::from_millis(1));
+        assert!(!run.finished());
+        run.wait(Duration::from_millis(1));
+        assert!(run.finished());
     }
 
     /// A chat: when the other person leaves, we stop reading the terminal and end too.

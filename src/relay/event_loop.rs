@@ -100,46 +100,61 @@ impl<'a> Relay<'a> {
 
     /// Waits for a peer or pumps the session. Returns true when tete is done.
     fn step(&mut self, now: Instant) -> Result<bool, Error> {
-        if self.session.is_none() {
-            match self.peers.step(self.poll.registry(), now)? {
-                Next::Wait => return Ok(false),
-                Next::Done => return Ok(true),
-                // A session that has just begun is pumped at once: its first readiness events
-                // may have been spent on connecting.
-                Next::Session(stream, peer) => {
-                    let session = Session::begin(
-                        stream,
-                        peer,
-                        self.config,
-                        self.password,
-                        &self.input,
-                        &self.output,
-                    );
-                    self.session = Some(Box::new(session));
+        loop {
+            if self.session.is_none() {
+                match self.peers.step(self.poll.registry(), now)? {
+                    Next::Wait => return Ok(false),
+                    Next::Done => return Ok(true),
+                    // A session that has just begun is pumped at once: its first readiness
+                    // events may have been spent on connecting.
+                    Next::Session(stream, peer) => {
+                        let session = Session::begin(
+                            stream,
+                            peer,
+                            self.config,
+                            self.password,
+                            &self.input,
+                            &self.output,
+                        );
+                        self.session = Some(Box::new(session));
+                    }
                 }
             }
+            // Plain mode is open at once: the listener closes before any byte moves.
+            self.check_authenticated();
+            let Some(session) = &mut self.session else {
+                return Ok(false);
+            };
+            let end = session
+                .pump(&mut self.input, &mut self.output, self.config)
+                .or_else(|| session.timed_out(self.config, now));
+            self.check_authenticated();
+            let Some(end) = end else {
+                return Ok(false);
+            };
+            let Some(mut session) = self.session.take() else {
+                return Ok(false);
+            };
+            session.close(self.poll.registry());
+            let (peer, authenticated) = (session.peer(), session.authenticated());
+            if self
+                .peers
+                .session_over(self.poll.registry(), end, peer, authenticated)?
+            {
+                return Ok(true);
+            }
+            // With -k the next client may already wait in the backlog, its readiness event
+            // spent while this session ran: look for it now, not at the next event.
         }
-        let Some(session) = &mut self.session else {
-            return Ok(false);
-        };
-        let end = session
-            .pump(&mut self.input, &mut self.output, self.config)
-            .or_else(|| session.timed_out(self.config, now));
-        if session.authenticate() {
+    }
+
+    /// Tells the peer lifecycle when the session's peer has proved it knows the password (at
+    /// once when there is none).
+    fn check_authenticated(&mut self) {
+        if let Some(session) = &mut self.session
+            && session.authenticate()
+        {
             self.peers.authenticated(self.poll.registry());
         }
-        let Some(end) = end else {
-            return Ok(false);
-        };
-        let Some(mut session) = self.session.take() else {
-            return Ok(false);
-        };
-        session.close(self.poll.registry());
-        self.peers.session_over(
-            self.poll.registry(),
-            end,
-            session.peer(),
-            session.authenticated(),
-        )
     }
 }
