@@ -519,4 +519,121 @@ mod tests {
         assert_eq!(run.ending.next_deadline(run.last_activity), None);
         assert!(run.start < run.now);
     }
+
+    /// What stdin does in the matrix below.
+    #[derive(Debug, Clone, Copy)]
+    enum Stdin {
+        /// A file or pipe with bytes, then its end.
+        Bytes,
+        /// `/dev/null`, a closed stdin, an empty file: the end at once.
+        Empty,
+        /// A terminal where the person typed a line and is still there.
+        Terminal,
+        /// A pipe that stays open and silent.
+        OpenPipe,
+    }
+
+    /// What the peer does.
+    #[derive(Debug, Clone, Copy)]
+    enum PeerEnds {
+        /// Sends its bytes and ends at once, before anything of ours ends.
+        First,
+        /// Ends once it has seen our end (a server answering a request).
+        AfterUs,
+        /// Never ends its side (OpenBSD `nc -l`).
+        Never,
+    }
+
+    /// Runs one case of the matrix for 30 seconds of quiet, and tells whether our end of stream
+    /// went out and whether the session finished.
+    fn simulate(stdin: Stdin, peer: PeerEnds, options: Rules) -> (bool, bool) {
+        let mut run = Run::new(Rules {
+            chat: matches!(stdin, Stdin::Terminal),
+            ..options
+        });
+        if matches!(stdin, Stdin::Bytes | Stdin::Terminal) && run.ending.reads_stdin() {
+            run.send();
+        }
+        if matches!(peer, PeerEnds::First) {
+            run.ending.peer_ended();
+            run.ending.peer_finished();
+        }
+        if matches!(stdin, Stdin::Bytes | Stdin::Empty) {
+            run.ending.stdin_ended();
+        }
+        let mut closed = false;
+        for _ in 0..60 {
+            closed |= run.try_close();
+            run.acknowledged = closed;
+            if closed && matches!(peer, PeerEnds::AfterUs) {
+                run.ending.peer_ended();
+                run.ending.peer_finished();
+            }
+            if run.finished() {
+                return (closed, true);
+            }
+            run.wait(SECOND / 2);
+        }
+        (closed, false)
+    }
+
+    /// The whole end-of-session matrix: every kind of stdin, every way the peer ends, with the
+    /// options that change the rules. A reset is not here: any reset ends the session with
+    /// status 1 (or, with `-k`, that peer's session), whatever this machine says.
+    #[test]
+    fn end_of_session_matrix() {
+        use PeerEnds::*;
+        use Stdin::*;
+        let default = plain();
+        let recv_only = Rules {
+            receive_only: true,
+            ..plain()
+        };
+        let send_only = Rules {
+            send_only: true,
+            ..plain()
+        };
+        // (stdin, peer, options, our end goes out, the session finishes)
+        let cases = [
+            (Bytes, First, default, true, true),
+            (Bytes, AfterUs, default, true, true),
+            // A late reply may still come: wait for the peer (or -w).
+            (Bytes, Never, default, true, false),
+            (Empty, First, default, true, true),
+            // The held end goes out after the quiet moment.
+            (Empty, AfterUs, default, true, true),
+            (Empty, Never, default, true, false),
+            // A chat ends when the other person leaves, and only then.
+            (Terminal, First, default, true, true),
+            (Terminal, AfterUs, default, false, false),
+            (Terminal, Never, default, false, false),
+            // Not a terminal: the rest of stdin is still to be sent.
+            (OpenPipe, First, default, false, false),
+            (OpenPipe, AfterUs, default, false, false),
+            (OpenPipe, Never, default, false, false),
+            // -d: stdin is not there; the peer's end ends the session.
+            (Bytes, First, recv_only, false, true),
+            (Empty, First, recv_only, false, true),
+            (Terminal, First, recv_only, false, true),
+            (OpenPipe, First, recv_only, false, true),
+            (Empty, AfterUs, recv_only, false, false),
+            (Empty, Never, recv_only, false, false),
+            // --send-only: done once our end is out and acknowledged.
+            (Bytes, Never, send_only, true, true),
+            (Empty, Never, send_only, true, true),
+            (Terminal, First, send_only, true, true),
+            (Terminal, Never, send_only, false, false),
+            (OpenPipe, First, send_only, false, false),
+        ];
+        for (stdin, peer, options, closes, finishes) in cases {
+            assert_eq!(
+                simulate(stdin, peer, options),
+                (closes, finishes),
+                "stdin {stdin:?}, peer ends {peer:?}, receive_only {}, send_only {}: \
+                 (our end out, finished)",
+                options.receive_only,
+                options.send_only
+            );
+        }
+    }
 }
