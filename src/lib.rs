@@ -2,8 +2,10 @@
 //! every session correctly: nothing is cut off at the end, and nothing hangs once the work is done.
 //!
 //! The modules, from the command line inwards:
-//! - [`options`]: the getopts table and the validated [`options::Config`];
+//! - [`options`]: the getopts table and the validated [`options::Command`];
+//! - [`completions`]: shell completion scripts written from the same option table;
 //! - [`address`]: name resolution, the listening socket, starting a connection;
+//! - [`probe`]: `-z`, which tries ports and sends nothing;
 //! - [`relay`]: the single-threaded mio event loop and the end-of-session rules;
 //! - [`layer`]: what happens to bytes between the standard streams and the socket (`-C`, and the
 //!   password mode's records);
@@ -17,10 +19,12 @@
 
 pub mod address;
 pub mod buffer;
+pub mod completions;
 pub mod error;
 pub mod layer;
 pub mod options;
 pub mod password;
+pub mod probe;
 pub mod relay;
 pub mod secure;
 pub mod signals;
@@ -40,6 +44,8 @@ pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
     match options::parse(args, env_password)? {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
+        Command::Completions(shell) => Ok(Some(completions::script(shell))),
+        Command::Probe(probe) => probe::run(&probe).map(|()| None),
         Command::Run(config) => {
             // Whatever happens from here, even a panic, the shared descriptors get their
             // flags back.

@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
-use crate::address::{self, Source};
+use crate::address;
 use crate::buffer::Buffer;
 use crate::error::{Error, os_reason};
 use crate::layer::Layer;
-use crate::options::{Config, Mode};
+use crate::options::{Config, Direction, Mode};
 use crate::secure::{Role, SecureError};
 use crate::stdio::StdStream;
 use crate::zerocopy::{self, Direct, Outcome};
@@ -57,15 +57,10 @@ const MAX_FAILED_HANDSHAKES: u32 = 10;
 
 /// Runs tete as `config` says, with the room password if any, until the work is done.
 pub fn run(config: &Config, password: Option<&[u8]>) -> Result<(), Error> {
-    let result = Relay::new(config, password).and_then(|mut relay| {
+    Relay::new(config, password).and_then(|mut relay| {
         relay.start()?;
         relay.run()
-    });
-    match result {
-        // -z answers with its exit status alone, unless asked to say more.
-        Err(Error::Runtime(_)) if config.zero_io && !config.verbose => Err(Error::Silent),
-        other => other,
-    }
+    })
 }
 
 /// stdin, which outlives any one peer (with `-k` it feeds each in turn).
@@ -142,7 +137,7 @@ impl<'a> Relay<'a> {
             poll,
             input: Input {
                 ready: !stdin.pollable,
-                ended: config.recv_only,
+                ended: config.direction == Direction::ReceiveOnly,
                 stream: stdin,
             },
             output: Output {
@@ -160,7 +155,7 @@ impl<'a> Relay<'a> {
     /// Resolves and starts connecting, or opens the listener.
     fn start(&mut self) -> Result<(), Error> {
         match &self.config.mode {
-            Mode::Connect { host, port } => {
+            Mode::Connect { host, port, .. } => {
                 self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
                 let targets =
                     address::resolve(host, *port, self.config.family, self.config.numeric)?;
@@ -267,10 +262,8 @@ impl<'a> Relay<'a> {
         mut targets: VecDeque<SocketAddr>,
         failure: Option<Error>,
     ) -> Result<(), Error> {
-        let source = Source {
-            address: self.config.source_address.as_deref(),
-            port: self.config.source_port,
-            numeric: self.config.numeric,
+        let Mode::Connect { source, .. } = &self.config.mode else {
+            return Ok(());
         };
         let mut failure = failure;
         while let Some(target) = targets.pop_front() {
@@ -278,7 +271,7 @@ impl<'a> Relay<'a> {
             if let Some(earlier) = &failure {
                 self.verbose(&earlier.to_string());
             }
-            match address::start_connect(target, &source) {
+            match address::start_connect(target, source, self.config.numeric) {
                 Ok(mut stream) => {
                     self.poll
                         .registry()
@@ -327,9 +320,6 @@ impl<'a> Relay<'a> {
             Ok(()) => {
                 self.deadline = None;
                 self.verbose(&format!("connected to {target}"));
-                if self.config.zero_io {
-                    return Ok(true);
-                }
                 self.begin_session(stream, target)?;
             }
             Err(err) => {
@@ -345,7 +335,7 @@ impl<'a> Relay<'a> {
     fn gave_up_waiting(&self) -> Error {
         let wait = self.config.wait.unwrap_or_default().as_secs_f64();
         match &self.config.mode {
-            Mode::Connect { host, port } => Error::Runtime(format!(
+            Mode::Connect { host, port, .. } => Error::Runtime(format!(
                 "cannot connect to {host} port {port}: timed out after {wait} s"
             )),
             Mode::Listen { .. } => Error::Runtime(format!("no peer connected within {wait} s")),
@@ -355,7 +345,7 @@ impl<'a> Relay<'a> {
     /// Waits for a peer: on the listener still open (after a failed handshake, or when a
     /// session ended before authenticating), or on a new one (at the start, and with `-k`).
     fn listen(&mut self) -> Result<(), Error> {
-        let Mode::Listen { address, port } = &self.config.mode else {
+        let Mode::Listen { address, port, .. } = &self.config.mode else {
             return Ok(());
         };
         self.phase = Phase::Listening;
@@ -439,7 +429,7 @@ impl<'a> Relay<'a> {
             if !self.config.crlf {
                 session.up_route = Direct::for_stdin(&self.input.stream);
             }
-            if !self.config.send_only {
+            if self.config.direction != Direction::SendOnly {
                 session.down_route = Direct::for_stdout(&self.output.stream);
             }
         }
@@ -475,7 +465,7 @@ impl<'a> Relay<'a> {
             }
             // With -k one peer's broken connection or channel is that peer's loss, not the
             // server's end; stdin and stdout failures still end it.
-            End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if self.config.keep_open => {
+            End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if self.config.keep_open() => {
                 eprintln!("tete: {err}")
             }
             End::Failed(err) | End::PeerLost(err) => return Err(err),
@@ -485,13 +475,13 @@ impl<'a> Relay<'a> {
                     "tete: nothing moved for {idle} s; closing the connection to {}",
                     session.peer
                 );
-                if !self.config.keep_open {
+                if !self.config.keep_open() {
                     return Err(Error::Silent);
                 }
             }
             End::Done => self.verbose("peer closed"),
         }
-        if !self.config.keep_open {
+        if !self.config.keep_open() {
             return Ok(true);
         }
         self.listen()?;
@@ -609,7 +599,7 @@ impl Session {
         }
         progress |= self.send()?;
         if self.close_queued && self.up.is_empty() && !self.sent_eof {
-            if !config.no_shutdown {
+            if config.half_close {
                 // The peer sees our EOF; it may still answer, so keep receiving.
                 let _ = self.stream.shutdown(Shutdown::Write);
             }
@@ -617,7 +607,7 @@ impl Session {
         }
         progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
-        if config.send_only {
+        if config.direction == Direction::SendOnly {
             self.down.clear();
         } else {
             progress |= self.write_stdout(output)?;
@@ -641,7 +631,8 @@ impl Session {
         // With --send-only, "sent" means the peer has acknowledged every byte: closing earlier
         // would let a late byte from the peer reset the connection and destroy what was still
         // queued for sending.
-        let all_delivered = config.send_only && unacknowledged(&self.stream) == 0;
+        let all_delivered =
+            config.direction == Direction::SendOnly && unacknowledged(&self.stream) == 0;
         self.sent_eof && (all_received || all_delivered)
     }
 
@@ -835,7 +826,8 @@ impl Session {
         }
         let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
         // No event tells when the last ACK arrives, so --send-only looks again shortly.
-        let acks = (config.send_only && self.sent_eof).then(|| Instant::now() + ACK_RECHECK);
+        let acks = (config.direction == Direction::SendOnly && self.sent_eof)
+            .then(|| Instant::now() + ACK_RECHECK);
         idle.into_iter().chain(acks).min()
     }
 

@@ -507,7 +507,7 @@ impl Netcat for OpenBsdNc {
         PeerRun::new(&["-N", "127.0.0.1", port]).stdin(file)
     }
     fn tete_receiving_options(&self) -> &'static [&'static str] {
-        &["-N"]
+        &["--no-shutdown"]
     }
 }
 
