@@ -710,7 +710,7 @@ fn parse_seconds(option: &str, text: &str) -> Result<Duration, Error> {
 fn parse_quit_after_eof(text: &str) -> Result<Option<Duration>, Error> {
     match text.parse::<f64>() {
         Ok(secs) if secs < 0.0 => Ok(None),
-        Ok(secs) if secs == 0.0 => Ok(Some(Duration::ZERO)),
+        Ok(0.0) => Ok(Some(Duration::ZERO)),
         _ => parse_seconds("-q", text).map(Some),
     }
 }
