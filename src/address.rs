@@ -147,3 +147,16 @@ pub fn start_connect(
     }
     Ok(TcpStream::from_std(socket.into()))
 }
+
+/// How a connection begun by [`start_connect`] stands, once its stream has turned writable (or
+/// at any time): `None` while it is still on its way.
+pub fn connect_outcome(stream: &TcpStream) -> Option<io::Result<()>> {
+    match stream.take_error() {
+        Ok(Some(err)) | Err(err) => Some(Err(err)),
+        Ok(None) => match stream.peer_addr() {
+            Ok(_) => Some(Ok(())),
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => None,
+            Err(err) => Some(Err(err)),
+        },
+    }
+}

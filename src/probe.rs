@@ -86,7 +86,7 @@ fn wait_connected(
         .map_err(event_loop)?;
     let mut events = Events::with_capacity(4);
     let outcome = loop {
-        match connection_state(&stream) {
+        match address::connect_outcome(&stream) {
             Some(Ok(())) => break Ok(()),
             Some(Err(err)) => break Err(Error::io(format!("cannot connect to {target}"), &err)),
             None => {}
@@ -109,16 +109,4 @@ fn wait_connected(
         .deregister(&mut stream)
         .map_err(event_loop)?;
     Ok(outcome)
-}
-
-/// `None` while the connection is still on its way.
-fn connection_state(stream: &TcpStream) -> Option<io::Result<()>> {
-    match stream.take_error() {
-        Ok(Some(err)) | Err(err) => Some(Err(err)),
-        Ok(None) => match stream.peer_addr() {
-            Ok(_) => Some(Ok(())),
-            Err(err) if err.kind() == io::ErrorKind::NotConnected => None,
-            Err(err) => Some(Err(err)),
-        },
-    }
 }

@@ -10,7 +10,7 @@
 //! transfer can make progress.
 //!
 //! How a session ends is decided in one place, `Session::is_finished`:
-//! - stdin EOF: the socket is half-closed (unless `-N`) and receiving goes on;
+//! - stdin EOF: the socket is half-closed (unless `--no-shutdown`) and receiving goes on;
 //! - peer EOF: everything received is written out; then tete ends if stdin has ended or is a
 //!   terminal (a chat ends when the other person leaves), otherwise it first sends the rest of
 //!   stdin.
@@ -213,7 +213,7 @@ impl<'a> Relay<'a> {
     /// Advances the current phase. Returns true when tete is done.
     fn step(&mut self, now: Instant) -> Result<bool, Error> {
         let done = match &self.phase {
-            Phase::Connecting { .. } => self.check_connecting(now)?,
+            Phase::Connecting { .. } => self.check_connecting(now).map(|()| false)?,
             Phase::Paused(until) if now < *until => false,
             Phase::Listening | Phase::Paused(_) => {
                 self.phase = Phase::Listening;
@@ -290,31 +290,24 @@ impl<'a> Relay<'a> {
         Err(failure.unwrap_or_else(|| Error::Runtime("no address to connect to".into())))
     }
 
-    /// Checks how the connection attempt went. Returns true when tete is done (`-z`).
-    fn check_connecting(&mut self, now: Instant) -> Result<bool, Error> {
+    /// Checks how the connection attempt went.
+    fn check_connecting(&mut self, now: Instant) -> Result<(), Error> {
         let Phase::Connecting { stream, target, .. } = &mut self.phase else {
-            return Ok(false);
+            return Ok(());
         };
         let target = *target;
-        let outcome = match stream.take_error() {
-            Ok(Some(err)) | Err(err) => Err(err),
-            Ok(None) => match stream.peer_addr() {
-                Ok(_) => Ok(()),
-                // Not connected yet: wait for the next event, unless time is up.
-                Err(err) if is_not_connected(&err) => {
-                    if self.deadline.is_some_and(|deadline| now >= deadline) {
-                        return Err(self.gave_up_waiting());
-                    }
-                    return Ok(false);
-                }
-                Err(err) => Err(err),
-            },
+        let Some(outcome) = address::connect_outcome(stream) else {
+            // Not connected yet: wait for the next event, unless time is up.
+            if self.deadline.is_some_and(|deadline| now >= deadline) {
+                return Err(self.gave_up_waiting());
+            }
+            return Ok(());
         };
         let Phase::Connecting {
             mut stream, rest, ..
         } = std::mem::replace(&mut self.phase, Phase::Listening)
         else {
-            return Ok(false);
+            return Ok(());
         };
         match outcome {
             Ok(()) => {
@@ -328,7 +321,7 @@ impl<'a> Relay<'a> {
                 self.connect_next(rest, Some(failure))?;
             }
         }
-        Ok(false)
+        Ok(())
     }
 
     /// The error for a `-w` that ran out before a connection (either mode).
@@ -508,7 +501,7 @@ struct Session {
     writable: bool,
     /// Our end of stream is queued behind everything else in `up`.
     close_queued: bool,
-    /// Our half of the connection is closed (or, with `-N`, would have been).
+    /// Our half of the connection is closed (or, with `--no-shutdown`, would have been).
     sent_eof: bool,
     /// The socket has reached its end of stream.
     received_eof: bool,
@@ -891,8 +884,4 @@ fn is_connection_error(err: &io::Error) -> bool {
                 | libc::EHOSTUNREACH
         )
     )
-}
-
-fn is_not_connected(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::NotConnected
 }
