@@ -92,7 +92,7 @@ pub enum Mode {
 }
 
 /// The local end to bind before connecting (`-s`, `-p`), if any.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Source {
     pub address: Option<String>,
     pub port: Option<u16>,
