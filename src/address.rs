@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use mio::net::{TcpListener, TcpStream};
 use socket2::{Domain, Socket, Type};
 
-use crate::error::{Error, os_reason};
-use crate::options::Family;
+use crate::error::{Error, lower_first};
+use crate::options::{Family, Source};
 
 /// How many connections may wait to be accepted while tete is busy with one (a password handshake).
 const BACKLOG: i32 = 8;
@@ -31,9 +31,9 @@ pub fn resolve(
         Err(_) => (literal, port)
             .to_socket_addrs()
             .map_err(|err| {
-                let reason = os_reason(&err);
-                let reason = reason.trim_start_matches("failed to lookup address information: ");
-                Error::Runtime(format!("unknown host '{host}': {reason}"))
+                let text = err.to_string();
+                let reason = text.trim_start_matches("failed to lookup address information: ");
+                Error::Runtime(format!("unknown host '{host}': {}", lower_first(reason)))
             })?
             .collect(),
     };
@@ -103,16 +103,14 @@ fn no_ipv6(err: &io::Error) -> bool {
     )
 }
 
-/// The local end to bind before connecting (`-s`, `-p`), if any.
-pub struct Source<'a> {
-    pub address: Option<&'a str>,
-    pub port: Option<u16>,
-    pub numeric: bool,
-}
-
-/// Starts a non-blocking connection to `target`; it completes when the stream turns writable.
-pub fn start_connect(target: SocketAddr, source: &Source) -> Result<TcpStream, Error> {
-    let local = match (source.address, source.port) {
+/// Starts a non-blocking connection to `target` from `source`; it completes when the stream
+/// turns writable. `numeric` forbids looking up the source address by name.
+pub fn start_connect(
+    target: SocketAddr,
+    source: &Source,
+    numeric: bool,
+) -> Result<TcpStream, Error> {
+    let local = match (source.address.as_deref(), source.port) {
         (None, None) => None,
         (Some(host), port) => {
             let family = if target.is_ipv4() {
@@ -120,7 +118,7 @@ pub fn start_connect(target: SocketAddr, source: &Source) -> Result<TcpStream, E
             } else {
                 Family::V6
             };
-            Some(resolve(host, port.unwrap_or(0), family, source.numeric)?[0])
+            Some(resolve(host, port.unwrap_or(0), family, numeric)?[0])
         }
         (None, Some(port)) => {
             let any: IpAddr = if target.is_ipv4() {
@@ -148,4 +146,26 @@ pub fn start_connect(target: SocketAddr, source: &Source) -> Result<TcpStream, E
         Err(err) => return Err(Error::io(format!("cannot connect to {target}"), &err)),
     }
     Ok(TcpStream::from_std(socket.into()))
+}
+
+/// How a connection begun by [`start_connect`] stands, once its stream has turned writable (or
+/// at any time): `None` while it is still on its way.
+pub fn connect_outcome(stream: &TcpStream) -> Option<io::Result<()>> {
+    match stream.take_error() {
+        Ok(Some(err)) | Err(err) => Some(Err(err)),
+        Ok(None) => match stream.peer_addr() {
+            Ok(_) => Some(Ok(())),
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => None,
+            Err(err) => Some(Err(err)),
+        },
+    }
+}
+
+/// `host:port` in the one form tete's messages use: `example.com:80`, `[::1]:80`.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }

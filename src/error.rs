@@ -41,11 +41,43 @@ impl fmt::Display for Error {
     }
 }
 
-/// The OS's wording of an error, without Rust's " (os error N)" suffix.
+/// The OS's wording of an error, lower-case like every other line of tete's, without Rust's
+/// " (os error N)" suffix.
 pub fn os_reason(err: &std::io::Error) -> String {
     let text = err.to_string();
-    match text.find(" (os error ") {
-        Some(end) => text[..end].to_string(),
-        None => text,
+    let reason = match text.find(" (os error ") {
+        Some(end) => &text[..end],
+        None => &text,
+    };
+    lower_first(reason)
+}
+
+/// `text` with its first letter lower-case when it starts a plain word ("Connection refused"),
+/// and unchanged when it starts a name ("IPv6").
+pub fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_lower_case() {
+        let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(os_reason(&refused), "connection refused");
+        assert_eq!(
+            lower_first("Name or service not known"),
+            "name or service not known"
+        );
+        assert_eq!(lower_first("IPv6 is off"), "IPv6 is off");
+        assert_eq!(lower_first(""), "");
     }
 }

@@ -1,31 +1,36 @@
 //! tete joins standard input and standard output to one TCP connection, like netcat, and ends
 //! every session correctly: nothing is cut off at the end, and nothing hangs once the work is done.
 //!
-//! The modules, from the command line inwards:
-//! - [`options`]: the getopts table and the validated [`options::Config`];
-//! - [`address`]: name resolution, the listening socket, starting a connection;
-//! - [`relay`]: the single-threaded mio event loop and the end-of-session rules;
-//! - [`layer`]: what happens to bytes between the standard streams and the socket (`-C`, and the
+//! The modules, from the command line inwards (all private but `secure`, which the fuzz
+//! targets use, and [`Error`]):
+//! - `options`: the getopts table and the validated `options::Command`;
+//! - `completions`: shell completion scripts written from the same option table;
+//! - `address`: name resolution, the listening socket, starting a connection;
+//! - `probe`: `-z`, which tries ports and sends nothing;
+//! - `relay`: the single-threaded mio event loop and the end-of-session rules;
+//! - `layer`: what happens to bytes between the standard streams and the socket (`-C`, and the
 //!   password mode's records);
 //! - [`secure`]: the password mode's handshake and records, as state machines over bytes;
-//! - [`password`]: where the room password comes from (terminal, file, environment);
-//! - [`zerocopy`]: splice(2) and sendfile(2), for plaintext that needs no change on the way;
-//! - [`buffer`]: the fixed-size buffers that keep memory bounded;
-//! - [`stdio`]: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
-//! - [`signals`]: putting shared terminal and descriptor state back when a signal ends tete;
-//! - [`error`]: the failures and their exit statuses.
+//! - `password`: where the room password comes from (terminal, file, environment);
+//! - `zerocopy`: splice(2) and sendfile(2), for plaintext that needs no change on the way;
+//! - `buffer`: the fixed-size buffers that keep memory bounded;
+//! - `stdio`: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
+//! - `signals`: putting shared terminal and descriptor state back when a signal ends tete;
+//! - `error`: the failures and their exit statuses.
 
-pub mod address;
-pub mod buffer;
-pub mod error;
-pub mod layer;
-pub mod options;
-pub mod password;
-pub mod relay;
+mod address;
+mod buffer;
+mod completions;
+mod error;
+mod layer;
+mod options;
+mod password;
+mod probe;
+mod relay;
 pub mod secure;
-pub mod signals;
-pub mod stdio;
-pub mod zerocopy;
+mod signals;
+mod stdio;
+mod zerocopy;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -40,6 +45,8 @@ pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
     match options::parse(args, env_password)? {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
+        Command::Completions(shell) => Ok(Some(completions::script(shell))),
+        Command::Probe(probe) => probe::run(&probe).map(|()| None),
         Command::Run(config) => {
             // Whatever happens from here, even a panic, the shared descriptors get their
             // flags back.

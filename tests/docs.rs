@@ -1,17 +1,23 @@
 //! The documentation stays in step with the program: every option `tete --help` lists is in the
-//! man page and the other way round, and the man page is clean under `mandoc -T lint`.
+//! man page and the other way round, every completion script offers it, and the man page is
+//! clean under `mandoc -T lint`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-fn help_text() -> String {
+/// What `tete ARGS...` prints on stdout; it must succeed.
+fn tete_output(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_tete"))
-        .arg("--help")
+        .args(args)
         .output()
-        .expect("run tete --help");
-    assert!(out.status.success(), "tete --help failed: {out:?}");
-    String::from_utf8(out.stdout).expect("help is UTF-8")
+        .unwrap_or_else(|err| panic!("run tete {args:?}: {err}"));
+    assert!(out.status.success(), "tete {args:?} failed: {out:?}");
+    String::from_utf8(out.stdout).expect("tete's output is UTF-8")
+}
+
+fn help_text() -> String {
+    tete_output(&["--help"])
 }
 
 fn man_page() -> String {
@@ -75,6 +81,47 @@ fn help_and_man_page_list_the_same_options() {
         only_help.is_empty() && only_man.is_empty(),
         "--help and man/tete.1 disagree: only in --help {only_help:?}, only in the man page {only_man:?}"
     );
+}
+
+#[test]
+fn the_netcat_habits_are_documented_on_both_sides() {
+    let help = help_options(&help_text());
+    let man = man_options(&man_page());
+    for option in [
+        "-q",
+        "--quit-after-eof",
+        "-N",
+        "--no-shutdown",
+        "--completions",
+        "-z",
+    ] {
+        assert!(help.contains(option), "--help lacks {option}");
+        assert!(man.contains(option), "the man page's OPTIONS lack {option}");
+    }
+}
+
+/// Every option of --help, in the words each shell's completion script spells it with.
+#[test]
+fn completion_scripts_offer_every_option() {
+    let help = help_options(&help_text());
+    for shell in ["bash", "zsh", "fish"] {
+        let script = tete_output(&["--completions", shell]);
+        let missing: Vec<&String> = help
+            .iter()
+            .filter(|name| {
+                let spelt = match (shell, name.strip_prefix("--")) {
+                    ("fish", Some(long)) => format!("-l {long}"),
+                    ("fish", None) => format!("-s {}", &name[1..]),
+                    _ => name.to_string(),
+                };
+                !script.contains(&spelt)
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "the {shell} completions lack {missing:?}"
+        );
+    }
 }
 
 #[test]

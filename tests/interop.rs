@@ -490,7 +490,8 @@ trait Netcat {
 
 /// OpenBSD nc. `-N` sends a FIN at the end of stdin. A listening nc that sends stops sending
 /// as soon as it reads the peer's end of stream (even nc talking to nc loses data so), so tete
-/// receives from it with `-N`, the man page's answer for peers that take a FIN as an abort.
+/// receives from it with `--no-shutdown`, the man page's answer for peers that take a FIN as an
+/// abort.
 struct OpenBsdNc;
 
 impl Netcat for OpenBsdNc {
@@ -507,7 +508,7 @@ impl Netcat for OpenBsdNc {
         PeerRun::new(&["-N", "127.0.0.1", port]).stdin(file)
     }
     fn tete_receiving_options(&self) -> &'static [&'static str] {
-        &["-N"]
+        &["--no-shutdown"]
     }
 }
 

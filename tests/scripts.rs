@@ -624,7 +624,7 @@ fn recv_only_no_shutdown() {
         read_to_eof(&mut stream, "the peer of tete -d -N")
     });
     let (stdin_read, stdin_write) = pipe();
-    let finished = tete(["-d", "-N", "127.0.0.1", &peer.port().to_string()])
+    let finished = tete(["-d", "--no-shutdown", "127.0.0.1", &peer.port().to_string()])
         .stdin(Input::Fd(stdin_read.into()))
         .run();
     let late = peer.join();
@@ -719,7 +719,7 @@ fn no_shutdown_waits_for_the_peer() {
         stream.shutdown(Shutdown::Write).expect("shutdown");
         read_to_eof(&mut stream, "the peer of tete -N")
     });
-    let finished = tete(["-N", "127.0.0.1", &peer.port().to_string()])
+    let finished = tete(["--no-shutdown", "127.0.0.1", &peer.port().to_string()])
         .stdin(Input::Bytes(request))
         .run();
     let late = peer.join();

@@ -1174,29 +1174,13 @@ fn prompt_flag_takes_no_value() {
     );
 }
 
+/// An explicit password with `-z` is an error (an exported TETE_PASSWORD is ignored: tests/cli.rs).
 #[test]
 fn zero_io_takes_no_password() {
     let port = free_port().to_string();
-    let finished = tete(["-z", "127.0.0.1", &port]).password("x").run();
+    let finished = tete(["-z", "--password-file", "/dev/null", "127.0.0.1", &port]).run();
     finished.assert_code(2);
     finished.error_line();
-}
-
-/// `TETE_PASSWORD=` (empty) is plain mode: a plain listener gets the bytes as they are.
-#[test]
-fn empty_password_means_plain_mode() {
-    let port = free_port();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()]).spawn();
-    listener.wait_listening();
-    let up = random_bytes(91, 200 * KIB);
-    let client = connector(&[], port, "")
-        .stdin(Input::Bytes(up.clone()))
-        .run();
-    let listener = listener.wait();
-    client.assert_success().assert_quiet();
-    listener.assert_success();
-    assert_bytes_eq("what the plain listener printed", &up, &listener.stdout);
-    assert!(!listener.stderr.contains("secure"), "{:?}", listener.stderr);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1323,7 +1307,7 @@ fn no_shutdown_connector() {
     let up = random_bytes(121, 700 * KIB);
     let down = random_bytes(122, 600 * KIB);
     let (listener, port) = start_listener(&[], PASSWORD, Input::Bytes(down.clone()));
-    let client = connector(&["-N"], port, PASSWORD)
+    let client = connector(&["--no-shutdown"], port, PASSWORD)
         .stdin(Input::Bytes(up.clone()))
         .run();
     let listener = listener.wait();

@@ -104,7 +104,6 @@ impl<'a> Relay<'a> {
             if self.session.is_none() {
                 match self.peers.step(self.poll.registry(), now)? {
                     Next::Wait => return Ok(false),
-                    Next::Done => return Ok(true),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
                     Next::Session(stream, peer) => {

@@ -25,12 +25,7 @@ use crate::stdio::StdStream;
 
 /// Runs tete as `config` says, with the room password if any, until the work is done.
 pub fn run(config: &Config, password: Option<&[u8]>) -> Result<(), Error> {
-    let result = event_loop::Relay::new(config, password).and_then(event_loop::Relay::run);
-    match result {
-        // -z answers with its exit status alone, unless asked to say more.
-        Err(Error::Runtime(_)) if config.zero_io && !config.verbose => Err(Error::Silent),
-        other => other,
-    }
+    event_loop::Relay::new(config, password)?.run()
 }
 
 /// stdin, which outlives any one peer (with `-k` it feeds each in turn).

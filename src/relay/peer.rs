@@ -20,7 +20,7 @@ use mio::{Interest, Registry};
 
 use super::End;
 use super::event_loop::{LISTENER, PEER};
-use crate::address::{self, Source};
+use crate::address;
 use crate::error::Error;
 use crate::options::{Config, Mode};
 
@@ -37,8 +37,6 @@ pub(super) enum Next {
     Wait,
     /// A peer is connected (and registered with the poll as `PEER`): start its session.
     Session(TcpStream, SocketAddr),
-    /// tete is done (`-z`: the port accepted).
-    Done,
 }
 
 enum Phase {
@@ -88,7 +86,7 @@ impl<'a> Peers<'a> {
             listen_deadline: None,
         };
         match &config.mode {
-            Mode::Connect { host, port } => {
+            Mode::Connect { host, port, .. } => {
                 peers.deadline = config.wait.map(|wait| Instant::now() + wait);
                 let targets = address::resolve(host, *port, config.family, config.numeric)?;
                 peers.connect_next(registry, targets.into(), None)?;
@@ -187,7 +185,7 @@ impl<'a> Peers<'a> {
     }
 
     fn keep_open(&self) -> bool {
-        self.config.keep_open
+        self.config.keep_open()
     }
 
     /// Starts connecting to the next address in `targets`; `failure` is why the last one failed.
@@ -197,10 +195,8 @@ impl<'a> Peers<'a> {
         mut targets: VecDeque<SocketAddr>,
         failure: Option<Error>,
     ) -> Result<(), Error> {
-        let source = Source {
-            address: self.config.source_address.as_deref(),
-            port: self.config.source_port,
-            numeric: self.config.numeric,
+        let Mode::Connect { source, .. } = &self.config.mode else {
+            return Ok(());
         };
         let mut failure = failure;
         while let Some(target) = targets.pop_front() {
@@ -208,7 +204,7 @@ impl<'a> Peers<'a> {
             if let Some(earlier) = &failure {
                 self.verbose(&earlier.to_string());
             }
-            match address::start_connect(target, &source) {
+            match address::start_connect(target, source, self.config.numeric) {
                 Ok(mut stream) => {
                     registry
                         .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
@@ -232,19 +228,12 @@ impl<'a> Peers<'a> {
             return Ok(Next::Wait);
         };
         let target = *target;
-        let outcome = match stream.take_error() {
-            Ok(Some(err)) | Err(err) => Err(err),
-            Ok(None) => match stream.peer_addr() {
-                Ok(_) => Ok(()),
-                // Not connected yet: wait for the next event, unless time is up.
-                Err(err) if err.kind() == io::ErrorKind::NotConnected => {
-                    if self.deadline.is_some_and(|deadline| now >= deadline) {
-                        return Err(self.gave_up_waiting());
-                    }
-                    return Ok(Next::Wait);
-                }
-                Err(err) => Err(err),
-            },
+        let Some(outcome) = address::connect_outcome(stream) else {
+            // Not connected yet: wait for the next event, unless time is up.
+            if self.deadline.is_some_and(|deadline| now >= deadline) {
+                return Err(self.gave_up_waiting());
+            }
+            return Ok(Next::Wait);
         };
         let Phase::Connecting {
             mut stream, rest, ..
@@ -256,9 +245,6 @@ impl<'a> Peers<'a> {
             Ok(()) => {
                 self.deadline = None;
                 self.verbose(&format!("connected to {target}"));
-                if self.config.zero_io {
-                    return Ok(Next::Done);
-                }
                 Ok(Next::Session(stream, target))
             }
             Err(err) => {
@@ -274,8 +260,9 @@ impl<'a> Peers<'a> {
     fn gave_up_waiting(&self) -> Error {
         let wait = self.config.wait.unwrap_or_default().as_secs_f64();
         match &self.config.mode {
-            Mode::Connect { host, port } => Error::Runtime(format!(
-                "cannot connect to {host} port {port}: timed out after {wait} s"
+            Mode::Connect { host, port, .. } => Error::Runtime(format!(
+                "cannot connect to {}: timed out after {wait} s",
+                address::host_port(host, *port)
             )),
             Mode::Listen { .. } => Error::Runtime(format!("no peer connected within {wait} s")),
         }
@@ -284,7 +271,7 @@ impl<'a> Peers<'a> {
     /// Waits for a peer: on the listener still open (after a failed handshake, with `-k`), or
     /// on a new one.
     fn listen(&mut self, registry: &Registry) -> Result<(), Error> {
-        let Mode::Listen { address, port } = &self.config.mode else {
+        let Mode::Listen { address, port, .. } = &self.config.mode else {
             return Ok(());
         };
         self.phase = Phase::Listening;

@@ -15,7 +15,7 @@ use super::{End, Input, Output};
 use crate::buffer::Buffer;
 use crate::error::{Error, os_reason};
 use crate::layer::Layer;
-use crate::options::{Config, Mode};
+use crate::options::{Config, Direction, Mode};
 use crate::secure::{Role, SecureError};
 use crate::zerocopy::{self, Direct, Outcome};
 
@@ -78,21 +78,23 @@ impl Session {
                 Layer::secure(config.crlf, role, password, &mut up)
             }
         };
+        let receive_only = config.direction == Direction::ReceiveOnly;
+        let send_only = config.direction == Direction::SendOnly;
         let rules = Rules {
             // In password mode the peer is always tete, which does not stop on our end of
             // stream, and without the authenticated CLOSE it would see a truncation: there
             // -d ends our direction at once instead.
-            receive_only: config.recv_only && password.is_none(),
-            send_only: config.send_only,
+            receive_only: receive_only && password.is_none(),
+            send_only,
             // The password mode's peer is always tete, which reads our CLOSE as no more than
             // the end of our direction.
-            hold_early_end: password.is_none(),
+            hold_early_end: password.is_none() && config.quit_after_eof.is_none(),
             chat: input.stream.is_terminal,
-            quit_after_end: None,
+            quit_after_end: config.quit_after_eof,
             idle_after_end: config.wait,
         };
         let mut ending = Ending::new(rules);
-        if input.ended || config.recv_only {
+        if input.ended || receive_only {
             ending.stdin_ended();
         }
         // Bytes that need no change can stay in the kernel.
@@ -113,7 +115,7 @@ impl Session {
             up_route: (plain && !config.crlf)
                 .then(|| Direct::for_stdin(&input.stream))
                 .flatten(),
-            down_route: (plain && !config.send_only)
+            down_route: (plain && !send_only)
                 .then(|| Direct::for_stdout(&output.stream))
                 .flatten(),
             handshake_deadline: now + config.wait.unwrap_or(HANDSHAKE_TIME),
@@ -157,7 +159,8 @@ impl Session {
                 Ok(progress) => progress,
                 Err(end) => return Some(end),
             };
-            let acknowledged = config.send_only && unacknowledged(&self.stream) == 0;
+            let acknowledged =
+                config.direction == Direction::SendOnly && unacknowledged(&self.stream) == 0;
             if self.ending.finished(
                 Instant::now(),
                 self.last_activity,
@@ -201,7 +204,7 @@ impl Session {
             && self.up.is_empty()
             && !self.fin_sent
         {
-            if !config.no_shutdown {
+            if config.half_close {
                 // The peer sees our end of stream; it may still answer, so keep receiving.
                 let _ = self.stream.shutdown(Shutdown::Write);
             }
@@ -209,7 +212,7 @@ impl Session {
         }
         progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
-        if config.send_only {
+        if config.direction == Direction::SendOnly {
             self.down.clear();
         } else {
             progress |= self.write_stdout(output)?;
@@ -419,7 +422,8 @@ impl Session {
         }
         let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
         // No event tells when the last ACK arrives, so --send-only looks again shortly.
-        let acks = (config.send_only && self.fin_sent).then(|| Instant::now() + ACK_RECHECK);
+        let acks = (config.direction == Direction::SendOnly && self.fin_sent)
+            .then(|| Instant::now() + ACK_RECHECK);
         [idle, acks, self.ending.next_deadline(self.last_activity)]
             .into_iter()
             .flatten()
