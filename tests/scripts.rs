@@ -856,3 +856,41 @@ fn keep_open_serves_a_queued_client_next() {
     drop(listener);
     assert_bytes_eq("what tete -k printed", b"one\ntwo\n", &dir.read(&out));
 }
+
+// ---------------------------------------------------------------------------------------------
+// -q
+// ---------------------------------------------------------------------------------------------
+
+/// `tete -q SECS` (Debian nc): SECS after stdin has ended and been sent, quit with 0, although
+/// the peer keeps the connection open and silent. Returns how long tete ran.
+fn quit_after_eof(secs: &str) -> Duration {
+    let (release, released) = mpsc::channel::<()>();
+    let peer = Peer::spawn(move |mut stream| {
+        let mut request = [0u8; 6];
+        stream.read_exact(&mut request).expect("the request");
+        // Hold the connection open and silent until the test has seen tete end.
+        let _ = released.recv_timeout(TIMEOUT);
+        request
+    });
+    let start = Instant::now();
+    let finished = tete(["-q", secs, "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Bytes(b"stats\n".to_vec()))
+        .run();
+    let took = start.elapsed();
+    release.send(()).expect("releasing the peer");
+    assert_eq!(&peer.join(), b"stats\n");
+    finished.assert_success().assert_quiet();
+    took
+}
+
+#[test]
+fn quit_at_once_after_eof() {
+    let took = quit_after_eof("0");
+    assert_elapsed("tete -q 0", took, 0.0, 0.9);
+}
+
+#[test]
+fn quit_a_second_after_eof() {
+    let took = quit_after_eof("1");
+    assert_elapsed("tete -q 1", took, 0.9, PROMPTLY.as_secs_f64());
+}
