@@ -4,6 +4,8 @@
 //! The modules, from the command line inwards:
 //! - [`options`]: the getopts table and the validated [`options::Config`];
 //! - [`address`]: name resolution, the listening socket, starting a connection;
+//! - [`proxy`]: the SOCKS4/4a, SOCKS5 and HTTP CONNECT handshakes of `-x`/`-X`, as state
+//!   machines over bytes;
 //! - [`relay`]: the single-threaded mio event loop and the end-of-session rules;
 //! - [`layer`]: what happens to bytes between the standard streams and the socket (`-C`, and the
 //!   password mode's records);
@@ -21,6 +23,7 @@ pub mod error;
 pub mod layer;
 pub mod options;
 pub mod password;
+pub mod proxy;
 pub mod relay;
 pub mod secure;
 pub mod signals;
