@@ -11,6 +11,7 @@
 //!   password mode's records);
 //! - [`secure`]: the password mode's handshake and records, as state machines over bytes;
 //! - [`password`]: where the room password comes from (terminal, file, environment);
+//! - [`progress`]: the `-v` summary line and the live progress line, as text and terminal bytes;
 //! - [`zerocopy`]: splice(2) and sendfile(2), for plaintext that needs no change on the way;
 //! - [`buffer`]: the fixed-size buffers that keep memory bounded;
 //! - [`stdio`]: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
@@ -23,6 +24,7 @@ pub mod error;
 pub mod layer;
 pub mod options;
 pub mod password;
+pub mod progress;
 pub mod proxy;
 pub mod relay;
 pub mod secure;
