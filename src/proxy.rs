@@ -399,11 +399,13 @@ impl ProxyHandshake {
     }
 
     fn advance(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, Failure> {
+        if let Stage::Failed(failure) = &self.stage {
+            return Err(failure.clone());
+        }
         let mut used = 0;
         while used < input.len() {
             let check = match &self.stage {
-                Stage::Done => break,
-                Stage::Failed(failure) => return Err(failure.clone()),
+                Stage::Done | Stage::Failed(_) => break,
                 Stage::Socks4Reply => socks4_reply,
                 Stage::Socks5Method { .. } => socks5_method_reply,
                 Stage::Socks5Auth { .. } => user_password_reply,
@@ -665,10 +667,16 @@ fn http_reply(got: &[u8]) -> Result<Progress, Failure> {
     const VERSION: &[u8] = b"HTTP/1.";
     let start = &got[..got.len().min(VERSION.len())];
     if start != &VERSION[..start.len()] {
-        return Err(Failure::Malformed(format!(
-            "not an HTTP reply: {}",
+        // A binary reply (a SOCKS proxy's, say) is clearer in hex than as question marks.
+        let shown = if got.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
             printable(got)
-        )));
+        } else {
+            got.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        return Err(Failure::Malformed(format!("not an HTTP reply: {shown}")));
     }
     if got.len() > MAX_HTTP_REPLY {
         return Err(Failure::ReplyTooLong);

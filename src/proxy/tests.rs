@@ -263,6 +263,7 @@ fn socks5_truncated_reply_is_closed_and_errors_are_final() {
     let (mut refused, _) = start(&p, "example.com", 22);
     let first = refused.receive(&[5, 0, 5, 4], &mut out).unwrap_err();
     assert_eq!(refused.receive(&[0, 1], &mut out), Err(first.clone()));
+    assert_eq!(refused.receive(&[], &mut out), Err(first.clone()));
     assert_eq!(refused.closed(), first);
 }
 
@@ -463,6 +464,8 @@ fn http_garbage_truncation_and_size_limit() {
     for (reply, expect) in [
         (&b"SSH-2.0-OpenSSH\r\n"[..], "not an HTTP reply: S"),
         (b"HTTP/2 200\r\n\r\n", "not an HTTP reply: HTTP/2"),
+        (b"\x05\xff", "not an HTTP reply: 05"),
+        (b"HTTP\x00", "not an HTTP reply: 48 54 54 50 00"),
         (b"HTTP/1.1 20 OK\r\n\r\n", "bad status line: HTTP/1.1 20 OK"),
         (b"HTTP/1.1 200OK\r\n\r\n", "bad status line: HTTP/1.1 200OK"),
         (b"HTTP/1.1  200 OK\r\n\r\n", "bad status line"),
