@@ -6,12 +6,15 @@
 //! - `options`: the getopts table and the validated `options::Command`;
 //! - `completions`: shell completion scripts written from the same option table;
 //! - `address`: name resolution, the listening socket, starting a connection;
+//! - `proxy`: the SOCKS4/4a, SOCKS5 and HTTP CONNECT handshakes of `-x`/`-X`, as state
+//!   machines over bytes;
 //! - `probe`: `-z`, which tries ports and sends nothing;
 //! - `relay`: the single-threaded mio event loop and the end-of-session rules;
 //! - `layer`: what happens to bytes between the standard streams and the socket (`-C`, and the
 //!   password mode's records);
 //! - [`secure`]: the password mode's handshake and records, as state machines over bytes;
 //! - `password`: where the room password comes from (terminal, file, environment);
+//! - `progress`: the `-v` summary line and the live progress line, as text and terminal bytes;
 //! - `zerocopy`: splice(2) and sendfile(2), for plaintext that needs no change on the way;
 //! - `buffer`: the fixed-size buffers that keep memory bounded;
 //! - `stdio`: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
@@ -26,6 +29,8 @@ mod layer;
 mod options;
 mod password;
 mod probe;
+mod progress;
+mod proxy;
 mod relay;
 pub mod secure;
 mod signals;
