@@ -10,6 +10,7 @@ use std::time::Duration;
 use getopts::Options;
 
 use crate::error::Error;
+use crate::password::Password;
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub enum PasswordSource {
     /// `--password-file FILE`: the file's first line.
     File(String),
     /// `TETE_PASSWORD`, taken from the environment by the caller.
-    Environment(Vec<u8>),
+    Environment(Password),
 }
 
 /// A validated run: every field is within range.
@@ -223,7 +224,10 @@ pub fn help() -> String {
 }
 
 /// Parses the arguments after the program name. `env_password` is `TETE_PASSWORD`'s value.
-pub fn parse<S: AsRef<OsStr>>(args: &[S], env_password: Option<Vec<u8>>) -> Result<Command, Error> {
+pub fn parse<S: AsRef<OsStr>>(
+    args: &[S],
+    env_password: Option<Password>,
+) -> Result<Command, Error> {
     let matches = make_opts()
         .parse(args)
         .map_err(|err| Error::Usage(err.to_string()))?;
@@ -409,7 +413,7 @@ mod tests {
     #[test]
     fn empty_environment_password_means_none() {
         let args = vec!["h".to_string(), "1".to_string()];
-        let Ok(Command::Run(config)) = parse(&args, Some(Vec::new())) else {
+        let Ok(Command::Run(config)) = parse(&args, Some(Password::from(&b""[..]))) else {
             panic!("expected a run");
         };
         assert_eq!(config.password, PasswordSource::None);

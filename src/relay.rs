@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -658,7 +658,7 @@ impl Session {
         };
         let mut progress = false;
         while self.reads_stdin(input) && input.ready && self.writable {
-            match route.transfer(input.stream.as_raw_fd(), self.stream.as_raw_fd()) {
+            match route.transfer(input.stream.as_fd(), self.stream.as_fd()) {
                 Ok(Outcome::Moved) => {
                     self.last_activity = Instant::now();
                     progress = true;
@@ -690,7 +690,7 @@ impl Session {
         };
         let mut progress = false;
         while output.ready && (self.readable || route.has_pending()) && !self.received_eof {
-            match route.transfer(self.stream.as_raw_fd(), output.stream.as_raw_fd()) {
+            match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
                 Ok(Outcome::Moved) => {
                     self.last_activity = Instant::now();
                     progress = true;
@@ -878,13 +878,13 @@ fn would_block(err: &io::Error) -> bool {
 fn unacknowledged(stream: &TcpStream) -> usize {
     #[cfg(target_os = "linux")]
     {
-        let mut n: libc::c_int = 0;
-        if unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) } == 0 {
-            return n.max(0) as usize;
-        }
+        crate::sys::unacknowledged_bytes(stream.as_fd()).unwrap_or(0)
     }
-    let _ = stream;
-    0
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stream;
+        0
+    }
 }
 
 /// True for errors that come from the connection rather than from stdin or stdout.

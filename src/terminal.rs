@@ -1,0 +1,177 @@
+//! Changing a terminal's modes and always putting them back.
+//!
+//! A terminal's modes (echo, line editing, signal keys) belong to the terminal, not to tete:
+//! the shell and every later program on it see what tete leaves behind. So a change is a guard
+//! ([`ModeGuard`]): the modes as tete found them come back when it is dropped (also when a
+//! panic unwinds through it), when a signal ends tete, and while tete is stopped (Ctrl-Z), with
+//! tete's modes put back when it continues (see `signals`). Two kinds of change exist: echo off
+//! for the password prompt, and raw mode for the chat screen.
+//!
+//! The saved modes live in atomics, readable from a signal handler; only one guard may exist
+//! at a time. The terminal stays reachable for the handler through a duplicate descriptor that
+//! is never closed.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+
+use rustix::termios::{
+    ControlModes, InputModes, LocalModes, OptionalActions, OutputModes, SpecialCodeIndex, Termios,
+};
+
+use crate::signals::TerminalSignals;
+use crate::sys::{FdSlot, ProcessFd};
+
+/// The terminal whose modes a live guard changed.
+static TERMINAL: FdSlot = FdSlot::empty();
+/// Its modes as tete found them.
+static FOUND: Modes = Modes::new();
+/// Its modes as tete set them.
+static CHANGED: Modes = Modes::new();
+
+/// The parts of a terminal's settings tete changes, in a form a signal handler can read.
+struct Modes {
+    input: AtomicU32,
+    output: AtomicU32,
+    control: AtomicU32,
+    local: AtomicU32,
+    min: AtomicU8,
+    time: AtomicU8,
+}
+
+impl Modes {
+    const fn new() -> Modes {
+        Modes {
+            input: AtomicU32::new(0),
+            output: AtomicU32::new(0),
+            control: AtomicU32::new(0),
+            local: AtomicU32::new(0),
+            min: AtomicU8::new(0),
+            time: AtomicU8::new(0),
+        }
+    }
+
+    fn save(&self, termios: &Termios) {
+        let ordering = Ordering::SeqCst;
+        self.input.store(termios.input_modes.bits(), ordering);
+        self.output.store(termios.output_modes.bits(), ordering);
+        self.control.store(termios.control_modes.bits(), ordering);
+        self.local.store(termios.local_modes.bits(), ordering);
+        self.min
+            .store(termios.special_codes[SpecialCodeIndex::VMIN], ordering);
+        self.time
+            .store(termios.special_codes[SpecialCodeIndex::VTIME], ordering);
+    }
+
+    fn apply_to(&self, termios: &mut Termios) {
+        let ordering = Ordering::SeqCst;
+        termios.input_modes = InputModes::from_bits_retain(self.input.load(ordering));
+        termios.output_modes = OutputModes::from_bits_retain(self.output.load(ordering));
+        termios.control_modes = ControlModes::from_bits_retain(self.control.load(ordering));
+        termios.local_modes = LocalModes::from_bits_retain(self.local.load(ordering));
+        termios.special_codes[SpecialCodeIndex::VMIN] = self.min.load(ordering);
+        termios.special_codes[SpecialCodeIndex::VTIME] = self.time.load(ordering);
+    }
+
+    /// Sets these modes on `terminal`, leaving the rest of its settings as they are now.
+    /// Async-signal-safe.
+    fn set_on(&self, terminal: ProcessFd, when: OptionalActions) -> io::Result<()> {
+        let mut termios = rustix::termios::tcgetattr(terminal.borrow())?;
+        self.apply_to(&mut termios);
+        Ok(rustix::termios::tcsetattr(
+            terminal.borrow(),
+            when,
+            &termios,
+        )?)
+    }
+}
+
+/// A change to a terminal's modes, undone when dropped.
+pub struct ModeGuard {
+    terminal: ProcessFd,
+    _signals: TerminalSignals,
+}
+
+impl ModeGuard {
+    /// Turns echo off on `terminal` (keeping line editing), discarding anything typed before,
+    /// for a password prompt.
+    pub fn echo_off(terminal: impl AsFd) -> io::Result<ModeGuard> {
+        ModeGuard::change(terminal, OptionalActions::Flush, |termios| {
+            termios.local_modes -= LocalModes::ECHO | LocalModes::ECHONL;
+            termios.local_modes |= LocalModes::ICANON;
+        })
+    }
+
+    /// Puts `terminal` in raw mode (cfmakeraw(3): bytes as typed, one at a time, no echo, no
+    /// signal keys, no output processing, so "\n" does not return the cursor), for the chat
+    /// screen.
+    pub fn raw(terminal: impl AsFd) -> io::Result<ModeGuard> {
+        ModeGuard::change(terminal, OptionalActions::Now, Termios::make_raw)
+    }
+
+    fn change(
+        terminal: impl AsFd,
+        when: OptionalActions,
+        change: impl FnOnce(&mut Termios),
+    ) -> io::Result<ModeGuard> {
+        if TERMINAL.get().is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the terminal's modes are already changed",
+            ));
+        }
+        let found = rustix::termios::tcgetattr(&terminal)?;
+        let mut changed = found.clone();
+        change(&mut changed);
+        FOUND.save(&found);
+        CHANGED.save(&changed);
+        let kept = ProcessFd::keep(rustix::io::fcntl_dupfd_cloexec(&terminal, 3)?);
+        let guard = ModeGuard {
+            terminal: kept,
+            _signals: TerminalSignals::watch(),
+        };
+        // Published after the modes are saved, so a handler that sees it finds them.
+        TERMINAL.set(Some(kept));
+        CHANGED.set_on(kept, when)?;
+        Ok(guard)
+    }
+
+    /// Suspends tete as Ctrl-Z would in a shell (for a raw terminal, where Ctrl-Z arrives as a
+    /// byte): the terminal gets its found modes back, tete stops, and when continued the raw
+    /// mode returns and the event loop hears [`Continued`](crate::signals::Signal::Continued)
+    /// (if it has a `SignalSource`), to redraw.
+    pub fn suspend(&self) -> io::Result<()> {
+        let me = rustix::process::getpid();
+        Ok(rustix::process::kill_process(
+            me,
+            rustix::process::Signal::TSTP,
+        )?)
+    }
+}
+
+impl Drop for ModeGuard {
+    fn drop(&mut self) {
+        TERMINAL.take();
+        let _ = FOUND.set_on(self.terminal, OptionalActions::Now);
+    }
+}
+
+/// Puts the modes tete found back on the changed terminal, if any. Async-signal-safe.
+pub(crate) fn restore_found_modes() {
+    if let Some(terminal) = TERMINAL.get() {
+        let _ = FOUND.set_on(terminal, OptionalActions::Now);
+    }
+}
+
+/// Puts tete's changed modes back on the terminal, if a guard is live. Async-signal-safe.
+pub(crate) fn reapply_changed_modes() {
+    if let Some(terminal) = TERMINAL.get() {
+        let _ = CHANGED.set_on(terminal, OptionalActions::Now);
+    }
+}
+
+/// The terminal's width in columns, if `terminal` is one and knows it.
+pub fn width(terminal: impl AsFd) -> Option<u16> {
+    let size = rustix::termios::tcgetwinsize(terminal).ok()?;
+    (size.ws_col > 0).then_some(size.ws_col)
+}
