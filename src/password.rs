@@ -163,7 +163,14 @@ fn read_line(tty: &mut File) -> io::Result<Password> {
 
 #[cfg(test)]
 mod tests {
-    use super::first_line;
+    use super::{Password, first_line};
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let password = Password::from(&b"hunter2"[..]);
+        assert_eq!(format!("{password:?}"), "Password(..)");
+        assert_eq!(&*password, b"hunter2");
+    }
 
     #[test]
     fn first_line_drops_the_line_ending() {

@@ -256,3 +256,53 @@ impl Source for SignalSource {
         self.wake.deregister(registry)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mio::{Events, Interest, Poll, Token};
+    use rustix::process::{Signal as Raw, getpid, kill_process};
+
+    use super::{Signal, SignalSource};
+
+    #[test]
+    fn numbers_round_trip() {
+        for signal in Signal::ALL {
+            assert_eq!(Signal::from_number(signal.number()), Some(signal));
+        }
+        assert_eq!(Signal::from_number(libc::SIGQUIT), None);
+    }
+
+    /// SIGWINCH and SIGCONT (both harmless to a running test process) wake the loop's poll and
+    /// drain once each, in the documented order, however often they came.
+    #[test]
+    fn the_loop_hears_signals_through_its_source() {
+        let _lock = crate::terminal::tests::PROCESS_STATE
+            .lock()
+            .unwrap_or_else(|err| err.into_inner());
+        let mut poll = Poll::new().expect("poll");
+        let mut source = SignalSource::new().expect("signal source");
+        let token = Token(7);
+        poll.registry()
+            .register(&mut source, token, Interest::READABLE)
+            .expect("register");
+        let mut events = Events::with_capacity(4);
+
+        for raw in [Raw::WINCH, Raw::CONT, Raw::WINCH] {
+            kill_process(getpid(), raw).expect("kill");
+        }
+        let mut heard = Vec::new();
+        for _ in 0..100 {
+            poll.poll(&mut events, Some(Duration::from_secs(20)))
+                .expect("poll");
+            assert!(events.iter().all(|event| event.token() == token));
+            heard.extend(source.drain());
+            if heard.len() >= 2 {
+                break;
+            }
+        }
+        assert_eq!(heard, [Signal::Continued, Signal::WindowChanged]);
+        assert!(source.drain().is_empty(), "drained once");
+    }
+}

@@ -175,3 +175,136 @@ pub fn width(terminal: impl AsFd) -> Option<u16> {
     let size = rustix::termios::tcgetwinsize(terminal).ok()?;
     (size.ws_col > 0).then_some(size.ws_col)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::os::fd::{AsFd, OwnedFd};
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Mutex;
+
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::OpenptFlags;
+    use rustix::termios::{LocalModes, Termios, Winsize};
+
+    use super::{ModeGuard, width};
+
+    /// Held by every test that changes a terminal or sends itself signals: the saved modes
+    /// are one per process.
+    pub(crate) static PROCESS_STATE: Mutex<()> = Mutex::new(());
+
+    /// A pseudo-terminal's master and slave.
+    pub(crate) fn pty() -> (OwnedFd, OwnedFd) {
+        let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+        let master = rustix::pty::openpt(flags).expect("openpt");
+        rustix::pty::grantpt(&master).expect("grantpt");
+        rustix::pty::unlockpt(&master).expect("unlockpt");
+        let name = rustix::pty::ptsname(&master, Vec::new()).expect("ptsname");
+        let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let slave = rustix::fs::open(name.as_c_str(), flags, Mode::empty()).expect("open slave");
+        (master, slave)
+    }
+
+    fn modes(terminal: impl AsFd) -> Termios {
+        rustix::termios::tcgetattr(terminal).expect("tcgetattr")
+    }
+
+    fn assert_same(found: &Termios, now: &Termios, when: &str) {
+        assert_eq!(found.input_modes, now.input_modes, "{when}: input modes");
+        assert_eq!(found.output_modes, now.output_modes, "{when}: output modes");
+        assert_eq!(
+            found.control_modes, now.control_modes,
+            "{when}: control modes"
+        );
+        assert_eq!(found.local_modes, now.local_modes, "{when}: local modes");
+    }
+
+    #[test]
+    fn raw_mode_is_undone_on_drop_and_on_panic() {
+        let _lock = PROCESS_STATE.lock().unwrap_or_else(|err| err.into_inner());
+        let (_master, slave) = pty();
+        let found = modes(&slave);
+        assert!(
+            found
+                .local_modes
+                .contains(LocalModes::ICANON | LocalModes::ECHO)
+        );
+
+        let raw = ModeGuard::raw(&slave).expect("raw mode");
+        let during = modes(&slave);
+        assert!(
+            !during.local_modes.contains(LocalModes::ICANON),
+            "raw: no line editing"
+        );
+        assert!(
+            !during.local_modes.contains(LocalModes::ECHO),
+            "raw: no echo"
+        );
+        assert!(
+            !during.local_modes.contains(LocalModes::ISIG),
+            "raw: no signal keys"
+        );
+        let second = ModeGuard::echo_off(&slave).err().map(|err| err.kind());
+        assert_eq!(
+            second,
+            Some(std::io::ErrorKind::AlreadyExists),
+            "one guard at a time"
+        );
+        drop(raw);
+        assert_same(&found, &modes(&slave), "after drop");
+
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            let _raw = ModeGuard::raw(&slave).expect("raw mode");
+            panic!("a bug in the chat screen");
+        }));
+        assert!(unwound.is_err());
+        assert_same(&found, &modes(&slave), "after a panic");
+
+        let echo_off = ModeGuard::echo_off(&slave).expect("echo off");
+        let during = modes(&slave);
+        assert!(!during.local_modes.contains(LocalModes::ECHO), "echo off");
+        assert!(
+            during.local_modes.contains(LocalModes::ICANON),
+            "line editing kept"
+        );
+        drop(echo_off);
+        assert_same(&found, &modes(&slave), "after echo off");
+    }
+
+    #[test]
+    fn a_signal_handler_can_undo_and_redo_the_change() {
+        let _lock = PROCESS_STATE.lock().unwrap_or_else(|err| err.into_inner());
+        let (_master, slave) = pty();
+        let found = modes(&slave);
+        let raw = ModeGuard::raw(&slave).expect("raw mode");
+        let changed = modes(&slave);
+        // What SIGTSTP does before tete stops, and SIGCONT after.
+        super::restore_found_modes();
+        assert_same(&found, &modes(&slave), "stopped");
+        super::reapply_changed_modes();
+        assert_same(&changed, &modes(&slave), "continued");
+        drop(raw);
+        // With no guard live, both do nothing.
+        super::reapply_changed_modes();
+        assert_same(&found, &modes(&slave), "after the guard");
+    }
+
+    #[test]
+    fn width_of_a_terminal_and_of_a_pipe() {
+        let (master, slave) = pty();
+        let size = Winsize {
+            ws_row: 24,
+            ws_col: 97,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&master, size).expect("tcsetwinsize");
+        assert_eq!(width(&slave), Some(97));
+        let (read_end, _write_end) = rustix::pipe::pipe().expect("pipe");
+        assert_eq!(width(&read_end), None);
+        let _lock = PROCESS_STATE.lock().unwrap_or_else(|err| err.into_inner());
+        let refused = ModeGuard::raw(&read_end)
+            .err()
+            .and_then(|err| err.raw_os_error());
+        assert_eq!(refused, Some(libc::ENOTTY), "a pipe has no modes");
+    }
+}
