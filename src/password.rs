@@ -134,8 +134,7 @@ fn prompt() -> io::Result<Password> {
     let mut tty = OpenOptions::new().read(true).write(true).open("/dev/tty")?;
     let line = {
         // Echo goes off before the prompt shows, so nothing typed after it is ever echoed.
-        let _echo_off = ModeGuard::echo_off(&tty)?;
-        tty.write_all(b"Password: ")?;
+        let _echo_off = ModeGuard::prompt(&tty, b"Password: ")?;
         read_line(&mut tty)
     };
     // The user's Enter was not echoed: end the prompt's line ourselves.

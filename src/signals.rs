@@ -11,10 +11,11 @@
 //! and system calls, all async-signal-safe. What it does:
 //! - SIGINT, SIGTERM, SIGHUP: while a [`SignalSource`] exists, it notes the signal for the event
 //!   loop, which drains it and decides (a password session sends an authenticated close first,
-//!   then calls [`die_of`]); otherwise it restores and dies at once.
+//!   then calls [`die_of`]); otherwise, and always while the password prompt blocks, it
+//!   restores and dies at once.
 //! - SIGWINCH, SIGCONT: noted for the loop (a chat screen redraws); SIGCONT also puts the
 //!   terminal back into the mode tete had set, which the shell may have changed while tete
-//!   was stopped.
+//!   was stopped, and shows a waiting prompt again.
 //! - SIGTSTP, SIGTTIN, SIGTTOU (while tete has changed the terminal): the terminal goes back to
 //!   how tete found it, tete stops, and once continued the changed mode comes back.
 //! - SIGQUIT, SIGALRM, SIGUSR1, SIGUSR2, SIGPIPE (while tete has changed the terminal, as
@@ -143,9 +144,13 @@ extern "C" fn on_signal(number: libc::c_int) {
         _ => {
             if number == libc::SIGCONT {
                 crate::terminal::reapply_changed_modes();
+                crate::terminal::redisplay_prompt();
             }
+            // A prompt blocks the loop: it could not act on an ending.
+            let loop_listens = LOOP_WAKER.get().is_some()
+                && !(FATAL.contains(&number) && crate::terminal::prompting());
             match Signal::from_number(number) {
-                Some(signal) if LOOP_WAKER.get().is_some() => wake_loop(signal),
+                Some(signal) if loop_listens => wake_loop(signal),
                 Some(Signal::Continued | Signal::WindowChanged) => {}
                 _ => {
                     restore_shared_state();

@@ -7,13 +7,18 @@
 //! tete's modes put back when it continues (see `signals`). Two kinds of change exist: echo off
 //! for the password prompt, and raw mode for the chat screen.
 //!
+//! A prompt blocks in read(2), so the event loop cannot act on signals meanwhile: while a prompt
+//! is shown, fatal signals end tete at once even if the loop has taken them over, and after a
+//! stop the prompt is shown again (the shell has written its own lines since), as
+//! readpassphrase(3) does.
+//!
 //! The saved modes live in atomics, readable from a signal handler; only one guard may exist
 //! at a time. The terminal stays reachable for the handler through a duplicate descriptor that
 //! is never closed.
 
 use std::io;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 use rustix::termios::{
     ControlModes, InputModes, LocalModes, OptionalActions, OutputModes, SpecialCodeIndex, Termios,
@@ -28,6 +33,50 @@ static TERMINAL: FdSlot = FdSlot::empty();
 static FOUND: Modes = Modes::new();
 /// Its modes as tete set them.
 static CHANGED: Modes = Modes::new();
+
+/// The prompt on the screen while a [`ModeGuard::prompt`] lives; empty otherwise.
+static PROMPT: Text = Text::new();
+
+/// A short text a signal handler can read.
+struct Text {
+    bytes: [AtomicU8; Text::CAPACITY],
+    len: AtomicUsize,
+}
+
+impl Text {
+    const CAPACITY: usize = 64;
+
+    const fn new() -> Text {
+        Text {
+            bytes: [const { AtomicU8::new(0) }; Text::CAPACITY],
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Keeps (the first [`Text::CAPACITY`] bytes of) `text`.
+    fn set(&self, text: &[u8]) {
+        self.len.store(0, Ordering::SeqCst);
+        for (slot, &byte) in self.bytes.iter().zip(text) {
+            slot.store(byte, Ordering::SeqCst);
+        }
+        self.len
+            .store(text.len().min(Text::CAPACITY), Ordering::SeqCst);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len.load(Ordering::SeqCst) == 0
+    }
+
+    /// Writes the text to `terminal`. Async-signal-safe.
+    fn write_to(&self, terminal: ProcessFd) {
+        let mut copy = [0u8; Text::CAPACITY];
+        let len = self.len.load(Ordering::SeqCst);
+        for (byte, slot) in copy.iter_mut().zip(&self.bytes).take(len) {
+            *byte = slot.load(Ordering::SeqCst);
+        }
+        let _ = rustix::io::write(terminal.borrow(), &copy[..len]);
+    }
+}
 
 /// The parts of a terminal's settings tete changes, in a form a signal handler can read.
 struct Modes {
@@ -94,12 +143,16 @@ pub struct ModeGuard {
 
 impl ModeGuard {
     /// Turns echo off on `terminal` (keeping line editing), discarding anything typed before,
-    /// for a password prompt.
-    pub fn echo_off(terminal: impl AsFd) -> io::Result<ModeGuard> {
-        ModeGuard::change(terminal, OptionalActions::Flush, |termios| {
+    /// then shows `prompt` (at most 64 bytes), for a password. The prompt is shown again when
+    /// tete goes on after a stop.
+    pub fn prompt(terminal: impl AsFd, prompt: &[u8]) -> io::Result<ModeGuard> {
+        let guard = ModeGuard::change(&terminal, OptionalActions::Flush, |termios| {
             termios.local_modes -= LocalModes::ECHO | LocalModes::ECHONL;
             termios.local_modes |= LocalModes::ICANON;
-        })
+        })?;
+        PROMPT.set(prompt);
+        rustix::io::write(&terminal, prompt)?;
+        Ok(guard)
     }
 
     /// Puts `terminal` in raw mode (cfmakeraw(3): bytes as typed, one at a time, no echo, no
@@ -151,6 +204,7 @@ impl ModeGuard {
 
 impl Drop for ModeGuard {
     fn drop(&mut self) {
+        PROMPT.set(b"");
         TERMINAL.take();
         let _ = FOUND.set_on(self.terminal, OptionalActions::Now);
     }
@@ -167,6 +221,18 @@ pub(crate) fn restore_found_modes() {
 pub(crate) fn reapply_changed_modes() {
     if let Some(terminal) = TERMINAL.get() {
         let _ = CHANGED.set_on(terminal, OptionalActions::Now);
+    }
+}
+
+/// True while a prompt waits in a blocking read.
+pub(crate) fn prompting() -> bool {
+    !PROMPT.is_empty()
+}
+
+/// Shows the prompt again, if one waits. Async-signal-safe.
+pub(crate) fn redisplay_prompt() {
+    if let Some(terminal) = TERMINAL.get().filter(|_| prompting()) {
+        PROMPT.write_to(terminal);
     }
 }
 
@@ -243,7 +309,7 @@ pub(crate) mod tests {
             !during.local_modes.contains(LocalModes::ISIG),
             "raw: no signal keys"
         );
-        let second = ModeGuard::echo_off(&slave).err().map(|err| err.kind());
+        let second = ModeGuard::prompt(&slave, b"").err().map(|err| err.kind());
         assert_eq!(
             second,
             Some(std::io::ErrorKind::AlreadyExists),
@@ -259,7 +325,7 @@ pub(crate) mod tests {
         assert!(unwound.is_err());
         assert_same(&found, &modes(&slave), "after a panic");
 
-        let echo_off = ModeGuard::echo_off(&slave).expect("echo off");
+        let echo_off = ModeGuard::prompt(&slave, b"Password: ").expect("echo off");
         let during = modes(&slave);
         assert!(!during.local_modes.contains(LocalModes::ECHO), "echo off");
         assert!(

@@ -138,6 +138,10 @@ fn ctrl_z_then_fg_at_the_prompt_keeps_the_password_hidden() {
         !after_fg.contains("the rest"),
         "the password shows after fg: {after_fg:?}"
     );
+    assert!(
+        after_fg.contains("Password: "),
+        "the prompt is not shown again after fg: {after_fg:?}"
+    );
     assert_eq!(
         tty.termios(),
         original,
