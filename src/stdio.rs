@@ -114,7 +114,7 @@ impl AsRawFd for StdStream {
 /// wake up far less often. Measured on pipe -> pipe transfers: the receiving tete's CPU time
 /// fell fourfold and throughput rose by half. The kernel may refuse (per-user pipe limits);
 /// then the pipe keeps its size.
-pub fn enlarge_pipe(pipe: BorrowedFd<'_>) {
+pub(crate) fn enlarge_pipe(pipe: BorrowedFd<'_>) {
     #[cfg(target_os = "linux")]
     let _ = rustix::pipe::fcntl_setpipe_size(pipe, 1 << 20);
     #[cfg(not(target_os = "linux"))]

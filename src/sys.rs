@@ -141,38 +141,33 @@ impl FdSlot {
 
 /// Reads environment variable `name` once, then overwrites its value in the process's
 /// environment block and removes it, so `/proc/PID/environ` (which shows the block the process
-/// started with) no longer holds it. The caller must be the only thread.
+/// started with) no longer holds it. Every entry of that name is wiped (a block may hold
+/// several); the value is the first one's, as getenv(3) gives. The caller must be the only
+/// thread.
 pub fn take_environment_variable(name: &str) -> Option<Zeroizing<Vec<u8>>> {
     let prefix = format!("{name}=");
+    let mut value = None;
     // SAFETY: tete is single-threaded when it calls this (the first thing `run` does), so
-    // nothing changes `environ` meanwhile; `environ` is a null-terminated array of
-    // NUL-terminated strings, which CStr::from_ptr reads up to their NUL.
-    let entry = unsafe {
+    // nothing changes `environ` meanwhile; `environ` is a null-terminated array of pointers to
+    // NUL-terminated strings in writable memory of this process. Only bytes between an entry's
+    // `=` and its NUL are written, so every entry stays a valid string that reads `NAME=`,
+    // which `remove_var` then finds by name.
+    unsafe {
         let mut entries = libc::environ;
-        loop {
-            if entries.is_null() || (*entries).is_null() {
-                return None;
-            }
-            if CStr::from_ptr(*entries)
-                .to_bytes()
-                .starts_with(prefix.as_bytes())
-            {
-                break *entries;
+        while !entries.is_null() && !(*entries).is_null() {
+            let entry = CStr::from_ptr(*entries).to_bytes();
+            if entry.starts_with(prefix.as_bytes()) {
+                let found = &entry[prefix.len()..];
+                value.get_or_insert_with(|| Zeroizing::new(found.to_vec()));
+                let value_start = (*entries).add(prefix.len()).cast::<u8>();
+                std::slice::from_raw_parts_mut(value_start, found.len()).zeroize();
             }
             entries = entries.add(1);
         }
-    };
-    // SAFETY: as above; the entry is a live NUL-terminated string.
-    let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
-    let value = Zeroizing::new(bytes[prefix.len()..].to_vec());
-    // SAFETY: the value's bytes lie inside the entry, before its NUL, and the environment block
-    // is writable memory of this process. Only the value is cleared, so the entry still reads
-    // as `NAME=` and `remove_var` can find it by name.
-    unsafe {
-        let value_start = entry.add(prefix.len()).cast::<u8>();
-        std::slice::from_raw_parts_mut(value_start, value.len()).zeroize();
     }
-    // SAFETY: single-threaded, as above.
-    unsafe { std::env::remove_var(OsStr::new(name)) };
-    Some(value)
+    if value.is_some() {
+        // SAFETY: single-threaded, as above.
+        unsafe { std::env::remove_var(OsStr::new(name)) };
+    }
+    value
 }

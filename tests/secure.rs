@@ -1113,6 +1113,20 @@ fn ctrl_c_at_the_prompt_restores_the_terminal() {
     assert_eq!(after, original, "the terminal's settings after Ctrl-C");
 }
 
+/// Ctrl-\ (SIGQUIT) too: tete dies of it, as it would have, with the terminal as it was
+/// (readpassphrase(3) does the same for every catchable signal).
+#[test]
+fn ctrl_backslash_at_the_prompt_restores_the_terminal() {
+    let (tty, original, listener, _) = prompt_on_a_terminal();
+    tty.type_bytes(&[0x1c]);
+    listener.wait().assert_signal(libc::SIGQUIT);
+    assert_eq!(
+        tty.termios(),
+        original,
+        "the terminal's settings after Ctrl-\\"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Where the password comes from
 // ---------------------------------------------------------------------------------------------

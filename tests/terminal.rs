@@ -1,6 +1,6 @@
 //! What tete leaves behind on the terminal and in the process table, run for real: the password
-//! prompt put back however a signal interrupts it (Ctrl-\, Ctrl-Z then `fg`), and the room
-//! password gone from `/proc/PID/environ` and kept out of core files.
+//! prompt under a job-control shell (Ctrl-Z, then `fg`), and the room password gone from
+//! `/proc/PID/environ` and kept out of core files. (The prompt and fatal signals: tests/secure.rs.)
 
 mod common;
 
@@ -10,23 +10,6 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::*;
-
-/// `tete -P -v -l 127.0.0.1 PORT` at its prompt on a terminal of its own, with the terminal's
-/// settings from before it started.
-fn at_the_prompt() -> (Pty, Termios, Running) {
-    let tty = Pty::open();
-    let original = tty.termios();
-    let port = free_port();
-    let tete = tete(["-P", "-v", "-l", "127.0.0.1", &port.to_string()])
-        .stdin(Input::Fd(tty.slave_fd()))
-        .stdout(Output::Fd(tty.slave_fd()))
-        .stderr(Output::Fd(tty.slave_fd()))
-        .controlling_terminal()
-        .spawn();
-    tty.wait_for_output("Password: ");
-    assert_echo(&tty, false, "at the prompt");
-    (tty, original, tete)
-}
 
 #[track_caller]
 fn assert_echo(tty: &Pty, on: bool, when: &str) {
@@ -51,20 +34,6 @@ fn wait_for_echo(tty: &Pty, on: bool, when: &str) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// Ctrl-\ (SIGQUIT) at the prompt: tete dies of it, as it would have, with the terminal as it
-/// was (readpassphrase(3) does the same for every catchable signal).
-#[test]
-fn ctrl_backslash_at_the_prompt_restores_the_terminal() {
-    let (tty, original, tete) = at_the_prompt();
-    tty.type_bytes(&[0x1c]);
-    tete.wait().assert_signal(libc::SIGQUIT);
-    assert_eq!(
-        tty.termios(),
-        original,
-        "the terminal's settings after Ctrl-\\"
-    );
 }
 
 /// A process that a job-control shell runs, killed (with what it started) when dropped.
