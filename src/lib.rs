@@ -18,8 +18,14 @@
 //! - `zerocopy`: splice(2) and sendfile(2), for plaintext that needs no change on the way;
 //! - `buffer`: the fixed-size buffers that keep memory bounded;
 //! - `stdio`: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
-//! - `signals`: putting shared terminal and descriptor state back when a signal ends tete;
+//! - `signals`: putting shared terminal and descriptor state back when a signal ends tete,
+//!   and signals as events for the loop;
+//! - `terminal`: changing a terminal's modes (echo off, raw) and always putting them back;
+//! - `sys`: the few system calls without a safe wrapper in `rustix`, the only `unsafe` code;
 //! - `error`: the failures and their exit statuses.
+
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod address;
 mod buffer;
@@ -35,10 +41,12 @@ mod relay;
 pub mod secure;
 mod signals;
 mod stdio;
+#[allow(unsafe_code)]
+mod sys;
+mod terminal;
 mod zerocopy;
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
 
 pub use error::Error;
 use options::Command;
@@ -46,7 +54,7 @@ use options::Command;
 /// Runs tete with the arguments after the program name. `Ok(text)` is what to print on stdout.
 pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
     stdio::fill_closed_standard_fds().map_err(|err| Error::io("standard descriptors", &err))?;
-    let env_password = std::env::var_os("TETE_PASSWORD").map(OsStringExt::into_vec);
+    let env_password = password::take_from_environment();
     match options::parse(args, env_password)? {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
@@ -56,8 +64,7 @@ pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
             // Whatever happens from here, even a panic, the shared descriptors get their
             // flags back.
             let _restore = stdio::RestoreFlags;
-            let password = password::obtain(&config.password)?;
-            relay::run(&config, password.as_deref()).map(|()| None)
+            relay::run(&config).map(|()| None)
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use getopts::{Fail, Options};
 
 use crate::error::Error;
+use crate::password::Password;
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -138,7 +139,7 @@ pub enum PasswordSource {
     /// `--password-file FILE`: the file's first line.
     File(String),
     /// `TETE_PASSWORD`, taken from the environment by the caller; never empty.
-    Environment(Vec<u8>),
+    Environment(Password),
 }
 
 /// The usage lines shown by `--help`.
@@ -390,7 +391,10 @@ pub fn help() -> String {
 }
 
 /// Parses the arguments after the program name. `env_password` is `TETE_PASSWORD`'s value.
-pub fn parse<S: AsRef<OsStr>>(args: &[S], env_password: Option<Vec<u8>>) -> Result<Command, Error> {
+pub fn parse<S: AsRef<OsStr>>(
+    args: &[S],
+    env_password: Option<Password>,
+) -> Result<Command, Error> {
     let matches = make_opts().parse(args).map_err(option_failure)?;
     if matches.opt_present("h") {
         return Ok(Command::Help);
@@ -524,7 +528,7 @@ fn source(matches: &getopts::Matches) -> Result<Source, Error> {
     })
 }
 
-fn run(matches: &getopts::Matches, env_password: Option<Vec<u8>>) -> Result<Config, Error> {
+fn run(matches: &getopts::Matches, env_password: Option<Password>) -> Result<Config, Error> {
     let keep_open = matches.opt_present("k");
     let mode = if matches.opt_present("l") {
         listen_mode(matches, keep_open)?
@@ -724,7 +728,7 @@ mod tests {
     use super::*;
 
     fn parse_args(args: &[&str], env_password: Option<&str>) -> Result<Command, Error> {
-        parse(args, env_password.map(|p| p.as_bytes().to_vec()))
+        parse(args, env_password.map(|p| Password::from(p.as_bytes())))
     }
 
     fn run(args: &[&str]) -> Result<Config, Error> {
@@ -944,7 +948,10 @@ mod tests {
         let Ok(Command::Run(config)) = parse_args(&["h", "1"], Some("pw")) else {
             panic!("expected a run");
         };
-        assert_eq!(config.password, PasswordSource::Environment(b"pw".to_vec()));
+        assert_eq!(
+            config.password,
+            PasswordSource::Environment(Password::from(&b"pw"[..]))
+        );
         // --help needs no password at all.
         assert_eq!(parse_args(&["--help"], Some("")), Ok(Command::Help));
     }

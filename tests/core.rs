@@ -732,6 +732,17 @@ fn address_already_in_use() {
     drop(held);
 }
 
+/// `tete -P -l PORT` on a port in use says so before asking for a password: the listener is
+/// bound first. (Asked first, this run without a terminal would fail on /dev/tty instead.)
+#[test]
+fn port_in_use_is_reported_before_the_password_prompt() {
+    let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
+    let port = held.local_addr().expect("address").port().to_string();
+    let finished = tete(["-P", "-l", "127.0.0.1", &port]).run();
+    assert_runtime_failure(&finished, &[&port, "address already in use"]);
+    drop(held);
+}
+
 #[test]
 fn names_refused_with_numeric() {
     let port = free_port().to_string();

@@ -48,6 +48,8 @@ enum Phase {
     },
     /// Listen mode: waiting for a peer on the listener.
     Listening,
+    /// Connect mode, before the first attempt: the host's addresses, resolved.
+    Resolved(VecDeque<SocketAddr>),
     /// Password listen mode: resting after a failed handshake, until the given time.
     Paused(Instant),
     /// A session is under way.
@@ -69,7 +71,8 @@ pub(super) struct Peers<'a> {
 }
 
 impl<'a> Peers<'a> {
-    /// Resolves the host and starts connecting, or opens the listener.
+    /// Resolves the host, or opens the listener: whatever can fail on the command line's
+    /// account happens here, before the password prompt.
     pub(super) fn start(
         config: &'a Config,
         password: bool,
@@ -87,13 +90,24 @@ impl<'a> Peers<'a> {
         };
         match &config.mode {
             Mode::Connect { host, port, .. } => {
-                peers.deadline = config.wait.map(|wait| Instant::now() + wait);
                 let targets = address::resolve(host, *port, config.family, config.numeric)?;
-                peers.connect_next(registry, targets.into(), None)?;
+                peers.phase = Phase::Resolved(targets.into());
             }
             Mode::Listen { .. } => peers.listen(registry)?,
         }
         Ok(peers)
+    }
+
+    /// Connect mode: starts connecting to the resolved addresses; `-w` counts from here.
+    pub(super) fn connect(&mut self, registry: &Registry) -> Result<(), Error> {
+        if !matches!(self.phase, Phase::Resolved(_)) {
+            return Ok(());
+        }
+        let Phase::Resolved(targets) = std::mem::replace(&mut self.phase, Phase::Busy) else {
+            return Ok(());
+        };
+        self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
+        self.connect_next(registry, targets, None)
     }
 
     pub(super) fn listener_ready(&mut self) {
@@ -103,7 +117,7 @@ impl<'a> Peers<'a> {
     /// The next deadline of the wait for a peer, if any.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Busy => None,
+            Phase::Busy | Phase::Resolved(_) => None,
             Phase::Paused(until) => Some(self.deadline.map_or(until, |d| d.min(until))),
             _ => self.deadline,
         }
@@ -112,7 +126,7 @@ impl<'a> Peers<'a> {
     /// Advances the wait for a peer.
     pub(super) fn step(&mut self, registry: &Registry, now: Instant) -> Result<Next, Error> {
         match self.phase {
-            Phase::Busy => Ok(Next::Wait),
+            Phase::Busy | Phase::Resolved(_) => Ok(Next::Wait),
             Phase::Connecting { .. } => self.check_connecting(registry, now),
             Phase::Paused(until) if now < until => Ok(Next::Wait),
             Phase::Listening | Phase::Paused(_) => {
