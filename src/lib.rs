@@ -17,6 +17,7 @@
 
 pub mod address;
 pub mod buffer;
+mod chat;
 pub mod error;
 pub mod layer;
 pub mod options;
