@@ -378,3 +378,79 @@ fn memory_and_screen_output_stay_bounded() {
         assert!(screen.len() <= bound(input.len()), "{} bytes", screen.len());
     }
 }
+
+/// The sequences the chat itself writes; with colour, the attribute changes too.
+fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
+    let fixed = ["[J", "[K", "[A", "[H", "[2J", "[0m", "[?2004h", "[?2004l"];
+    let styles = ["[2m", "[22m", "[7m", "[27m"];
+    if let Some(found) = fixed.iter().find(|s| after_escape.starts_with(**s)) {
+        return Some(found.len());
+    }
+    if color && let Some(found) = styles.iter().find(|s| after_escape.starts_with(**s)) {
+        return Some(found.len());
+    }
+    // Moving the cursor right: `[` digits `C`.
+    let digits = after_escape[1..].len()
+        - after_escape[1..]
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    (after_escape.starts_with('[') && digits > 0 && after_escape[1 + digits..].starts_with('C'))
+        .then_some(2 + digits)
+}
+
+#[test]
+fn whatever_the_peer_sends_the_screen_gets_only_text_and_our_sequences() {
+    let mut every_byte: Vec<u8> = (0..=255).collect();
+    every_byte.extend("\u{9b}\u{85}\u{9d}".as_bytes());
+    every_byte.extend(b"\x1b[2J\x1b]0;x\x07\x1bP\x1b\\\n\xe4\xb8");
+    for color in [false, true] {
+        for chunk in [1, 3, every_byte.len()] {
+            let mut chat = Chat::new(30, color);
+            let mut screen = Vec::new();
+            chat.show(&mut screen);
+            chat.keys(b"typed", &mut Vec::new(), &mut screen);
+            for piece in every_byte.chunks(chunk) {
+                chat.peer_bytes(piece, &mut screen);
+            }
+            chat.finish(&mut screen);
+            // Invalid UTF-8 only ever reaches the screen escaped.
+            let text = String::from_utf8(screen).expect("screen bytes are UTF-8");
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(|c: char| c.is_control() && !"\r\n\t".contains(c)) {
+                assert!(
+                    rest[at..].starts_with('\x1b'),
+                    "raw control in {:?}",
+                    &rest[at..]
+                );
+                let after = &rest[at + 1..];
+                let len = our_sequence(after, color).unwrap_or_else(|| {
+                    panic!("foreign sequence {:?}", &after[..after.len().min(12)])
+                });
+                rest = &after[len..];
+            }
+        }
+    }
+}
+
+#[test]
+fn how_the_peer_bytes_are_split_does_not_change_what_is_shown() {
+    let sample = [
+        "one\r\ntwo 中文\tx\x1b[31m\u{200b}\r\nthree".as_bytes(),
+        b"\xff",
+        "é".as_bytes(),
+    ]
+    .concat();
+    let shown = |chunk: usize| {
+        let mut term = Term::new(12, false);
+        term.keys(b"mine");
+        for piece in sample.chunks(chunk) {
+            term.peer(piece);
+        }
+        (term.rows(), term.cursor())
+    };
+    let whole = shown(sample.len());
+    assert_eq!(whole.0[..3], ["one", "two 中文   x", "^[[31m\u{200b}"]);
+    for chunk in 1..sample.len() {
+        assert_eq!(shown(chunk), whole, "in pieces of {chunk}");
+    }
+}
