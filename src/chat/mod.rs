@@ -72,9 +72,11 @@ const CURSOR_UP: &[u8] = b"\x1b[A";
 const CLEAR_SCREEN: &[u8] = b"\x1b[H\x1b[2J";
 const SENT_STYLE: &[u8] = b"\x1b[2m";
 const SENT_STYLE_END: &[u8] = b"\x1b[22m";
-const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
 const BRACKETED_PASTE_ON: &[u8] = b"\x1b[?2004h";
-const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
+/// What the chat changes in the terminal's own state, put back: attributes reset, bracketed
+/// paste off. [`Chat::finish`] and a suspension write it; a signal handler that cannot call
+/// them (it may not allocate) can write this with write(2).
+pub const TERMINAL_MODES_OFF: &[u8] = b"\x1b[0m\x1b[?2004l";
 
 pub struct Chat {
     /// The terminal's width in columns, at least 1.
@@ -277,8 +279,7 @@ impl Chat {
     fn hide(&mut self, screen: &mut Vec<u8>) {
         self.erase(screen);
         self.visible = false;
-        screen.extend(RESET_ATTRIBUTES);
-        screen.extend(BRACKETED_PASTE_OFF);
+        screen.extend(TERMINAL_MODES_OFF);
     }
 
     /// Draws the live area at the cursor, which is at the start of an empty row.

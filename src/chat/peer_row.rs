@@ -73,11 +73,57 @@ impl PeerRow {
 
 /// The columns `glyph` takes when drawn at `column`: a TAB moves to the next tab stop, or to the
 /// last column, where a terminal's tab stops.
+///
+/// Characters are counted one by one, as they arrive. Where terminals differ, this counts the
+/// wider way, so that a row is at worst ended early and never wraps unseen: a joined emoji
+/// counts as its parts, and VARIATION SELECTOR-16, which makes some terminals draw the narrow
+/// character before it two columns wide, counts as one column.
 fn columns(glyph: Glyph, column: usize, width: usize) -> usize {
     match glyph {
+        Glyph::Char('\u{fe0f}') => 1,
         Glyph::Char(c) => c.width().unwrap_or(0),
         Glyph::Tab => (TAB_STOP - column % TAB_STOP).min(width.saturating_sub(column + 1).max(1)),
         Glyph::Escaped(escape) => escape.as_str().len(),
         Glyph::LineEnd => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row_of(text: &str, width: usize) -> (usize, bool) {
+        let mut row = PeerRow::default();
+        for c in text.chars() {
+            if !row.fits(Glyph::Char(c), width) {
+                return (row.columns, false);
+            }
+            row.push(Glyph::Char(c), width);
+        }
+        (row.columns, true)
+    }
+
+    #[test]
+    fn rows_end_before_the_terminal_would_wrap_them() {
+        assert_eq!(row_of("abcd", 4), (4, true));
+        assert_eq!(row_of("abcde", 4), (4, false));
+        // A wide character does not start in the last column.
+        assert_eq!(row_of("abc中", 4), (3, false));
+        // ❤️ may be drawn two columns wide: counted so.
+        assert_eq!(row_of("ab\u{2764}\u{fe0f}", 4), (4, true));
+        assert_eq!(row_of("abc\u{2764}\u{fe0f}", 4), (4, false));
+    }
+
+    #[test]
+    fn tabs_stop_at_tab_stops_and_the_last_column() {
+        let mut row = PeerRow::default();
+        row.push(Glyph::Char('a'), 12);
+        row.push(Glyph::Tab, 12);
+        assert_eq!(row.columns, 8);
+        row.push(Glyph::Tab, 12);
+        assert_eq!(row.columns, 11);
+        assert!(row.fits(Glyph::Char('b'), 12));
+        row.push(Glyph::Char('b'), 12);
+        assert!(!row.fits(Glyph::Tab, 12));
     }
 }
