@@ -9,7 +9,8 @@
 use std::collections::VecDeque;
 
 use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
+
+use super::width::text_columns;
 
 /// The longest line, in bytes of UTF-8.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -172,13 +173,13 @@ impl Editor {
     }
 }
 
-/// How many columns a terminal gives one grapheme of the line: its Unicode width, and 1 for a
-/// TAB (shown in the input line as a single space).
+/// How many columns one grapheme of the line takes: as [`text_columns`] counts, and 1 for a TAB
+/// (shown in the input line as a single space).
 pub fn grapheme_columns(grapheme: &str) -> usize {
     if grapheme == "\t" {
         1
     } else {
-        grapheme.width()
+        text_columns(grapheme)
     }
 }
 

@@ -42,6 +42,7 @@ mod keys;
 mod peer_row;
 mod sanitize;
 mod utf8;
+mod width;
 
 use editor::Editor;
 use input_view::InputView;
@@ -73,10 +74,14 @@ const CLEAR_SCREEN: &[u8] = b"\x1b[H\x1b[2J";
 const SENT_STYLE: &[u8] = b"\x1b[2m";
 const SENT_STYLE_END: &[u8] = b"\x1b[22m";
 const BRACKETED_PASTE_ON: &[u8] = b"\x1b[?2004h";
+/// The live area is drawn with autowrap off: where the terminal counts a character wider than
+/// the chat does, the row is cut at the right edge instead of taking a row more.
+const AUTOWRAP_OFF: &[u8] = b"\x1b[?7l";
+const AUTOWRAP_ON: &[u8] = b"\x1b[?7h";
 /// What the chat changes in the terminal's own state, put back: attributes reset, bracketed
-/// paste off. [`Chat::finish`] and a suspension write it; a signal handler that cannot call
-/// them (it may not allocate) can write this with write(2).
-pub const TERMINAL_MODES_OFF: &[u8] = b"\x1b[0m\x1b[?2004l";
+/// paste off, autowrap on. [`Chat::finish`] and a suspension write it; a signal handler that
+/// cannot call them (it may not allocate) can write this with write(2).
+pub const TERMINAL_MODES_OFF: &[u8] = b"\x1b[0m\x1b[?2004l\x1b[?7h";
 
 pub struct Chat {
     /// The terminal's width in columns, at least 1.
@@ -285,11 +290,13 @@ impl Chat {
     /// Draws the live area at the cursor, which is at the start of an empty row.
     fn draw(&mut self, screen: &mut Vec<u8>) {
         let with_peer_row = !self.peer_row.is_empty();
+        screen.extend(AUTOWRAP_OFF);
         if with_peer_row {
             self.peer_row.render(self.color, screen);
             screen.extend(b"\r\n");
         }
         self.draw_input_line(screen);
+        screen.extend(AUTOWRAP_ON);
         self.on_screen = Some(with_peer_row);
     }
 
@@ -301,7 +308,9 @@ impl Chat {
         if self.on_screen.is_some() {
             screen.push(b'\r');
             screen.extend(ERASE_TO_END_OF_LINE);
+            screen.extend(AUTOWRAP_OFF);
             self.draw_input_line(screen);
+            screen.extend(AUTOWRAP_ON);
         } else {
             self.draw(screen);
         }

@@ -9,7 +9,7 @@
 //! cannot grow it either.
 
 use super::sanitize::Glyph;
-use unicode_width::UnicodeWidthChar;
+use super::width::char_columns;
 
 /// How many glyphs beyond one per column a row may hold (combining accents and the like).
 const ZERO_WIDTH_ALLOWANCE: usize = 256;
@@ -73,15 +73,9 @@ impl PeerRow {
 
 /// The columns `glyph` takes when drawn at `column`: a TAB moves to the next tab stop, or to the
 /// last column, where a terminal's tab stops.
-///
-/// Characters are counted one by one, as they arrive. Where terminals differ, this counts the
-/// wider way, so that a row is at worst ended early and never wraps unseen: a joined emoji
-/// counts as its parts, and VARIATION SELECTOR-16, which makes some terminals draw the narrow
-/// character before it two columns wide, counts as one column.
 fn columns(glyph: Glyph, column: usize, width: usize) -> usize {
     match glyph {
-        Glyph::Char('\u{fe0f}') => 1,
-        Glyph::Char(c) => c.width().unwrap_or(0),
+        Glyph::Char(c) => char_columns(c),
         Glyph::Tab => (TAB_STOP - column % TAB_STOP).min(width.saturating_sub(column + 1).max(1)),
         Glyph::Escaped(escape) => escape.as_str().len(),
         Glyph::LineEnd => 0,
@@ -109,7 +103,7 @@ mod tests {
         assert_eq!(row_of("abcde", 4), (4, false));
         // A wide character does not start in the last column.
         assert_eq!(row_of("abc中", 4), (3, false));
-        // ❤️ may be drawn two columns wide: counted so.
+        // ❤️ may be drawn two columns wide: counted so (see `width`).
         assert_eq!(row_of("ab\u{2764}\u{fe0f}", 4), (4, true));
         assert_eq!(row_of("abc\u{2764}\u{fe0f}", 4), (4, false));
     }

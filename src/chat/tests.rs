@@ -381,7 +381,9 @@ fn memory_and_screen_output_stay_bounded() {
 
 /// The sequences the chat itself writes; with colour, the attribute changes too.
 fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
-    let fixed = ["[J", "[K", "[A", "[H", "[2J", "[0m", "[?2004h", "[?2004l"];
+    let fixed = [
+        "[J", "[K", "[A", "[H", "[2J", "[0m", "[?2004h", "[?2004l", "[?7l", "[?7h",
+    ];
     let styles = ["[2m", "[22m", "[7m", "[27m"];
     if let Some(found) = fixed.iter().find(|s| after_escape.starts_with(**s)) {
         return Some(found.len());
@@ -452,5 +454,79 @@ fn how_the_peer_bytes_are_split_does_not_change_what_is_shown() {
     assert_eq!(whole.0[..3], ["one", "two 中文   x", "^[[31m\u{200b}"]);
     for chunk in 1..sample.len() {
         assert_eq!(shown(chunk), whole, "in pieces of {chunk}");
+    }
+}
+
+/// Random keys, peer bytes and resizes: nothing panics, and the live area never wraps (the
+/// chat would then erase too little), whatever the width down to one column.
+#[test]
+fn random_sessions_keep_the_live_area_within_the_width() {
+    let pieces: [&[u8]; 20] = [
+        b"a",
+        "中".as_bytes(),
+        "e\u{301}".as_bytes(),
+        "👍🏽".as_bytes(),
+        b"\t",
+        b"\x7f",
+        b"\x1b[D",
+        b"\x1b[C",
+        b"\x1b[3~",
+        b"\x01",
+        b"\x05",
+        b"\x15",
+        b"\x17",
+        b"\x1b[A",
+        b"\x1b[B",
+        b"\r",
+        b"\x04",
+        b"\x0c",
+        b"\x1b",
+        b"\xe4",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % below as u64) as usize
+    };
+    for _ in 0..40 {
+        let mut term = Term::new(1 + next(30) as u16, next(2) == 1);
+        for _ in 0..200 {
+            match next(10) {
+                0 => term.peer(pieces[next(pieces.len())]),
+                1 => term.peer(b"line\n"),
+                2 => term.peer(&b"0123456789abcdefghijklmno"[..next(25)]),
+                3 => term.resize(1 + next(30) as u16),
+                _ => {
+                    if term.keys(pieces[next(pieces.len())]) == Action::EndInput {
+                        break;
+                    }
+                }
+            }
+            let screen = term.terminal.screen();
+            let (row, column) = screen.cursor_position();
+            let width = screen.size().1.get();
+            assert!(
+                column < width || width == 1,
+                "cursor at {column} of {width}"
+            );
+            // No row of the live area (the peer's row, if shown, and the input line) wrapped
+            // onto the next. Escapes wider than a very narrow terminal cannot help it.
+            let live_rows = if term.chat.on_screen == Some(true) {
+                2
+            } else {
+                1
+            };
+            if width >= 8 {
+                for above in row.saturating_sub(live_rows)..row {
+                    assert!(
+                        !screen.row_wrapped(above),
+                        "live area wrapped at width {width}: {:?}",
+                        term.rows()
+                    );
+                }
+            }
+        }
     }
 }
