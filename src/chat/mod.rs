@@ -9,6 +9,9 @@
 //! conversation the live area is erased, the new rows written where it was, and the live area
 //! drawn again below them; so the line being typed is never split, overwritten or lost.
 //!
+//! Widths follow [`width`]; the live area is drawn with autowrap off, so it always takes the
+//! rows the chat counts.
+//!
 //! The conversation keeps the lines sent, marked with the input line's own `> ` prompt (and
 //! dimmed, with colour), in order with the peer's. The peer's text passes through
 //! [`sanitize`]: control characters and invalid UTF-8 are shown escaped (`^[`, `\u{9b}`,
@@ -128,7 +131,8 @@ impl Chat {
     pub fn show(&mut self, screen: &mut Vec<u8>) {
         screen.extend(BRACKETED_PASTE_ON);
         self.visible = true;
-        self.on_screen = None;
+        // Called while already shown, it draws the live area again in place.
+        self.erase(screen);
         self.draw(screen);
     }
 

@@ -342,6 +342,9 @@ fn ctrl_z_suspends_and_show_comes_back() {
     term.screen(|chat, screen| chat.show(screen));
     assert_eq!(term.rows(), ["[1]+  Stopped", "$ fg", "prompt:", "> draft"]);
     assert!(term.terminal.screen().bracketed_paste());
+    // Shown twice, it stays once.
+    term.screen(|chat, screen| chat.show(screen));
+    assert_eq!(term.rows(), ["[1]+  Stopped", "$ fg", "prompt:", "> draft"]);
     term.keys(b"\r");
     assert_eq!(term.sent(), "draft\n");
 }
