@@ -22,6 +22,7 @@
 //!   and signals as events for the loop;
 //! - `terminal`: changing a terminal's modes (echo off, raw) and always putting them back;
 //! - `sys`: the few system calls without a safe wrapper in `rustix`, the only `unsafe` code;
+//! - `chat`: chat mode at a terminal: the line editor, the peer's text made safe, the screen;
 //! - `error`: the failures and their exit statuses.
 
 #![deny(unsafe_code)]
@@ -29,6 +30,7 @@
 
 mod address;
 mod buffer;
+mod chat;
 mod completions;
 mod error;
 mod layer;
