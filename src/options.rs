@@ -58,6 +58,8 @@ pub struct Config {
     pub half_close: bool,
     /// `-C`: send each LF from stdin as CR LF.
     pub crlf: bool,
+    /// Chat mode where the standard streams allow it; false with `--no-chat`.
+    pub chat: bool,
     pub password: PasswordSource,
 }
 
@@ -249,6 +251,12 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
             spec("d", "recv-only", "", "never read stdin"),
             spec("", "send-only", "", "discard what the peer sends"),
             spec("C", "crlf", "", "send each LF from stdin as CR LF"),
+            spec(
+                "",
+                "no-chat",
+                "",
+                "at a terminal, no chat screen: raw bytes as other netcats",
+            ),
         ],
     ),
     (
@@ -483,6 +491,7 @@ const NOT_WITH_PROBE: &[(&str, &str)] = &[
     ("send-only", "--send-only"),
     ("no-shutdown", "--no-shutdown"),
     ("C", "-C"),
+    ("no-chat", "--no-chat"),
 ];
 
 fn probe(matches: &getopts::Matches) -> Result<Probe, Error> {
@@ -574,6 +583,7 @@ fn run(matches: &getopts::Matches, env_password: Option<Password>) -> Result<Con
         // -N is OpenBSD nc's "shut down after EOF", which tete always does: accepted, no change.
         half_close: !matches.opt_present("no-shutdown"),
         crlf: matches.opt_present("C"),
+        chat: !matches.opt_present("no-chat"),
         password,
     })
 }
@@ -920,6 +930,7 @@ mod tests {
             (&["--send-only"], "--send-only"),
             (&["--no-shutdown"], "--no-shutdown"),
             (&["-C"], "-C"),
+            (&["--no-chat"], "--no-chat"),
         ] {
             let mut args = vec!["-z"];
             args.extend_from_slice(option);
@@ -961,6 +972,13 @@ mod tests {
         assert!(run(&["-N", "h", "1"]).unwrap().half_close);
         assert!(run(&["h", "1"]).unwrap().half_close);
         assert!(!run(&["--no-shutdown", "h", "1"]).unwrap().half_close);
+    }
+
+    #[test]
+    fn chat_mode_is_on_unless_turned_off() {
+        assert!(run(&["h", "1"]).unwrap().chat);
+        assert!(!run(&["--no-chat", "h", "1"]).unwrap().chat);
+        assert!(!run(&["--no-chat", "-l", "1"]).unwrap().chat);
     }
 
     #[test]

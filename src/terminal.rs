@@ -158,7 +158,6 @@ impl ModeGuard {
     /// Puts `terminal` in raw mode (cfmakeraw(3): bytes as typed, one at a time, no echo, no
     /// signal keys, no output processing, so "\n" does not return the cursor), for the chat
     /// screen.
-    #[allow(dead_code)] // Chat mode, wired into the relay next, uses it.
     pub fn raw(terminal: impl AsFd) -> io::Result<ModeGuard> {
         ModeGuard::change(terminal, OptionalActions::Now, Termios::make_raw)
     }
@@ -194,7 +193,6 @@ impl ModeGuard {
     /// byte): the terminal gets its found modes back, tete stops, and when continued the raw
     /// mode returns and the event loop hears [`Continued`](crate::signals::Signal::Continued)
     /// (if it has a `SignalSource`), to redraw.
-    #[allow(dead_code)] // Chat mode, wired into the relay next, uses it.
     pub fn suspend(&self) -> io::Result<()> {
         let me = rustix::process::getpid();
         Ok(rustix::process::kill_process(
@@ -239,7 +237,6 @@ pub(crate) fn redisplay_prompt() {
 }
 
 /// The terminal's width in columns, if `terminal` is one and knows it.
-#[allow(dead_code)] // Chat mode, wired into the relay next, uses it.
 pub fn width(terminal: impl AsFd) -> Option<u16> {
     let size = rustix::termios::tcgetwinsize(terminal).ok()?;
     (size.ws_col > 0).then_some(size.ws_col)

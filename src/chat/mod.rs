@@ -36,9 +36,6 @@
 //!   socket in pieces of a fixed size); a slow terminal then holds back the peer, as a slow
 //!   stdout does.
 
-// Wired into the relay in the next commit.
-#![allow(dead_code)]
-
 mod editor;
 mod input_view;
 mod keys;

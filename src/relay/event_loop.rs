@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 
+use super::chat_front::ChatFront;
 use super::peer::{Next, Peers};
 use super::session::Session;
 use super::{Input, Output};
@@ -33,6 +34,8 @@ pub(super) struct Relay<'a> {
     peers: Peers<'a>,
     /// The session with the current peer, once there is one.
     session: Option<Box<Session>>,
+    /// Chat mode's line editor and screen, at a terminal.
+    chat: Option<ChatFront>,
 }
 
 impl<'a> Relay<'a> {
@@ -55,22 +58,26 @@ impl<'a> Relay<'a> {
         let stdout = StdStream::open(libc::STDOUT_FILENO, poll.registry(), STDOUT)
             .map_err(|err| Error::io("stdout", &err))?;
         peers.connect(poll.registry())?;
+        let input = Input {
+            ready: !stdin.pollable,
+            ended: false,
+            stream: stdin,
+        };
+        let output = Output {
+            ready: !stdout.pollable,
+            stream: stdout,
+        };
+        let chat = ChatFront::start(config, &input, &output)?;
         Ok(Relay {
             config,
             password,
             poll,
             signals,
-            input: Input {
-                ready: !stdin.pollable,
-                ended: false,
-                stream: stdin,
-            },
-            output: Output {
-                ready: !stdout.pollable,
-                stream: stdout,
-            },
+            input,
+            output,
             peers,
             session: None,
+            chat,
         })
     }
 
@@ -121,6 +128,7 @@ impl<'a> Relay<'a> {
     /// Waits for a peer or pumps the session. Returns true when tete is done.
     fn step(&mut self, now: Instant) -> Result<bool, Error> {
         loop {
+            self.chat_keys()?;
             if self.session.is_none() {
                 match self.peers.step(self.poll.registry(), now)? {
                     Next::Wait => return Ok(false),
@@ -145,10 +153,23 @@ impl<'a> Relay<'a> {
                 return Ok(false);
             };
             let end = session
-                .pump(&mut self.input, &mut self.output, self.config)
+                .pump(
+                    &mut self.input,
+                    &mut self.output,
+                    self.chat.as_mut(),
+                    self.config,
+                )
                 .or_else(|| session.timed_out(self.config, now));
             self.check_authenticated();
             let Some(end) = end else {
+                // The session took typed lines: keys left waiting for room are read now.
+                if self
+                    .chat
+                    .as_ref()
+                    .is_some_and(|chat| chat.wants_keys(&self.input))
+                {
+                    continue;
+                }
                 return Ok(false);
             };
             let Some(mut session) = self.session.take() else {
@@ -177,13 +198,35 @@ impl<'a> Relay<'a> {
         }
     }
 
+    /// Chat mode: reads the keys typed and acts on them. Ctrl-C ends tete as it does without
+    /// chat mode, where the terminal turns it into SIGINT: at once, by that signal.
+    fn chat_keys(&mut self) -> Result<(), Error> {
+        let Some(chat) = &mut self.chat else {
+            return Ok(());
+        };
+        let leave = chat
+            .read_keys(&mut self.input, &mut self.output)
+            .map_err(|err| Error::io("terminal", &err))?;
+        if leave {
+            self.chat = None;
+            die_of(Signal::Interrupt);
+        }
+        Ok(())
+    }
+
     /// Acts on the signals that arrived: SIGINT, SIGTERM and SIGHUP end tete as they would
-    /// have by themselves, after shared state is put back.
+    /// have by themselves, after the chat screen is left tidy and shared state is put back;
+    /// the chat screen follows the window's size and is drawn again after a stop.
     fn on_signals(&mut self) {
         for signal in self.signals.drain() {
-            match signal {
-                Signal::Interrupt | Signal::Terminate | Signal::HangUp => die_of(signal),
-                Signal::Continued | Signal::WindowChanged => {}
+            match (signal, &mut self.chat) {
+                (Signal::Interrupt | Signal::Terminate | Signal::HangUp, _) => {
+                    self.chat = None;
+                    die_of(signal)
+                }
+                (Signal::WindowChanged, Some(chat)) => chat.resize(),
+                (Signal::Continued, Some(chat)) => chat.redraw(),
+                (Signal::Continued | Signal::WindowChanged, None) => {}
             }
         }
     }

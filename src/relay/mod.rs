@@ -10,10 +10,14 @@
 //! - [`session`]: one peer's connection and the bytes in flight to and from it: the pump that
 //!   moves bytes until nothing more can move, and the kernel's zero-copy routes.
 //! - [`ending`]: when a session ends, as a pure state machine with its own unit tests.
+//! - [`chat_front`]: chat mode at a terminal, between the person and the session: the keys
+//!   read (by the loop, as they are also read with no session), the lines sent handed to the
+//!   session in place of stdin, the peer's bytes shown in place of stdout.
 //!
 //! mio reports readiness on edges, so each descriptor carries a `ready` flag: set by an event,
 //! cleared only when a call answers `WouldBlock`.
 
+mod chat_front;
 mod ending;
 mod event_loop;
 mod peer;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mio::Registry;
 use mio::net::TcpStream;
 
+use super::chat_front::ChatFront;
 use super::ending::{Ending, Receiving, Rules, Sending};
 use super::{End, Input, Output};
 use crate::buffer::Buffer;
@@ -147,15 +148,17 @@ impl Session {
         true
     }
 
-    /// Moves bytes until nothing more can move; returns how the session ended, if it has.
+    /// Moves bytes until nothing more can move; returns how the session ended, if it has. In
+    /// chat mode, `chat` stands in for stdin and stdout.
     pub(super) fn pump(
         &mut self,
         input: &mut Input,
         output: &mut Output,
+        mut chat: Option<&mut ChatFront>,
         config: &Config,
     ) -> Option<End> {
         loop {
-            let progress = match self.transfer(input, output, config) {
+            let progress = match self.transfer(input, output, chat.as_deref_mut(), config) {
                 Ok(progress) => progress,
                 Err(end) => return Some(end),
             };
@@ -180,12 +183,13 @@ impl Session {
         &mut self,
         input: &mut Input,
         output: &mut Output,
+        mut chat: Option<&mut ChatFront>,
         config: &Config,
     ) -> Result<bool, End> {
         let mut progress = false;
         if self.layer.is_open() {
             progress |= self.send_direct(input)?;
-            progress |= self.read_stdin(input)?;
+            progress |= self.read_stdin(input, chat.as_deref_mut())?;
             if input.ended {
                 self.ending.stdin_ended();
             }
@@ -215,7 +219,7 @@ impl Session {
         if config.direction == Direction::SendOnly {
             self.down.clear();
         } else {
-            progress |= self.write_stdout(output)?;
+            progress |= self.write_stdout(output, chat)?;
         }
         // Everything received has been decoded and written: is the peer's end of stream clean?
         if self.ending.receiving() == Receiving::Ended && !progress && self.down.is_empty() {
@@ -301,20 +305,21 @@ impl Session {
         Ok(progress)
     }
 
-    fn read_stdin(&mut self, input: &mut Input) -> Result<bool, End> {
+    fn read_stdin(&mut self, input: &mut Input, chat: Option<&mut ChatFront>) -> Result<bool, End> {
+        let ready = chat.as_ref().map_or(input.ready, |chat| chat.has_typed());
         if self.up_route.is_some()
             || !self.ending.reads_stdin()
             || input.ended
-            || !input.ready
+            || !ready
             || !self.layer.outbound_has_room(&self.up)
         {
             return Ok(false);
         }
         let stream = &input.stream;
-        match self
-            .layer
-            .fill_outbound(&mut self.up, |buf| stream.read(buf))
-        {
+        match self.layer.fill_outbound(&mut self.up, |buf| match chat {
+            Some(chat) => chat.take_typed(buf),
+            None => stream.read(buf),
+        }) {
             Ok(0) => input.ended = true,
             Ok(_) => self.ending.sent(),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
@@ -382,7 +387,18 @@ impl Session {
         Ok(progress || decoded)
     }
 
-    fn write_stdout(&mut self, output: &mut Output) -> Result<bool, End> {
+    fn write_stdout(
+        &mut self,
+        output: &mut Output,
+        chat: Option<&mut ChatFront>,
+    ) -> Result<bool, End> {
+        if let Some(chat) = chat {
+            let shown = chat
+                .show_peer(self.down.filled(), output)
+                .map_err(stdout_failure)?;
+            self.down.consume(shown);
+            return Ok(shown > 0);
+        }
         let mut progress = false;
         while output.ready && !self.down.is_empty() {
             match output.stream.write(self.down.filled()) {
@@ -391,10 +407,7 @@ impl Session {
                     progress = true;
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => output.ready = false,
-                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
-                    return Err(End::StdoutClosed);
-                }
-                Err(err) => return Err(End::Failed(Error::io("stdout", &err))),
+                Err(err) => return Err(stdout_failure(err)),
             }
         }
         Ok(progress)
@@ -473,6 +486,15 @@ fn unacknowledged(stream: &TcpStream) -> usize {
     {
         let _ = stream;
         0
+    }
+}
+
+/// How a failed write to stdout ends the session.
+fn stdout_failure(err: io::Error) -> End {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        End::StdoutClosed
+    } else {
+        End::Failed(Error::io("stdout", &err))
     }
 }
 

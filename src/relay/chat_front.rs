@@ -1,0 +1,278 @@
+//! Chat mode's front: the terminal in raw mode, the [`Chat`] state machine, and the bytes
+//! waiting between them, the terminal and the session.
+//!
+//! The front outlives any one peer, as stdin does: the person at the terminal types while tete
+//! waits for a peer (Ctrl-C must work then too: in raw mode it is a byte, not a signal), and
+//! with `-k` one conversation follows another on the same screen. So the event loop owns the
+//! front and reads the keys itself, at every step, even after Ctrl-D; the session only takes the
+//! lines the editor sent ([`ChatFront::take_typed`], in place of reading stdin) and hands over
+//! the peer's bytes ([`ChatFront::show_peer`], in place of writing stdout).
+//!
+//! Memory stays bounded as in the rest of the relay: keys are read only while the lines waiting
+//! for the session and the bytes waiting for the terminal are below [`QUEUE_LIMIT`], and the
+//! peer's bytes are taken in pieces of [`PIECE`] only while the screen's queue is below it (the
+//! chat writes at most a fixed multiple of what it is given): a slow terminal holds back the
+//! peer, as a slow stdout does.
+//!
+//! However tete ends (a normal end, an error, Ctrl-C, a fatal signal the loop takes, a panic
+//! unwinding), dropping the front leaves the screen tidy ([`Chat::finish`], the queue written
+//! out within [`DRAIN_TIME`]) and then the terminal's modes as they were (the [`ModeGuard`]).
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+
+use super::{Input, Output};
+use crate::chat::{Action, Chat};
+use crate::error::Error;
+use crate::options::{Config, Direction};
+use crate::terminal::{self, ModeGuard};
+
+/// The most bytes kept waiting either way (typed lines for the session, bytes for the screen)
+/// before the front stops taking more.
+const QUEUE_LIMIT: usize = 64 * 1024;
+
+/// How many bytes are read from the terminal, or taken from the peer, at a time.
+const PIECE: usize = 4 * 1024;
+
+/// The width assumed for a terminal that does not say.
+const DEFAULT_WIDTH: u16 = 80;
+
+/// How long the last screen bytes may take to reach a terminal at the end, or before a
+/// suspension; a terminal that takes none for this long is not waited for.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+pub(super) struct ChatFront {
+    chat: Chat,
+    /// Lines the editor sent, not yet taken by a session.
+    typed: Vec<u8>,
+    /// Ctrl-D on an empty line (or the terminal's end): once `typed` is taken, stdin has ended.
+    input_ended: bool,
+    /// The terminal gave its end (a hangup): it is read no more.
+    terminal_ended: bool,
+    /// Bytes for the screen, from `written` on not yet written.
+    screen: Vec<u8>,
+    written: usize,
+    /// stdout's terminal, for writing the screen, also when the front is dropped.
+    terminal: OwnedFd,
+    /// Raw mode; dropped after the screen is left tidy.
+    raw_mode: ModeGuard,
+}
+
+impl ChatFront {
+    /// Chat mode, if `config` and the standard streams call for it: both terminals, stdin part
+    /// of the session (not `-d`) and the peer's bytes shown (not `--send-only`), and not
+    /// `--no-chat`. Puts stdin's terminal in raw mode and shows the input line.
+    pub(super) fn start(
+        config: &Config,
+        input: &Input,
+        output: &Output,
+    ) -> Result<Option<ChatFront>, Error> {
+        if !config.chat
+            || config.direction != Direction::Both
+            || !input.stream.is_terminal
+            || !output.stream.is_terminal
+        {
+            return Ok(None);
+        }
+        let terminal = output
+            .stream
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|err| Error::io("stdout", &err))?;
+        let raw_mode = ModeGuard::raw(&input.stream)
+            .map_err(|err| Error::io("cannot put the terminal in raw mode", &err))?;
+        let width = terminal::width(&terminal).unwrap_or(DEFAULT_WIDTH);
+        let color = has_color(
+            std::env::var_os("TERM").as_deref(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
+        let mut front = ChatFront {
+            chat: Chat::new(width, color),
+            typed: Vec::new(),
+            input_ended: false,
+            terminal_ended: false,
+            screen: Vec::new(),
+            written: 0,
+            terminal,
+            raw_mode,
+        };
+        front.chat.show(&mut front.screen);
+        Ok(Some(front))
+    }
+
+    /// Reads what was typed and acts on it: lines queued for the session, the screen updated
+    /// and written, Ctrl-Z carried out. Returns true when the person pressed Ctrl-C to leave.
+    pub(super) fn read_keys(&mut self, input: &mut Input, output: &mut Output) -> io::Result<bool> {
+        let mut keys = [0u8; PIECE];
+        while self.wants_keys(input) {
+            let n = match input.stream.read(&mut keys) {
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    input.ready = false;
+                    break;
+                }
+                // A terminal that hung up reads as its end, or fails with EIO.
+                Err(err) if err.raw_os_error() == Some(libc::EIO) => 0,
+                Err(err) => return Err(err),
+            };
+            if n == 0 {
+                self.terminal_ended = true;
+                self.input_ended = true;
+                break;
+            }
+            match self
+                .chat
+                .keys(&keys[..n], &mut self.typed, &mut self.screen)
+            {
+                Action::Continue => {}
+                Action::EndInput => self.input_ended = true,
+                Action::Leave => return Ok(true),
+                Action::Suspend => self.suspend()?,
+            }
+        }
+        self.flush(output)?;
+        Ok(false)
+    }
+
+    /// True while keys should be read now: the terminal has some, and there is room for what
+    /// they make. The loop asks again after a session took typed lines.
+    pub(super) fn wants_keys(&self, input: &Input) -> bool {
+        input.ready && !self.terminal_ended && self.typed.len() < QUEUE_LIMIT && !self.screen_full()
+    }
+
+    /// True when the session has something to take: typed lines, or the end of input.
+    pub(super) fn has_typed(&self) -> bool {
+        !self.typed.is_empty() || self.input_ended
+    }
+
+    /// What the session reads in place of stdin: typed lines, then 0 once input has ended.
+    /// Call only when [`ChatFront::has_typed`].
+    pub(super) fn take_typed(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.typed.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.typed[..n]);
+        self.typed.drain(..n);
+        Ok(n)
+    }
+
+    /// What the session writes in place of stdout: the peer's `bytes`, taken while the screen's
+    /// queue has room, shown and written. Returns how many were taken.
+    pub(super) fn show_peer(&mut self, bytes: &[u8], output: &mut Output) -> io::Result<usize> {
+        let mut taken = 0;
+        loop {
+            self.flush(output)?;
+            if taken == bytes.len() || self.screen_full() {
+                return Ok(taken);
+            }
+            let piece = &bytes[taken..bytes.len().min(taken + PIECE)];
+            self.chat.peer_bytes(piece, &mut self.screen);
+            taken += piece.len();
+        }
+    }
+
+    /// SIGWINCH: the chat drawn again for the terminal's new width.
+    pub(super) fn resize(&mut self) {
+        if let Some(width) = terminal::width(&self.terminal) {
+            self.chat.resize(width, &mut self.screen);
+        }
+    }
+
+    /// SIGCONT: the chat drawn again, as the shell may have written over it.
+    pub(super) fn redraw(&mut self) {
+        self.chat.show(&mut self.screen);
+    }
+
+    /// Ctrl-Z: the screen left tidy, then tete stops as the shell's Ctrl-Z would stop it; once
+    /// continued, in raw mode again, the chat is drawn again.
+    fn suspend(&mut self) -> io::Result<()> {
+        self.drain();
+        self.raw_mode.suspend()?;
+        self.redraw();
+        Ok(())
+    }
+
+    fn screen_full(&self) -> bool {
+        self.screen.len() - self.written >= QUEUE_LIMIT
+    }
+
+    /// Writes the screen's queue while the terminal takes it.
+    fn flush(&mut self, output: &mut Output) -> io::Result<()> {
+        while output.ready && self.written < self.screen.len() {
+            match rustix::io::write(&self.terminal, &self.screen[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(rustix::io::Errno::AGAIN) => output.ready = false,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        if self.written == self.screen.len() {
+            self.screen.clear();
+            self.written = 0;
+        }
+        Ok(())
+    }
+
+    /// Writes all of the screen's queue, waiting for the terminal at most [`DRAIN_TIME`] in
+    /// all; what a failing or stuck terminal does not take is dropped.
+    fn drain(&mut self) {
+        let deadline = Instant::now() + DRAIN_TIME;
+        while self.written < self.screen.len() {
+            match rustix::io::write(&self.terminal, &self.screen[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let Ok(left) = Timespec::try_from(left) else {
+                        break;
+                    };
+                    let mut terminal = [PollFd::new(&self.terminal, PollFlags::OUT)];
+                    if left == Timespec::default()
+                        || rustix::event::poll(&mut terminal, Some(&left)).is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        self.screen.clear();
+        self.written = 0;
+    }
+}
+
+impl Drop for ChatFront {
+    fn drop(&mut self) {
+        self.chat.finish(&mut self.screen);
+        self.drain();
+        // The raw mode guard, dropped after this, puts the terminal's modes back.
+    }
+}
+
+/// Whether the chat may use colour: a terminal that knows its type (`TERM` set, not `dumb`),
+/// and no `NO_COLOR` with a value (<https://no-color.org>).
+fn has_color(term: Option<&OsStr>, no_color: Option<&OsStr>) -> bool {
+    let known = term.is_some_and(|term| !term.is_empty() && term != "dumb");
+    let refused = no_color.is_some_and(|value| !value.is_empty());
+    known && !refused
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::has_color;
+
+    #[test]
+    fn colour_needs_a_known_terminal_and_no_refusal() {
+        let some = |text: &'static str| Some(OsStr::new(text));
+        assert!(has_color(some("xterm-256color"), None));
+        assert!(has_color(some("xterm"), some("")), "an empty NO_COLOR");
+        assert!(!has_color(some("xterm"), some("1")));
+        assert!(!has_color(some("dumb"), None));
+        assert!(!has_color(None, None));
+        assert!(!has_color(some(""), None));
+    }
+}
