@@ -9,6 +9,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::num::NonZeroU16;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -461,4 +462,92 @@ fn a_resize_redraws_for_the_new_width() {
         .find(|row| row.starts_with("tete: "))
         .unwrap_or_else(|| panic!("no error line on the screen: {rows:?}"));
     assert!(error.contains("127.0.0.1"), "{error}");
+}
+
+/// `tete EXTRA 127.0.0.1 PORT` with a terminal as stdin and stderr, and as stdout unless
+/// `file` is given, connected to the test's peer.
+fn without_chat(extra: &[&str], file: Option<PathBuf>) -> (Pty, Termios, Running, TcpStream) {
+    let pty = Pty::open();
+    set_size(&pty, ROWS, COLS);
+    let settings = pty.termios();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding the peer");
+    let port = listener.local_addr().expect("the peer's address").port();
+    let port = port.to_string();
+    let mut args = extra.to_vec();
+    args.extend(["127.0.0.1", &port]);
+    let tete = tete(args)
+        .stdin(Input::Fd(pty.slave_fd()))
+        .stdout(file.map_or_else(|| Output::Fd(pty.slave_fd()), Output::File))
+        .stderr(Output::Fd(pty.slave_fd()))
+        .controlling_terminal()
+        .spawn();
+    let peer = accept_within(&listener, TIMEOUT);
+    peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+    (pty, settings, tete, peer)
+}
+
+/// With stdout a file, chat mode never starts, even with stdin a terminal: the terminal keeps
+/// its line discipline, and the file gets the peer's bytes exactly, escapes and all.
+#[test]
+fn a_pipeline_is_untouched() {
+    let dir = TempDir::new("chat-pipeline");
+    let file = dir.join("received");
+    let (pty, settings, tete, mut peer) = without_chat(&[], Some(file.clone()));
+    pty.type_bytes(b"typed line\n");
+    let mut line = vec![0; b"typed line\n".len()];
+    peer.read_exact(&mut line).expect("the peer reading");
+    assert_eq!(line, b"typed line\n");
+    assert_eq!(
+        pty.termios(),
+        settings,
+        "the terminal's settings while running"
+    );
+
+    let sent = b"\x1b]0;title\x07\x1b[2Jraw bytes\r\n\xff\n";
+    peer.write_all(sent).expect("the peer sending");
+    peer.shutdown(std::net::Shutdown::Write)
+        .expect("the peer's end");
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).expect("the peer reading");
+    tete.wait().assert_success();
+    assert_bytes_eq("the file", sent, &dir.read(&file));
+    assert_eq!(
+        pty.termios(),
+        settings,
+        "the terminal's settings afterwards"
+    );
+    let output = pty.output();
+    assert!(
+        !output.contains("\x1b[?2004h") && !output.contains("> "),
+        "chat mode drew on the terminal: {output:?}"
+    );
+}
+
+/// `--no-chat` at a terminal: the classic behaviour, the line discipline editing and the peer's
+/// bytes written as they are.
+#[test]
+fn no_chat_gives_the_terminal_the_raw_bytes() {
+    let (pty, settings, tete, mut peer) = without_chat(&["--no-chat"], None);
+    peer.write_all(b"\x1b]0;title\x07hello\n")
+        .expect("the peer sending");
+    pty.wait_for_output("\x1b]0;title\x07hello");
+    assert_eq!(
+        pty.termios(),
+        settings,
+        "the terminal's settings while running"
+    );
+    pty.type_bytes(b"typed\n");
+    let mut line = vec![0; b"typed\n".len()];
+    peer.read_exact(&mut line).expect("the peer reading");
+    assert_eq!(line, b"typed\n");
+    pty.type_bytes(&[CTRL_D]);
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).expect("the peer reading");
+    drop(peer);
+    tete.wait().assert_success();
+    assert_eq!(
+        pty.termios(),
+        settings,
+        "the terminal's settings afterwards"
+    );
 }
