@@ -255,7 +255,7 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "",
                 "no-chat",
                 "",
-                "at a terminal, no chat screen: raw bytes as other netcats",
+                "at a terminal: no chat screen, as other netcats",
             ),
         ],
     ),
