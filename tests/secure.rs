@@ -1047,19 +1047,27 @@ fn no_plaintext_and_no_password_on_the_wire() {
 // The prompt on a terminal
 // ---------------------------------------------------------------------------------------------
 
-/// `tete -P -v -l 127.0.0.1 P` on a terminal (stdin, stdout, stderr and controlling terminal),
-/// waiting at its prompt.
+/// `tete -P -v --no-chat -l 127.0.0.1 P` on a terminal (stdin, stdout, stderr and controlling
+/// terminal), waiting at its prompt. (Without chat mode, whose raw terminal follows the prompt:
+/// the terminal's settings after the prompt are then the original ones.)
 fn prompt_on_a_terminal() -> (Pty, Termios, Running, u16) {
     let tty = Pty::open();
     let original = tty.termios();
     assert!(original.lflag & libc::ECHO != 0, "a fresh terminal echoes");
     let port = free_port();
-    let listener = tete(["-P", "-v", "-l", "127.0.0.1", &port.to_string()])
-        .stdin(Input::Fd(tty.slave_fd()))
-        .stdout(Output::Fd(tty.slave_fd()))
-        .stderr(Output::Fd(tty.slave_fd()))
-        .controlling_terminal()
-        .spawn();
+    let listener = tete([
+        "-P",
+        "-v",
+        "--no-chat",
+        "-l",
+        "127.0.0.1",
+        &port.to_string(),
+    ])
+    .stdin(Input::Fd(tty.slave_fd()))
+    .stdout(Output::Fd(tty.slave_fd()))
+    .stderr(Output::Fd(tty.slave_fd()))
+    .controlling_terminal()
+    .spawn();
     tty.wait_for_output("Password: ");
     // The prompt is on the screen: what the user types now must not show.
     let during = tty.termios();

@@ -74,9 +74,21 @@ fn ctrl_z_then_fg_at_the_prompt_keeps_the_password_hidden() {
     let port = free_port();
     // A shell with job control on the terminal, as a user has: tete in a process group of its
     // own, in the foreground; `read` stands for whatever the user does before `fg`.
+    // Without chat mode, whose raw terminal would follow the prompt (tests/chat.rs).
     let script = r#"set -m; "$@"; read -r _; fg"#;
     let shell = Command::new("setsid")
-        .args(["--ctty", "bash", "-c", script, "sh", TETE, "-P", "-v", "-l"])
+        .args([
+            "--ctty",
+            "bash",
+            "-c",
+            script,
+            "sh",
+            TETE,
+            "-P",
+            "-v",
+            "--no-chat",
+            "-l",
+        ])
         .args(["127.0.0.1", &port.to_string()])
         .env_remove("TETE_PASSWORD")
         .stdin(tty.slave_fd())
