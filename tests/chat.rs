@@ -153,19 +153,7 @@ impl Chat {
     /// Waits until the screen shows what `ready` looks for, and returns it.
     #[track_caller]
     fn wait_for(&self, what: &str, ready: impl Fn(&vt100::Screen) -> bool) -> vt100::Screen {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.emulator().screen().clone();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the screen never showed {what}; it shows:\n{}",
-                rows(&screen).join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_for_screen(&self.pty, &self.resizes, what, ready)
     }
 
     /// Resizes the terminal as a window manager would: the kernel tells tete (SIGWINCH).
@@ -204,6 +192,29 @@ impl Chat {
         let output = self.pty.output();
         let screen = render(&output, &self.resizes).screen().clone();
         (finished, screen, output)
+    }
+}
+
+/// Waits until `pty`'s screen shows what `ready` looks for, and returns it.
+#[track_caller]
+fn wait_for_screen(
+    pty: &Pty,
+    resizes: &[(usize, u16, u16)],
+    what: &str,
+    ready: impl Fn(&vt100::Screen) -> bool,
+) -> vt100::Screen {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let screen = render(&pty.output(), resizes).screen().clone();
+        if ready(&screen) {
+            return screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the screen never showed {what}; it shows:\n{}",
+            rows(&screen).join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -550,4 +561,68 @@ fn no_chat_gives_the_terminal_the_raw_bytes() {
         settings,
         "the terminal's settings afterwards"
     );
+}
+
+/// With `-P` the prompt comes first, the terminal's own line editing without echo; chat mode
+/// starts once it is answered, and the conversation goes through the secure channel. Ctrl-D
+/// ends it cleanly on both sides.
+#[test]
+fn the_password_prompt_comes_before_the_chat() {
+    const PASSWORD: &str = "a room password";
+    let pty = Pty::open();
+    set_size(&pty, ROWS, COLS);
+    let settings = pty.termios();
+    let port = free_port().to_string();
+    let listener = tete(["-P", "-l", "127.0.0.1", &port])
+        .stdin(Input::Fd(pty.slave_fd()))
+        .stdout(Output::Fd(pty.slave_fd()))
+        .stderr(Output::Fd(pty.slave_fd()))
+        .controlling_terminal()
+        .spawn();
+    pty.wait_for_output("Password: ");
+    let at_prompt = pty.termios();
+    assert!(
+        at_prompt.lflag & libc::ICANON != 0 && at_prompt.lflag & libc::ECHO == 0,
+        "the prompt: line editing, no echo; lflag {:#o}",
+        at_prompt.lflag
+    );
+    pty.type_bytes(format!("{PASSWORD}\n").as_bytes());
+    wait_until("raw mode after the prompt", TIMEOUT, || {
+        pty.termios().lflag & libc::ICANON == 0
+    });
+
+    let dir = TempDir::new("chat-password");
+    let received = dir.join("received");
+    let mut client = tete(["127.0.0.1", &port])
+        .password(PASSWORD)
+        .stdin(Input::Pipe)
+        .stdout(Output::File(received.clone()))
+        .spawn();
+    let mut client_stdin = client.take_stdin();
+    let screen = wait_for_screen(&pty, &[], "the input line", |screen| {
+        input_row(screen).as_deref() == Some(">")
+    });
+    assert_eq!(conversation(&screen), ["Password:"]);
+    pty.type_bytes(b"hello\r");
+    wait_until("the line at the client", TIMEOUT, || {
+        std::fs::read(&received).is_ok_and(|bytes| bytes == b"hello\n")
+    });
+    client_stdin
+        .write_all(b"hi back\n")
+        .expect("the client's stdin");
+    wait_for_screen(&pty, &[], "the answer", |screen| {
+        conversation(screen).contains(&"hi back".to_string())
+    });
+
+    pty.type_bytes(&[CTRL_D]);
+    drop(client_stdin);
+    listener.wait().assert_success();
+    client.wait().assert_success();
+    assert_eq!(
+        pty.termios(),
+        settings,
+        "the terminal's settings afterwards"
+    );
+    let output = pty.output();
+    assert!(!output.contains(PASSWORD), "the password shows: {output:?}");
 }
