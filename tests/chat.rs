@@ -626,3 +626,59 @@ fn the_password_prompt_comes_before_the_chat() {
     let output = pty.output();
     assert!(!output.contains(PASSWORD), "the password shows: {output:?}");
 }
+
+/// tete's own messages (`-v`) go above the input line, each on a row of its own from the first
+/// column, and the line being typed stays whole below them: typed before a peer came, it is sent
+/// once one does.
+#[test]
+fn verbose_messages_do_not_break_the_input_line() {
+    let pty = Pty::open();
+    set_size(&pty, ROWS, COLS);
+    let settings = pty.termios();
+    let port = free_port();
+    let listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+        .stdin(Input::Fd(pty.slave_fd()))
+        .stdout(Output::Fd(pty.slave_fd()))
+        .stderr(Output::Fd(pty.slave_fd()))
+        .controlling_terminal()
+        .spawn();
+    pty.wait_for_output("listening on ");
+    wait_until("raw mode", TIMEOUT, || {
+        pty.termios().lflag & libc::ICANON == 0
+    });
+    pty.type_bytes(b"typed while waiting");
+    wait_for_screen(&pty, &[], "the half-typed line", |screen| {
+        input_row(screen).as_deref() == Some("> typed while waiting")
+    });
+
+    let mut peer = connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let screen = wait_for_screen(&pty, &[], "the connection's message", |screen| {
+        conversation(screen)
+            .iter()
+            .any(|row| row.starts_with("tete: connection from 127.0.0.1:"))
+    });
+    assert_eq!(input_row(&screen).as_deref(), Some("> typed while waiting"));
+    pty.type_bytes(b"\r");
+    let mut line = vec![0; b"typed while waiting\n".len()];
+    peer.read_exact(&mut line).expect("the peer reading");
+    assert_eq!(line, b"typed while waiting\n");
+
+    drop(peer);
+    listener.wait().assert_success();
+    assert_eq!(
+        pty.termios(),
+        settings,
+        "the terminal's settings afterwards"
+    );
+    let screen = wait_for_screen(&pty, &[], "the end's message", |screen| {
+        rows(screen).contains(&"tete: peer closed".to_string())
+    });
+    let rows = rows(&screen);
+    let at = |text: &str| rows.iter().position(|row| row.starts_with(text));
+    assert!(
+        at("tete: listening on") < at("tete: connection from")
+            && at("tete: connection from") < at("> typed while waiting")
+            && at("> typed while waiting") < at("tete: peer closed"),
+        "in the order they happened, each from the first column: {rows:?}"
+    );
+}

@@ -154,6 +154,14 @@ impl Chat {
         action
     }
 
+    /// Takes the live area off the screen, the cursor at the start of its first row, so that
+    /// whole lines can be written there by others (tete's own messages on stderr); then
+    /// [`Chat::show`], from the start of an empty row, puts it back below them.
+    pub fn step_aside(&mut self, screen: &mut Vec<u8>) {
+        self.erase(screen);
+        self.visible = false;
+    }
+
     /// Takes bytes from the peer: shown above the input line, escaped where needed.
     pub fn peer_bytes(&mut self, bytes: &[u8], screen: &mut Vec<u8>) {
         let mut sanitizer = std::mem::take(&mut self.sanitizer);

@@ -173,6 +173,18 @@ impl ChatFront {
         }
     }
 
+    /// Runs `write_lines`, which may write lines of its own to the terminal (tete's messages
+    /// on stderr), with the live area out of their way: it is drawn again below them.
+    pub(super) fn aside<T>(&mut self, write_lines: impl FnOnce() -> T) -> T {
+        self.chat.step_aside(&mut self.screen);
+        self.drain();
+        let result = write_lines();
+        // Without output processing a line's LF leaves the cursor in the column it ended in.
+        self.screen.push(b'\r');
+        self.chat.show(&mut self.screen);
+        result
+    }
+
     /// SIGWINCH: the chat drawn again for the terminal's new width.
     pub(super) fn resize(&mut self) {
         if let Some(width) = terminal::width(&self.terminal) {

@@ -4,7 +4,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::chat_front::ChatFront;
 use super::peer::{Next, Peers};
@@ -130,7 +130,7 @@ impl<'a> Relay<'a> {
         loop {
             self.chat_keys()?;
             if self.session.is_none() {
-                match self.peers.step(self.poll.registry(), now)? {
+                match self.beside_chat(|peers, registry| peers.step(registry, now))? {
                     Next::Wait => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
@@ -177,10 +177,9 @@ impl<'a> Relay<'a> {
             };
             session.close(self.poll.registry());
             let (peer, authenticated) = (session.peer(), session.authenticated());
-            if self
-                .peers
-                .session_over(self.poll.registry(), end, peer, authenticated)?
-            {
+            if self.beside_chat(|peers, registry| {
+                peers.session_over(registry, end, peer, authenticated)
+            })? {
                 return Ok(true);
             }
             // With -k the next client may already wait in the backlog, its readiness event
@@ -194,7 +193,17 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session
             && session.authenticate()
         {
-            self.peers.authenticated(self.poll.registry());
+            self.beside_chat(|peers, registry| peers.authenticated(registry));
+        }
+    }
+
+    /// Runs a step of the peer lifecycle, which may report on stderr (`-v`, a lost peer with
+    /// `-k`), with chat mode's input line out of the way of its lines.
+    fn beside_chat<T>(&mut self, step: impl FnOnce(&mut Peers<'a>, &Registry) -> T) -> T {
+        let registry = self.poll.registry();
+        match &mut self.chat {
+            Some(chat) => chat.aside(|| step(&mut self.peers, registry)),
+            None => step(&mut self.peers, registry),
         }
     }
 
