@@ -278,6 +278,10 @@ impl<'a> Peers<'a> {
                 "cannot connect to {}: timed out after {wait} s",
                 address::host_port(host, *port)
             )),
+            Mode::Listen { .. } if self.failed_handshakes > 0 => Error::Runtime(format!(
+                "no peer completed the password handshake within {wait} s ({} failed)",
+                self.failed_handshakes
+            )),
             Mode::Listen { .. } => Error::Runtime(format!("no peer connected within {wait} s")),
         }
     }
