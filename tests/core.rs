@@ -378,11 +378,7 @@ fn assert_bounded_behind_stalled_reader(situation: &str, stdout: OwnedFd, unread
         .spawn();
     let sent = wait_until_stalled(&counter, Duration::from_millis(500));
     let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "{situation}: tete ended while its stdout was stalled: {:?}",
-        running.try_status()
-    );
+    running.assert_running(&format!("waiting ({situation}, its stdout stalled)"));
     assert!(
         pending_bytes(unread) > 0,
         "{situation}: tete wrote nothing to its stdout"
@@ -413,11 +409,7 @@ fn assert_bounded_behind_stalled_peer(situation: &str, options: &[&str]) {
     let feeder = thread::spawn(move || stream_into(&mut stdin_write, FLOOD, &fed));
     let fed = wait_until_stalled(&counter, Duration::from_millis(500));
     let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "{situation}: tete ended while its peer was stalled: {:?}",
-        running.try_status()
-    );
+    running.assert_running(&format!("waiting ({situation}, its peer stalled)"));
     assert!(
         fed < FLOOD,
         "{situation}: tete took all {FLOOD} bytes of stdin although its peer reads nothing"
