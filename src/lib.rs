@@ -46,8 +46,11 @@ use options::Command;
 /// Runs tete with the arguments after the program name. `Ok(text)` is what to print on stdout.
 pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
     stdio::fill_closed_standard_fds().map_err(|err| Error::io("standard descriptors", &err))?;
-    let env_password = std::env::var_os("TETE_PASSWORD").map(OsStringExt::into_vec);
-    match options::parse(args, env_password)? {
+    let env = options::Environment {
+        password: std::env::var_os("TETE_PASSWORD").map(OsStringExt::into_vec),
+        proxy_auth: std::env::var_os(proxy::AUTH_VARIABLE).map(OsStringExt::into_vec),
+    };
+    match options::parse(args, env)? {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
         Command::Completions(shell) => Ok(Some(completions::script(shell))),
