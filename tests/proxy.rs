@@ -459,3 +459,15 @@ fn proxy_usage_errors() {
         finished.stderr
     );
 }
+
+/// No proxy where -x points: the line names the proxy, not the destination.
+#[test]
+fn a_proxy_that_is_not_there_is_named() {
+    let proxy = format!("127.0.0.1:{}", free_port());
+    let finished = tete(["-X", "connect", "-x", &proxy, "example.org", "443"]).run();
+    finished.assert_code(1);
+    assert_eq!(
+        finished.error_line(),
+        format!("tete: cannot connect to HTTP proxy {proxy}: connection refused")
+    );
+}

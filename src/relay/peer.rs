@@ -299,13 +299,7 @@ impl<'a> Peers<'a> {
                 })
             }
             (Ok(()), Some((handshake, out))) => {
-                match self.proxy() {
-                    Some(proxy) if proxy.host.parse() == Ok(target.ip()) => {
-                        self.verbose(&format!("connected to {proxy}"))
-                    }
-                    Some(proxy) => self.verbose(&format!("connected to {proxy} ({target})")),
-                    None => {}
-                }
+                self.verbose(&format!("connected to {}", self.named(target)));
                 self.deadline = self.deadline.or(Some(now + PROXY_REPLY_TIME));
                 self.phase = Phase::Proxying {
                     stream,
@@ -318,7 +312,7 @@ impl<'a> Peers<'a> {
             (Err(err), handshake) => {
                 self.proxy_handshake = handshake;
                 let _ = registry.deregister(&mut stream);
-                let failure = Error::io(format!("cannot connect to {target}"), &err);
+                let failure = Error::io(format!("cannot connect to {}", self.named(target)), &err);
                 self.connect_next(registry, rest, Some(failure))?;
                 Ok(Next::Wait)
             }
@@ -373,6 +367,16 @@ impl<'a> Peers<'a> {
             peer: target,
             early,
         })
+    }
+
+    /// What `target` is to the user: the proxy, if it is one (with its address when `-x`
+    /// named it by name), or the address.
+    fn named(&self, target: SocketAddr) -> String {
+        match self.proxy() {
+            Some(proxy) if proxy.host.parse() == Ok(target.ip()) => proxy.to_string(),
+            Some(proxy) => format!("{proxy} ({target})"),
+            None => target.to_string(),
+        }
     }
 
     /// The proxy of `-x`, if any.
