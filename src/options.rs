@@ -1148,6 +1148,9 @@ mod tests {
         assert!(usage_message(&["-l", "-x", "p", "1"]).contains("not with -l"));
         assert!(usage_message(&["-z", "-x", "p", "h", "1"]).contains("not through a proxy"));
         assert!(usage_message(&["-z", "--progress", "h", "1"]).contains("--progress"));
+        assert!(run(&["--progress", "h", "1"]).unwrap().progress);
+        assert!(run(&["--progress", "-l", "1"]).unwrap().progress);
+        assert!(!run(&["h", "1"]).unwrap().progress);
     }
 
     #[test]
