@@ -18,11 +18,19 @@
 //! - `zerocopy`: splice(2) and sendfile(2), for plaintext that needs no change on the way;
 //! - `buffer`: the fixed-size buffers that keep memory bounded;
 //! - `stdio`: the quirks of stdin and stdout (files epoll refuses, shared `O_NONBLOCK`);
-//! - `signals`: putting shared terminal and descriptor state back when a signal ends tete;
+//! - `signals`: putting shared terminal and descriptor state back when a signal ends tete,
+//!   and signals as events for the loop;
+//! - `terminal`: changing a terminal's modes (echo off, raw) and always putting them back;
+//! - `sys`: the few system calls without a safe wrapper in `rustix`, the only `unsafe` code;
+//! - `chat`: chat mode at a terminal: the line editor, the peer's text made safe, the screen;
 //! - `error`: the failures and their exit statuses.
+
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod address;
 mod buffer;
+mod chat;
 mod completions;
 mod error;
 mod layer;
@@ -35,10 +43,12 @@ mod relay;
 pub mod secure;
 mod signals;
 mod stdio;
+#[allow(unsafe_code)]
+mod sys;
+mod terminal;
 mod zerocopy;
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
 
 pub use error::Error;
 use options::Command;
@@ -46,9 +56,10 @@ use options::Command;
 /// Runs tete with the arguments after the program name. `Ok(text)` is what to print on stdout.
 pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
     stdio::fill_closed_standard_fds().map_err(|err| Error::io("standard descriptors", &err))?;
+    // Both secrets leave the environment block (and /proc/PID/environ) at once.
     let env = options::Environment {
-        password: std::env::var_os("TETE_PASSWORD").map(OsStringExt::into_vec),
-        proxy_auth: std::env::var_os(proxy::AUTH_VARIABLE).map(OsStringExt::into_vec),
+        password: password::take_from_environment(),
+        proxy_auth: sys::take_environment_variable(proxy::AUTH_VARIABLE).map(|v| v.to_vec()),
     };
     match options::parse(args, env)? {
         Command::Help => Ok(Some(options::help())),
@@ -59,8 +70,7 @@ pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
             // Whatever happens from here, even a panic, the shared descriptors get their
             // flags back.
             let _restore = stdio::RestoreFlags;
-            let password = password::obtain(&config.password)?;
-            relay::run(&config, password.as_deref()).map(|()| None)
+            relay::run(&config).map(|()| None)
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use getopts::{Fail, Options};
 
 use crate::error::Error;
+use crate::password::Password;
 use crate::proxy::{self, Credentials, Proxy};
 
 /// What the command line asks for.
@@ -135,10 +136,9 @@ pub enum Family {
 }
 
 /// What tete takes from the environment; the caller reads it, so parsing stays pure.
-#[derive(Debug, Default)]
 pub struct Environment {
     /// `TETE_PASSWORD`.
-    pub password: Option<Vec<u8>>,
+    pub password: Option<Password>,
     /// `TETE_PROXY_AUTH` ([`proxy::AUTH_VARIABLE`]): `user:password` for the proxy.
     pub proxy_auth: Option<Vec<u8>>,
 }
@@ -152,7 +152,7 @@ pub enum PasswordSource {
     /// `--password-file FILE`: the file's first line.
     File(String),
     /// `TETE_PASSWORD`, taken from the environment by the caller; never empty.
-    Environment(Vec<u8>),
+    Environment(Password),
 }
 
 /// The usage lines shown by `--help`.
@@ -796,7 +796,7 @@ mod tests {
 
     fn parse_args(args: &[&str], env_password: Option<&str>) -> Result<Command, Error> {
         let env = Environment {
-            password: env_password.map(|p| p.as_bytes().to_vec()),
+            password: env_password.map(|p| Password::from(p.as_bytes())),
             proxy_auth: None,
         };
         parse(args, env)
@@ -1020,7 +1020,10 @@ mod tests {
         let Ok(Command::Run(config)) = parse_args(&["h", "1"], Some("pw")) else {
             panic!("expected a run");
         };
-        assert_eq!(config.password, PasswordSource::Environment(b"pw".to_vec()));
+        assert_eq!(
+            config.password,
+            PasswordSource::Environment(Password::from(&b"pw"[..]))
+        );
         // --help needs no password at all.
         assert_eq!(parse_args(&["--help"], Some("")), Ok(Command::Help));
     }

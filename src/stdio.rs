@@ -17,13 +17,14 @@
 //!   descriptors are pointed at `/dev/null` before anything else is opened: a closed stdin then
 //!   reads as an immediate EOF, and a closed stdout discards.
 
-use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
+use rustix::fs::{FileType, Mode, OFlags};
+use rustix::io::retry_on_intr;
 
 /// What kind of file a standard stream is, as far as choosing how to move bytes is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +38,10 @@ pub enum FileKind {
 /// stdin or stdout, ready for the event loop.
 #[derive(Debug)]
 pub struct StdStream {
-    /// The descriptor tete reads or writes: the standard one, or its private reopening.
-    fd: RawFd,
-    /// Keeps a private reopening open for as long as the stream lives.
-    _reopened: Option<OwnedFd>,
+    /// The standard descriptor (0 or 1).
+    standard: BorrowedFd<'static>,
+    /// A private reopening of the standard descriptor, used instead of it when there is one.
+    reopened: Option<OwnedFd>,
     /// False for files epoll refuses: they are always ready and blocking calls are fine.
     pub pollable: bool,
     pub is_terminal: bool,
@@ -50,16 +51,16 @@ pub struct StdStream {
 impl StdStream {
     /// Prepares standard descriptor `fd` (0 or 1) and registers it with `token` when epoll takes it.
     pub fn open(fd: RawFd, registry: &Registry, token: Token) -> io::Result<StdStream> {
-        let kind = file_kind(fd)?;
-        let is_terminal = unsafe { libc::isatty(fd) } == 1;
-        let (interest, access) = if fd == libc::STDIN_FILENO {
-            (Interest::READABLE, libc::O_RDONLY)
+        let (standard, interest, access) = if fd == libc::STDIN_FILENO {
+            (rustix::stdio::stdin(), Interest::READABLE, OFlags::RDONLY)
         } else {
-            (Interest::WRITABLE, libc::O_WRONLY)
+            (rustix::stdio::stdout(), Interest::WRITABLE, OFlags::WRONLY)
         };
+        let kind = file_kind(standard)?;
+        let is_terminal = rustix::termios::isatty(standard);
         let mut stream = StdStream {
-            fd,
-            _reopened: None,
+            standard,
+            reopened: None,
             pollable: false,
             is_terminal,
             kind,
@@ -69,38 +70,42 @@ impl StdStream {
         }
         // Only pipes and terminals are reopened: for a device, open() runs its driver again,
         // which may refuse (EBUSY) or have effects of its own.
-        if (kind == FileKind::Pipe || is_terminal)
-            && let Some(reopened) = reopen_nonblocking(fd, access)
-        {
-            stream.fd = reopened.as_raw_fd();
-            stream._reopened = Some(reopened);
+        if kind == FileKind::Pipe || is_terminal {
+            stream.reopened = reopen_nonblocking(fd, access);
         }
-        match registry.register(&mut SourceFd(&stream.fd), token, interest) {
+        let raw = stream.as_raw_fd();
+        match registry.register(&mut SourceFd(&raw), token, interest) {
             Ok(()) => stream.pollable = true,
             Err(err) if err.raw_os_error() == Some(libc::EPERM) => return Ok(stream),
             Err(err) => return Err(err),
         }
-        if stream._reopened.is_none() {
-            set_nonblocking_until_exit(fd)?;
+        if stream.reopened.is_none() {
+            set_nonblocking_until_exit(fd, standard)?;
         }
         if kind == FileKind::Pipe {
-            enlarge_pipe(stream.fd);
+            enlarge_pipe(stream.as_fd());
         }
         Ok(stream)
     }
 
     pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        retry_interrupted(|| unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) })
+        Ok(retry_on_intr(|| rustix::io::read(self, &mut *buf))?)
     }
 
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        retry_interrupted(|| unsafe { libc::write(self.fd, buf.as_ptr().cast(), buf.len()) })
+        Ok(retry_on_intr(|| rustix::io::write(self, buf))?)
+    }
+}
+
+impl AsFd for StdStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.reopened.as_ref().map_or(self.standard, AsFd::as_fd)
     }
 }
 
 impl AsRawFd for StdStream {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd
+        self.as_fd().as_raw_fd()
     }
 }
 
@@ -109,83 +114,64 @@ impl AsRawFd for StdStream {
 /// wake up far less often. Measured on pipe -> pipe transfers: the receiving tete's CPU time
 /// fell fourfold and throughput rose by half. The kernel may refuse (per-user pipe limits);
 /// then the pipe keeps its size.
-fn enlarge_pipe(fd: RawFd) {
+pub(crate) fn enlarge_pipe(pipe: BorrowedFd<'_>) {
     #[cfg(target_os = "linux")]
-    unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
-    }
+    let _ = rustix::pipe::fcntl_setpipe_size(pipe, 1 << 20);
     #[cfg(not(target_os = "linux"))]
-    let _ = fd;
-}
-
-/// Runs a libc call that returns a byte count or -1, again if a signal interrupted it.
-pub fn retry_interrupted(mut call: impl FnMut() -> isize) -> io::Result<usize> {
-    loop {
-        let n = call();
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
+    let _ = pipe;
 }
 
 /// Points any closed standard descriptor at `/dev/null`. Call first thing, before opening anything.
 pub fn fill_closed_standard_fds() -> io::Result<()> {
-    for fd in [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO] {
-        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1;
-        if closed {
+    let standard = [
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+        rustix::stdio::stderr(),
+    ];
+    for fd in standard {
+        if rustix::io::fcntl_getfd(fd).is_err() {
             // open() returns the lowest free descriptor, which is this one.
-            let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
-            if null != fd {
-                return Err(io::Error::last_os_error());
+            let null = rustix::fs::open("/dev/null", OFlags::RDWR, Mode::empty())?;
+            if null.as_raw_fd() != fd.as_raw_fd() {
+                return Err(io::Error::other(
+                    "/dev/null did not take a closed standard descriptor",
+                ));
             }
+            // It stays open as the standard descriptor for the rest of the process.
+            let _ = null.into_raw_fd();
         }
     }
     Ok(())
 }
 
-fn file_kind(fd: RawFd) -> io::Result<FileKind> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    let mode = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
-    Ok(match mode {
-        libc::S_IFIFO => FileKind::Pipe,
-        libc::S_IFREG | libc::S_IFBLK | libc::S_IFDIR => FileKind::Regular,
+fn file_kind(fd: BorrowedFd<'_>) -> io::Result<FileKind> {
+    let stat = rustix::fs::fstat(fd)?;
+    Ok(match FileType::from_raw_mode(stat.st_mode) {
+        FileType::Fifo => FileKind::Pipe,
+        FileType::RegularFile | FileType::BlockDevice | FileType::Directory => FileKind::Regular,
         _ => FileKind::Other,
     })
 }
 
 /// A private, non-blocking open file description of the pipe or terminal behind `fd`, if the
 /// system offers one (Linux does through /proc; a socket cannot be reopened).
-fn reopen_nonblocking(fd: RawFd, access: libc::c_int) -> Option<OwnedFd> {
-    let path = CString::new(format!("/proc/self/fd/{fd}")).ok()?;
-    let flags = access | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
-    let reopened = unsafe { libc::open(path.as_ptr(), flags) };
-    (reopened >= 0).then(|| unsafe { OwnedFd::from_raw_fd(reopened) })
+fn reopen_nonblocking(fd: RawFd, access: OFlags) -> Option<OwnedFd> {
+    let flags = access | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    rustix::fs::open(format!("/proc/self/fd/{fd}"), flags, Mode::empty()).ok()
 }
 
 /// The flags of standard descriptors 0 and 1 as tete found them, or -1 where tete changed nothing.
 static SAVED_FLAGS: [AtomicI32; 2] = [AtomicI32::new(-1), AtomicI32::new(-1)];
 
 /// Sets `O_NONBLOCK` on a shared descriptor and arranges for its old flags to come back at exit.
-fn set_nonblocking_until_exit(fd: RawFd) -> io::Result<()> {
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if flags & libc::O_NONBLOCK != 0 {
+fn set_nonblocking_until_exit(index: RawFd, fd: BorrowedFd<'static>) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    if flags.contains(OFlags::NONBLOCK) {
         return Ok(());
     }
-    SAVED_FLAGS[fd as usize].store(flags, Ordering::SeqCst);
-    crate::signals::restore_on_fatal_signals(restore_flags);
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
+    SAVED_FLAGS[index as usize].store(flags.bits() as i32, Ordering::SeqCst);
+    crate::signals::restore_on_fatal_signals();
+    rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK)?;
     Ok(())
 }
 
@@ -200,10 +186,11 @@ impl Drop for RestoreFlags {
 
 /// Puts back the flags tete changed. Async-signal-safe: only atomics and fcntl.
 pub fn restore_flags() {
-    for (fd, saved) in SAVED_FLAGS.iter().enumerate() {
+    let standard = [rustix::stdio::stdin(), rustix::stdio::stdout()];
+    for (fd, saved) in standard.into_iter().zip(&SAVED_FLAGS) {
         let flags = saved.swap(-1, Ordering::SeqCst);
         if flags != -1 {
-            unsafe { libc::fcntl(fd as RawFd, libc::F_SETFL, flags) };
+            let _ = rustix::fs::fcntl_setfl(fd, OFlags::from_bits_retain(flags as u32));
         }
     }
 }

@@ -14,17 +14,14 @@
 //! Memory stays bounded: the bytes in flight sit in the kernel's socket and pipe buffers.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::ptr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use crate::stdio::{FileKind, StdStream, retry_interrupted};
+use rustix::io::retry_on_intr;
+
+use crate::stdio::{FileKind, StdStream, enlarge_pipe};
 
 /// How much one call may move. The kernel moves less when its buffers hold less.
 const CHUNK: usize = 1 << 20;
-
-/// The private pipe's size: kernel memory, not tete's.
-#[cfg(target_os = "linux")]
-const PRIVATE_PIPE_SIZE: libc::c_int = 1 << 20;
 
 /// What one call achieved.
 #[derive(Debug, PartialEq, Eq)]
@@ -74,9 +71,7 @@ impl Direct {
             // splices, except files opened for appending (`>>`), which splice refuses. Terminals
             // and other devices get ordinary writes.
             FileKind::Regular | FileKind::Other
-                if cfg!(target_os = "linux")
-                    && !stdout.pollable
-                    && !appends(stdout.as_raw_fd()) =>
+                if cfg!(target_os = "linux") && !stdout.pollable && !appends(stdout.as_fd()) =>
             {
                 let (read_end, write_end) = private_pipe().ok()?;
                 Some(Direct::ThroughPipe {
@@ -90,7 +85,7 @@ impl Direct {
     }
 
     /// Moves what it can from `from` to `to` in one step.
-    pub fn transfer(&mut self, from: RawFd, to: RawFd) -> io::Result<Outcome> {
+    pub fn transfer(&mut self, from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<Outcome> {
         match self {
             Direct::FromPipe => splice_or_which_side(from, to, pipe_has_bytes),
             Direct::FromFile => match sendfile(to, from) {
@@ -108,7 +103,7 @@ impl Direct {
             } => {
                 // First whatever the last step left in the pipe, then more from the socket.
                 while *pending > 0 {
-                    match splice(read_end.as_raw_fd(), to, *pending) {
+                    match splice(read_end.as_fd(), to, *pending) {
                         Ok(n) => *pending -= n,
                         Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                             return Ok(Outcome::SinkFull);
@@ -116,13 +111,13 @@ impl Direct {
                         // Some files take no splice (procfs, some devices): what waits in the
                         // pipe is copied out the ordinary way, then the caller falls back.
                         Err(err) if unsupported(&err) => {
-                            copy_out(read_end.as_raw_fd(), to, pending)?;
+                            copy_out(read_end.as_fd(), to, pending)?;
                             return Err(err);
                         }
                         Err(err) => return Err(err),
                     }
                 }
-                match splice(from, write_end.as_raw_fd(), CHUNK) {
+                match splice(from, write_end.as_fd(), CHUNK) {
                     Ok(0) => Ok(Outcome::End),
                     Ok(n) => {
                         *pending = n;
@@ -145,9 +140,9 @@ impl Direct {
 /// One splice between a pipe and a socket; on `EAGAIN`, tells which side was not ready.
 /// `source_ready` says whether the source has something to give (bytes, or its end).
 fn splice_or_which_side(
-    from: RawFd,
-    to: RawFd,
-    source_ready: fn(RawFd) -> io::Result<bool>,
+    from: BorrowedFd<'_>,
+    to: BorrowedFd<'_>,
+    source_ready: fn(BorrowedFd<'_>) -> io::Result<bool>,
 ) -> io::Result<Outcome> {
     // Two tries: if the source had something before the second try and it still moved
     // nothing, the sink was full. (Bytes may arrive between the first try and the check.)
@@ -167,93 +162,79 @@ fn splice_or_which_side(
 }
 
 /// A pipe source: bytes are queued. (A pipe at its end makes splice return 0, never EAGAIN.)
-fn pipe_has_bytes(fd: RawFd) -> io::Result<bool> {
-    let mut n: libc::c_int = 0;
-    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n > 0)
+fn pipe_has_bytes(pipe: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(rustix::io::ioctl_fionread(pipe)? > 0)
 }
 
 /// A socket source: bytes are queued, or its end is. Splicing into a full pipe fails with
 /// EAGAIN before it looks at the socket, so a pending FIN must count as something to give, or
 /// the loop would wait for a socket event that has already come and gone.
-fn socket_has_news(fd: RawFd) -> io::Result<bool> {
-    let mut byte = 0u8;
-    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
-    match retry_interrupted(|| unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) }) {
+fn socket_has_news(socket: BorrowedFd<'_>) -> io::Result<bool> {
+    use rustix::net::RecvFlags;
+    let mut byte = [0u8];
+    let flags = RecvFlags::PEEK | RecvFlags::DONTWAIT;
+    match retry_on_intr(|| rustix::net::recv(socket, &mut byte, flags)) {
         Ok(_) => Ok(true),
-        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(false),
-        Err(err) => Err(err),
+        Err(rustix::io::Errno::AGAIN) => Ok(false),
+        Err(err) => Err(err.into()),
     }
 }
 
 #[cfg(target_os = "linux")]
-fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
-    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
-    retry_interrupted(|| unsafe {
-        libc::splice(from, ptr::null_mut(), to, ptr::null_mut(), len, flags)
-    })
+fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+    use rustix::pipe::SpliceFlags;
+    let flags = SpliceFlags::MOVE | SpliceFlags::NONBLOCK;
+    Ok(retry_on_intr(|| {
+        rustix::pipe::splice(from, None, to, None, len, flags)
+    })?)
 }
 
 #[cfg(target_os = "linux")]
-fn sendfile(to: RawFd, from: RawFd) -> io::Result<usize> {
-    retry_interrupted(|| unsafe { libc::sendfile(to, from, ptr::null_mut(), CHUNK) })
+fn sendfile(to: BorrowedFd<'_>, from: BorrowedFd<'_>) -> io::Result<usize> {
+    Ok(retry_on_intr(|| {
+        rustix::fs::sendfile(to, from, None, CHUNK)
+    })?)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn splice(_: RawFd, _: RawFd, _: usize) -> io::Result<usize> {
+fn splice(_: BorrowedFd<'_>, _: BorrowedFd<'_>, _: usize) -> io::Result<usize> {
     Err(io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn sendfile(_: RawFd, _: RawFd) -> io::Result<usize> {
+fn sendfile(_: BorrowedFd<'_>, _: BorrowedFd<'_>) -> io::Result<usize> {
     Err(io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// Copies the `pending` bytes waiting in a private pipe to `to` with read(2) and write(2);
 /// `to` is a file that never makes us wait.
-fn copy_out(pipe: RawFd, to: RawFd, pending: &mut usize) -> io::Result<()> {
+fn copy_out(pipe: BorrowedFd<'_>, to: BorrowedFd<'_>, pending: &mut usize) -> io::Result<()> {
     let mut buf = [0u8; 16 * 1024];
     while *pending > 0 {
         let want = buf.len().min(*pending);
-        let n = retry_interrupted(|| unsafe { libc::read(pipe, buf.as_mut_ptr().cast(), want) })?;
+        let n = retry_on_intr(|| rustix::io::read(pipe, &mut buf[..want]))?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         let mut written = 0;
         while written < n {
-            let chunk = &buf[written..n];
-            written += retry_interrupted(|| unsafe {
-                libc::write(to, chunk.as_ptr().cast(), chunk.len())
-            })?;
+            written += retry_on_intr(|| rustix::io::write(to, &buf[written..n]))?;
         }
         *pending -= n;
     }
     Ok(())
 }
 
-fn appends(fd: RawFd) -> bool {
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    flags != -1 && flags & libc::O_APPEND != 0
+fn appends(fd: BorrowedFd<'_>) -> bool {
+    rustix::fs::fcntl_getfl(fd).is_ok_and(|flags| flags.contains(rustix::fs::OFlags::APPEND))
 }
 
 fn private_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    #[cfg(target_os = "linux")]
-    let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
-    #[cfg(not(target_os = "linux"))]
-    let made = unsafe { libc::pipe(fds.as_mut_ptr()) };
-    if made == -1 {
-        return Err(io::Error::last_os_error());
-    }
+    use rustix::pipe::PipeFlags;
+    let (read_end, write_end) = rustix::pipe::pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)?;
     // A larger pipe moves more per splice; the kernel may refuse, and then 64 KiB will do.
-    #[cfg(target_os = "linux")]
-    unsafe {
-        libc::fcntl(fds[0], libc::F_SETPIPE_SZ, PRIVATE_PIPE_SIZE);
-    }
-    // SAFETY: pipe2 just returned these two descriptors, owned by no one else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    enlarge_pipe(read_end.as_fd());
+    Ok((read_end, write_end))
 }
 
 /// True when an error means the kernel cannot splice or sendfile between these two descriptors,

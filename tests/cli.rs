@@ -306,6 +306,16 @@ fn words(out: &ProcessOutput) -> Vec<String> {
         .collect()
 }
 
+/// A shell's output lines for two completions, split at the `---` line printed between them.
+fn two_answers(out: &ProcessOutput) -> (Vec<String>, Vec<String>) {
+    let lines = words(out);
+    let split = lines
+        .iter()
+        .position(|line| line == "---")
+        .expect("the separator");
+    (lines[..split].to_vec(), lines[split + 1..].to_vec())
+}
+
 #[test]
 fn bash_completes_long_options() {
     let dir = TempDir::new("bash-completion");
@@ -327,14 +337,10 @@ fn bash_completes_long_options() {
     ) else {
         return;
     };
-    let words = words(&out);
-    let split = words
-        .iter()
-        .position(|w| w == "---")
-        .expect("the separator");
-    assert_eq!(words[..split], ["--listen"], "bash completing 'tete --li'");
+    let (listen, shells) = two_answers(&out);
+    assert_eq!(listen, ["--listen"], "bash completing 'tete --li'");
     assert_eq!(
-        words[split + 1..],
+        shells,
         ["bash", "zsh", "fish"],
         "bash completing 'tete --completions '"
     );
@@ -358,15 +364,11 @@ fn fish_completes_long_options() {
     ) else {
         return;
     };
-    let words = words(&out);
-    let split = words
-        .iter()
-        .position(|w| w == "---")
-        .expect("the separator");
+    let (listen, shells) = two_answers(&out);
     let first_word = |line: &String| line.split('\t').next().unwrap_or_default().to_string();
-    let listen: Vec<String> = words[..split].iter().map(first_word).collect();
+    let listen: Vec<String> = listen.iter().map(first_word).collect();
     assert_eq!(listen, ["--listen"], "fish completing 'tete --li'");
-    let mut shells: Vec<String> = words[split + 1..].iter().map(first_word).collect();
+    let mut shells: Vec<String> = shells.iter().map(first_word).collect();
     shells.sort();
     assert_eq!(
         shells,

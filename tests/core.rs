@@ -29,22 +29,6 @@ const MEMORY_LIMIT_KIB: u64 = 8 * 1024;
 /// How soon "promptly" is.
 const PROMPTLY: Duration = Duration::from_secs(5);
 
-/// Starts `tete -v -l HOST PORT` and waits until it says it listens there.
-fn start_listener(host: &str, port: u16, stdin: Input, stdout: Output) -> (Running, SocketAddr) {
-    let mut listener = tete(["-v", "-l", host, &port.to_string()])
-        .stdin(stdin)
-        .stdout(stdout)
-        .spawn();
-    let addr = listener.wait_listening();
-    assert_eq!(
-        addr.port(),
-        port,
-        "{}: listening on the wrong port",
-        listener.description
-    );
-    (listener, addr)
-}
-
 /// Checks a listener's `-v` lines for a whole session that ended normally.
 #[track_caller]
 fn assert_listener_story(finished: &Finished, addr: SocketAddr, peer_ip: IpAddr) {
@@ -61,7 +45,7 @@ fn assert_listener_story(finished: &Finished, addr: SocketAddr, peer_ip: IpAddr)
     assert!(lines[3].starts_with("tete: sent "), "{story}");
 }
 
-/// [`exchange`] on 127.0.0.1 and a free port.
+/// [`exchange`] on 127.0.0.1 and a port the OS picks.
 fn exchange_on_loopback(
     dir: &TempDir,
     listener_stdin: Input,
@@ -69,11 +53,10 @@ fn exchange_on_loopback(
     to_listener: &[u8],
     to_client: &[u8],
 ) {
-    let port = free_port();
     exchange(
         dir,
         "127.0.0.1",
-        port,
+        0,
         "127.0.0.1",
         listener_stdin,
         client_stdin,
@@ -82,8 +65,8 @@ fn exchange_on_loopback(
     );
 }
 
-/// One session between `tete -v -l LISTEN_HOST PORT` and `tete CONNECT_HOST PORT`, each side's
-/// stdout a file: both must end by themselves with status 0, having printed exactly what the
+/// One session between `tete -v -l LISTEN_HOST PORT` (port 0: the OS picks) and `tete
+/// CONNECT_HOST PORT`, each side's stdout a file: both must end by themselves with status 0, having printed exactly what the
 /// other side sent.
 #[allow(clippy::too_many_arguments)]
 fn exchange(
@@ -98,13 +81,14 @@ fn exchange(
 ) {
     let listener_out = dir.join("listener.out");
     let client_out = dir.join("client.out");
-    let (listener, addr) = start_listener(
+    let (listener, addr) = start_listener_on(
         listen_host,
         port,
+        &[],
         listener_stdin,
         Output::File(listener_out.clone()),
     );
-    let client = tete([connect_host, &port.to_string()])
+    let client = tete([connect_host, &addr.port().to_string()])
         .stdin(client_stdin)
         .stdout(Output::File(client_out.clone()))
         .spawn();
@@ -403,11 +387,7 @@ fn assert_bounded_behind_stalled_reader(situation: &str, stdout: OwnedFd, unread
         .spawn();
     let sent = wait_until_stalled(&counter, Duration::from_millis(500));
     let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "{situation}: tete ended while its stdout was stalled: {:?}",
-        running.try_status()
-    );
+    running.assert_running(&format!("waiting ({situation}, its stdout stalled)"));
     assert!(
         pending_bytes(unread) > 0,
         "{situation}: tete wrote nothing to its stdout"
@@ -438,11 +418,7 @@ fn assert_bounded_behind_stalled_peer(situation: &str, options: &[&str]) {
     let feeder = thread::spawn(move || stream_into(&mut stdin_write, FLOOD, &fed));
     let fed = wait_until_stalled(&counter, Duration::from_millis(500));
     let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "{situation}: tete ended while its peer was stalled: {:?}",
-        running.try_status()
-    );
+    running.assert_running(&format!("waiting ({situation}, its peer stalled)"));
     assert!(
         fed < FLOOD,
         "{situation}: tete took all {FLOOD} bytes of stdin although its peer reads nothing"
@@ -490,12 +466,7 @@ fn stdio_sockets_transfer() {
     let (down_file, down) = dir.random_file("down", 8 * MIB + 7, 20);
     let (mut feed, stdin) = UnixStream::pair().expect("socketpair");
     let (mut drain, stdout) = UnixStream::pair().expect("socketpair");
-    let (listener, addr) = start_listener(
-        "127.0.0.1",
-        free_port(),
-        Input::Fd(stdin.into()),
-        Output::Fd(stdout.into()),
-    );
+    let (listener, addr) = start_listener(&[], Input::Fd(stdin.into()), Output::Fd(stdout.into()));
     let sent_up = up.clone();
     let feeder = thread::spawn(move || {
         feed.write_all(&sent_up).expect("feeding stdin");
@@ -531,12 +502,7 @@ fn stdio_sockets_transfer() {
 #[test]
 fn second_peer_is_refused() {
     let (mut stdout_read, stdout_write) = pipe();
-    let (mut listener, addr) = start_listener(
-        "127.0.0.1",
-        free_port(),
-        Input::Pipe,
-        Output::Fd(stdout_write.into()),
-    );
+    let (mut listener, addr) = start_listener(&[], Input::Pipe, Output::Fd(stdout_write.into()));
     let listener_stdin = listener.take_stdin();
     let mut first = connect(addr);
     first.write_all(b"hello\n").expect("the first peer's hello");
@@ -603,8 +569,7 @@ fn peer_reset_is_reported_by_the_client() {
 fn peer_reset_is_reported_by_the_listener() {
     let dir = TempDir::new("reset-listener");
     let (file, _) = dir.random_file("in", BIG, 14);
-    let (listener, addr) =
-        start_listener("127.0.0.1", free_port(), Input::File(file), Output::Null);
+    let (listener, addr) = start_listener(&[], Input::File(file), Output::Null);
     let mut peer = connect(addr);
     let peer_addr = peer.local_addr().expect("the peer's address");
     let mut start = vec![0; MIB];
@@ -769,6 +734,17 @@ fn address_already_in_use() {
     drop(held);
 }
 
+/// `tete -P -l PORT` on a port in use says so before asking for a password: the listener is
+/// bound first. (Asked first, this run without a terminal would fail on /dev/tty instead.)
+#[test]
+fn port_in_use_is_reported_before_the_password_prompt() {
+    let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
+    let port = held.local_addr().expect("address").port().to_string();
+    let finished = tete(["-P", "-l", "127.0.0.1", &port]).run();
+    assert_runtime_failure(&finished, &[&port, "address already in use"]);
+    drop(held);
+}
+
 #[test]
 fn names_refused_with_numeric() {
     let port = free_port().to_string();
@@ -791,9 +767,8 @@ fn ipv6_loopback_transfer() {
     let dir = TempDir::new("ipv6");
     let (up_file, up) = dir.random_file("up", 4 * MIB, 15);
     let (down_file, down) = dir.random_file("down", 4 * MIB, 16);
-    let port = free_port_v6();
     let (listener, client) = (Input::File(down_file), Input::File(up_file));
-    exchange(&dir, "::1", port, "::1", listener, client, &up, &down);
+    exchange(&dir, "::1", 0, "::1", listener, client, &up, &down);
 }
 
 fn localhost_to(listen_ip: IpAddr) {

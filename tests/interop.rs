@@ -5,225 +5,13 @@
 mod common;
 
 use std::fs::{self, File};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use common::*;
 
 /// The size of the byte-exact transfers with the netcats.
 const TRANSFER: usize = 4 * MIB + 321;
-
-// ---------------------------------------------------------------------------------------------
-// Finding and running the other programs
-// ---------------------------------------------------------------------------------------------
-
-/// The first executable file called `name` on PATH.
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        })
-}
-
-/// `name` from PATH, or `None` after saying that the test skips.
-fn program_or_skip(name: &str) -> Option<PathBuf> {
-    let found = find_program(name);
-    if found.is_none() {
-        eprintln!("SKIPPED: {name} not installed");
-    }
-    found
-}
-
-/// OpenBSD's nc: `nc.openbsd`, or an `nc` that is OpenBSD's under another name.
-fn openbsd_nc_or_skip() -> Option<PathBuf> {
-    if let Some(path) = find_program("nc.openbsd") {
-        return Some(path);
-    }
-    let nc = find_program("nc").filter(|nc| {
-        fs::canonicalize(nc).is_ok_and(|real| real.to_string_lossy().contains("openbsd"))
-    });
-    if nc.is_none() {
-        eprintln!("SKIPPED: OpenBSD nc not installed (no nc.openbsd, and nc is not OpenBSD's)");
-    }
-    nc
-}
-
-/// Another program, run by a test. Dropping it kills the process if it is still running.
-struct Process {
-    description: String,
-    child: Child,
-    /// Where its stderr goes, for messages.
-    stderr: PathBuf,
-    status: Option<ExitStatus>,
-}
-
-impl Process {
-    /// Starts `program ARGS...` with stdin from `stdin` (or /dev/null) and stdout to `stdout`
-    /// (or /dev/null); stderr goes to a file in `dir`.
-    fn spawn(
-        dir: &TempDir,
-        program: &Path,
-        args: &[&str],
-        stdin: Option<&Path>,
-        stdout: Option<&Path>,
-    ) -> Process {
-        let name = program
-            .file_name()
-            .map_or("program".into(), |name| name.to_string_lossy().into_owned());
-        let mut description = format!("{name} {}", args.join(" "));
-        let stderr = dir.join(&format!("{name}.stderr"));
-        let mut command = Command::new(program);
-        command.args(args);
-        command.stdin(match stdin {
-            Some(path) => {
-                description.push_str(" <FILE");
-                Stdio::from(File::open(path).unwrap_or_else(|err| panic!("{path:?}: {err}")))
-            }
-            None => {
-                description.push_str(" </dev/null");
-                Stdio::null()
-            }
-        });
-        command.stdout(match stdout {
-            Some(path) => {
-                description.push_str(" >FILE");
-                Stdio::from(File::create(path).unwrap_or_else(|err| panic!("{path:?}: {err}")))
-            }
-            None => Stdio::null(),
-        });
-        command.stderr(Stdio::from(
-            File::create(&stderr).unwrap_or_else(|err| panic!("{stderr:?}: {err}")),
-        ));
-        let child = command
-            .spawn()
-            .unwrap_or_else(|err| panic!("starting {description}: {err}"));
-        Process {
-            description,
-            child,
-            stderr,
-            status: None,
-        }
-    }
-
-    fn try_status(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().expect("waitpid");
-        }
-        self.status
-    }
-
-    fn stderr_text(&self) -> String {
-        fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Fails the test if the program has already ended (while it should be serving).
-    #[track_caller]
-    fn assert_running(&mut self) {
-        if let Some(status) = self.try_status() {
-            panic!(
-                "{} ended early with {status:?}; stderr {:?}",
-                self.description,
-                self.stderr_text()
-            );
-        }
-    }
-
-    /// Waits for the program to end by itself within [`TIMEOUT`] and asserts exit status 0; if it
-    /// does not end, kills it and fails the test saying that it hung.
-    #[track_caller]
-    fn wait_success(&mut self) {
-        let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.try_status() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                self.kill();
-                panic!(
-                    "{} hung: still running after {TIMEOUT:?}, killed; stderr {:?}",
-                    self.description,
-                    self.stderr_text()
-                );
-            }
-            thread::sleep(Duration::from_millis(5));
-        };
-        assert!(
-            status.success(),
-            "{}: expected exit status 0, got {status:?}; stderr {:?}",
-            self.description,
-            self.stderr_text()
-        );
-    }
-
-    fn kill(&mut self) {
-        if self.try_status().is_none() {
-            let _ = self.child.kill();
-            self.status = self.child.wait().ok();
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Waits until `port` on 127.0.0.1 accepts connections, by connecting (only for servers that
-/// take any number of connections).
-#[track_caller]
-fn wait_connectable(server: &mut Process, port: u16) {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
-            return;
-        }
-        server.assert_running();
-        assert!(
-            Instant::now() < deadline,
-            "{}: port {port} did not accept connections within {TIMEOUT:?}",
-            server.description
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Whether /proc/net/tcp or tcp6 shows a socket listening on `port`.
-fn listening_on(port: u16) -> bool {
-    let wanted = format!(":{port:04X}");
-    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
-        fs::read_to_string(table).is_ok_and(|text| {
-            text.lines().skip(1).any(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                // sl, local_address, rem_address, st: 0A is LISTEN.
-                fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
-            })
-        })
-    })
-}
-
-/// Waits until `server` listens on `port`, without connecting (it may take only one peer).
-#[track_caller]
-fn wait_listening_on(server: &mut Process, port: u16) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !listening_on(port) {
-        server.assert_running();
-        assert!(
-            Instant::now() < deadline,
-            "{}: not listening on port {port} within {TIMEOUT:?}",
-            server.description
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP: python3's http.server and curl
@@ -240,24 +28,37 @@ fn http_server_answers_through_tete() {
     fs::create_dir(&root).expect("the served directory");
     let body = random_bytes(200, MIB + 17);
     fs::write(root.join("file"), &body).expect("the served file");
-    let port = free_port();
-    let port_arg = port.to_string();
+    // Port 0: the OS picks a free port, and the server says which ("Serving HTTP on
+    // 127.0.0.1 port N ..."), unbuffered with -u.
+    let said = dir.join("server.out");
     let mut server = Process::spawn(
         &dir,
         &python,
         &[
+            "-u",
             "-m",
             "http.server",
             "--bind",
             "127.0.0.1",
-            &port_arg,
+            "0",
             "--directory",
             root.to_str().expect("a UTF-8 path"),
         ],
         None,
-        None,
+        Some(&said),
     );
-    wait_connectable(&mut server, port);
+    let mut port_arg = String::new();
+    wait_until("python3's http.server saying its port", TIMEOUT, || {
+        server.assert_running();
+        let text = fs::read_to_string(&said).unwrap_or_default();
+        port_arg = text
+            .split(" port ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
+        !port_arg.is_empty()
+    });
 
     let finished = tete(["127.0.0.1", &port_arg])
         .stdin(Input::Bytes(b"GET /file HTTP/1.0\r\n\r\n".to_vec()))

@@ -471,3 +471,24 @@ fn a_proxy_that_is_not_there_is_named() {
         format!("tete: cannot connect to HTTP proxy {proxy}: connection refused")
     );
 }
+
+/// TETE_PROXY_AUTH is read once and wiped, as TETE_PASSWORD is: `/proc/PID/environ` no longer
+/// holds it while tete talks to the proxy.
+#[test]
+fn the_environment_no_longer_shows_the_proxy_credentials() {
+    const SECRET: &str = "hunter2-proxy-7d3a";
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let proxy = format!("127.0.0.1:{}", silent.local_addr().expect("addr").port());
+    let running = tete(["-x", &proxy, "example.org", "22"])
+        .env("TETE_PROXY_AUTH", format!("alice:{SECRET}"))
+        .spawn();
+    // Accepted: tete is past reading its environment, waiting for the proxy's answer.
+    let _connection = accept_within(&silent, TIMEOUT);
+    let environ = fs::read(format!("/proc/{}/environ", running.pid())).expect("reading environ");
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(environ.contains("PATH="), "not an environment: {environ:?}");
+    assert!(
+        !environ.contains(SECRET),
+        "/proc/PID/environ shows the proxy password"
+    );
+}

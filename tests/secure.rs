@@ -1075,17 +1075,18 @@ fn prompt_on_a_terminal() -> (Pty, Termios, Running, u16) {
 fn prompt_reads_the_password_without_echo() {
     let (tty, original, listener, port) = prompt_on_a_terminal();
     tty.type_bytes(b"secret\n");
+    // The listener is bound before it asks: its "listening on" line came first.
     let line = tty.wait_for_output("listening on ");
     assert_eq!(parse_listening(&line), Some(loopback(port)), "{line:?}");
+    let client = connector(&[], port, "secret")
+        .stdin(Input::Bytes(b"hello through the channel\n".to_vec()))
+        .spawn();
+    tty.wait_for_output("hello through the channel");
     assert_eq!(
         tty.termios(),
         original,
         "the terminal's settings after the prompt"
     );
-    let client = connector(&[], port, "secret")
-        .stdin(Input::Bytes(b"hello through the channel\n".to_vec()))
-        .spawn();
-    tty.wait_for_output("hello through the channel");
     let listener = listener.wait();
     let client = client.wait();
     let screen = tty.output();
@@ -1111,6 +1112,20 @@ fn ctrl_c_at_the_prompt_restores_the_terminal() {
     let after = tty.termios();
     assert!(after.lflag & libc::ECHO != 0, "echo left off after Ctrl-C");
     assert_eq!(after, original, "the terminal's settings after Ctrl-C");
+}
+
+/// Ctrl-\ (SIGQUIT) too: tete dies of it, as it would have, with the terminal as it was
+/// (readpassphrase(3) does the same for every catchable signal).
+#[test]
+fn ctrl_backslash_at_the_prompt_restores_the_terminal() {
+    let (tty, original, listener, _) = prompt_on_a_terminal();
+    tty.type_bytes(&[0x1c]);
+    listener.wait().assert_signal(libc::SIGQUIT);
+    assert_eq!(
+        tty.termios(),
+        original,
+        "the terminal's settings after Ctrl-\\"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1315,4 +1330,21 @@ fn no_shutdown_connector() {
     listener.assert_success();
     assert_bytes_eq("the connector's stdout", &down, &client.stdout);
     assert_bytes_eq("the listener's stdout", &up, &listener.stdout);
+}
+
+/// `-P -l -w 2` that saw a wrong password and then nobody else: the message says a handshake
+/// failed, not that nobody connected.
+#[test]
+fn wait_after_a_failed_handshake_says_so() {
+    let (listener, port) = start_listener(&["-w", "2"], PASSWORD, Input::Null);
+    let client = connector(&[], port, "not the password").run();
+    client.assert_code(3);
+    let finished = listener.wait();
+    finished.assert_code(1);
+    let line = finished.stderr.lines().last().unwrap_or_default();
+    assert!(
+        line.contains("password handshake") && line.contains("1 failed"),
+        "{}: {line:?}",
+        finished.description
+    );
 }

@@ -4,25 +4,31 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token};
+use mio::{Events, Interest, Poll, Token};
 
 use super::meter::Meter;
 use super::peer::{Next, Peers};
 use super::session::Session;
 use super::{Input, Output};
 use crate::error::Error;
-use crate::options::Config;
+use crate::options::{Config, PasswordSource};
+use crate::password::{self, Password};
+use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
 
 pub(super) const STDIN: Token = Token(0);
 pub(super) const STDOUT: Token = Token(1);
 pub(super) const PEER: Token = Token(2);
 pub(super) const LISTENER: Token = Token(3);
+const SIGNALS: Token = Token(4);
 
 pub(super) struct Relay<'a> {
     config: &'a Config,
-    password: Option<&'a [u8]>,
+    /// The room password, if any: zeroized when the relay ends.
+    password: Option<Password>,
     poll: Poll,
+    /// SIGINT, SIGTERM, SIGHUP (and SIGWINCH, SIGCONT) as events of the loop.
+    signals: SignalSource,
     input: Input,
     output: Output,
     peers: Peers<'a>,
@@ -33,17 +39,30 @@ pub(super) struct Relay<'a> {
 }
 
 impl<'a> Relay<'a> {
-    pub(super) fn new(config: &'a Config, password: Option<&'a [u8]>) -> Result<Relay<'a>, Error> {
+    /// Sets everything up in the order a person at a terminal needs: the listening socket is
+    /// bound (or the host resolved) before the password prompt, so that a port in use or an
+    /// unknown host is said before anyone types a password; the connection starts after it,
+    /// so that no handshake deadline runs while the password is typed.
+    pub(super) fn new(config: &'a Config) -> Result<Relay<'a>, Error> {
         let poll = Poll::new().map_err(|err| Error::io("cannot create the event loop", &err))?;
+        let with_password = config.password != PasswordSource::None;
+        let mut peers = Peers::start(config, with_password, poll.registry())?;
+        let password = password::obtain(&config.password)?;
+        let mut signals =
+            SignalSource::new().map_err(|err| Error::io("cannot take signals", &err))?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)
+            .map_err(|err| Error::io("event loop", &err))?;
         let stdin = StdStream::open(libc::STDIN_FILENO, poll.registry(), STDIN)
             .map_err(|err| Error::io("stdin", &err))?;
         let stdout = StdStream::open(libc::STDOUT_FILENO, poll.registry(), STDOUT)
             .map_err(|err| Error::io("stdout", &err))?;
-        let peers = Peers::start(config, password.is_some(), poll.registry())?;
+        peers.connect(poll.registry())?;
         Ok(Relay {
             config,
             password,
             poll,
+            signals,
             input: Input {
                 ready: !stdin.pollable,
                 ended: false,
@@ -71,6 +90,7 @@ impl<'a> Relay<'a> {
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 let writable = event.is_writable() || event.is_write_closed() || event.is_error();
                 match event.token() {
+                    SIGNALS => self.on_signals(),
                     STDIN => self.input.ready = true,
                     STDOUT => self.output.ready = true,
                     LISTENER => self.peers.listener_ready(),
@@ -124,7 +144,7 @@ impl<'a> Relay<'a> {
                             peer,
                             &early,
                             self.config,
-                            self.password,
+                            self.password.as_deref(),
                             &self.input,
                             &self.output,
                         );
@@ -179,6 +199,17 @@ impl<'a> Relay<'a> {
             && session.authenticate()
         {
             self.peers.authenticated(self.poll.registry());
+        }
+    }
+
+    /// Acts on the signals that arrived: SIGINT, SIGTERM and SIGHUP end tete as they would
+    /// have by themselves, after shared state is put back.
+    fn on_signals(&mut self) {
+        for signal in self.signals.drain() {
+            match signal {
+                Signal::Interrupt | Signal::Terminate | Signal::HangUp => die_of(signal),
+                Signal::Continued | Signal::WindowChanged => {}
+            }
         }
     }
 }

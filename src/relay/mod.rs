@@ -26,9 +26,9 @@ use crate::error::Error;
 use crate::options::Config;
 use crate::stdio::StdStream;
 
-/// Runs tete as `config` says, with the room password if any, until the work is done.
-pub fn run(config: &Config, password: Option<&[u8]>) -> Result<(), Error> {
-    event_loop::Relay::new(config, password)?.run()
+/// Runs tete as `config` says until the work is done.
+pub fn run(config: &Config) -> Result<(), Error> {
+    event_loop::Relay::new(config)?.run()
 }
 
 /// stdin, which outlives any one peer (with `-k` it feeds each in turn).

@@ -77,6 +77,8 @@ enum Phase {
     },
     /// Listen mode: waiting for a peer on the listener.
     Listening,
+    /// Connect mode, before the first attempt: the host's addresses, resolved.
+    Resolved(VecDeque<SocketAddr>),
     /// Password listen mode: resting after a failed handshake, until the given time.
     Paused(Instant),
     /// A session is under way.
@@ -101,7 +103,8 @@ pub(super) struct Peers<'a> {
 }
 
 impl<'a> Peers<'a> {
-    /// Resolves the host and starts connecting, or opens the listener.
+    /// Resolves the host, or opens the listener: whatever can fail on the command line's
+    /// account happens here, before the password prompt.
     pub(super) fn start(
         config: &'a Config,
         password: bool,
@@ -122,7 +125,6 @@ impl<'a> Peers<'a> {
             Mode::Connect {
                 host, port, proxy, ..
             } => {
-                peers.deadline = config.wait.map(|wait| Instant::now() + wait);
                 // Through a proxy the destination is the proxy's to look up (Tor needs that).
                 let (host, port) = match proxy {
                     None => (host.as_str(), *port),
@@ -135,11 +137,23 @@ impl<'a> Peers<'a> {
                     }
                 };
                 let targets = address::resolve(host, port, config.family, config.numeric)?;
-                peers.connect_next(registry, targets.into(), None)?;
+                peers.phase = Phase::Resolved(targets.into());
             }
             Mode::Listen { .. } => peers.listen(registry)?,
         }
         Ok(peers)
+    }
+
+    /// Connect mode: starts connecting to the resolved addresses; `-w` counts from here.
+    pub(super) fn connect(&mut self, registry: &Registry) -> Result<(), Error> {
+        if !matches!(self.phase, Phase::Resolved(_)) {
+            return Ok(());
+        }
+        let Phase::Resolved(targets) = std::mem::replace(&mut self.phase, Phase::Busy) else {
+            return Ok(());
+        };
+        self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
+        self.connect_next(registry, targets, None)
     }
 
     pub(super) fn listener_ready(&mut self) {
@@ -149,7 +163,7 @@ impl<'a> Peers<'a> {
     /// The next deadline of the wait for a peer, if any.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Busy => None,
+            Phase::Busy | Phase::Resolved(_) => None,
             Phase::Paused(until) => Some(self.deadline.map_or(until, |d| d.min(until))),
             _ => self.deadline,
         }
@@ -158,7 +172,7 @@ impl<'a> Peers<'a> {
     /// Advances the wait for a peer.
     pub(super) fn step(&mut self, registry: &Registry, now: Instant) -> Result<Next, Error> {
         match self.phase {
-            Phase::Busy => Ok(Next::Wait),
+            Phase::Busy | Phase::Resolved(_) => Ok(Next::Wait),
             Phase::Connecting { .. } => self.check_connecting(registry, now),
             Phase::Proxying { .. } => self.check_proxying(now),
             Phase::Paused(until) if now < until => Ok(Next::Wait),
@@ -399,6 +413,10 @@ impl<'a> Peers<'a> {
             Mode::Connect { host, port, .. } => Error::Runtime(format!(
                 "cannot connect to {}: timed out after {wait} s",
                 address::host_port(host, *port)
+            )),
+            Mode::Listen { .. } if self.failed_handshakes > 0 => Error::Runtime(format!(
+                "no peer completed the password handshake within {wait} s ({} failed)",
+                self.failed_handshakes
             )),
             Mode::Listen { .. } => Error::Runtime(format!("no peer connected within {wait} s")),
         }

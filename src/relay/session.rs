@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -258,7 +258,7 @@ impl Session {
         };
         let mut progress = false;
         while self.ending.reads_stdin() && !input.ended && input.ready && self.writable {
-            match route.transfer(input.stream.as_raw_fd(), self.stream.as_raw_fd()) {
+            match route.transfer(input.stream.as_fd(), self.stream.as_fd()) {
                 Ok(Outcome::Moved(n)) => {
                     self.last_activity = Instant::now();
                     self.ending.sent();
@@ -299,7 +299,7 @@ impl Session {
             && self.ending.receiving() == Receiving::Open
             && self.down.is_empty()
         {
-            match route.transfer(self.stream.as_raw_fd(), output.stream.as_raw_fd()) {
+            match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
                 Ok(Outcome::Moved(n)) => {
                     self.last_activity = Instant::now();
                     self.received += n as u64;
@@ -493,17 +493,18 @@ impl Session {
     }
 }
 
-/// Bytes sent on `stream` that the peer has not acknowledged yet.
+/// Bytes sent on `stream` that the peer has not acknowledged yet (0 where the system cannot
+/// tell: `--send-only` then ends once everything is handed to the kernel).
 fn unacknowledged(stream: &TcpStream) -> usize {
     #[cfg(target_os = "linux")]
     {
-        let mut n: libc::c_int = 0;
-        if unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) } == 0 {
-            return n.max(0) as usize;
-        }
+        crate::sys::unacknowledged_bytes(stream.as_fd()).unwrap_or(0)
     }
-    let _ = stream;
-    0
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stream;
+        0
+    }
 }
 
 /// True for errors that come from the connection rather than from stdin or stdout.

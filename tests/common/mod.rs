@@ -30,6 +30,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -705,6 +706,36 @@ impl Running {
             .unwrap_or_else(|| panic!("{}: cannot parse {line:?}", self.description))
     }
 
+    /// Waits until `needle` has appeared `count` times on tete's stderr.
+    #[track_caller]
+    pub fn wait_for_count(&mut self, needle: &str, count: usize) {
+        let deadline = Instant::now() + TIMEOUT;
+        while self.stderr_so_far().matches(needle).count() < count {
+            if Instant::now() >= deadline {
+                let status = self.try_status();
+                panic!(
+                    "{}: {needle:?} not seen {count} times within {TIMEOUT:?} (exit status so \
+                     far {status:?}); stderr {:?}",
+                    self.description,
+                    self.stderr_so_far()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Fails the test if tete has ended; `doing` says what it should still be doing.
+    #[track_caller]
+    pub fn assert_running(&mut self, doing: &str) {
+        if let Some(status) = self.try_status() {
+            panic!(
+                "{}: ended ({status:?}) instead of {doing}; stderr {:?}",
+                self.description,
+                self.stderr_so_far()
+            );
+        }
+    }
+
     /// The exit status, if tete has ended.
     pub fn try_status(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
@@ -805,6 +836,41 @@ impl Drop for Running {
 }
 
 /// The address in a `tete: listening on ADDR:PORT` line.
+/// Starts `tete -v ARGS... -l HOST PORT` and waits until it says it listens; returns its
+/// address. Port 0 lets the OS pick a free port, so that tests (and other test runs on the
+/// machine) cannot race for one.
+pub fn start_listener_on(
+    host: &str,
+    port: u16,
+    args: &[&str],
+    stdin: Input,
+    stdout: Output,
+) -> (Running, SocketAddr) {
+    let port = port.to_string();
+    let mut all: Vec<&str> = vec!["-v"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-l", host, &port]);
+    let mut running = tete(all).stdin(stdin).stdout(stdout).spawn();
+    let addr = running.wait_listening();
+    (running, addr)
+}
+
+/// [`start_listener_on`] 127.0.0.1, on a port the OS picks.
+pub fn start_listener(args: &[&str], stdin: Input, stdout: Output) -> (Running, SocketAddr) {
+    start_listener_on("127.0.0.1", 0, args, stdin, stdout)
+}
+
+/// Waits until `ready()` holds, checking every few milliseconds; fails the test, naming
+/// `what`, if it does not within `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 pub fn parse_listening(line: &str) -> Option<SocketAddr> {
     let rest = &line[line.find("listening on ")? + "listening on ".len()..];
     rest.split_whitespace().next()?.parse().ok()
@@ -1190,4 +1256,212 @@ pub fn assert_usage_errors(cases: &[(Vec<&str>, Option<&str>)]) {
         "bad command lines handled wrongly:\n{}",
         failures.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other programs: the real peers that interop and proxy tests start
+// ---------------------------------------------------------------------------------------------
+
+/// The first executable file called `name` on PATH.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// `name` from PATH, or `None` after saying that the test skips.
+pub fn program_or_skip(name: &str) -> Option<PathBuf> {
+    let found = find_program(name);
+    if found.is_none() {
+        eprintln!("SKIPPED: {name} not installed");
+    }
+    found
+}
+
+/// OpenBSD's nc: `nc.openbsd`, or an `nc` that is OpenBSD's under another name.
+pub fn openbsd_nc_or_skip() -> Option<PathBuf> {
+    if let Some(path) = find_program("nc.openbsd") {
+        return Some(path);
+    }
+    let nc = find_program("nc").filter(|nc| {
+        fs::canonicalize(nc).is_ok_and(|real| real.to_string_lossy().contains("openbsd"))
+    });
+    if nc.is_none() {
+        eprintln!("SKIPPED: OpenBSD nc not installed (no nc.openbsd, and nc is not OpenBSD's)");
+    }
+    nc
+}
+
+/// Another program, run by a test. Dropping it kills the process if it is still running.
+pub struct Process {
+    pub description: String,
+    child: Child,
+    /// Where its stderr goes, for messages.
+    stderr: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Process {
+    /// Starts `program ARGS...` with stdin from `stdin` (or /dev/null) and stdout to `stdout`
+    /// (or /dev/null); stderr goes to a file in `dir`.
+    pub fn spawn(
+        dir: &TempDir,
+        program: &Path,
+        args: &[&str],
+        stdin: Option<&Path>,
+        stdout: Option<&Path>,
+    ) -> Process {
+        let name = program
+            .file_name()
+            .map_or("program".into(), |name| name.to_string_lossy().into_owned());
+        let mut description = format!("{name} {}", args.join(" "));
+        let stderr = dir.join(&format!("{name}.stderr"));
+        let mut command = Command::new(program);
+        command.args(args);
+        command.stdin(match stdin {
+            Some(path) => {
+                description.push_str(" <FILE");
+                Stdio::from(File::open(path).unwrap_or_else(|err| panic!("{path:?}: {err}")))
+            }
+            None => {
+                description.push_str(" </dev/null");
+                Stdio::null()
+            }
+        });
+        command.stdout(match stdout {
+            Some(path) => {
+                description.push_str(" >FILE");
+                Stdio::from(File::create(path).unwrap_or_else(|err| panic!("{path:?}: {err}")))
+            }
+            None => Stdio::null(),
+        });
+        command.stderr(Stdio::from(
+            File::create(&stderr).unwrap_or_else(|err| panic!("{stderr:?}: {err}")),
+        ));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("starting {description}: {err}"));
+        Process {
+            description,
+            child,
+            stderr,
+            status: None,
+        }
+    }
+
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().expect("waitpid");
+        }
+        self.status
+    }
+
+    pub fn stderr_text(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Fails the test if the program has already ended (while it should be serving).
+    #[track_caller]
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.try_status() {
+            panic!(
+                "{} ended early with {status:?}; stderr {:?}",
+                self.description,
+                self.stderr_text()
+            );
+        }
+    }
+
+    /// Waits for the program to end by itself within [`TIMEOUT`] and asserts exit status 0; if it
+    /// does not end, kills it and fails the test saying that it hung.
+    #[track_caller]
+    pub fn wait_success(&mut self) {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.try_status() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                panic!(
+                    "{} hung: still running after {TIMEOUT:?}, killed; stderr {:?}",
+                    self.description,
+                    self.stderr_text()
+                );
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        assert!(
+            status.success(),
+            "{}: expected exit status 0, got {status:?}; stderr {:?}",
+            self.description,
+            self.stderr_text()
+        );
+    }
+
+    pub fn kill(&mut self) {
+        if self.try_status().is_none() {
+            let _ = self.child.kill();
+            self.status = self.child.wait().ok();
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until `port` on 127.0.0.1 accepts connections, by connecting (only for servers that
+/// take any number of connections).
+#[track_caller]
+pub fn wait_connectable(server: &mut Process, port: u16) {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
+            return;
+        }
+        server.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "{}: port {port} did not accept connections within {TIMEOUT:?}",
+            server.description
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether /proc/net/tcp or tcp6 shows a socket listening on `port`.
+pub fn listening_on(port: u16) -> bool {
+    let wanted = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        fs::read_to_string(table).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // sl, local_address, rem_address, st: 0A is LISTEN.
+                fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
+            })
+        })
+    })
+}
+
+/// Waits until `server` listens on `port`, without connecting (it may take only one peer).
+#[track_caller]
+pub fn wait_listening_on(server: &mut Process, port: u16) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !listening_on(port) {
+        server.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "{}: not listening on port {port} within {TIMEOUT:?}",
+            server.description
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
 }

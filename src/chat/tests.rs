@@ -1,0 +1,535 @@
+//! What a person sees: the chat's screen bytes fed to a terminal emulator (`vt100`), and the
+//! rows and cursor it then shows checked.
+
+use super::*;
+
+/// What the emulated terminal was asked to do besides drawing.
+#[derive(Default)]
+struct Events {
+    titles: usize,
+    bells: usize,
+}
+
+impl vt100::Callbacks for Events {
+    fn set_window_title(&mut self, _: &mut vt100::Screen, _: &[u8]) {
+        self.titles += 1;
+    }
+    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, _: &[u8]) {
+        self.titles += 1;
+    }
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.bells += 1;
+    }
+}
+
+/// A chat on an emulated terminal, and what it sent the peer.
+struct Term {
+    chat: Chat,
+    terminal: vt100::Parser<Events>,
+    to_peer: Vec<u8>,
+}
+
+const ROWS: u16 = 24;
+
+impl Term {
+    fn new(width: u16, color: bool) -> Term {
+        Term::after(width, color, b"")
+    }
+
+    /// A chat started below what `before` put on the terminal.
+    fn after(width: u16, color: bool, before: &[u8]) -> Term {
+        let size = |n| std::num::NonZeroU16::new(n).unwrap();
+        let mut terminal =
+            vt100::Parser::new_with_callbacks(size(ROWS), size(width), 0, Events::default());
+        terminal.process(before);
+        let mut term = Term {
+            chat: Chat::new(width, color),
+            terminal,
+            to_peer: Vec::new(),
+        };
+        term.screen(|chat, screen| chat.show(screen));
+        term
+    }
+
+    fn screen(&mut self, update: impl FnOnce(&mut Chat, &mut Vec<u8>)) {
+        let mut screen = Vec::new();
+        update(&mut self.chat, &mut screen);
+        self.terminal.process(&screen);
+    }
+
+    fn keys(&mut self, input: &[u8]) -> Action {
+        let mut screen = Vec::new();
+        let action = self.chat.keys(input, &mut self.to_peer, &mut screen);
+        self.terminal.process(&screen);
+        action
+    }
+
+    fn peer(&mut self, bytes: &[u8]) {
+        self.screen(|chat, screen| chat.peer_bytes(bytes, screen));
+    }
+
+    fn resize(&mut self, width: u16) {
+        let size = |n| std::num::NonZeroU16::new(n).unwrap();
+        self.terminal.set_size(size(ROWS), size(width));
+        self.screen(|chat, screen| chat.resize(width, screen));
+    }
+
+    /// The rows shown, without trailing blanks, down to the cursor's row or the last with text.
+    fn rows(&self) -> Vec<String> {
+        let screen = self.terminal.screen();
+        let (_, width) = screen.size();
+        let mut rows: Vec<String> = screen
+            .rows(0, width.get())
+            .map(|row| row.trim_end().to_owned())
+            .collect();
+        let cursor_row = usize::from(screen.cursor_position().0);
+        while rows.len() > cursor_row + 1 && rows.last().is_some_and(String::is_empty) {
+            rows.pop();
+        }
+        rows
+    }
+
+    fn cursor(&self) -> (u16, u16) {
+        self.terminal.screen().cursor_position()
+    }
+
+    fn sent(&self) -> &str {
+        std::str::from_utf8(&self.to_peer).unwrap()
+    }
+}
+
+#[test]
+fn a_line_arriving_while_typing_goes_above_it() {
+    let mut term = Term::new(40, false);
+    assert_eq!(term.rows(), [">"]);
+    term.keys(b"half a li");
+    term.peer(b"incoming message\n");
+    assert_eq!(term.rows(), ["incoming message", "> half a li"]);
+    assert_eq!(term.cursor(), (1, 11));
+    assert_eq!(term.sent(), "");
+    term.keys(b"ne\r");
+    assert_eq!(term.sent(), "half a line\n");
+    assert_eq!(term.rows(), ["incoming message", "> half a line", ">"]);
+    assert_eq!(term.cursor(), (2, 2));
+}
+
+#[test]
+fn the_peer_cannot_drive_the_terminal() {
+    let mut term = Term::after(40, false, b"earlier output\r\n");
+    term.peer(b"\x1b]0;title\x07\x1b[2J\x1b[Hx\r\x08y\xff\xc2\x9b1m\n");
+    assert_eq!(
+        term.rows(),
+        [
+            "earlier output",
+            "^[]0;title^G^[[2J^[[Hx^M^Hy\\xff\\u{9b}1m",
+            ">"
+        ]
+    );
+    assert_eq!(term.terminal.callbacks().titles, 0);
+    assert_eq!(term.terminal.callbacks().bells, 0);
+}
+
+#[test]
+fn with_color_escapes_are_in_reverse_video_and_sent_lines_dim() {
+    let mut term = Term::new(40, true);
+    term.peer(b"a\x07b\n");
+    term.keys(b"hi\r");
+    assert_eq!(term.rows(), ["a^Gb", "> hi", ">"]);
+    let screen = term.terminal.screen();
+    let inverse: Vec<bool> = (0..4)
+        .map(|col| screen.cell(0, col).unwrap().inverse())
+        .collect();
+    assert_eq!(inverse, [false, true, true, false]);
+    assert!(screen.cell(1, 2).unwrap().dim());
+    assert!(!screen.cell(2, 0).unwrap().dim());
+}
+
+#[test]
+fn without_color_no_attribute_is_set() {
+    let mut term = Term::new(40, false);
+    let mut screen = Vec::new();
+    term.chat.peer_bytes(b"a\x07b\npartial", &mut screen);
+    term.chat.keys(b"hi\r", &mut term.to_peer, &mut screen);
+    // No SGR sequence: every CSI sequence ends in something other than `m`.
+    let text = String::from_utf8(screen).unwrap();
+    for sequence in text.split("\x1b[").skip(1) {
+        let last =
+            sequence.trim_start_matches(|c: char| c.is_ascii_digit() || c == ';' || c == '?');
+        assert!(!last.starts_with('m'), "{sequence:?}");
+    }
+}
+
+#[test]
+fn wide_characters_are_edited_whole() {
+    let mut term = Term::new(40, false);
+    term.keys("中文字".as_bytes());
+    assert_eq!(term.cursor(), (0, 8));
+    // Backspace, then 👍, then two Lefts and Delete (which takes 文).
+    term.keys("\x7f👍\x1b[D\x1b[D\x1b[3~".as_bytes());
+    assert_eq!(term.rows(), ["> 中👍"]);
+    assert_eq!(term.cursor(), (0, 4));
+    term.keys("é\r".as_bytes());
+    assert_eq!(term.sent(), "中é👍\n");
+    assert_eq!(term.rows(), ["> 中é👍", ">"]);
+}
+
+#[test]
+fn a_partial_line_from_the_peer_shows_at_once() {
+    let mut term = Term::new(40, false);
+    term.peer(b"login: ");
+    assert_eq!(term.rows(), ["login:", ">"]);
+    term.keys(b"alice\r");
+    assert_eq!(term.sent(), "alice\n");
+    assert_eq!(term.rows(), ["login:", "> alice", ">"]);
+    // The peer ends the line we interrupted: no empty row for it.
+    term.peer(b"\r\nPass");
+    term.peer(b"word: ");
+    assert_eq!(term.rows(), ["login:", "> alice", "Password:", ">"]);
+    assert_eq!(term.cursor(), (3, 2));
+    // A character split across two reads.
+    term.peer(b"\xe4\xb8");
+    term.peer(b"\xad\n");
+    assert_eq!(term.rows(), ["login:", "> alice", "Password: 中", ">"]);
+}
+
+/// Two hundred lines pasted, in reads of `chunk` bytes.
+fn paste(bytes: &[u8], chunk: usize) -> Term {
+    let mut term = Term::new(40, false);
+    for piece in bytes.chunks(chunk) {
+        assert_eq!(term.keys(piece), Action::Continue);
+    }
+    term
+}
+
+#[test]
+fn a_paste_of_many_lines_sends_them_all_in_order() {
+    let lines: Vec<String> = (0..200).map(|n| format!("line {n}")).collect();
+    let expected = lines.join("\n") + "\n";
+    let typed = lines.join("\r") + "\r";
+    let bracketed = format!("\x1b[200~{}\x1b[201~", lines.join("\r\n") + "\r\n");
+    for input in [typed, bracketed] {
+        for chunk in [input.len(), 7] {
+            let term = paste(input.as_bytes(), chunk);
+            assert_eq!(term.sent(), expected);
+            let rows = term.rows();
+            assert_eq!(rows.len(), usize::from(ROWS));
+            assert_eq!(rows[..2], ["> line 177", "> line 178"]);
+            assert_eq!(rows[22..], ["> line 199", ">"]);
+        }
+    }
+}
+
+#[test]
+fn a_long_input_line_scrolls_sideways() {
+    let mut term = Term::new(20, false);
+    let line = "abcdefghijklmnopqrstuvwxyz0123456789";
+    term.keys(line.as_bytes());
+    // 19 columns (the last stays free): the prompt, 16 characters and the cursor.
+    assert_eq!(term.rows(), ["> uvwxyz0123456789"]);
+    assert_eq!(term.cursor(), (0, 18));
+    term.keys(b"\x01");
+    assert_eq!(term.rows(), ["> abcdefghijklmnopq"]);
+    assert_eq!(term.cursor(), (0, 2));
+    term.keys(b"\r");
+    assert_eq!(term.sent(), format!("{line}\n"));
+    // Sent, it wraps like any text.
+    assert_eq!(
+        term.rows(),
+        ["> abcdefghijklmnopqr", "stuvwxyz0123456789", ">"]
+    );
+}
+
+#[test]
+fn a_long_peer_line_wraps() {
+    let mut term = Term::new(20, false);
+    term.peer(&[b'y'; 50]);
+    assert_eq!(
+        term.rows(),
+        ["y".repeat(20), "y".repeat(20), "y".repeat(10), ">".into()]
+    );
+    term.peer(b"\n");
+    assert_eq!(
+        term.rows(),
+        ["y".repeat(20), "y".repeat(20), "y".repeat(10), ">".into()]
+    );
+    // A row that exactly fills the width ends without an empty row.
+    term.peer(&[b'z'; 20]);
+    term.peer(b"\n");
+    assert_eq!(term.rows()[3..], ["z".repeat(20), ">".into()]);
+    // Wide characters and tabs are counted as the terminal draws them.
+    term.peer("中".repeat(11).as_bytes());
+    term.peer(b"\n\t\tab\tcd\n");
+    assert_eq!(
+        term.rows()[4..],
+        [
+            "中".repeat(10),
+            "中".into(),
+            "                ab c".into(),
+            "d".into(),
+            ">".into()
+        ]
+    );
+}
+
+#[test]
+fn resizing_lays_the_live_area_out_again() {
+    let mut term = Term::new(40, false);
+    term.peer(&[b'x'; 30]);
+    term.keys(b"abcdefghijklmnopqrstuvwxyz");
+    assert_eq!(
+        term.rows(),
+        ["x".repeat(30), "> abcdefghijklmnopqrstuvwxyz".into()]
+    );
+    term.resize(20);
+    assert_eq!(
+        term.rows(),
+        ["x".repeat(20), "x".repeat(10), "> klmnopqrstuvwxyz".into()]
+    );
+    assert_eq!(term.cursor(), (2, 18));
+    term.resize(60);
+    assert_eq!(
+        term.rows(),
+        [
+            "x".repeat(20),
+            "x".repeat(10),
+            "> abcdefghijklmnopqrstuvwxyz".into()
+        ]
+    );
+    term.keys(b"\r");
+    assert_eq!(term.sent(), "abcdefghijklmnopqrstuvwxyz\n");
+}
+
+#[test]
+fn ctrl_d_sends_what_is_typed_then_ends_input() {
+    let mut term = Term::new(40, false);
+    assert_eq!(term.keys(b"abc\x04"), Action::Continue);
+    assert_eq!(term.sent(), "abc");
+    assert_eq!(term.keys(b"\x04"), Action::EndInput);
+    assert_eq!(term.keys(b"more\r\x04"), Action::Continue);
+    assert_eq!(term.sent(), "abc");
+    assert_eq!(term.rows(), ["> abc", ""]);
+    // The peer still shows, and Ctrl-C still leaves.
+    term.peer(b"reply\n");
+    assert_eq!(term.rows(), ["> abc", "reply", ""]);
+    assert_eq!(term.keys(b"\x03"), Action::Leave);
+}
+
+#[test]
+fn ctrl_c_leaves_and_finish_leaves_the_terminal_tidy() {
+    let mut term = Term::new(40, true);
+    term.peer(b"bye \xe4");
+    assert!(term.terminal.screen().bracketed_paste());
+    assert_eq!(term.keys(b"unsent\x03more\r"), Action::Leave);
+    assert_eq!(term.sent(), "");
+    term.screen(|chat, screen| chat.finish(screen));
+    // The peer's last words (and the byte held back) stay; the input line goes.
+    assert_eq!(term.rows(), ["bye \\xe4", ""]);
+    assert_eq!(term.cursor(), (1, 0));
+    let screen = term.terminal.screen();
+    assert!(!screen.bracketed_paste());
+    assert!(!screen.dim() && !screen.inverse());
+}
+
+#[test]
+fn ctrl_z_suspends_and_show_comes_back() {
+    let mut term = Term::new(40, false);
+    term.peer(b"prompt: ");
+    assert_eq!(term.keys(b"draft\x1a"), Action::Suspend);
+    assert_eq!(term.rows(), [""]);
+    assert!(!term.terminal.screen().bracketed_paste());
+    // The shell writes while tete is stopped.
+    term.terminal.process(b"[1]+  Stopped\r\n$ fg\r\n");
+    term.screen(|chat, screen| chat.show(screen));
+    assert_eq!(term.rows(), ["[1]+  Stopped", "$ fg", "prompt:", "> draft"]);
+    assert!(term.terminal.screen().bracketed_paste());
+    // Shown twice, it stays once.
+    term.screen(|chat, screen| chat.show(screen));
+    assert_eq!(term.rows(), ["[1]+  Stopped", "$ fg", "prompt:", "> draft"]);
+    term.keys(b"\r");
+    assert_eq!(term.sent(), "draft\n");
+}
+
+#[test]
+fn ctrl_l_clears_the_screen_and_keeps_the_line() {
+    let mut term = Term::after(40, false, b"junk\r\n");
+    term.peer(b"one\ntwo");
+    term.keys(b"typing\x0c");
+    assert_eq!(term.rows(), ["two", "> typing"]);
+}
+
+#[test]
+fn up_and_down_bring_back_sent_lines() {
+    let mut term = Term::new(40, false);
+    term.keys(b"first\rsecond\r");
+    term.keys(b"\x1b[A\x1b[A\x1b[B!\r");
+    assert_eq!(term.sent(), "first\nsecond\nsecond!\n");
+}
+
+#[test]
+fn memory_and_screen_output_stay_bounded() {
+    let mut term = Term::new(80, true);
+    // Zero-width characters never ending a line, then invalid bytes: the row stays bounded.
+    let zero_width = "\u{301}".repeat(10_000);
+    let mut screen = Vec::new();
+    term.chat.peer_bytes(zero_width.as_bytes(), &mut screen);
+    assert!(term.chat.peer_row.take().len() <= 80 + 256);
+    let bound = |input: usize| 16 * input + 32 * (80 + 256) + 64 * 1024;
+    assert!(screen.len() <= bound(zero_width.len()));
+    for input in [&[0xff; 1000][..], &[0x1b; 1000], b"\n"] {
+        let mut screen = Vec::new();
+        term.chat.peer_bytes(input, &mut screen);
+        assert!(screen.len() <= bound(input.len()), "{} bytes", screen.len());
+    }
+}
+
+/// The sequences the chat itself writes; with colour, the attribute changes too.
+fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
+    let fixed = [
+        "[J", "[K", "[A", "[H", "[2J", "[0m", "[?2004h", "[?2004l", "[?7l", "[?7h",
+    ];
+    let styles = ["[2m", "[22m", "[7m", "[27m"];
+    if let Some(found) = fixed.iter().find(|s| after_escape.starts_with(**s)) {
+        return Some(found.len());
+    }
+    if color && let Some(found) = styles.iter().find(|s| after_escape.starts_with(**s)) {
+        return Some(found.len());
+    }
+    // Moving the cursor right: `[` digits `C`.
+    let digits = after_escape[1..].len()
+        - after_escape[1..]
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    (after_escape.starts_with('[') && digits > 0 && after_escape[1 + digits..].starts_with('C'))
+        .then_some(2 + digits)
+}
+
+#[test]
+fn whatever_the_peer_sends_the_screen_gets_only_text_and_our_sequences() {
+    let mut every_byte: Vec<u8> = (0..=255).collect();
+    every_byte.extend("\u{9b}\u{85}\u{9d}".as_bytes());
+    every_byte.extend(b"\x1b[2J\x1b]0;x\x07\x1bP\x1b\\\n\xe4\xb8");
+    for color in [false, true] {
+        for chunk in [1, 3, every_byte.len()] {
+            let mut chat = Chat::new(30, color);
+            let mut screen = Vec::new();
+            chat.show(&mut screen);
+            chat.keys(b"typed", &mut Vec::new(), &mut screen);
+            for piece in every_byte.chunks(chunk) {
+                chat.peer_bytes(piece, &mut screen);
+            }
+            chat.finish(&mut screen);
+            // Invalid UTF-8 only ever reaches the screen escaped.
+            let text = String::from_utf8(screen).expect("screen bytes are UTF-8");
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(|c: char| c.is_control() && !"\r\n\t".contains(c)) {
+                assert!(
+                    rest[at..].starts_with('\x1b'),
+                    "raw control in {:?}",
+                    &rest[at..]
+                );
+                let after = &rest[at + 1..];
+                let len = our_sequence(after, color).unwrap_or_else(|| {
+                    panic!("foreign sequence {:?}", &after[..after.len().min(12)])
+                });
+                rest = &after[len..];
+            }
+        }
+    }
+}
+
+#[test]
+fn how_the_peer_bytes_are_split_does_not_change_what_is_shown() {
+    let sample = [
+        "one\r\ntwo 中文\tx\x1b[31m\u{200b}\r\nthree".as_bytes(),
+        b"\xff",
+        "é".as_bytes(),
+    ]
+    .concat();
+    let shown = |chunk: usize| {
+        let mut term = Term::new(12, false);
+        term.keys(b"mine");
+        for piece in sample.chunks(chunk) {
+            term.peer(piece);
+        }
+        (term.rows(), term.cursor())
+    };
+    let whole = shown(sample.len());
+    assert_eq!(whole.0[..3], ["one", "two 中文   x", "^[[31m\u{200b}"]);
+    for chunk in 1..sample.len() {
+        assert_eq!(shown(chunk), whole, "in pieces of {chunk}");
+    }
+}
+
+/// Random keys, peer bytes and resizes: nothing panics, and the live area never wraps (the
+/// chat would then erase too little), whatever the width down to one column.
+#[test]
+fn random_sessions_keep_the_live_area_within_the_width() {
+    let pieces: [&[u8]; 20] = [
+        b"a",
+        "中".as_bytes(),
+        "e\u{301}".as_bytes(),
+        "👍🏽".as_bytes(),
+        b"\t",
+        b"\x7f",
+        b"\x1b[D",
+        b"\x1b[C",
+        b"\x1b[3~",
+        b"\x01",
+        b"\x05",
+        b"\x15",
+        b"\x17",
+        b"\x1b[A",
+        b"\x1b[B",
+        b"\r",
+        b"\x04",
+        b"\x0c",
+        b"\x1b",
+        b"\xe4",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % below as u64) as usize
+    };
+    for _ in 0..40 {
+        let mut term = Term::new(1 + next(30) as u16, next(2) == 1);
+        for _ in 0..200 {
+            match next(10) {
+                0 => term.peer(pieces[next(pieces.len())]),
+                1 => term.peer(b"line\n"),
+                2 => term.peer(&b"0123456789abcdefghijklmno"[..next(25)]),
+                3 => term.resize(1 + next(30) as u16),
+                _ => {
+                    if term.keys(pieces[next(pieces.len())]) == Action::EndInput {
+                        break;
+                    }
+                }
+            }
+            let screen = term.terminal.screen();
+            let (row, column) = screen.cursor_position();
+            let width = screen.size().1.get();
+            assert!(
+                column < width || width == 1,
+                "cursor at {column} of {width}"
+            );
+            // No row of the live area (the peer's row, if shown, and the input line) wrapped
+            // onto the next. Escapes wider than a very narrow terminal cannot help it.
+            let live_rows = if term.chat.on_screen == Some(true) {
+                2
+            } else {
+                1
+            };
+            if width >= 8 {
+                for above in row.saturating_sub(live_rows)..row {
+                    assert!(
+                        !screen.row_wrapped(above),
+                        "live area wrapped at width {width}: {:?}",
+                        term.rows()
+                    );
+                }
+            }
+        }
+    }
+}
