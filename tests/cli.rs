@@ -32,10 +32,9 @@ fn unsupported_options_name_another_tool() {
         (vec!["-t", "127.0.0.1", "1"], Some("ncat -t")),
         (vec!["-T", "lowdelay", "127.0.0.1", "1"], Some("OpenBSD nc")),
         (
-            vec!["-x", "127.0.0.1:1080", "127.0.0.1", "1"],
-            Some("proxies"),
+            vec!["--proxy-auth", "u:p", "127.0.0.1", "1"],
+            Some("TETE_PROXY_AUTH"),
         ),
-        (vec!["-X", "5", "127.0.0.1", "1"], Some("proxies")),
         (vec!["-b", "127.0.0.1", "1"], Some("socat")),
         (vec!["-F", "127.0.0.1", "1"], Some("nc -F")),
         (vec!["-I", "1024", "127.0.0.1", "1"], Some("nc -I/-O")),

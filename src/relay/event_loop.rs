@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 
+use super::meter::Meter;
 use super::peer::{Next, Peers};
 use super::session::Session;
 use super::{Input, Output};
@@ -33,6 +34,8 @@ pub(super) struct Relay<'a> {
     peers: Peers<'a>,
     /// The session with the current peer, once there is one.
     session: Option<Box<Session>>,
+    /// The progress line and summary of that session.
+    meter: Option<Meter>,
 }
 
 impl<'a> Relay<'a> {
@@ -71,6 +74,7 @@ impl<'a> Relay<'a> {
             },
             peers,
             session: None,
+            meter: None,
         })
     }
 
@@ -111,7 +115,11 @@ impl<'a> Relay<'a> {
             .session
             .as_ref()
             .and_then(|session| session.next_deadline(self.config));
-        [self.peers.next_deadline(), session]
+        let redraw = self
+            .meter
+            .as_ref()
+            .and_then(|meter| meter.next_deadline(now));
+        [self.peers.next_deadline(), session, redraw]
             .into_iter()
             .flatten()
             .min()
@@ -126,16 +134,22 @@ impl<'a> Relay<'a> {
                     Next::Wait => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
-                    Next::Session(stream, peer) => {
+                    Next::Session {
+                        stream,
+                        peer,
+                        early,
+                    } => {
                         let session = Session::begin(
                             stream,
                             peer,
+                            &early,
                             self.config,
                             self.password.as_deref(),
                             &self.input,
                             &self.output,
                         );
                         self.session = Some(Box::new(session));
+                        self.meter = Some(Meter::begin(self.config, &self.input, now));
                     }
                 }
             }
@@ -149,6 +163,9 @@ impl<'a> Relay<'a> {
                 .or_else(|| session.timed_out(self.config, now));
             self.check_authenticated();
             let Some(end) = end else {
+                if let (Some(meter), Some(session)) = (&mut self.meter, &self.session) {
+                    meter.tick(Instant::now(), session.transferred());
+                }
                 return Ok(false);
             };
             let Some(mut session) = self.session.take() else {
@@ -156,10 +173,18 @@ impl<'a> Relay<'a> {
             };
             session.close(self.poll.registry());
             let (peer, authenticated) = (session.peer(), session.authenticated());
-            if self
+            let meter = self.meter.take();
+            // The live line goes before any message, the summary comes last.
+            if let Some(meter) = &meter {
+                meter.erase();
+            }
+            let over = self
                 .peers
-                .session_over(self.poll.registry(), end, peer, authenticated)?
-            {
+                .session_over(self.poll.registry(), end, peer, authenticated);
+            if let Some(meter) = &meter {
+                meter.summarize(Instant::now(), session.transferred());
+            }
+            if over? {
                 return Ok(true);
             }
             // With -k the next client may already wait in the backlog, its readiness event

@@ -2,20 +2,23 @@
 //! the listening socket. Every wait, `-w` and `-i` included, is the poll's timeout: there are no
 //! threads and no sleeps.
 //!
-//! Four rooms, from the outside in:
+//! Five rooms, from the outside in:
 //! - [`event_loop`]: the poll, one `match` on the event's token, and the step that follows.
-//! - [`peer`]: where the peer comes from: connecting (each address of the host in turn),
-//!   listening, `-k`, the password listener's patience with strangers, and what happens after a
+//! - [`peer`]: where the peer comes from: connecting (each address of the host in turn, or
+//!   the proxy of `-x` and then its handshake), listening, `-k`, the password listener's patience with strangers, and what happens after a
 //!   session (end, or the next peer).
 //! - [`session`]: one peer's connection and the bytes in flight to and from it: the pump that
 //!   moves bytes until nothing more can move, and the kernel's zero-copy routes.
 //! - [`ending`]: when a session ends, as a pure state machine with its own unit tests.
+//! - [`meter`]: what the user sees of a session's progress: `--progress`'s live line and the
+//!   `-v` summary.
 //!
 //! mio reports readiness on edges, so each descriptor carries a `ready` flag: set by an event,
 //! cleared only when a call answers `WouldBlock`.
 
 mod ending;
 mod event_loop;
+mod meter;
 mod peer;
 mod session;
 
