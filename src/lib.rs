@@ -56,8 +56,12 @@ use options::Command;
 /// Runs tete with the arguments after the program name. `Ok(text)` is what to print on stdout.
 pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
     stdio::fill_closed_standard_fds().map_err(|err| Error::io("standard descriptors", &err))?;
-    let env_password = password::take_from_environment();
-    match options::parse(args, env_password)? {
+    // Both secrets leave the environment block (and /proc/PID/environ) at once.
+    let env = options::Environment {
+        password: password::take_from_environment(),
+        proxy_auth: sys::take_environment_variable(proxy::AUTH_VARIABLE).map(|v| v.to_vec()),
+    };
+    match options::parse(args, env)? {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
         Command::Completions(shell) => Ok(Some(completions::script(shell))),

@@ -17,6 +17,7 @@ use getopts::{Fail, Options};
 
 use crate::error::Error;
 use crate::password::Password;
+use crate::proxy::{self, Credentials, Proxy};
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct Config {
     /// Chat mode where the standard streams allow it; false with `--no-chat`.
     pub chat: bool,
     pub password: PasswordSource,
+    /// `--progress`: a live progress line on stderr, where it is a terminal.
+    pub progress: bool,
 }
 
 impl Config {
@@ -79,11 +82,13 @@ impl Config {
 /// Which end of the connection tete is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Connect to `host` on `port`, from `source` if given.
+    /// Connect to `host` on `port`, from `source` if given, through `proxy` if given (then
+    /// `host` is the proxy's to look up, and `source` is the local end towards the proxy).
     Connect {
         host: String,
         port: u16,
         source: Source,
+        proxy: Option<Proxy>,
     },
     /// Listen on `port` (0: the OS picks one), on `address` or on every address when `None`.
     Listen {
@@ -130,6 +135,14 @@ pub enum Family {
     Any,
     V4,
     V6,
+}
+
+/// What tete takes from the environment; the caller reads it, so parsing stays pure.
+pub struct Environment {
+    /// `TETE_PASSWORD`.
+    pub password: Option<Password>,
+    /// `TETE_PROXY_AUTH` ([`proxy::AUTH_VARIABLE`]): `user:password` for the proxy.
+    pub proxy_auth: Option<Vec<u8>>,
 }
 
 /// Where the room password comes from, if anywhere.
@@ -213,6 +226,18 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "give up connecting, or waiting for a peer, after SECS",
             ),
             spec(
+                "x",
+                "proxy",
+                "ADDR",
+                "connect through the proxy at ADDR[:PORT]",
+            ),
+            spec(
+                "X",
+                "proxy-type",
+                "TYPE",
+                "the proxy's protocol: 5 (SOCKS5, default), 4, connect",
+            ),
+            spec(
                 "z",
                 "zero",
                 "",
@@ -274,7 +299,18 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
     (
         "Information",
         &[
-            spec("v", "verbose", "", "report connections on stderr"),
+            spec(
+                "v",
+                "verbose",
+                "",
+                "report connections, and a summary at the end, on stderr",
+            ),
+            spec(
+                "",
+                "progress",
+                "",
+                "show a live progress line on stderr (a terminal)",
+            ),
             spec("h", "help", "", "print this help and exit"),
             spec("V", "version", "", "print the version and exit"),
             spec(
@@ -312,8 +348,9 @@ const UNSUPPORTED: &[(&[&str], &str)] = &[
         "tete does not answer telnet negotiation; use ncat -t",
     ),
     (
-        &["x", "X", "proxy", "proxy-type", "proxy-auth"],
-        "tete does not go through proxies; use OpenBSD nc -x/-X or ncat --proxy",
+        &["proxy-auth"],
+        "tete takes proxy credentials from TETE_PROXY_AUTH=user:password, never from the \
+         command line",
     ),
     (
         &["ssl", "ssl-cert", "ssl-key", "ssl-verify", "K", "R", "Z"],
@@ -391,18 +428,16 @@ pub fn help() -> String {
     }
     text.push_str(
         "\nPorts are numbers or service names (http); -l 0 lets the system pick one.\n\
-         Environment: TETE_PASSWORD sets the room password (-z ignores it).\n\
+         Environment: TETE_PASSWORD sets the room password (-z ignores it);\n\
+         TETE_PROXY_AUTH=user:password, the credentials for the proxy of -x.\n\
          Exit status: 0 normal end, 1 runtime failure, 2 usage error, 3 secure channel failure.\n\
          See tete(1) for the details.\n",
     );
     text
 }
 
-/// Parses the arguments after the program name. `env_password` is `TETE_PASSWORD`'s value.
-pub fn parse<S: AsRef<OsStr>>(
-    args: &[S],
-    env_password: Option<Password>,
-) -> Result<Command, Error> {
+/// Parses the arguments after the program name, with what the environment says.
+pub fn parse<S: AsRef<OsStr>>(args: &[S], env: Environment) -> Result<Command, Error> {
     let matches = make_opts().parse(args).map_err(option_failure)?;
     if matches.opt_present("h") {
         return Ok(Command::Help);
@@ -416,7 +451,7 @@ pub fn parse<S: AsRef<OsStr>>(
     if matches.opt_present("z") {
         return probe(&matches).map(Command::Probe);
     }
-    run(&matches, env_password).map(Command::Run)
+    run(&matches, env).map(Command::Run)
 }
 
 /// What getopts refused, in tete's words; an option of another netcat gets the tool to use.
@@ -492,11 +527,17 @@ const NOT_WITH_PROBE: &[(&str, &str)] = &[
     ("no-shutdown", "--no-shutdown"),
     ("C", "-C"),
     ("no-chat", "--no-chat"),
+    ("progress", "--progress"),
 ];
 
 fn probe(matches: &getopts::Matches) -> Result<Probe, Error> {
     if matches.opt_present("l") {
         return Err(usage("-z only works when connecting, not with -l"));
+    }
+    if matches.opt_present("x") || matches.opt_present("X") {
+        return Err(usage(
+            "-z tries ports directly, not through a proxy (-x, -X)",
+        ));
     }
     // An exported TETE_PASSWORD is no request: only an explicit password is an error.
     if matches.opt_present("P") || matches.opt_present("password-file") {
@@ -537,14 +578,17 @@ fn source(matches: &getopts::Matches) -> Result<Source, Error> {
     })
 }
 
-fn run(matches: &getopts::Matches, env_password: Option<Password>) -> Result<Config, Error> {
+fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
     let keep_open = matches.opt_present("k");
     let mode = if matches.opt_present("l") {
+        if matches.opt_present("x") || matches.opt_present("X") {
+            return Err(usage("-x and -X only work when connecting, not with -l"));
+        }
         listen_mode(matches, keep_open)?
     } else if keep_open {
         return Err(usage("-k only works with -l"));
     } else {
-        connect_mode(matches)?
+        connect_mode(matches, env.proxy_auth)?
     };
     let direction = match (matches.opt_present("d"), matches.opt_present("send-only")) {
         (true, true) => return Err(usage("-d and --send-only cannot be used together")),
@@ -557,7 +601,7 @@ fn run(matches: &getopts::Matches, env_password: Option<Password>) -> Result<Con
         (true, None) => PasswordSource::Prompt,
         (false, Some(file)) => PasswordSource::File(file),
         // A misspelt variable in a script must not turn a private room into plaintext.
-        (false, None) => match env_password {
+        (false, None) => match env.password {
             Some(value) if value.is_empty() => {
                 return Err(usage(
                     "TETE_PASSWORD is set but empty; unset it to run without a password",
@@ -585,10 +629,11 @@ fn run(matches: &getopts::Matches, env_password: Option<Password>) -> Result<Con
         crlf: matches.opt_present("C"),
         chat: !matches.opt_present("no-chat"),
         password,
+        progress: matches.opt_present("progress"),
     })
 }
 
-fn connect_mode(matches: &getopts::Matches) -> Result<Mode, Error> {
+fn connect_mode(matches: &getopts::Matches, proxy_auth: Option<Vec<u8>>) -> Result<Mode, Error> {
     match matches.free.as_slice() {
         [] => Err(usage("missing host and port")),
         [_] => Err(usage("missing port")),
@@ -596,9 +641,31 @@ fn connect_mode(matches: &getopts::Matches) -> Result<Mode, Error> {
             host: host.clone(),
             port: parse_port(port, false)?,
             source: source(matches)?,
+            proxy: proxy_option(matches, proxy_auth)?,
         }),
         [_, _, extra, ..] => Err(usage(&format!("unexpected operand '{extra}'"))),
     }
+}
+
+/// `-x ADDR[:PORT]` and `-X TYPE` as OpenBSD nc reads them, with the credentials from the
+/// environment (never from argv, where every local user could read them).
+fn proxy_option(
+    matches: &getopts::Matches,
+    proxy_auth: Option<Vec<u8>>,
+) -> Result<Option<Proxy>, Error> {
+    let protocol = matches.opt_str("X");
+    let Some(address) = matches.opt_str("x") else {
+        return match protocol {
+            Some(_) => Err(usage("-X needs -x, the proxy's address")),
+            None => Ok(None),
+        };
+    };
+    let mut proxy = proxy::parse(&address, protocol.as_deref()).map_err(|err| usage(&err))?;
+    proxy.credentials = proxy_auth
+        .map(|value| Credentials::parse(&value))
+        .transpose()
+        .map_err(|err| usage(&err))?;
+    Ok(Some(proxy))
 }
 
 /// `-l port`, `-l address port`, `-l -p port` and `-l -s address -p port` all mean the same thing.
@@ -738,7 +805,11 @@ mod tests {
     use super::*;
 
     fn parse_args(args: &[&str], env_password: Option<&str>) -> Result<Command, Error> {
-        parse(args, env_password.map(|p| Password::from(p.as_bytes())))
+        let env = Environment {
+            password: env_password.map(|p| Password::from(p.as_bytes())),
+            proxy_auth: None,
+        };
+        parse(args, env)
     }
 
     fn run(args: &[&str]) -> Result<Config, Error> {
@@ -798,6 +869,7 @@ mod tests {
                     address: Some("127.0.0.1".into()),
                     port: Some(4000),
                 },
+                proxy: None,
             }
         );
         assert!(!config.keep_open());
@@ -1019,8 +1091,7 @@ mod tests {
             (&["-c", "ls", "h", "1"], "ncat -e"),
             (&["-t", "h", "1"], "ncat -t"),
             (&["-T", "lowdelay", "h", "1"], "OpenBSD nc"),
-            (&["-X", "5", "-x", "p:1080", "h", "1"], "ncat --proxy"),
-            (&["--proxy=p:3128", "h", "1"], "ncat --proxy"),
+            (&["--proxy-auth", "u:p", "h", "1"], "TETE_PROXY_AUTH"),
             (&["-b", "h", "1"], "socat"),
             (&["-F", "h", "1"], "nc -F"),
             (&["-I", "4096", "h", "1"], "nc -I/-O"),
@@ -1038,6 +1109,69 @@ mod tests {
             );
         }
         assert_eq!(usage_message(&["-j", "h", "1"]), "unknown option -j");
+    }
+
+    #[test]
+    fn proxy_as_openbsd_nc_reads_it() {
+        let proxy_of = |args: &[&str], auth: Option<&str>| {
+            let env = Environment {
+                password: None,
+                proxy_auth: auth.map(|a| a.as_bytes().to_vec()),
+            };
+            match parse(args, env) {
+                Ok(Command::Run(Config {
+                    mode: Mode::Connect { proxy, .. },
+                    ..
+                })) => Ok(proxy),
+                Ok(other) => panic!("{args:?}: expected a connection, got {other:?}"),
+                Err(err) => Err(err),
+            }
+        };
+        let proxy = proxy_of(&["-x", "127.0.0.1", "h", "22"], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(proxy.to_string(), "SOCKS5 proxy 127.0.0.1:1080");
+        assert_eq!(proxy.credentials, None);
+        let proxy = proxy_of(&["-X", "connect", "-x", "p:8080", "h", "22"], Some("u:a:b"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(proxy.to_string(), "HTTP proxy p:8080");
+        assert_eq!(
+            proxy.credentials,
+            Some(Credentials::parse(b"u:a:b").unwrap())
+        );
+        let proxy = proxy_of(&["--proxy-type", "4", "--proxy", "[::1]", "h", "22"], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(proxy.to_string(), "SOCKS4 proxy [::1]:1080");
+        // The credentials matter only with a proxy.
+        assert_eq!(proxy_of(&["h", "22"], Some("nonsense")), Ok(None));
+        for (args, auth, says) in [
+            (
+                &["-x", "p", "h", "22"][..],
+                Some("no-colon"),
+                "TETE_PROXY_AUTH",
+            ),
+            (&["-x", "p", "h", "22"], Some(""), "TETE_PROXY_AUTH"),
+            (&["-X", "5", "h", "22"], None, "-X needs -x"),
+            (
+                &["-X", "6", "-x", "p", "h", "22"],
+                None,
+                "must be 4, 5 or connect",
+            ),
+            (&["-x", "p:0", "h", "22"], None, "invalid proxy port"),
+        ] {
+            match proxy_of(args, auth) {
+                Err(Error::Usage(message)) => assert!(message.contains(says), "{message}"),
+                other => panic!("{args:?}: expected a usage error, got {other:?}"),
+            }
+        }
+        assert!(usage_message(&["-l", "-x", "p", "1"]).contains("not with -l"));
+        assert!(usage_message(&["-z", "-x", "p", "h", "1"]).contains("not through a proxy"));
+        assert!(usage_message(&["-z", "--progress", "h", "1"]).contains("--progress"));
+        assert!(run(&["--progress", "h", "1"]).unwrap().progress);
+        assert!(run(&["--progress", "-l", "1"]).unwrap().progress);
+        assert!(!run(&["h", "1"]).unwrap().progress);
     }
 
     #[test]

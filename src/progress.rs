@@ -2,9 +2,6 @@
 //! terminal bytes, with no I/O and no clock of their own (the caller passes `Instant`s), so the
 //! event loop can redraw from its poll timeout without a thread.
 
-// Wired into the relay in the next commit.
-#![allow(dead_code)]
-
 use std::time::{Duration, Instant};
 
 /// How often the progress line is redrawn: often enough to look live, rarely enough to cost

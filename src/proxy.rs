@@ -24,9 +24,6 @@
 //! Replies are parsed strictly and byte by byte, so a wrong peer fails at its first wrong byte
 //! and a refusal is reported as soon as its code has arrived. Errors are final.
 
-// Wired into the relay in the next commit.
-#![allow(dead_code)]
-
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 

@@ -26,8 +26,8 @@ const CHUNK: usize = 1 << 20;
 /// What one call achieved.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Some bytes moved.
-    Moved,
+    /// This many bytes moved (more than zero).
+    Moved(usize),
     /// The source has ended.
     End,
     /// Nothing to move now: wait until the source is readable.
@@ -90,7 +90,7 @@ impl Direct {
             Direct::FromPipe => splice_or_which_side(from, to, pipe_has_bytes),
             Direct::FromFile => match sendfile(to, from) {
                 Ok(0) => Ok(Outcome::End),
-                Ok(_) => Ok(Outcome::Moved),
+                Ok(n) => Ok(Outcome::Moved(n)),
                 // A file never makes us wait: it is the socket.
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SinkFull),
                 Err(err) => Err(err),
@@ -121,7 +121,7 @@ impl Direct {
                     Ok(0) => Ok(Outcome::End),
                     Ok(n) => {
                         *pending = n;
-                        Ok(Outcome::Moved)
+                        Ok(Outcome::Moved(n))
                     }
                     // The private pipe is empty, so it is the socket that has nothing.
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SourceDry),
@@ -149,7 +149,7 @@ fn splice_or_which_side(
     for _ in 0..2 {
         match splice(from, to, CHUNK) {
             Ok(0) => return Ok(Outcome::End),
-            Ok(_) => return Ok(Outcome::Moved),
+            Ok(n) => return Ok(Outcome::Moved(n)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 if !source_ready(from)? {
                     return Ok(Outcome::SourceDry);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Throughput / CPU / memory / latency benchmark: tete against the classic netcats.
+# Throughput / CPU / memory / latency benchmark: tete against the classic netcats,
+# plaintext and encrypted.
 #
 #   tests/bench.sh                      # 1 GiB, 3 interleaved runs (a few minutes)
 #   SIZE_MB=256 RUNS=1 tests/bench.sh   # quick look
+#   PROFILE=1 tests/bench.sh            # perf profile of the password mode, no benchmark
 #
 # Builds tete in release mode, then pushes the same file over 127.0.0.1 through
 # tete and every installed peer (OpenBSD nc, ncat, socat, socat -b 262144):
@@ -11,9 +13,22 @@
 # and measures a chat round trip (a 30-byte line into the client's stdin, echoed
 # by a loopback echo server, read back from its stdout). Runs are interleaved
 # (run 1 of every tool, then run 2, ...) and the median is reported.
-# Peers that are not installed are skipped (and the script says so). A row
-# "tete (password)" (TETE_PASSWORD on both ends) is added when `tete --help`
-# mentions --password-file.
+# Peers that are not installed are skipped (and the script says so).
+#
+# Encrypted rows, in the same interleaved runs (no round trip: the echo server
+# speaks plaintext):
+#   tete (password)           TETE_PASSWORD on both ends (the cipher both ends pick)
+#   tete (password, ChaCha)   also TETE_TEST_CIPHER=chacha20-poly1305 on both ends,
+#                             the testing-only switch that forces ChaCha20-Poly1305
+#                             (a tete that does not know the variable ignores it:
+#                             the row then measures the same cipher as the one above)
+#   socat -b 262144 TLS       socat -u with OPENSSL-LISTEN / OPENSSL, verify=0
+#   ncat --ssl                when its two-way client moves 64 MiB intact (checked
+#                             first); else one line says how it failed, and the row
+#                             is its one-way client, ncat --ssl --send-only (what
+#                             socat -u is), if that works
+# Both TLS tools use a throwaway P-256 certificate made with openssl in the temp dir.
+# The tete password rows need a tete whose --help mentions --password-file.
 #
 # CPU comes from GNU time (10 ms resolution per end), so small SIZE_MB runs give
 # coarse CPU figures; use the default size for CPU comparisons.
@@ -21,9 +36,14 @@
 # Environment: SIZE_MB (default 1024), RUNS (default 3), RTT_N round trips per
 # run (default 200), TIMEOUT seconds per transfer (default 20 + SIZE_MB/64),
 # BENCH_STRICT=1 to exit 1 when a target is missed.
+# PROFILE=1 (or PROFILE=chacha for the forced ChaCha20-Poly1305) skips the
+# benchmark: one password-mode file -> /dev/null transfer of SIZE_MB with both
+# tete ends under `perf record -e cpu-clock`, then a flat `perf report` of the
+# receiver and of the sender (needs perf: apt-get install linux-perf).
 #
 # Needs: cargo, python3, ss (iproute2), coreutils; /usr/bin/time (GNU time) for
-# CPU and peak RSS per end (installed with apt-get when running as root).
+# CPU and peak RSS per end (installed with apt-get when running as root);
+# openssl for the TLS rows.
 
 set -uo pipefail
 
@@ -32,6 +52,7 @@ RUNS=${RUNS:-3}
 RTT_N=${RTT_N:-200}
 TIMEOUT=${TIMEOUT:-$((20 + SIZE_MB / 64))}
 BENCH_STRICT=${BENCH_STRICT:-0}
+PROFILE=${PROFILE:-}
 SIZE=$((SIZE_MB * 1048576))
 TFMT='%e %U %S %M'
 
@@ -42,25 +63,37 @@ note() { echo "bench: $*" >&2; }
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ $RTT_N =~ ^[1-9][0-9]*$ ]] || die "RTT_N must be a positive integer"
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "TIMEOUT must be a positive integer"
+[[ -z $PROFILE || $PROFILE == 1 || $PROFILE == chacha ]] || die "PROFILE must be 1 or chacha"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || die "cannot find the repository root"
 cd "$ROOT" || die "cannot cd to $ROOT"
 BENCH_START=$EPOCHREALTIME
 
-# A password inherited from the caller would turn the plaintext rows into password rows.
-unset TETE_PASSWORD
+# A password inherited from the caller would turn the plaintext rows into password rows,
+# a cipher switch the password row into the forced-ChaCha one.
+unset TETE_PASSWORD TETE_TEST_CIPHER
 
 for need in cargo python3 ss timeout; do
     command -v "$need" >/dev/null 2>&1 || die "$need is required"
 done
 
-TIME=/usr/bin/time
-if [[ ! -x $TIME ]]; then
+# Installs Debian package $1 quietly when running as root with apt-get; else does nothing.
+apt_install() {
     if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        note "installing GNU time"
-        apt-get install -y time >/dev/null 2>&1 || true
+        note "installing $1"
+        apt-get install -y "$1" >/dev/null 2>&1 || true
     fi
-    [[ -x $TIME ]] || die "/usr/bin/time (GNU time) is required for CPU and RSS figures (apt-get install time)"
+}
+
+TIME=/usr/bin/time
+[[ -x $TIME ]] || apt_install time
+[[ -x $TIME ]] || die "/usr/bin/time (GNU time) is required for CPU and RSS figures (apt-get install time)"
+
+# Hardware counters are often missing (virtual machines): the profile samples cpu-clock.
+if [[ -n $PROFILE ]]; then
+    command -v perf >/dev/null 2>&1 || apt_install linux-perf
+    perf stat -e cpu-clock true >/dev/null 2>&1 ||
+        die "PROFILE needs a working perf (apt-get install linux-perf; perf stat -e cpu-clock true fails here)"
 fi
 
 # ---------------------------------------------------------------- build
@@ -176,6 +209,7 @@ def report(results, rtts, tools_file, size, runs, strict):
     tools = [l.rstrip("\n").split("\t") for l in open(tools_file) if l.strip()]
     ids = [t[0] for t in tools]
     label = {t[0]: t[1] for t in tools}
+    kind = {t[0]: t[2] for t in tools}
     rows = {}
     for l in open(results):
         tool, mode, run, status, wall, cpu, rss = l.rstrip("\n").split("\t")
@@ -224,34 +258,44 @@ def report(results, rtts, tools_file, size, runs, strict):
     cols = [("file GB/s", "file", ".2f"), ("pipe GB/s", "pipe", ".2f"),
             ("CPU s/GiB file", "cpuf", ".3f"), ("CPU s/GiB pipe", "cpup", ".3f"),
             ("peak RSS MiB", "rss", ".1f"), ("round trip us", "rtt", ".1f")]
+    tete = summary["tete"]
+    peers = [t for t in ids if kind[t] == "plain"]
+    secure_tetes = [t for t in ids if kind[t] == "tete-secure"]
+    secure_peers = [t for t in ids if kind[t] == "secure"]
+    secure = secure_tetes + secure_peers
+
     w0 = max(len(label[t]) for t in ids) + 2
     print()
     print("== results: %d MiB, %d run(s), median per cell (peak RSS: max of either end, any run)" % (size // 2**20, runs))
     print("".ljust(w0) + "".join(h.rjust(16) for h, _, _ in cols))
     for t in ids:
+        if secure and t == secure[0]:
+            print("encrypted (no round trip: the echo server speaks plaintext)")
         print(label[t].ljust(w0) + "".join(fmt(summary[t][k], s).rjust(16) for _, k, s in cols))
-
-    tete = summary["tete"]
-    peers = [t for t in ids if t not in ("tete", "tete-pw")]
 
     def ratio(a, b):
         return a / b if isinstance(a, float) and isinstance(b, float) and b > 0 else None
 
+    def ratio_rows(pairs, cols):
+        """One line per (name, a, b): a's figure over b's for every column."""
+        w = max(len(name) for name, _, _ in pairs) + 2
+        print("".ljust(w) + "".join(h.rjust(16) for h, _, _ in cols))
+        for name, a, b in pairs:
+            cells = []
+            for _, k, _ in cols:
+                r = ratio(a[k], b[k])
+                cells.append(("%.2fx" % r) if r is not None else "-")
+            print(name.ljust(w) + "".join(c.rjust(16) for c in cells))
+
     print()
     print("== ratios tete / peer (throughput: higher is better; CPU, RSS, round trip: lower is better)")
-    print("".ljust(w0) + "".join(h.rjust(16) for h, _, _ in cols))
-    def ratio_row(name, a, b):
-        cells = []
-        for _, k, _ in cols:
-            r = ratio(a[k], b[k])
-            cells.append(("%.2fx" % r) if r is not None else "-")
-        print(name.ljust(w0) + "".join(c.rjust(16) for c in cells))
-    for t in peers:
-        ratio_row("vs " + label[t], tete, summary[t])
-    if "tete-pw" in ids:
+    ratio_rows([("vs " + label[t], tete, summary[t]) for t in peers], cols)
+    if secure_tetes:
         print()
-        print("password / plaintext tete (same directions)")
-        ratio_row("tete (password)", summary["tete-pw"], tete)
+        print("== encrypted: tete's password mode / plaintext tete and / each encrypted peer")
+        ratio_rows([(label[t] + " / " + label[b], summary[t], summary[b])
+                    for t in secure_tetes for b in ["tete"] + secure_peers],
+                   [c for c in cols if c[1] != "rtt"])
 
     print()
     print("== targets")
@@ -262,20 +306,29 @@ def report(results, rtts, tools_file, size, runs, strict):
         checks.append(word)
         print("%s  %s" % (word, text))
 
-    def vs(key, peer, need, text):
+    def vs(who, key, peer, need, text):
+        """who's figure at least need times peer's (both rows in this run)."""
         if peer not in ids:
             check("%s (peer not installed)" % text, None)
             return
-        r = ratio(tete[key], summary[peer][key])
+        mine, theirs = summary[who][key], summary[peer][key]
+        r = ratio(mine, theirs)
         if r is None:
-            check("%s: tete %s, %s %s" % (text, fmt(tete[key], ".2f"), label[peer], fmt(summary[peer][key], ".2f")),
-                  False if not isinstance(tete[key], float) else None)
+            check("%s: %s %s, %s %s" % (text, label[who], fmt(mine, ".2f"), label[peer], fmt(theirs, ".2f")),
+                  False if not isinstance(mine, float) else None)
             return
-        check("%s: %.2fx (tete %.2f, %s %.2f)" % (text, r, tete[key], label[peer], summary[peer][key]), r >= need)
+        check("%s: %.2fx (%s %.2f, %s %.2f)" % (text, r, label[who], mine, label[peer], theirs), r >= need)
 
-    vs("file", "nc", 2.5, "file -> /dev/null: tete >= 2.5x OpenBSD nc")
-    vs("file", "socat-b", 1.0, "file -> /dev/null: tete >= 1.0x socat -b 262144")
-    vs("pipe", "socat-b", 1.2, "pipe -> pipe: tete >= 1.2x socat -b 262144")
+    def bounded(text, v, bound, at_least, spec, unit):
+        """A figure against a fixed bound; a failed measurement fails."""
+        if not isinstance(v, float):
+            check("%s: %s" % (text, v), False)
+        else:
+            check(("%s: %" + spec + " %s") % (text, v, unit), v >= bound if at_least else v <= bound)
+
+    vs("tete", "file", "nc", 2.5, "file -> /dev/null: tete >= 2.5x OpenBSD nc")
+    vs("tete", "file", "socat-b", 1.0, "file -> /dev/null: tete >= 1.0x socat -b 262144")
+    vs("tete", "pipe", "socat-b", 1.2, "pipe -> pipe: tete >= 1.2x socat -b 262144")
     for key, what in (("cpuf", "file"), ("cpup", "pipe")):
         others = [(summary[t][key], label[t]) for t in peers if isinstance(summary[t][key], float)]
         if not isinstance(tete[key], float):
@@ -286,10 +339,7 @@ def report(results, rtts, tools_file, size, runs, strict):
             best = min(others)
             check("CPU s/GiB (%s) lowest of all: tete %.3f, best peer %s %.3f"
                   % (what, tete[key], best[1], best[0]), tete[key] <= best[0])
-    if isinstance(tete["rss"], float):
-        check("peak RSS of either end <= 4 MiB: tete %.1f MiB" % tete["rss"], tete["rss"] <= 4.0)
-    else:
-        check("peak RSS of either end <= 4 MiB: tete %s" % tete["rss"], False)
+    bounded("peak RSS of either end <= 4 MiB: tete", tete["rss"], 4.0, False, ".1f", "MiB")
     others = [(summary[t]["rtt"], label[t]) for t in peers if isinstance(summary[t]["rtt"], float)]
     if not isinstance(tete["rtt"], float):
         check("round trip <= 1.1x best peer: tete %s" % tete["rtt"], False)
@@ -299,14 +349,15 @@ def report(results, rtts, tools_file, size, runs, strict):
         best = min(others)
         check("round trip <= 1.1x best peer: tete %.1f us, best %s %.1f us (%.2fx)"
               % (tete["rtt"], best[1], best[0], tete["rtt"] / best[0]), tete["rtt"] <= 1.1 * best[0])
-    if "tete-pw" in ids:
-        v = summary["tete-pw"]["file"]
-        if isinstance(v, float):
-            check("password mode file -> /dev/null >= 1.0 GB/s: %.2f GB/s" % v, v >= 1.0)
-        else:
-            check("password mode file -> /dev/null >= 1.0 GB/s: %s" % v, False)
+    if secure_tetes:
+        vs("tete-pw", "file", "tete", 0.3, "password file -> /dev/null >= 0.3x plaintext tete")
+        vs("tete-pw", "file", "socat-tls", 2.0, "password file -> /dev/null >= 2x socat -b 262144 TLS")
+        for t in secure_tetes:
+            bounded("peak RSS of either end <= 4 MiB: " + label[t], summary[t]["rss"], 4.0, False, ".1f", "MiB")
+        bounded("ChaCha20-Poly1305 forced (if tete knows TETE_TEST_CIPHER), file -> /dev/null >= 1.5 GB/s",
+                summary["tete-pw-chacha"]["file"], 1.5, True, ".2f", "GB/s")
     else:
-        check("password mode file -> /dev/null >= 1.0 GB/s (tete has no --password-file yet)", None)
+        check("password mode targets (tete has no --password-file)", None)
     print()
     print("%d PASS, %d FAIL, %d SKIP" % (checks.count("PASS"), checks.count("FAIL"), checks.count("SKIP")))
     return 1 if strict and "FAIL" in checks else 0
@@ -340,15 +391,15 @@ wait_listen() {
 }
 
 # ---------------------------------------------------------------- tools
+# Plaintext rows first, then the encrypted ones; KIND says which is which for the report:
+# tete, plain (a plaintext peer), tete-secure (a tete password row), secure (an encrypted peer).
 TOOLS=(tete)
-declare -A LABEL=([tete]="tete" [tete-pw]="tete (password)" [nc]="nc (OpenBSD)" [ncat]="ncat"
-    [socat]="socat" [socat-b]="socat -b 262144")
+declare -A LABEL=([tete]="tete" [nc]="nc (OpenBSD)" [ncat]="ncat" [socat]="socat"
+    [socat-b]="socat -b 262144" [tete-pw]="tete (password)" [tete-pw-chacha]="tete (password, ChaCha)"
+    [socat-tls]="socat -b 262144 TLS" [ncat-tls]="ncat --ssl" [ncat-tls-1way]="ncat --ssl --send-only")
+declare -A KIND=([tete]=tete [tete-pw]=tete-secure [tete-pw-chacha]=tete-secure
+    [socat-tls]=secure [ncat-tls]=secure [ncat-tls-1way]=secure)
 
-if "$TETE" --help 2>&1 | grep -q -- '--password-file'; then
-    TOOLS+=(tete-pw)
-else
-    note "skipping tete (password): tete --help does not mention --password-file yet"
-fi
 if ! command -v nc >/dev/null 2>&1; then
     note "skipping nc: not installed"
 elif ! nc -h 2>&1 | grep -q OpenBSD; then
@@ -356,19 +407,41 @@ elif ! nc -h 2>&1 | grep -q OpenBSD; then
 else
     TOOLS+=(nc)
 fi
-if command -v ncat >/dev/null 2>&1; then TOOLS+=(ncat); else note "skipping ncat: not installed"; fi
+HAVE_NCAT=0 HAVE_SOCAT=0
+if command -v ncat >/dev/null 2>&1; then TOOLS+=(ncat) HAVE_NCAT=1; else note "skipping ncat: not installed"; fi
 if command -v socat >/dev/null 2>&1; then
-    TOOLS+=(socat socat-b)
+    TOOLS+=(socat socat-b) HAVE_SOCAT=1
 else
     note "skipping socat and socat -b 262144: not installed"
 fi
-for t in "${TOOLS[@]}"; do printf '%s\t%s\n' "$t" "${LABEL[$t]}"; done >"$W/tools.tsv"
+if "$TETE" --help 2>&1 | grep -q -- '--password-file'; then
+    TOOLS+=(tete-pw tete-pw-chacha)
+else
+    note "skipping the tete password rows: tete --help does not mention --password-file"
+fi
+# A throwaway certificate for both TLS peers (verify=0: the bench measures the cipher, not a PKI).
+CERT=$W/cert.pem KEY=$W/key.pem
+HAVE_CERT=0
+if ((HAVE_SOCAT || HAVE_NCAT)); then
+    if ! command -v openssl >/dev/null 2>&1; then
+        note "skipping the TLS rows: openssl is not installed"
+    elif openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=localhost -keyout "$KEY" -out "$CERT" >/dev/null 2>"$W/openssl.err"; then
+        HAVE_CERT=1
+    else
+        note "skipping the TLS rows: openssl could not make a certificate: $(head -n1 "$W/openssl.err")"
+    fi
+fi
+((HAVE_SOCAT && HAVE_CERT)) && TOOLS+=(socat-tls)
+# ncat --ssl joins TOOLS after its 64 MiB check (below, once the helpers exist).
 
-# Sets RECV (listener that writes to stdout) and SEND (client that reads stdin) for tool $1, port $2.
+# Sets TOOL_ENV (NAME=value words for env), RECV (listener that writes to stdout) and SEND
+# (client that reads stdin) for tool $1, port $2.
 tool_cmds() {
     local p=$2
+    TOOL_ENV=()
     case $1 in
-    tete | tete-pw)
+    tete | tete-pw | tete-pw-chacha)
         RECV=("$TETE" -l 127.0.0.1 "$p")
         SEND=("$TETE" 127.0.0.1 "$p") ;;
     nc) # OpenBSD nc: -N half-closes on stdin EOF, else the listener never sees EOF.
@@ -383,6 +456,17 @@ tool_cmds() {
     socat-b)
         RECV=(socat -b 262144 -u "TCP-LISTEN:$p,bind=127.0.0.1,reuseaddr" STDOUT)
         SEND=(socat -b 262144 -u STDIN "TCP:127.0.0.1:$p") ;;
+    socat-tls)
+        RECV=(socat -b 262144 -u "OPENSSL-LISTEN:$p,cert=$CERT,key=$KEY,verify=0,reuseaddr,bind=127.0.0.1" STDOUT)
+        SEND=(socat -b 262144 -u STDIN "OPENSSL:127.0.0.1:$p,verify=0") ;;
+    ncat-tls | ncat-tls-1way)
+        RECV=(ncat --ssl --ssl-cert "$CERT" --ssl-key "$KEY" -l 127.0.0.1 "$p")
+        SEND=(ncat --ssl 127.0.0.1 "$p")
+        [[ $1 == ncat-tls-1way ]] && SEND=(ncat --ssl --send-only 127.0.0.1 "$p") ;;
+    esac
+    case $1 in
+    tete-pw) TOOL_ENV=(TETE_PASSWORD=bench-password) ;;
+    tete-pw-chacha) TOOL_ENV=(TETE_PASSWORD=bench-password TETE_TEST_CIPHER=chacha20-poly1305) ;;
     esac
 }
 
@@ -409,27 +493,32 @@ end_status() {
     fi
 }
 
-# transfer TOOL MODE SINK
-#   MODE file: receiver writes to SINK (a path, /dev/null for timed runs), sender reads $DATA.
-#   MODE pipe: cat $DATA | sender; receiver | cat >/dev/null (SINK=null) or | wc -c (SINK=count).
+# Commands put between GNU time and the tool's listener and client (the profile's perf record).
+RECV_WRAP=() SEND_WRAP=()
+
+# transfer TOOL MODE SINK [SRC]
+#   MODE file: receiver writes to SINK (a path, /dev/null for timed runs), sender reads SRC ($DATA).
+#   MODE pipe: cat SRC | sender; receiver | cat >/dev/null (SINK=null) or | wc -c (SINK=count).
 # Sets T_STATUS (ok, hang, fail(...), short(N)), T_WALL (s), T_CPU (user+sys both ends, s), T_RSS (KiB, max end).
 transfer() {
-    local tool=$1 mode=$2 sink=$3 port t0 t1 r_rc s_rc rpid spid rcat='' scat='' rt st
+    local tool=$1 mode=$2 sink=$3 src=${4:-$DATA} port t0 t1 r_rc s_rc rpid spid rcat='' scat='' rt st
     port=$(free_port)
     tool_cmds "$tool" "$port"
     rm -f "$W"/r.time "$W"/s.time "$W"/count "$W"/rfifo "$W"/sfifo
-    if [[ $tool == tete-pw ]]; then export TETE_PASSWORD=secret; fi
 
-    # timeout is the watchdog (it kills its own process group: time and the tool);
-    # GNU time sits right above the tool so %M is the tool's own peak RSS.
+    # env sets the tool's variables (it execs, so $! stays the watchdog); timeout is the
+    # watchdog (it kills its own process group: time and the tool); GNU time sits right
+    # above the tool so %M is the tool's own peak RSS.
     if [[ $mode == file ]]; then
-        timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/r.time" -f "$TFMT" "${RECV[@]}" </dev/null >"$sink" &
+        env "${TOOL_ENV[@]}" timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/r.time" -f "$TFMT" \
+            "${RECV_WRAP[@]}" "${RECV[@]}" </dev/null >"$sink" &
         rpid=$!
     else
         mkfifo "$W/rfifo" "$W/sfifo"
         if [[ $sink == count ]]; then wc -c <"$W/rfifo" >"$W/count" & else cat <"$W/rfifo" >/dev/null & fi
         rcat=$!
-        timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/r.time" -f "$TFMT" "${RECV[@]}" </dev/null >"$W/rfifo" &
+        env "${TOOL_ENV[@]}" timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/r.time" -f "$TFMT" \
+            "${RECV_WRAP[@]}" "${RECV[@]}" </dev/null >"$W/rfifo" &
         rpid=$!
     fi
     LIVE_GROUPS=("$rpid")
@@ -439,19 +528,20 @@ transfer() {
         kill -KILL -- "-$rpid" 2>/dev/null
         wait "$rpid" 2>/dev/null
         [[ -n $rcat ]] && wait "$rcat" 2>/dev/null
-        unset TETE_PASSWORD
         T_STATUS="fail(no listen)" T_WALL=0 T_CPU=0 T_RSS=0
         return
     fi
 
     t0=$EPOCHREALTIME
     if [[ $mode == file ]]; then
-        timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/s.time" -f "$TFMT" "${SEND[@]}" <"$DATA" >/dev/null &
+        env "${TOOL_ENV[@]}" timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/s.time" -f "$TFMT" \
+            "${SEND_WRAP[@]}" "${SEND[@]}" <"$src" >/dev/null &
         spid=$!
     else
-        cat "$DATA" >"$W/sfifo" &
+        cat "$src" >"$W/sfifo" &
         scat=$!
-        timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/s.time" -f "$TFMT" "${SEND[@]}" <"$W/sfifo" >/dev/null &
+        env "${TOOL_ENV[@]}" timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/s.time" -f "$TFMT" \
+            "${SEND_WRAP[@]}" "${SEND[@]}" <"$W/sfifo" >/dev/null &
         spid=$!
     fi
     LIVE_GROUPS+=("$spid")
@@ -464,7 +554,6 @@ transfer() {
     [[ -n $rcat ]] && wait "$rcat" 2>/dev/null
     t1=$EPOCHREALTIME
     LIVE_GROUPS=() LIVE_PIDS=()
-    unset TETE_PASSWORD
 
     rt=$(end_status "$r_rc" "$W/r.time")
     st=$(end_status "$s_rc" "$W/s.time")
@@ -484,7 +573,7 @@ transfer() {
     fi
     if [[ $T_STATUS == ok && $mode == pipe && $sink == count ]]; then
         local got; got=$(tr -d ' \n' <"$W/count")
-        [[ $got == "$SIZE" ]] || T_STATUS="short($got)"
+        [[ $got == "$(stat -c %s "$src")" ]] || T_STATUS="short($got)"
     fi
 }
 
@@ -493,22 +582,78 @@ echo "== ${SIZE_MB} MiB of random data in $W"
 head -c "$SIZE" /dev/urandom >"$DATA" || die "cannot write $DATA"
 cat "$DATA" >/dev/null
 
+# checked_file_transfer TOOL SRC: a file transfer into a file, then its size and bytes against SRC.
+# Sets C_STATUS (transfer()'s status, short(N) or corrupt) and C_GOT (bytes received).
+checked_file_transfer() {
+    local want
+    want=$(stat -c %s "$2")
+    transfer "$1" file "$W/recv" "$2"
+    C_STATUS=$T_STATUS
+    C_GOT=$(stat -c %s "$W/recv" 2>/dev/null || echo 0)
+    if [[ $C_STATUS == ok ]]; then
+        if [[ $C_GOT != "$want" ]]; then C_STATUS="short($C_GOT)"
+        elif ! cmp -s "$2" "$W/recv"; then C_STATUS=corrupt
+        fi
+    fi
+    rm -f "$W/recv"
+}
+
+# ---------------------------------------------------------------- profile (PROFILE=1 or chacha)
+if [[ -n $PROFILE ]]; then
+    ptool=tete-pw
+    [[ $PROFILE == chacha ]] && ptool=tete-pw-chacha
+    [[ " ${TOOLS[*]} " == *" $ptool "* ]] || die "PROFILE: tete has no password mode to profile"
+    echo "== profile: ${LABEL[$ptool]}, file -> /dev/null, both ends under perf record -e cpu-clock"
+    RECV_WRAP=(perf record -q -e cpu-clock -o "$W/perf.recv" --)
+    SEND_WRAP=(perf record -q -e cpu-clock -o "$W/perf.send" --)
+    transfer "$ptool" file /dev/null
+    RECV_WRAP=() SEND_WRAP=()
+    [[ $T_STATUS == ok ]] || die "the profiled transfer failed: $T_STATUS"
+    awk -v s="$SIZE" -v w="$T_WALL" 'BEGIN { printf "  %.2f GB/s under perf (slower than unprofiled)\n", s / 1e9 / w }'
+    for end in recv send; do
+        echo
+        if [[ $end == recv ]]; then echo "== perf report: the receiver (tete -l >/dev/null), symbols >= 0.5%"
+        else echo "== perf report: the sender (tete <file), symbols >= 0.5%"
+        fi
+        # The sample count, then the rows without the IPC columns (empty without hardware counters).
+        perf report -i "$W/perf.$end" --stdio --no-children --sort dso,symbol --percent-limit 0.5 2>/dev/null |
+            sed -n -e '/^# Samples: /{s/^# /  /p;d;}' -e '/^[^#]/{s/ *- *- *$//;p;}' | head -n 40
+    done
+    exit 0
+fi
+
+# ---------------------------------------------------------------- ncat --ssl
+# ncat's two-way --ssl client (7.93 here) has stopped with "Input/output error" after 32 KiB to
+# a few MiB on this machine: a 64 MiB transfer decides whether it gets a row.
+if ((HAVE_NCAT && HAVE_CERT)); then
+    echo "== ncat --ssl: 64 MiB to a file (size and cmp) decides its row"
+    head -c $((64 * 1048576)) /dev/urandom >"$W/probe" || die "cannot write $W/probe"
+    checked_file_transfer ncat-tls "$W/probe" 2>"$W/probe.err"
+    if [[ $C_STATUS == ok ]]; then
+        TOOLS+=(ncat-tls)
+    else
+        echo "  ncat --ssl: no row: $C_STATUS after $C_GOT of $((64 * 1048576)) bytes ($(head -n1 "$W/probe.err"))"
+        checked_file_transfer ncat-tls-1way "$W/probe" 2>"$W/probe.err"
+        if [[ $C_STATUS == ok ]]; then
+            TOOLS+=(ncat-tls-1way)
+            echo "  ncat --ssl --send-only (one-way, as socat -u is) moves it intact: its row stands in"
+        else
+            echo "  ncat --ssl --send-only: no row either: $C_STATUS after $C_GOT bytes ($(head -n1 "$W/probe.err"))"
+        fi
+    fi
+    rm -f "$W/probe" "$W/probe.err"
+fi
+for t in "${TOOLS[@]}"; do printf '%s\t%s\t%s\n' "$t" "${LABEL[$t]}" "${KIND[$t]:-plain}"; done >"$W/tools.tsv"
+
 # ---------------------------------------------------------------- warm-up and correctness
 echo "== warm-up: every tool once to a file (size and cmp) and once through pipes (wc -c)"
 declare -A BROKEN=()
 for t in "${TOOLS[@]}"; do
-    transfer "$t" file "$W/recv"
-    s1=$T_STATUS
-    if [[ $s1 == ok ]]; then
-        got=$(stat -c %s "$W/recv" 2>/dev/null || echo 0)
-        if [[ $got != "$SIZE" ]]; then s1="short($got)"
-        elif ! cmp -s "$DATA" "$W/recv"; then s1="corrupt"
-        fi
-    fi
-    rm -f "$W/recv"
+    checked_file_transfer "$t" "$DATA"
+    s1=$C_STATUS
     transfer "$t" pipe count
     s2=$T_STATUS
-    printf '  %-18s file: %-12s pipe: %s\n' "${LABEL[$t]}" "$s1" "$s2"
+    printf '  %-24s file: %-12s pipe: %s\n' "${LABEL[$t]}" "$s1" "$s2"
     if [[ $s1 != ok || $s2 != ok ]]; then
         BROKEN[$t]=$([[ $s1 != ok ]] && echo "$s1" || echo "$s2")
         note "${LABEL[$t]} failed the warm-up (${BROKEN[$t]}); its cells show that instead of timings"

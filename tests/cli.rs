@@ -32,10 +32,9 @@ fn unsupported_options_name_another_tool() {
         (vec!["-t", "127.0.0.1", "1"], Some("ncat -t")),
         (vec!["-T", "lowdelay", "127.0.0.1", "1"], Some("OpenBSD nc")),
         (
-            vec!["-x", "127.0.0.1:1080", "127.0.0.1", "1"],
-            Some("proxies"),
+            vec!["--proxy-auth", "u:p", "127.0.0.1", "1"],
+            Some("TETE_PROXY_AUTH"),
         ),
-        (vec!["-X", "5", "127.0.0.1", "1"], Some("proxies")),
         (vec!["-b", "127.0.0.1", "1"], Some("socat")),
         (vec!["-F", "127.0.0.1", "1"], Some("nc -F")),
         (vec!["-I", "1024", "127.0.0.1", "1"], Some("nc -I/-O")),
@@ -307,6 +306,16 @@ fn words(out: &ProcessOutput) -> Vec<String> {
         .collect()
 }
 
+/// A shell's output lines for two completions, split at the `---` line printed between them.
+fn two_answers(out: &ProcessOutput) -> (Vec<String>, Vec<String>) {
+    let lines = words(out);
+    let split = lines
+        .iter()
+        .position(|line| line == "---")
+        .expect("the separator");
+    (lines[..split].to_vec(), lines[split + 1..].to_vec())
+}
+
 #[test]
 fn bash_completes_long_options() {
     let dir = TempDir::new("bash-completion");
@@ -328,14 +337,10 @@ fn bash_completes_long_options() {
     ) else {
         return;
     };
-    let words = words(&out);
-    let split = words
-        .iter()
-        .position(|w| w == "---")
-        .expect("the separator");
-    assert_eq!(words[..split], ["--listen"], "bash completing 'tete --li'");
+    let (listen, shells) = two_answers(&out);
+    assert_eq!(listen, ["--listen"], "bash completing 'tete --li'");
     assert_eq!(
-        words[split + 1..],
+        shells,
         ["bash", "zsh", "fish"],
         "bash completing 'tete --completions '"
     );
@@ -359,15 +364,11 @@ fn fish_completes_long_options() {
     ) else {
         return;
     };
-    let words = words(&out);
-    let split = words
-        .iter()
-        .position(|w| w == "---")
-        .expect("the separator");
+    let (listen, shells) = two_answers(&out);
     let first_word = |line: &String| line.split('\t').next().unwrap_or_default().to_string();
-    let listen: Vec<String> = words[..split].iter().map(first_word).collect();
+    let listen: Vec<String> = listen.iter().map(first_word).collect();
     assert_eq!(listen, ["--listen"], "fish completing 'tete --li'");
-    let mut shells: Vec<String> = words[split + 1..].iter().map(first_word).collect();
+    let mut shells: Vec<String> = shells.iter().map(first_word).collect();
     shells.sort();
     assert_eq!(
         shells,

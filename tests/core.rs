@@ -34,7 +34,7 @@ const PROMPTLY: Duration = Duration::from_secs(5);
 fn assert_listener_story(finished: &Finished, addr: SocketAddr, peer_ip: IpAddr) {
     let lines: Vec<&str> = finished.stderr.lines().collect();
     let story = format!("{}: stderr {:?}", finished.description, finished.stderr);
-    assert_eq!(lines.len(), 3, "{story}");
+    assert_eq!(lines.len(), 4, "{story}");
     assert_eq!(lines[0], format!("tete: listening on {addr}"), "{story}");
     let from = lines[1]
         .strip_prefix("tete: connection from ")
@@ -42,6 +42,7 @@ fn assert_listener_story(finished: &Finished, addr: SocketAddr, peer_ip: IpAddr)
     let from: SocketAddr = from.parse().unwrap_or_else(|_| panic!("{story}"));
     assert_eq!(from.ip(), peer_ip, "{story}");
     assert_eq!(lines[2], "tete: peer closed", "{story}");
+    assert!(lines[3].starts_with("tete: sent "), "{story}");
 }
 
 /// [`exchange`] on 127.0.0.1 and a port the OS picks.
@@ -96,6 +97,14 @@ fn exchange(
     client.assert_success().assert_quiet();
     listener.assert_success();
     assert_listener_story(&listener, addr, addr.ip());
+    // -v's summary counts what reached stdout, whichever route the bytes took.
+    let received = format!(", received {} bytes (", to_listener.len());
+    assert!(
+        listener.stderr.contains(&received),
+        "{}: no {received:?} in {:?}",
+        listener.description,
+        listener.stderr
+    );
     assert_bytes_eq(
         "what the listener printed",
         to_listener,
@@ -378,11 +387,7 @@ fn assert_bounded_behind_stalled_reader(situation: &str, stdout: OwnedFd, unread
         .spawn();
     let sent = wait_until_stalled(&counter, Duration::from_millis(500));
     let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "{situation}: tete ended while its stdout was stalled: {:?}",
-        running.try_status()
-    );
+    running.assert_running(&format!("waiting ({situation}, its stdout stalled)"));
     assert!(
         pending_bytes(unread) > 0,
         "{situation}: tete wrote nothing to its stdout"
@@ -413,11 +418,7 @@ fn assert_bounded_behind_stalled_peer(situation: &str, options: &[&str]) {
     let feeder = thread::spawn(move || stream_into(&mut stdin_write, FLOOD, &fed));
     let fed = wait_until_stalled(&counter, Duration::from_millis(500));
     let memory = running.memory();
-    assert!(
-        running.try_status().is_none(),
-        "{situation}: tete ended while its peer was stalled: {:?}",
-        running.try_status()
-    );
+    running.assert_running(&format!("waiting ({situation}, its peer stalled)"));
     assert!(
         fed < FLOOD,
         "{situation}: tete took all {FLOOD} bytes of stdin although its peer reads nothing"
@@ -580,14 +581,15 @@ fn peer_reset_is_reported_by_the_listener() {
     let lines: Vec<&str> = finished.stderr.lines().collect();
     assert_eq!(
         lines.len(),
-        3,
-        "{}: expected the -v lines and one error: {:?}",
+        4,
+        "{}: expected the -v lines, the summary and one error: {:?}",
         finished.description,
         finished.stderr
     );
     assert_eq!(lines[0], format!("tete: listening on {addr}"));
     assert_eq!(lines[1], format!("tete: connection from {peer_addr}"));
-    assert_reset_reported(lines[2], peer_addr);
+    assert!(lines[2].starts_with("tete: sent "), "{lines:?}");
+    assert_reset_reported(lines[3], peer_addr);
 }
 
 /// `tete ... | head -c 10`: the reader of stdout goes away while the peer keeps sending.

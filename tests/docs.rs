@@ -94,6 +94,11 @@ fn the_netcat_habits_are_documented_on_both_sides() {
         "--no-shutdown",
         "--completions",
         "-z",
+        "-x",
+        "--proxy",
+        "-X",
+        "--proxy-type",
+        "--progress",
     ] {
         assert!(help.contains(option), "--help lacks {option}");
         assert!(man.contains(option), "the man page's OPTIONS lack {option}");
@@ -159,10 +164,17 @@ fn man_page_has_the_sections_users_need() {
             "no {section} section"
         );
     }
-    assert!(
-        page.contains("TETE_PASSWORD"),
-        "ENVIRONMENT must document TETE_PASSWORD"
-    );
+    let environment = page
+        .split(".Sh ENVIRONMENT\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n.Sh ").next())
+        .unwrap_or_default();
+    for variable in ["TETE_PASSWORD", "TETE_PROXY_AUTH"] {
+        assert!(
+            environment.contains(&format!(".It Ev {variable}\n")),
+            "ENVIRONMENT must document {variable}"
+        );
+    }
     for peer in ["Xr nc 1", "Xr ncat 1", "Xr socat 1"] {
         assert!(page.contains(peer), "SEE ALSO must name {peer}");
     }

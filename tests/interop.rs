@@ -28,24 +28,37 @@ fn http_server_answers_through_tete() {
     fs::create_dir(&root).expect("the served directory");
     let body = random_bytes(200, MIB + 17);
     fs::write(root.join("file"), &body).expect("the served file");
-    let port = free_port();
-    let port_arg = port.to_string();
+    // Port 0: the OS picks a free port, and the server says which ("Serving HTTP on
+    // 127.0.0.1 port N ..."), unbuffered with -u.
+    let said = dir.join("server.out");
     let mut server = Process::spawn(
         &dir,
         &python,
         &[
+            "-u",
             "-m",
             "http.server",
             "--bind",
             "127.0.0.1",
-            &port_arg,
+            "0",
             "--directory",
             root.to_str().expect("a UTF-8 path"),
         ],
         None,
-        None,
+        Some(&said),
     );
-    wait_connectable(&mut server, port);
+    let mut port_arg = String::new();
+    wait_until("python3's http.server saying its port", TIMEOUT, || {
+        server.assert_running();
+        let text = fs::read_to_string(&said).unwrap_or_default();
+        port_arg = text
+            .split(" port ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
+        !port_arg.is_empty()
+    });
 
     let finished = tete(["127.0.0.1", &port_arg])
         .stdin(Input::Bytes(b"GET /file HTTP/1.0\r\n\r\n".to_vec()))

@@ -406,11 +406,7 @@ fn idle_with_keep_open_serves_the_next_peer() {
     next.shutdown(Shutdown::Write).expect("shutdown");
     assert_eq!(read_to_eof(&mut next, "the next peer"), b"");
     listener.wait_for_count("listening on", 3);
-    assert!(
-        listener.try_status().is_none(),
-        "{}: ended instead of listening on",
-        listener.description
-    );
+    listener.assert_running("listening on");
     drop(listener);
 }
 
@@ -442,12 +438,7 @@ fn keep_open_serves_peers_in_turn() {
         listener.wait_for_count("peer closed", i + 1);
         listener.wait_for_count("listening on", i + 2);
     }
-    assert!(
-        listener.try_status().is_none(),
-        "{}: ended instead of listening on; stderr {:?}",
-        listener.description,
-        listener.stderr_so_far()
-    );
+    listener.assert_running("listening on");
     drop(listener);
     assert_bytes_eq("what tete -k printed", &expected, &dir.read(&out));
 }
@@ -477,11 +468,7 @@ fn keep_open_stdin_goes_to_the_first_peer() {
     second.write_all(b"two\n").expect("the second peer's bytes");
     drop(second);
     listener.wait_for_count("listening on", 3);
-    assert!(
-        listener.try_status().is_none(),
-        "{}: ended instead of listening on",
-        listener.description
-    );
+    listener.assert_running("listening on");
     drop(listener);
     assert_bytes_eq("what tete -k printed", b"one\ntwo\n", &dir.read(&out));
 }
@@ -834,11 +821,7 @@ fn keep_open_serves_a_queued_client_next() {
     assert_eq!(read_to_eof(&mut first, "the first client"), b"");
     assert_eq!(read_to_eof(&mut second, "the second client"), b"");
     listener.wait_for_count("peer closed", 2);
-    assert!(
-        listener.try_status().is_none(),
-        "{}: ended instead of listening on",
-        listener.description
-    );
+    listener.assert_running("listening on");
     drop(listener);
     assert_bytes_eq("what tete -k printed", b"one\ntwo\n", &dir.read(&out));
 }

@@ -1339,3 +1339,20 @@ fn no_shutdown_connector() {
     assert_bytes_eq("the connector's stdout", &down, &client.stdout);
     assert_bytes_eq("the listener's stdout", &up, &listener.stdout);
 }
+
+/// `-P -l -w 2` that saw a wrong password and then nobody else: the message says a handshake
+/// failed, not that nobody connected.
+#[test]
+fn wait_after_a_failed_handshake_says_so() {
+    let (listener, port) = start_listener(&["-w", "2"], PASSWORD, Input::Null);
+    let client = connector(&[], port, "not the password").run();
+    client.assert_code(3);
+    let finished = listener.wait();
+    finished.assert_code(1);
+    let line = finished.stderr.lines().last().unwrap_or_default();
+    assert!(
+        line.contains("password handshake") && line.contains("1 failed"),
+        "{}: {line:?}",
+        finished.description
+    );
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::chat_front::ChatFront;
+use super::meter::Meter;
 use super::peer::{Next, Peers};
 use super::session::Session;
 use super::{Input, Output};
@@ -36,6 +37,8 @@ pub(super) struct Relay<'a> {
     session: Option<Box<Session>>,
     /// Chat mode's line editor and screen, at a terminal.
     chat: Option<ChatFront>,
+    /// The progress line and summary of that session.
+    meter: Option<Meter>,
 }
 
 impl<'a> Relay<'a> {
@@ -78,6 +81,7 @@ impl<'a> Relay<'a> {
             peers,
             session: None,
             chat,
+            meter: None,
         })
     }
 
@@ -118,7 +122,11 @@ impl<'a> Relay<'a> {
             .session
             .as_ref()
             .and_then(|session| session.next_deadline(self.config));
-        [self.peers.next_deadline(), session]
+        let redraw = self
+            .meter
+            .as_ref()
+            .and_then(|meter| meter.next_deadline(now));
+        [self.peers.next_deadline(), session, redraw]
             .into_iter()
             .flatten()
             .min()
@@ -134,16 +142,22 @@ impl<'a> Relay<'a> {
                     Next::Wait => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
-                    Next::Session(stream, peer) => {
+                    Next::Session {
+                        stream,
+                        peer,
+                        early,
+                    } => {
                         let session = Session::begin(
                             stream,
                             peer,
+                            &early,
                             self.config,
                             self.password.as_deref(),
                             &self.input,
                             &self.output,
                         );
                         self.session = Some(Box::new(session));
+                        self.meter = Some(Meter::begin(self.config, &self.input, now));
                     }
                 }
             }
@@ -170,6 +184,9 @@ impl<'a> Relay<'a> {
                 {
                     continue;
                 }
+                if let (Some(meter), Some(session)) = (&mut self.meter, &self.session) {
+                    meter.tick(Instant::now(), session.transferred());
+                }
                 return Ok(false);
             };
             let Some(mut session) = self.session.take() else {
@@ -177,9 +194,20 @@ impl<'a> Relay<'a> {
             };
             session.close(self.poll.registry());
             let (peer, authenticated) = (session.peer(), session.authenticated());
-            if self.beside_chat(|peers, registry| {
-                peers.session_over(registry, end, peer, authenticated)
-            })? {
+            let meter = self.meter.take();
+            // The live line goes before any message, the summary comes last.
+            if let Some(meter) = &meter {
+                meter.erase();
+            }
+            let transferred = session.transferred();
+            let over = self.beside_chat(|peers, registry| {
+                let over = peers.session_over(registry, end, peer, authenticated);
+                if let Some(meter) = &meter {
+                    meter.summarize(Instant::now(), transferred);
+                }
+                over
+            });
+            if over? {
                 return Ok(true);
             }
             // With -k the next client may already wait in the backlog, its readiness event

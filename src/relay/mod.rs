@@ -2,10 +2,10 @@
 //! the listening socket. Every wait, `-w` and `-i` included, is the poll's timeout: there are no
 //! threads and no sleeps.
 //!
-//! Four rooms, from the outside in:
+//! Five rooms, from the outside in:
 //! - [`event_loop`]: the poll, one `match` on the event's token, and the step that follows.
-//! - [`peer`]: where the peer comes from: connecting (each address of the host in turn),
-//!   listening, `-k`, the password listener's patience with strangers, and what happens after a
+//! - [`peer`]: where the peer comes from: connecting (each address of the host in turn, or
+//!   the proxy of `-x` and then its handshake), listening, `-k`, the password listener's patience with strangers, and what happens after a
 //!   session (end, or the next peer).
 //! - [`session`]: one peer's connection and the bytes in flight to and from it: the pump that
 //!   moves bytes until nothing more can move, and the kernel's zero-copy routes.
@@ -13,6 +13,8 @@
 //! - [`chat_front`]: chat mode at a terminal, between the person and the session: the keys
 //!   read (by the loop, as they are also read with no session), the lines sent handed to the
 //!   session in place of stdin, the peer's bytes shown in place of stdout.
+//! - [`meter`]: what the user sees of a session's progress: `--progress`'s live line and the
+//!   `-v` summary.
 //!
 //! mio reports readiness on edges, so each descriptor carries a `ready` flag: set by an event,
 //! cleared only when a call answers `WouldBlock`.
@@ -20,6 +22,7 @@
 mod chat_front;
 mod ending;
 mod event_loop;
+mod meter;
 mod peer;
 mod session;
 

@@ -1,7 +1,12 @@
 //! Where the peer comes from, and what happens when its session is over.
 //!
 //! Connect mode tries each address of the host in turn until one accepts (`-w` bounds the whole
-//! wait). Listen mode waits on the listening socket. Without `-k` the listening socket closes as
+//! wait). With a proxy (`-x`), it connects to the proxy instead, then runs the proxy's handshake
+//! ([`ProxyHandshake`], bytes in and out) on the non-blocking socket before the session begins:
+//! the session never knows a proxy was there, except that it gets first whatever the
+//! destination sent right behind the proxy's reply. `-w` bounds connecting and the handshake
+//! together; without it the proxy has [`PROXY_REPLY_TIME`] to answer. Listen mode waits on the
+//! listening socket. Without `-k` the listening socket closes as
 //! soon as the peer is in (at once in plain mode, once it has proved it knows the password in
 //! password mode), so nobody else can join; with `-k` it stays open, and the next client waits
 //! in its backlog until the current session is over, then is served (nc's `-k`).
@@ -11,7 +16,7 @@
 //! [`MAX_FAILED_HANDSHAKES`].
 
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -23,6 +28,7 @@ use super::event_loop::{LISTENER, PEER};
 use crate::address;
 use crate::error::Error;
 use crate::options::{Config, Mode};
+use crate::proxy::{Proxy, ProxyError, ProxyHandshake};
 
 /// How long a password listener waits after a failed handshake before it accepts another peer:
 /// an attacker gets one guess per connection, and slowly.
@@ -31,12 +37,27 @@ const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
 /// How many failed handshakes a password listener takes before it gives up.
 const MAX_FAILED_HANDSHAKES: u32 = 10;
 
+/// How long a proxy has to complete its handshake, from the connection to it, when `-w` does not
+/// say: a proxy of another protocol may never answer (an HTTP proxy waits for a request line
+/// that a SOCKS5 greeting never finishes), and that must not hang a script. Generous, as the
+/// proxy connects to the destination meanwhile, and Tor may first build a circuit.
+const PROXY_REPLY_TIME: Duration = Duration::from_secs(30);
+
+/// The most read from the proxy at once. The handshake takes only its replies; what follows in
+/// the same read is the session's first input, which must fit in its buffers.
+const PROXY_READ: usize = 1024;
+
 /// What the loop should do after a step of waiting for a peer.
 pub(super) enum Next {
     /// Nothing yet: wait for the next event or deadline.
     Wait,
-    /// A peer is connected (and registered with the poll as `PEER`): start its session.
-    Session(TcpStream, SocketAddr),
+    /// A peer is connected (and registered with the poll as `PEER`): start its session, with
+    /// `early`, what the destination sent right behind a proxy's reply, as its first input.
+    Session {
+        stream: TcpStream,
+        peer: SocketAddr,
+        early: Vec<u8>,
+    },
 }
 
 enum Phase {
@@ -45,6 +66,14 @@ enum Phase {
         stream: TcpStream,
         target: SocketAddr,
         rest: VecDeque<SocketAddr>,
+    },
+    /// Connect mode with a proxy: connected to the proxy at `target`, running its handshake;
+    /// `out` is what is still to be written to it.
+    Proxying {
+        stream: TcpStream,
+        target: SocketAddr,
+        handshake: ProxyHandshake,
+        out: Vec<u8>,
     },
     /// Listen mode: waiting for a peer on the listener.
     Listening,
@@ -68,6 +97,9 @@ pub(super) struct Peers<'a> {
     deadline: Option<Instant>,
     /// When waiting on this listener gives up (`-w`), through failed handshakes.
     listen_deadline: Option<Instant>,
+    /// With a proxy: its handshake and first request, made before connecting (a destination
+    /// the protocol cannot express fails at once), until the connection to the proxy is up.
+    proxy_handshake: Option<(ProxyHandshake, Vec<u8>)>,
 }
 
 impl<'a> Peers<'a> {
@@ -87,10 +119,24 @@ impl<'a> Peers<'a> {
             failed_handshakes: 0,
             deadline: None,
             listen_deadline: None,
+            proxy_handshake: None,
         };
         match &config.mode {
-            Mode::Connect { host, port, .. } => {
-                let targets = address::resolve(host, *port, config.family, config.numeric)?;
+            Mode::Connect {
+                host, port, proxy, ..
+            } => {
+                // Through a proxy the destination is the proxy's to look up (Tor needs that).
+                let (host, port) = match proxy {
+                    None => (host.as_str(), *port),
+                    Some(proxy) => {
+                        let mut request = Vec::new();
+                        let handshake = ProxyHandshake::new(proxy, host, *port, &mut request)
+                            .map_err(proxy_failure)?;
+                        peers.proxy_handshake = Some((handshake, request));
+                        (proxy.host.as_str(), proxy.port)
+                    }
+                };
+                let targets = address::resolve(host, port, config.family, config.numeric)?;
                 peers.phase = Phase::Resolved(targets.into());
             }
             Mode::Listen { .. } => peers.listen(registry)?,
@@ -128,6 +174,7 @@ impl<'a> Peers<'a> {
         match self.phase {
             Phase::Busy | Phase::Resolved(_) => Ok(Next::Wait),
             Phase::Connecting { .. } => self.check_connecting(registry, now),
+            Phase::Proxying { .. } => self.check_proxying(now),
             Phase::Paused(until) if now < until => Ok(Next::Wait),
             Phase::Listening | Phase::Paused(_) => {
                 self.phase = Phase::Listening;
@@ -255,18 +302,102 @@ impl<'a> Peers<'a> {
         else {
             return Ok(Next::Wait);
         };
-        match outcome {
-            Ok(()) => {
+        match (outcome, self.proxy_handshake.take()) {
+            (Ok(()), None) => {
                 self.deadline = None;
                 self.verbose(&format!("connected to {target}"));
-                Ok(Next::Session(stream, target))
+                Ok(Next::Session {
+                    stream,
+                    peer: target,
+                    early: Vec::new(),
+                })
             }
-            Err(err) => {
+            (Ok(()), Some((handshake, out))) => {
+                self.verbose(&format!("connected to {}", self.named(target)));
+                self.deadline = self.deadline.or(Some(now + PROXY_REPLY_TIME));
+                self.phase = Phase::Proxying {
+                    stream,
+                    target,
+                    handshake,
+                    out,
+                };
+                self.check_proxying(now)
+            }
+            (Err(err), handshake) => {
+                self.proxy_handshake = handshake;
                 let _ = registry.deregister(&mut stream);
-                let failure = Error::io(format!("cannot connect to {target}"), &err);
+                let failure = Error::io(format!("cannot connect to {}", self.named(target)), &err);
                 self.connect_next(registry, rest, Some(failure))?;
                 Ok(Next::Wait)
             }
+        }
+    }
+
+    /// Advances the proxy's handshake as far as the socket allows.
+    fn check_proxying(&mut self, now: Instant) -> Result<Next, Error> {
+        let Phase::Proxying {
+            stream,
+            handshake,
+            out,
+            ..
+        } = &mut self.phase
+        else {
+            return Ok(Next::Wait);
+        };
+        let mut early = Vec::new();
+        match exchange(stream, handshake, out, &mut early) {
+            Ok(true) => {}
+            Ok(false) if self.deadline.is_some_and(|deadline| now >= deadline) => {
+                let limit = match self.config.wait {
+                    Some(wait) => format!("-w {}", wait.as_secs_f64()),
+                    None => format!("{} s; -w sets the limit", PROXY_REPLY_TIME.as_secs()),
+                };
+                return Err(Error::Runtime(format!(
+                    "{} ({limit})",
+                    handshake.timed_out()
+                )));
+            }
+            Ok(false) => return Ok(Next::Wait),
+            Err(Exchange::Proxy(err)) => return Err(proxy_failure(err)),
+            Err(Exchange::Io(err)) => {
+                let proxy = self.proxy().map(Proxy::to_string).unwrap_or_default();
+                return Err(Error::io(proxy, &err));
+            }
+        }
+        let Phase::Proxying { stream, target, .. } =
+            std::mem::replace(&mut self.phase, Phase::Busy)
+        else {
+            return Ok(Next::Wait);
+        };
+        self.deadline = None;
+        if let (Some(proxy), Mode::Connect { host, port, .. }) = (self.proxy(), &self.config.mode) {
+            self.verbose(&format!(
+                "{proxy} connected us to {}",
+                address::host_port(host, *port)
+            ));
+        }
+        Ok(Next::Session {
+            stream,
+            peer: target,
+            early,
+        })
+    }
+
+    /// What `target` is to the user: the proxy, if it is one (with its address when `-x`
+    /// named it by name), or the address.
+    fn named(&self, target: SocketAddr) -> String {
+        match self.proxy() {
+            Some(proxy) if proxy.host.parse() == Ok(target.ip()) => proxy.to_string(),
+            Some(proxy) => format!("{proxy} ({target})"),
+            None => target.to_string(),
+        }
+    }
+
+    /// The proxy of `-x`, if any.
+    fn proxy(&self) -> Option<&Proxy> {
+        match &self.config.mode {
+            Mode::Connect { proxy, .. } => proxy.as_ref(),
+            Mode::Listen { .. } => None,
         }
     }
 
@@ -274,9 +405,18 @@ impl<'a> Peers<'a> {
     fn gave_up_waiting(&self) -> Error {
         let wait = self.config.wait.unwrap_or_default().as_secs_f64();
         match &self.config.mode {
+            Mode::Connect {
+                proxy: Some(proxy), ..
+            } => Error::Runtime(format!(
+                "cannot connect to {proxy}: timed out after {wait} s"
+            )),
             Mode::Connect { host, port, .. } => Error::Runtime(format!(
                 "cannot connect to {}: timed out after {wait} s",
                 address::host_port(host, *port)
+            )),
+            Mode::Listen { .. } if self.failed_handshakes > 0 => Error::Runtime(format!(
+                "no peer completed the password handshake within {wait} s ({} failed)",
+                self.failed_handshakes
             )),
             Mode::Listen { .. } => Error::Runtime(format!("no peer connected within {wait} s")),
         }
@@ -337,7 +477,11 @@ impl<'a> Peers<'a> {
                     // The -w wait is over for now; a failed handshake brings it back.
                     self.deadline = None;
                     self.phase = Phase::Busy;
-                    return Ok(Next::Session(stream, peer));
+                    return Ok(Next::Session {
+                        stream,
+                        peer,
+                        early: Vec::new(),
+                    });
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.listener_ready = false;
@@ -353,6 +497,55 @@ impl<'a> Peers<'a> {
     fn verbose(&self, message: &str) {
         if self.config.verbose {
             eprintln!("tete: {message}");
+        }
+    }
+}
+
+/// How an exchange with the proxy failed.
+enum Exchange {
+    /// The proxy refused, or broke its protocol.
+    Proxy(ProxyError),
+    /// The socket failed.
+    Io(io::Error),
+}
+
+fn proxy_failure(err: ProxyError) -> Error {
+    Error::Runtime(err.to_string())
+}
+
+/// Writes the handshake's requests and feeds it the proxy's replies until the socket would
+/// block (false) or the handshake is complete (true); then `early` holds what followed the
+/// last reply in the same read. Readiness comes on edges, so every call goes until `WouldBlock`.
+fn exchange(
+    stream: &mut TcpStream,
+    handshake: &mut ProxyHandshake,
+    out: &mut Vec<u8>,
+    early: &mut Vec<u8>,
+) -> Result<bool, Exchange> {
+    let mut buf = [0u8; PROXY_READ];
+    loop {
+        while !out.is_empty() {
+            match stream.write(out) {
+                Ok(n) => {
+                    out.drain(..n);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Exchange::Io(err)),
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return Err(Exchange::Proxy(handshake.closed())),
+            Ok(n) => {
+                let used = handshake.receive(&buf[..n], out).map_err(Exchange::Proxy)?;
+                if handshake.is_complete() {
+                    early.extend_from_slice(&buf[used..n]);
+                    return Ok(true);
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(Exchange::Io(err)),
         }
     }
 }

@@ -54,13 +54,21 @@ pub(super) struct Session {
     handshake_deadline: Instant,
     /// When a byte last moved either way.
     last_activity: Instant,
+    /// Bytes of stdin taken into the session (plaintext, before `-C`), for the progress line
+    /// and the `-v` summary.
+    sent: u64,
+    /// Bytes of the peer's written to stdout (plaintext), or discarded by `--send-only`.
+    received: u64,
 }
 
 impl Session {
-    /// Starts the session with `stream`, already registered with the poll.
+    /// Starts the session with `stream`, already registered with the poll. `early` is what the
+    /// peer sent before the session began (what followed a proxy's reply): it is handled
+    /// before anything read from the stream, and must fit in a buffer (a few KiB at most).
     pub(super) fn begin(
         stream: TcpStream,
         peer: SocketAddr,
+        early: &[u8],
         config: &Config,
         password: Option<&[u8]>,
         input: &Input,
@@ -69,7 +77,7 @@ impl Session {
         // Chat lines must leave at once, not wait to be coalesced with later ones.
         let _ = stream.set_nodelay(true);
         let mut up = Buffer::new(BUFFER_SIZE);
-        let layer = match password {
+        let mut layer = match password {
             None => Layer::plain(config.crlf),
             Some(password) => {
                 let role = match config.mode {
@@ -98,6 +106,13 @@ impl Session {
         if input.ended || receive_only {
             ending.stdin_ended();
         }
+        let mut down = Buffer::new(BUFFER_SIZE);
+        let inbound = layer.inbound_buffer(&mut down);
+        debug_assert!(
+            early.len() <= inbound.room(),
+            "early bytes beyond the buffer"
+        );
+        inbound.extend(early);
         // Bytes that need no change can stay in the kernel.
         let plain = password.is_none();
         let now = Instant::now();
@@ -106,7 +121,7 @@ impl Session {
             peer,
             layer,
             up,
-            down: Buffer::new(BUFFER_SIZE),
+            down,
             // Unknown until tried: a call that would block clears these.
             readable: true,
             writable: true,
@@ -121,7 +136,14 @@ impl Session {
                 .flatten(),
             handshake_deadline: now + config.wait.unwrap_or(HANDSHAKE_TIME),
             last_activity: now,
+            sent: 0,
+            received: 0,
         }
+    }
+
+    /// Bytes moved so far: (taken from stdin, given to stdout).
+    pub(super) fn transferred(&self) -> (u64, u64) {
+        (self.sent, self.received)
     }
 
     pub(super) fn peer(&self) -> SocketAddr {
@@ -217,6 +239,7 @@ impl Session {
         progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
         if config.direction == Direction::SendOnly {
+            self.received += self.down.len() as u64;
             self.down.clear();
         } else {
             progress |= self.write_stdout(output, chat)?;
@@ -240,9 +263,10 @@ impl Session {
         let mut progress = false;
         while self.ending.reads_stdin() && !input.ended && input.ready && self.writable {
             match route.transfer(input.stream.as_fd(), self.stream.as_fd()) {
-                Ok(Outcome::Moved) => {
+                Ok(Outcome::Moved(n)) => {
                     self.last_activity = Instant::now();
                     self.ending.sent();
+                    self.sent += n as u64;
                     progress = true;
                 }
                 Ok(Outcome::End) => {
@@ -273,13 +297,16 @@ impl Session {
             return Ok(false);
         };
         let mut progress = false;
+        // Bytes already in `down` (what followed a proxy's reply) go first.
         while output.ready
             && (self.readable || route.has_pending())
             && self.ending.receiving() == Receiving::Open
+            && self.down.is_empty()
         {
             match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
-                Ok(Outcome::Moved) => {
+                Ok(Outcome::Moved(n)) => {
                     self.last_activity = Instant::now();
+                    self.received += n as u64;
                     progress = true;
                 }
                 Ok(Outcome::End) => {
@@ -321,7 +348,10 @@ impl Session {
             None => stream.read(buf),
         }) {
             Ok(0) => input.ended = true,
-            Ok(_) => self.ending.sent(),
+            Ok(n) => {
+                self.ending.sent();
+                self.sent += n as u64;
+            }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 input.ready = false;
                 return Ok(false);
@@ -397,6 +427,7 @@ impl Session {
                 .show_peer(self.down.filled(), output)
                 .map_err(stdout_failure)?;
             self.down.consume(shown);
+            self.received += shown as u64;
             return Ok(shown > 0);
         }
         let mut progress = false;
@@ -404,6 +435,7 @@ impl Session {
             match output.stream.write(self.down.filled()) {
                 Ok(n) => {
                     self.down.consume(n);
+                    self.received += n as u64;
                     progress = true;
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => output.ready = false,

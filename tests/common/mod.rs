@@ -724,6 +724,18 @@ impl Running {
         }
     }
 
+    /// Fails the test if tete has ended; `doing` says what it should still be doing.
+    #[track_caller]
+    pub fn assert_running(&mut self, doing: &str) {
+        if let Some(status) = self.try_status() {
+            panic!(
+                "{}: ended ({status:?}) instead of {doing}; stderr {:?}",
+                self.description,
+                self.stderr_so_far()
+            );
+        }
+    }
+
     /// The exit status, if tete has ended.
     pub fn try_status(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
