@@ -108,7 +108,14 @@ impl ChatFront {
     /// and written, Ctrl-Z carried out. Returns true when the person pressed Ctrl-C to leave.
     pub(super) fn read_keys(&mut self, input: &mut Input, output: &mut Output) -> io::Result<bool> {
         let mut keys = [0u8; PIECE];
-        while self.wants_keys(input) {
+        loop {
+            // A long paste fills the screen's queue faster than the keys' queue.
+            if self.screen_full() {
+                self.flush(output)?;
+            }
+            if !self.wants_keys(input) {
+                break;
+            }
             let n = match input.stream.read(&mut keys) {
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
