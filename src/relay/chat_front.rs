@@ -6,7 +6,9 @@
 //! with `-k` one conversation follows another on the same screen. So the event loop owns the
 //! front and reads the keys itself, at every step, even after Ctrl-D; the session only takes the
 //! lines the editor sent ([`ChatFront::take_typed`], in place of reading stdin) and hands over
-//! the peer's bytes ([`ChatFront::show_peer`], in place of writing stdout).
+//! the peer's bytes ([`ChatFront::show_peer`], in place of writing stdout). tete's own
+//! messages on stderr (`-v`, a peer lost with `-k`) are written with the input line taken out
+//! of their way ([`ChatFront::aside`]).
 //!
 //! Memory stays bounded as in the rest of the relay: keys are read only while the lines waiting
 //! for the session and the bytes waiting for the terminal are below [`QUEUE_LIMIT`], and the
