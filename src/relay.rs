@@ -25,11 +25,10 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 use crate::address::{self, Source};
-use crate::buffer::Buffer;
 use crate::error::{Error, os_reason};
-use crate::layer::Layer;
+use crate::layer::{Flow, Layer, LayerError};
 use crate::options::{Config, Mode};
-use crate::secure::{Role, SecureError};
+use crate::secure::{CloseReason, Role, SecureError};
 use crate::stdio::StdStream;
 use crate::zerocopy::{self, Direct, Outcome};
 
@@ -37,10 +36,6 @@ const STDIN: Token = Token(0);
 const STDOUT: Token = Token(1);
 const PEER: Token = Token(2);
 const LISTENER: Token = Token(3);
-
-/// Each direction's buffer. Large enough for few system calls per megabyte, small enough that
-/// the whole process stays within a few MiB.
-const BUFFER_SIZE: usize = 128 * 1024;
 
 /// How long a peer has to complete the password handshake, unless `-w` says otherwise.
 const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
@@ -421,7 +416,6 @@ impl<'a> Relay<'a> {
     fn begin_session(&mut self, stream: TcpStream, peer: SocketAddr) -> Result<(), Error> {
         // Chat lines must leave at once, not wait to be coalesced with later ones.
         let _ = stream.set_nodelay(true);
-        let mut up = Buffer::new(BUFFER_SIZE);
         let layer = match self.password {
             None => Layer::plain(self.config.crlf),
             Some(password) => {
@@ -429,19 +423,17 @@ impl<'a> Relay<'a> {
                     Mode::Connect { .. } => Role::Connector,
                     Mode::Listen { .. } => Role::Listener,
                 };
-                Layer::secure(self.config.crlf, role, password, &mut up)
+                Layer::secure(self.config.crlf, role, password)
             }
         };
         let handshake_time = self.config.wait.unwrap_or(HANDSHAKE_TIME);
-        let mut session = Session::new(stream, peer, layer, up, Instant::now() + handshake_time);
+        let mut session = Session::new(stream, peer, layer, Instant::now() + handshake_time);
         // Bytes that need no change can stay in the kernel.
-        if self.password.is_none() {
-            if !self.config.crlf {
-                session.up_route = Direct::for_stdin(&self.input.stream);
-            }
-            if !self.config.send_only {
-                session.down_route = Direct::for_stdout(&self.output.stream);
-            }
+        if session.layer.passthrough(Flow::Outbound) {
+            session.up_route = Direct::for_stdin(&self.input.stream);
+        }
+        if session.layer.passthrough(Flow::Inbound) && !self.config.send_only {
+            session.down_route = Direct::for_stdout(&self.output.stream);
         }
         self.phase = Phase::Session(Box::new(session));
         // Plain mode is open at once: the listener closes before any byte moves.
@@ -509,14 +501,11 @@ impl<'a> Relay<'a> {
 struct Session {
     stream: TcpStream,
     peer: SocketAddr,
+    /// What happens to the bytes, and the buffers they wait in on the way.
     layer: Layer,
-    /// stdin's bytes on their way to the peer.
-    up: Buffer,
-    /// The peer's bytes on their way to stdout.
-    down: Buffer,
     readable: bool,
     writable: bool,
-    /// Our end of stream is queued behind everything else in `up`.
+    /// Our end of stream is queued behind everything else for the socket.
     close_queued: bool,
     /// Our half of the connection is closed (or, with `-N`, would have been).
     sent_eof: bool,
@@ -529,9 +518,9 @@ struct Session {
     /// The peer has ended and stdin is a terminal: the other person left the chat, so this
     /// session reads no more of the terminal and ends its side too.
     left_chat: bool,
-    /// stdin to the socket inside the kernel, instead of through `up`.
+    /// stdin to the socket inside the kernel, instead of through the layer.
     up_route: Option<Direct>,
-    /// The socket to stdout inside the kernel, instead of through `down`.
+    /// The socket to stdout inside the kernel, instead of through the layer.
     down_route: Option<Direct>,
     /// When an unfinished password handshake fails.
     handshake_deadline: Instant,
@@ -543,15 +532,12 @@ impl Session {
         stream: TcpStream,
         peer: SocketAddr,
         layer: Layer,
-        up: Buffer,
         handshake_deadline: Instant,
     ) -> Session {
         Session {
             stream,
             peer,
             layer,
-            up,
-            down: Buffer::new(BUFFER_SIZE),
             // Unknown until tried: a call that would block clears these.
             readable: true,
             writable: true,
@@ -600,15 +586,15 @@ impl Session {
         if self.layer.is_open() {
             progress |= self.send_direct(input)?;
             progress |= self.read_stdin(input)?;
-            if !self.reads_stdin(input) && !self.close_queued && self.layer.close_fits(&self.up) {
-                self.layer
-                    .close_outbound(&mut self.up)
-                    .map_err(|err| self.secure_failure(err))?;
-                self.close_queued = true;
+            if !self.reads_stdin(input) && !self.close_queued {
+                self.close_queued = self
+                    .layer
+                    .close_outbound(CloseReason::EndOfInput)
+                    .map_err(|err| self.layer_failure(err))?;
             }
         }
         progress |= self.send()?;
-        if self.close_queued && self.up.is_empty() && !self.sent_eof {
+        if self.close_queued && self.layer.to_socket().is_empty() && !self.sent_eof {
             if !config.no_shutdown {
                 // The peer sees our EOF; it may still answer, so keep receiving.
                 let _ = self.stream.shutdown(Shutdown::Write);
@@ -618,15 +604,20 @@ impl Session {
         progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
         if config.send_only {
-            self.down.clear();
+            let unread = self.layer.stdout_bytes().len();
+            self.layer.stdout_consumed(unread);
         } else {
             progress |= self.write_stdout(output)?;
         }
         // Everything received has been decoded and written: is the peer's end of stream clean?
-        if self.received_eof && !self.peer_finished && !progress && self.down.is_empty() {
+        if self.received_eof
+            && !self.peer_finished
+            && !progress
+            && self.layer.stdout_bytes().is_empty()
+        {
             self.layer
                 .finish_inbound()
-                .map_err(|err| self.secure_failure(err))?;
+                .map_err(|err| self.layer_failure(err))?;
             self.peer_finished = true;
             progress = true;
         }
@@ -637,7 +628,7 @@ impl Session {
     /// everything before it), and, unless the peer's bytes are being discarded, the peer's end
     /// of stream is in, after everything before it was written out.
     fn is_finished(&self, config: &Config) -> bool {
-        let all_received = self.peer_finished && self.down.is_empty();
+        let all_received = self.peer_finished && self.layer.stdout_bytes().is_empty();
         // With --send-only, "sent" means the peer has acknowledged every byte: closing earlier
         // would let a late byte from the peer reset the connection and destroy what was still
         // queued for sending.
@@ -722,39 +713,29 @@ impl Session {
         if self.up_route.is_some()
             || !self.reads_stdin(input)
             || !input.ready
-            || !self.layer.outbound_has_room(&self.up)
+            || !self.layer.outbound_has_room()
         {
             return Ok(false);
         }
         let stream = &input.stream;
-        match self
-            .layer
-            .fill_outbound(&mut self.up, |buf| stream.read(buf))
-        {
+        match self.layer.fill_outbound(|buf| stream.read(buf)) {
             Ok(0) => input.ended = true,
             Ok(_) => {}
-            Err(err) if would_block(&err) => {
+            Err(LayerError::Read(err)) if would_block(&err) => {
                 input.ready = false;
                 return Ok(false);
             }
-            // Sealing fails only when the record counter would wrap: the channel's failure.
-            Err(err) => match err
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<SecureError>())
-            {
-                Some(sealing) => return Err(self.secure_failure(sealing.clone())),
-                None => return Err(End::Failed(Error::io("stdin", &err))),
-            },
+            Err(err) => return Err(self.layer_failure(err)),
         }
         Ok(true)
     }
 
     fn send(&mut self) -> Result<bool, End> {
         let mut progress = false;
-        while self.writable && !self.up.is_empty() {
-            match self.stream.write(self.up.filled()) {
+        while self.writable && !self.layer.to_socket().is_empty() {
+            match self.stream.write(self.layer.to_socket().filled()) {
                 Ok(n) => {
-                    self.up.consume(n);
+                    self.layer.to_socket().consume(n);
                     self.last_activity = Instant::now();
                     progress = true;
                 }
@@ -769,7 +750,7 @@ impl Session {
     fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
         while self.down_route.is_none() && self.readable && !self.received_eof {
-            let buf = self.layer.inbound_buffer(&mut self.down);
+            let buf = self.layer.from_socket();
             if buf.room() == 0 {
                 break;
             }
@@ -788,19 +769,24 @@ impl Session {
             }
             progress = true;
         }
-        let decoded = self
-            .layer
-            .decode(&mut self.up, &mut self.down)
-            .map_err(|err| self.secure_failure(err))?;
+        let mut decoded = self.layer.decode().map_err(|err| self.layer_failure(err))?;
+        // A listener checks the connector's CONFIRM at once: the pause after each failed
+        // handshake already keeps guesses to one a second.
+        if self.layer.confirm_waiting() {
+            self.layer
+                .check_confirm()
+                .map_err(|err| self.layer_failure(err))?;
+            decoded |= self.layer.decode().map_err(|err| self.layer_failure(err))?;
+        }
         Ok(progress || decoded)
     }
 
     fn write_stdout(&mut self, output: &mut Output) -> Result<bool, End> {
         let mut progress = false;
-        while output.ready && !self.down.is_empty() {
-            match output.stream.write(self.down.filled()) {
+        while output.ready && !self.layer.stdout_bytes().is_empty() {
+            match output.stream.write(self.layer.stdout_bytes()) {
                 Ok(n) => {
-                    self.down.consume(n);
+                    self.layer.stdout_consumed(n);
                     progress = true;
                 }
                 Err(err) if would_block(&err) => output.ready = false,
@@ -819,6 +805,16 @@ impl Session {
             self.peer,
             os_reason(err)
         )))
+    }
+
+    /// stdin's failure, or the secure channel's.
+    fn layer_failure(&self, err: LayerError) -> End {
+        match err {
+            LayerError::Read(err) => End::Failed(Error::io("stdin", &err)),
+            LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err) => {
+                self.secure_failure(err)
+            }
+        }
     }
 
     fn secure_failure(&self, err: SecureError) -> End {
@@ -855,10 +851,11 @@ impl Session {
     fn close(&mut self) {
         // What is already queued goes out if the socket takes it now (a failed handshake's
         // CONFIRM, which tells the peer why); nothing waits for it.
-        if !self.up.is_empty()
-            && let Ok(n) = self.stream.write(self.up.filled())
+        let waiting = self.layer.to_socket();
+        if !waiting.is_empty()
+            && let Ok(n) = self.stream.write(waiting.filled())
         {
-            self.up.consume(n);
+            waiting.consume(n);
         }
         // Bounded, as a peer that keeps sending must not keep tete from ending.
         let mut sink = [0u8; 16 * 1024];
