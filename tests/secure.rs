@@ -1290,17 +1290,17 @@ fn empty_password_means_plain_mode() {
 // Options in password mode
 // ---------------------------------------------------------------------------------------------
 
-/// `-C` turns LF into CR LF before encryption.
+/// `-C` turns each bare LF into CR LF before encryption; an existing CR LF stays as it is.
 #[test]
 fn crlf_before_encryption() {
     let (listener, port) = start_listener(&[], PASSWORD, Input::Null);
     let client = connector(&["-C"], port, PASSWORD)
-        .stdin(Input::Bytes(b"a\nb\n".to_vec()))
+        .stdin(Input::Bytes(b"a\r\nb\nc".to_vec()))
         .run();
     let listener = listener.wait();
     client.assert_success().assert_quiet();
     listener.assert_success();
-    assert_bytes_eq("the listener's stdout", b"a\r\nb\r\n", &listener.stdout);
+    assert_bytes_eq("the listener's stdout", b"a\r\nb\r\nc", &listener.stdout);
 }
 
 /// `-d` on the connector: stdin (an open pipe with bytes in it) is never read; the listener

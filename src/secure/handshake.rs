@@ -69,9 +69,9 @@ struct Collecting {
 }
 
 enum Stage {
-    /// Collecting the peer's HELLO. `spake` is taken when it is complete.
+    /// Collecting the peer's HELLO.
     Hello {
-        spake: Option<Spake2<Ed25519Group>>,
+        spake: Spake2<Ed25519Group>,
         buf: [u8; HELLO_LEN],
         filled: usize,
     },
@@ -97,8 +97,9 @@ enum Stage {
     },
     /// Complete; the channel is waiting for [`Handshake::take_channel`].
     Done(Box<Channel>),
-    /// Complete, and the channel has been handed over.
-    HandedOver,
+    /// Nothing left: the channel has been handed over (or, for an instant, a stage is being
+    /// taken by value to build the next one).
+    Spent,
     /// Errors are final: every later call returns the same one.
     Failed(SecureError),
 }
@@ -136,7 +137,7 @@ impl Handshake {
             role,
             our_hello,
             stage: Stage::Hello {
-                spake: Some(spake),
+                spake,
                 buf: [0; HELLO_LEN],
                 filled: 0,
             },
@@ -158,15 +159,18 @@ impl Handshake {
 
     fn advance(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, SecureError> {
         let mut used = 0;
-        if let Stage::Hello { spake, buf, filled } = &mut self.stage {
+        if let Stage::Hello { buf, filled, .. } = &mut self.stage {
             used += fill(buf, filled, input);
             check_hello_prefix(self.role, &buf[..*filled])?;
             if *filled < HELLO_LEN {
                 return Ok(used);
             }
-            let (spake, peer_hello) = (spake.take(), *buf);
-            let spake = spake.ok_or(SecureError::MalformedHello)?;
-            self.stage = self.on_hello(spake, &peer_hello, out)?;
+            // SPAKE2's finish consumes its state: take the stage by value (on an error, receive()
+            // replaces the stand-in with the error).
+            let stage = std::mem::replace(&mut self.stage, Stage::Spent);
+            if let Stage::Hello { spake, buf, .. } = stage {
+                self.stage = self.on_hello(spake, &buf, out)?;
+            }
         }
         let input = &input[used..];
         match &mut self.stage {
@@ -203,14 +207,14 @@ impl Handshake {
                 }
             }
             Stage::Failed(err) => return Err(err.clone()),
-            Stage::Hello { .. } | Stage::Done(_) | Stage::HandedOver => {}
+            Stage::Hello { .. } | Stage::Done(_) | Stage::Spent => {}
         }
         Ok(used)
     }
 
     /// Moves the channel into `Done`.
     fn complete(&mut self) {
-        let stage = std::mem::replace(&mut self.stage, Stage::HandedOver);
+        let stage = std::mem::replace(&mut self.stage, Stage::Spent);
         self.stage = match stage {
             Stage::ConfirmL { channel, .. } | Stage::Ready { channel, .. } => Stage::Done(channel),
             other => other,
@@ -300,7 +304,7 @@ impl Handshake {
                 _ => Ok(()),
             };
         }
-        let stage = std::mem::replace(&mut self.stage, Stage::HandedOver);
+        let stage = std::mem::replace(&mut self.stage, Stage::Spent);
         let (expected, own_confirm, channel, got) = match stage {
             Stage::ConfirmC {
                 expected,
@@ -350,7 +354,7 @@ impl Handshake {
         if !self.is_complete() {
             return None;
         }
-        match std::mem::replace(&mut self.stage, Stage::HandedOver) {
+        match std::mem::replace(&mut self.stage, Stage::Spent) {
             Stage::Done(channel) => Some(*channel),
             _ => None,
         }

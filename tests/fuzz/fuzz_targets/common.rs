@@ -69,6 +69,9 @@ pub fn open_all(
         }
     }
     let end = opener.finish(buf.len() - raw_start);
-    assert_eq!(end.is_ok(), opener.closed().is_some() && raw_start == buf.len());
+    assert_eq!(
+        end.is_ok(),
+        opener.closed().is_some() && raw_start == buf.len()
+    );
     (buf[..plain_end].to_vec(), end)
 }

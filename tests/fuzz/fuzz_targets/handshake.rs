@@ -28,7 +28,9 @@ fn genuine_peer(role: Role, aes: bool) -> Vec<u8> {
     let mut peer = start(peer_role, 2, aes, &mut to_us);
     let (mut fed_us, mut fed_peer) = (0, 0);
     while !(us.is_complete() && peer.is_complete()) {
-        fed_peer += peer.receive(&to_peer[fed_peer..], &mut to_us).expect("genuine");
+        fed_peer += peer
+            .receive(&to_peer[fed_peer..], &mut to_us)
+            .expect("genuine");
         if peer.confirm_waiting() {
             peer.check_confirm(&mut to_us).expect("genuine");
         }
@@ -100,10 +102,18 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(pos <= peer_sends);
     let allowed: &[usize] = match role {
-        Role::Connector => &[HELLO_LEN, HELLO_LEN + CONFIRM_LEN, HELLO_LEN + CONFIRM_LEN + READY_LEN],
+        Role::Connector => &[
+            HELLO_LEN,
+            HELLO_LEN + CONFIRM_LEN,
+            HELLO_LEN + CONFIRM_LEN + READY_LEN,
+        ],
         Role::Listener => &[HELLO_LEN, HELLO_LEN + 1, HELLO_LEN + CONFIRM_LEN],
     };
-    assert!(allowed.contains(&out.len()), "{role:?} sent {} bytes", out.len());
+    assert!(
+        allowed.contains(&out.len()),
+        "{role:?} sent {} bytes",
+        out.len()
+    );
     if role == Role::Listener && out.len() == HELLO_LEN + 1 {
         assert!(failed, "REJECT only with a failure");
     }

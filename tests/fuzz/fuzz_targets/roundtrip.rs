@@ -32,7 +32,9 @@ fuzz_target!(|data: &[u8]| {
         _ => CloseReason::Interrupted,
     };
     let mut close = [0; CLOSE_LEN];
-    sealer.seal_close(reason, &mut close).expect("fresh counter");
+    sealer
+        .seal_close(reason, &mut close)
+        .expect("fresh counter");
     wire.extend(close);
     let flip = ctl & 1 == 1;
     if flip {
