@@ -174,6 +174,7 @@ impl Layer {
         &mut self,
         read: impl FnOnce(&mut [u8]) -> io::Result<usize>,
     ) -> Result<usize, LayerError> {
+        debug_assert!(self.is_open(), "stdin read before the channel is up");
         let overhead = self.overhead();
         let window = self.outbound.spare();
         let (start, mut limit) = match &self.secure {
