@@ -581,6 +581,56 @@ mod tests {
         assert_eq!(c.finish_inbound().unwrap(), CloseReason::Interrupted);
     }
 
+    /// Sends `pieces` from `from` as one record each, then delivers them to `to` in one read.
+    fn send_records(from: &mut Layer, pieces: &[&[u8]]) -> Vec<u8> {
+        for piece in pieces {
+            from.fill_outbound(|buf| {
+                buf[..piece.len()].copy_from_slice(piece);
+                Ok(piece.len())
+            })
+            .unwrap();
+        }
+        let wire = from.to_socket().filled().to_vec();
+        from.to_socket().clear();
+        wire
+    }
+
+    fn deliver(to: &mut Layer, wire: &[u8]) -> Result<bool, LayerError> {
+        let inbound = to.from_socket();
+        inbound.spare()[..wire.len()].copy_from_slice(wire);
+        inbound.commit(wire.len());
+        to.decode()
+    }
+
+    #[test]
+    fn records_of_one_read_become_one_run_of_plaintext() {
+        let (mut c, mut l, result) = connected_pair(b"pw");
+        result.unwrap();
+        let mut wire = send_records(&mut c, &[b"one ", b"two ", b"three"]);
+        assert!(deliver(&mut l, &wire).unwrap());
+        assert_eq!(l.stdout_bytes(), b"one two three");
+        // Half written, then the next records land right after what is left.
+        l.stdout_consumed(8);
+        wire = send_records(&mut c, &[b" four", b" five"]);
+        let (first, second) = wire.split_at(7);
+        deliver(&mut l, first).unwrap();
+        assert_eq!(l.stdout_bytes(), b"three");
+        deliver(&mut l, second).unwrap();
+        assert_eq!(l.stdout_bytes(), b"three four five");
+        l.stdout_consumed(15);
+        // A damaged record after two good ones: the good ones first, then the error.
+        wire = send_records(&mut c, &[b"good ", b"good ", b"bad"]);
+        *wire.last_mut().unwrap() ^= 1;
+        assert!(deliver(&mut l, &wire).unwrap());
+        assert_eq!(l.stdout_bytes(), b"good good ");
+        let err = l.decode().unwrap_err();
+        assert!(
+            matches!(err, LayerError::Open(SecureError::Tampered)),
+            "{err:?}"
+        );
+        assert_eq!(l.stdout_bytes(), b"good good ");
+    }
+
     #[test]
     fn a_wrong_password_is_a_guess_on_the_listener_only() {
         let (_, l, result) = connected_pair(b"other");
