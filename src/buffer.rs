@@ -24,11 +24,6 @@ impl Buffer {
         &self.data[self.head..self.tail]
     }
 
-    /// The bytes waiting, for decoding in place.
-    pub fn filled_mut(&mut self) -> &mut [u8] {
-        &mut self.data[self.head..self.tail]
-    }
-
     pub fn len(&self) -> usize {
         self.tail - self.head
     }
@@ -88,10 +83,6 @@ impl Buffer {
         }
         self.data[self.tail..self.tail + n].copy_from_slice(&bytes[..n]);
         self.commit(n);
-    }
-
-    pub fn clear(&mut self) {
-        self.consume(self.len());
     }
 }
 

@@ -1,70 +1,158 @@
-//! What happens to bytes between the standard streams and the socket.
+//! What happens to bytes between the standard streams and the socket, and the buffers they wait in.
 //!
-//! Outbound, stdin's bytes may have each LF turned into CR LF (`-C`), then, with a password, be
-//! sealed into records; inbound, the socket's bytes go to stdout unchanged or, with a password,
-//! through the handshake and then out of their records. The event loop only asks this layer to
-//! fill its buffers and whether stdin and stdout may flow yet; it does not know what the layer
-//! does to the bytes on the way.
+//! Outbound, stdin's bytes may have each bare LF turned into CR LF (`-C`), then, with a password,
+//! be sealed into records; inbound, the socket's bytes go to stdout unchanged or, with a password,
+//! through the handshake and then out of their records. The event loop only moves bytes between
+//! the descriptors and this layer's two buffers ([`Layer::outgoing`], [`Layer::incoming`],
+//! [`Layer::stdout_bytes`]); it does not know what the layer does to them on the way.
 //!
-//! Every conversion happens in place in the session's fixed buffers: stdin is read straight into
-//! the spot where its record's payload goes, so sealing adds no copy.
+//! Every conversion happens in place: stdin is read straight into the spot where its record's
+//! payload goes, and each record is decrypted so that its payload lands right after the previous
+//! one's in the socket buffer, so stdout is written from where the socket read went.
+//!
+//! Before a password handshake is complete both buffers are a few hundred bytes: a stranger who
+//! never authenticates costs almost nothing. They grow to their working size once it is.
 
+use std::fmt;
 use std::io;
-use std::mem;
 
 use crate::buffer::Buffer;
-use crate::secure::{self, Handshake, Opener, Role, Sealer, SecureError};
+use crate::secure::{self, Channel, CloseReason, Content, Handshake, Role, SecureError};
 
-/// The transformations applied to one session's bytes.
+/// Each direction's working buffer: few system calls per megabyte, yet the whole process stays
+/// within a few MiB.
+const BUFFER_SIZE: usize = 128 * 1024;
+/// The inbound working buffer in password mode: two whole records, so that one can be read
+/// while the other is written out.
+const SECURE_INBOUND_SIZE: usize = 2 * secure::MAX_RECORD;
+/// The buffers during a password handshake: HELLO, CONFIRM and READY fit with room to spare.
+const HANDSHAKE_BUFFER_SIZE: usize = 256;
+
+/// How the layer failed. The relay picks its exit status from the variant alone.
+#[derive(Debug)]
+pub enum LayerError {
+    /// Reading stdin failed (including `WouldBlock`, which the caller treats as "not now").
+    Read(io::Error),
+    /// The handshake failed; [`SecureError::is_guess`] says whether it was a password guess.
+    Handshake(SecureError),
+    /// Sealing a record failed (the record counter is exhausted).
+    Seal(SecureError),
+    /// A record from the peer failed, or the peer's stream did not end cleanly.
+    Open(SecureError),
+}
+
+impl LayerError {
+    /// The secure channel's error, for every variant but `Read`.
+    pub fn secure(&self) -> Option<&SecureError> {
+        match self {
+            LayerError::Read(_) => None,
+            LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err) => Some(err),
+        }
+    }
+
+    /// True for a real password guess (see [`SecureError::is_guess`]).
+    pub fn is_guess(&self) -> bool {
+        self.secure().is_some_and(SecureError::is_guess)
+    }
+}
+
+impl fmt::Display for LayerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayerError::Read(err) => err.fmt(f),
+            LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err) => {
+                err.fmt(f)
+            }
+        }
+    }
+}
+
+impl std::error::Error for LayerError {}
+
+/// A direction of the byte flow, for [`Layer::passthrough`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// stdin to the socket.
+    Outbound,
+    /// The socket to stdout.
+    Inbound,
+}
+
+/// The transformations applied to one session's bytes, and the buffers they happen in.
 pub struct Layer {
-    crlf: bool,
+    /// `-C`: whether the last byte read from stdin was a CR, so that its LF stays alone.
+    crlf: Option<bool>,
+    /// stdin's bytes (and handshake messages) on their way to the socket.
+    outbound: Buffer,
+    inbound: Inbound,
     secure: Option<Secure>,
 }
 
 /// The password mode's state for one session.
-struct Secure {
-    /// Bytes from the socket not yet taken by the handshake or opened.
-    raw: Buffer,
-    state: State,
-}
-
-/// Both states are boxed: SPAKE2's state and ring's keys are large, and a session has one.
-enum State {
+enum Secure {
     Handshaking(Box<Handshake>),
-    Open(Box<(Sealer, Opener)>),
-    /// Only between the two, while the handshake is being turned into the channel.
-    Switching,
+    Open(Box<Channel>),
 }
 
 impl Layer {
+    /// No password: bytes pass unchanged (but for `-C`).
     pub fn plain(crlf: bool) -> Layer {
-        Layer { crlf, secure: None }
+        Layer {
+            crlf: crlf.then_some(false),
+            outbound: Buffer::new(BUFFER_SIZE),
+            inbound: Inbound::new(BUFFER_SIZE, false),
+            secure: None,
+        }
     }
 
-    /// Starts the handshake as `role`, queueing our HELLO in `up`.
-    pub fn secure(crlf: bool, role: Role, password: &[u8], up: &mut Buffer) -> Layer {
+    /// Starts the handshake as `role`, queueing our HELLO for the socket.
+    pub fn secure(crlf: bool, role: Role, password: &[u8]) -> Layer {
         let mut hello = Vec::new();
         let handshake = Handshake::new(role, password, &mut hello);
-        up.extend(&hello);
+        let mut outbound = Buffer::new(HANDSHAKE_BUFFER_SIZE);
+        outbound.extend(&hello);
         Layer {
-            crlf,
-            secure: Some(Secure {
-                raw: Buffer::new(2 * secure::MAX_RECORD),
-                state: State::Handshaking(Box::new(handshake)),
-            }),
+            crlf: crlf.then_some(false),
+            outbound,
+            inbound: Inbound::new(HANDSHAKE_BUFFER_SIZE, true),
+            secure: Some(Secure::Handshaking(Box::new(handshake))),
         }
     }
 
-    /// True once stdin and stdout may flow: at once in plain mode, after the peer has proved it
-    /// knows the password in secure mode.
+    /// True when bytes in `flow` pass unchanged, so that they may move inside the kernel.
+    pub fn passthrough(&self, flow: Flow) -> bool {
+        self.secure.is_none()
+            && match flow {
+                Flow::Outbound => self.crlf.is_none(),
+                Flow::Inbound => true,
+            }
+    }
+
+    /// True once stdin and stdout may flow: at once in plain mode, once the handshake is complete
+    /// in password mode.
     pub fn is_open(&self) -> bool {
+        !matches!(self.secure, Some(Secure::Handshaking(_)))
+    }
+
+    /// The cipher of the password channel, once open.
+    pub fn cipher(&self) -> Option<secure::Cipher> {
         match &self.secure {
-            None => true,
-            Some(secure) => matches!(secure.state, State::Open(_)),
+            Some(Secure::Open(channel)) => Some(channel.cipher),
+            _ => None,
         }
     }
 
-    /// What a record adds around its payload; also the size of the end-of-stream record.
+    /// Bytes waiting for the socket: write from `filled()`, then `consume` what was written.
+    pub fn outgoing(&mut self) -> &mut Buffer {
+        &mut self.outbound
+    }
+
+    /// Where socket reads go.
+    pub fn incoming(&mut self) -> &mut Inbound {
+        &mut self.inbound
+    }
+
+    /// What a record adds around its payload.
     fn overhead(&self) -> usize {
         if self.secure.is_some() {
             secure::OVERHEAD
@@ -73,157 +161,493 @@ impl Layer {
         }
     }
 
-    /// True when `up` has enough room for one more read of stdin.
-    pub fn outbound_has_room(&self, up: &Buffer) -> bool {
-        up.room() >= self.overhead() + if self.crlf { 2 } else { 1 }
+    /// True when the socket buffer has room for one more read of stdin.
+    pub fn outbound_has_room(&self) -> bool {
+        self.is_open()
+            && self.outbound.room() >= self.overhead() + if self.crlf.is_some() { 2 } else { 1 }
     }
 
-    /// Reads once from stdin through `read` into `up`, converted for the wire.
-    /// Returns how many bytes `read` gave (0 at end of input).
+    /// Reads once from stdin through `read` into the socket buffer, converted for the wire.
+    /// Returns how many bytes `read` gave (0 at end of input). Call only when
+    /// [`Layer::outbound_has_room`].
     pub fn fill_outbound(
         &mut self,
-        up: &mut Buffer,
         read: impl FnOnce(&mut [u8]) -> io::Result<usize>,
-    ) -> io::Result<usize> {
+    ) -> Result<usize, LayerError> {
         debug_assert!(self.is_open(), "stdin read before the channel is up");
         let overhead = self.overhead();
-        let window = up.spare();
+        let window = self.outbound.spare();
         let (start, mut limit) = match &self.secure {
             None => (0, window.len()),
             Some(_) => (
                 secure::DATA_OFFSET,
-                (window.len() - overhead).min(secure::MAX_PAYLOAD),
+                window
+                    .len()
+                    .saturating_sub(overhead)
+                    .min(secure::MAX_PAYLOAD),
             ),
         };
-        if self.crlf {
+        if self.crlf.is_some() {
             // Every byte read may double, so read at most half the room.
             limit /= 2;
         }
-        let n = read(&mut window[start..start + limit])?;
+        let n = read(&mut window[start..start + limit]).map_err(LayerError::Read)?;
         if n == 0 {
             return Ok(0);
         }
-        let len = if self.crlf {
-            expand_crlf(&mut window[start..], n)
-        } else {
-            n
+        let len = match &mut self.crlf {
+            Some(after_cr) => expand_bare_lf(&mut window[start..], n, after_cr),
+            None => n,
         };
-        if let Some(Secure {
-            state: State::Open(channel),
-            ..
-        }) = &mut self.secure
-        {
-            channel
-                .0
+        match &mut self.secure {
+            Some(Secure::Open(channel)) => channel
+                .sealer
                 .seal_data(&mut window[..len + overhead])
-                .map_err(io::Error::other)?;
+                .map_err(LayerError::Seal)?,
+            // Only reachable if the caller ignored `outbound_has_room`: send nothing unsealed.
+            Some(Secure::Handshaking(_)) => return Err(LayerError::Seal(SecureError::Stalled)),
+            None => {}
         }
-        up.commit(len + overhead);
+        self.outbound.commit(len + overhead);
         Ok(n)
     }
 
-    /// True when `up` has room for the end-of-stream record.
-    pub fn close_fits(&self, up: &Buffer) -> bool {
-        up.room() >= self.overhead()
-    }
-
-    /// Queues the authenticated end-of-stream record in `up`, where the mode has one.
-    pub fn close_outbound(&mut self, up: &mut Buffer) -> Result<(), SecureError> {
-        if let Some(Secure {
-            state: State::Open(channel),
-            ..
-        }) = &mut self.secure
-        {
-            channel.0.seal_close(&mut up.spare()[..secure::OVERHEAD])?;
-            up.commit(secure::OVERHEAD);
-        }
-        Ok(())
-    }
-
-    /// The buffer that bytes read from the socket go into.
-    pub fn inbound_buffer<'a>(&'a mut self, down: &'a mut Buffer) -> &'a mut Buffer {
-        match &mut self.secure {
-            None => down,
-            Some(secure) => &mut secure.raw,
-        }
-    }
-
-    /// Turns the raw bytes received so far into plaintext in `down`, or feeds them to the
-    /// handshake (whose replies go to `up`). Returns true if anything moved.
-    pub fn decode(&mut self, up: &mut Buffer, down: &mut Buffer) -> Result<bool, SecureError> {
-        let Some(secure) = &mut self.secure else {
-            return Ok(false);
+    /// Queues the end of our stream (the authenticated CLOSE with `reason`, where the mode has
+    /// one) behind everything else. Returns false when there is no room yet: call again after the
+    /// socket took some bytes.
+    pub fn close_outbound(&mut self, reason: CloseReason) -> Result<bool, LayerError> {
+        let Some(Secure::Open(channel)) = &mut self.secure else {
+            return Ok(true);
         };
-        match &mut secure.state {
-            State::Handshaking(handshake) => {
-                let mut reply = Vec::new();
-                let received = handshake.receive(secure.raw.filled(), &mut reply);
-                // Our CONFIRM goes out even when the peer's fails: it is how the peer learns
-                // that the passwords differ, rather than seeing a truncated handshake.
-                up.extend(&reply);
-                let used = received?;
-                secure.raw.consume(used);
-                if handshake.is_complete() {
-                    let State::Handshaking(handshake) =
-                        mem::replace(&mut secure.state, State::Switching)
-                    else {
-                        return Ok(true);
-                    };
-                    let channel = handshake
-                        .into_channel()
-                        .ok_or(SecureError::MalformedHello)?;
-                    secure.state = State::Open(Box::new(channel));
+        if self.outbound.room() < secure::CLOSE_LEN {
+            return Ok(false);
+        }
+        let record = &mut self.outbound.spare()[..secure::CLOSE_LEN];
+        channel
+            .sealer
+            .seal_close(reason, record)
+            .map_err(LayerError::Seal)?;
+        self.outbound.commit(secure::CLOSE_LEN);
+        Ok(true)
+    }
+
+    /// Turns the bytes read from the socket into plaintext for stdout, or feeds them to the
+    /// handshake (whose answers go to [`Layer::outgoing`]). Returns true if anything moved.
+    /// Authentic records before a damaged one are delivered first; the error comes with the next
+    /// call.
+    pub fn decode(&mut self) -> Result<bool, LayerError> {
+        match &mut self.secure {
+            None => Ok(false),
+            Some(Secure::Handshaking(handshake)) => {
+                let mut answer = Vec::new();
+                let received = handshake.receive(self.inbound.raw(), &mut answer);
+                // What the handshake sends goes out even when it fails.
+                self.outbound.extend(&answer);
+                let used = received.map_err(LayerError::Handshake)?;
+                self.inbound.skip_raw(used);
+                if let Some(channel) = handshake.take_channel() {
+                    self.open(channel);
                 }
                 Ok(used > 0)
             }
-            State::Open(channel) => {
-                let (used, produced) = channel.1.open(secure.raw.filled_mut(), down.spare())?;
-                secure.raw.consume(used);
-                down.commit(produced);
-                Ok(used > 0)
+            Some(Secure::Open(channel)) => {
+                let mut progress = false;
+                loop {
+                    let (buf, to, from) = self.inbound.opening_window();
+                    match channel.opener.open_within(buf, to, from) {
+                        Ok(None) => return Ok(progress),
+                        Ok(Some(opened)) => {
+                            let payload = match opened.content {
+                                Content::Data(n) => n,
+                                Content::Close(_) | Content::Ready => 0,
+                            };
+                            self.inbound.opened(opened.consumed, payload);
+                            progress = true;
+                        }
+                        Err(_) if progress => return Ok(true),
+                        Err(err) => return Err(LayerError::Open(err)),
+                    }
+                }
             }
-            State::Switching => Ok(false),
         }
     }
 
-    /// Checks, at the socket's end of stream, that the peer ended cleanly: in secure mode, with
-    /// an authenticated end-of-stream record and nothing after it.
-    pub fn finish_inbound(&self) -> Result<(), SecureError> {
+    /// The handshake is complete: the channel replaces it and the buffers take their working size.
+    fn open(&mut self, channel: Channel) {
+        self.secure = Some(Secure::Open(Box::new(channel)));
+        let mut outbound = Buffer::new(BUFFER_SIZE);
+        outbound.extend(self.outbound.filled());
+        self.outbound = outbound;
+        self.inbound.grow(SECURE_INBOUND_SIZE);
+    }
+
+    /// Listener: true when the connector's complete CONFIRM_C waits to be checked. The relay
+    /// calls [`Layer::check_confirm`] when its guess rate limit allows.
+    pub fn confirm_waiting(&self) -> bool {
+        matches!(&self.secure, Some(Secure::Handshaking(handshake)) if handshake.confirm_waiting())
+    }
+
+    /// Listener: checks the waiting CONFIRM_C and queues the answer (CONFIRM_L, or REJECT with an
+    /// error that [`LayerError::is_guess`]). Call [`Layer::decode`] after it.
+    pub fn check_confirm(&mut self) -> Result<(), LayerError> {
+        let Some(Secure::Handshaking(handshake)) = &mut self.secure else {
+            return Ok(());
+        };
+        let mut answer = Vec::new();
+        let checked = handshake.check_confirm(&mut answer);
+        self.outbound.extend(&answer);
+        checked.map_err(LayerError::Handshake)
+    }
+
+    /// Plaintext ready for stdout.
+    pub fn stdout_bytes(&self) -> &[u8] {
+        self.inbound.plaintext()
+    }
+
+    /// Marks `n` bytes of [`Layer::stdout_bytes`] as written.
+    pub fn stdout_consumed(&mut self, n: usize) {
+        self.inbound.consume_plaintext(n);
+    }
+
+    /// Checks, at the socket's end of stream, once everything before it was decoded, that the
+    /// peer ended cleanly; returns why it ended.
+    pub fn finish_inbound(&self) -> Result<CloseReason, LayerError> {
         match &self.secure {
-            None => Ok(()),
-            Some(secure) => match &secure.state {
-                State::Open(channel) => channel.1.finish(secure.raw.len()),
-                _ => Err(SecureError::Truncated),
-            },
+            None => Ok(CloseReason::EndOfInput),
+            Some(Secure::Handshaking(handshake)) => {
+                Err(LayerError::Handshake(handshake.peer_ended()))
+            }
+            Some(Secure::Open(channel)) => channel
+                .opener
+                .finish(self.inbound.raw().len())
+                .map_err(LayerError::Open),
         }
     }
 }
 
-/// Turns each LF in `buf[..n]` into CR LF, in place; `buf` has room for the growth.
-/// Returns the new length.
-fn expand_crlf(buf: &mut [u8], n: usize) -> usize {
-    let newlines = buf[..n].iter().filter(|&&b| b == b'\n').count();
-    let mut write = n + newlines;
-    for read in (0..n).rev() {
-        let byte = buf[read];
-        write -= 1;
-        buf[write] = byte;
-        if byte == b'\n' {
-            write -= 1;
-            buf[write] = b'\r';
+/// The socket-to-stdout buffer. `data[head..plain_end]` is plaintext for stdout,
+/// `data[plain_end..raw_start]` is spent record framing, `data[raw_start..tail]` is what the
+/// socket gave that is not decoded yet, `data[tail..]` is free. In plain mode all three
+/// boundaries but `head` move together.
+pub struct Inbound {
+    data: Box<[u8]>,
+    head: usize,
+    plain_end: usize,
+    raw_start: usize,
+    tail: usize,
+    /// Password mode: bytes are raw until decoded.
+    decodes: bool,
+}
+
+impl Inbound {
+    fn new(capacity: usize, decodes: bool) -> Inbound {
+        Inbound {
+            data: vec![0; capacity].into_boxed_slice(),
+            head: 0,
+            plain_end: 0,
+            raw_start: 0,
+            tail: 0,
+            decodes,
         }
     }
-    n + newlines
+
+    /// How many bytes a read could add, counting room that compacting would free.
+    pub fn room(&self) -> usize {
+        self.data.len() - (self.plain_end - self.head) - (self.tail - self.raw_start)
+    }
+
+    /// The free space at the end for the next socket read; moves the waiting bytes to the front
+    /// first when less than half the buffer is free at the end.
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.data.len() - self.tail < self.data.len() / 2 {
+            self.compact();
+        }
+        &mut self.data[self.tail..]
+    }
+
+    /// Marks `n` bytes read into [`Inbound::spare`] as received.
+    pub fn commit(&mut self, n: usize) {
+        debug_assert!(self.tail + n <= self.data.len(), "commit beyond the buffer");
+        self.tail = (self.tail + n).min(self.data.len());
+        if !self.decodes {
+            self.plain_end = self.tail;
+            self.raw_start = self.tail;
+        }
+    }
+
+    fn compact(&mut self) {
+        let plain = self.plain_end - self.head;
+        let raw = self.tail - self.raw_start;
+        self.data.copy_within(self.head..self.plain_end, 0);
+        self.data.copy_within(self.raw_start..self.tail, plain);
+        self.head = 0;
+        self.plain_end = plain;
+        self.raw_start = plain;
+        self.tail = plain + raw;
+    }
+
+    fn grow(&mut self, capacity: usize) {
+        if capacity <= self.data.len() {
+            return;
+        }
+        self.compact();
+        let mut data = vec![0; capacity].into_boxed_slice();
+        data[..self.tail].copy_from_slice(&self.data[..self.tail]);
+        self.data = data;
+    }
+
+    fn raw(&self) -> &[u8] {
+        &self.data[self.raw_start..self.tail]
+    }
+
+    /// Drops `n` raw bytes the handshake took.
+    fn skip_raw(&mut self, n: usize) {
+        self.raw_start += n;
+        self.collapse();
+    }
+
+    /// The buffer with where the next payload goes and where the next raw record starts.
+    fn opening_window(&mut self) -> (&mut [u8], usize, usize) {
+        (&mut self.data[..self.tail], self.plain_end, self.raw_start)
+    }
+
+    /// A record of `consumed` raw bytes opened into `payload` bytes of plaintext.
+    fn opened(&mut self, consumed: usize, payload: usize) {
+        self.raw_start += consumed;
+        self.plain_end += payload;
+        self.collapse();
+    }
+
+    fn plaintext(&self) -> &[u8] {
+        &self.data[self.head..self.plain_end]
+    }
+
+    fn consume_plaintext(&mut self, n: usize) {
+        debug_assert!(
+            self.head + n <= self.plain_end,
+            "consume beyond the plaintext"
+        );
+        self.head = (self.head + n).min(self.plain_end);
+        self.collapse();
+    }
+
+    /// Once all plaintext is written, the spent framing before the raw bytes is free again.
+    fn collapse(&mut self) {
+        if self.head == self.plain_end {
+            self.head = self.raw_start;
+            self.plain_end = self.raw_start;
+        }
+        if self.head == self.tail {
+            (self.head, self.plain_end, self.raw_start, self.tail) = (0, 0, 0, 0);
+        }
+    }
+}
+
+/// Turns each LF in `buf[..n]` that does not follow a CR into CR LF, in place; `buf` has room for
+/// the growth. `after_cr` says whether the byte before `buf[0]` (the end of the previous read) was
+/// a CR, and is updated for the next read. Returns the new length.
+fn expand_bare_lf(buf: &mut [u8], n: usize, after_cr: &mut bool) -> usize {
+    let follows_cr = |buf: &[u8], at: usize| {
+        if at == 0 {
+            *after_cr
+        } else {
+            buf[at - 1] == b'\r'
+        }
+    };
+    let bare = memchr::memchr_iter(b'\n', &buf[..n])
+        .filter(|&at| !follows_cr(buf, at))
+        .count();
+    let last = buf[..n].last().copied();
+    // From the end: each segment moves right by the number of bare LFs before it.
+    let mut end = n;
+    let mut shift = bare;
+    while shift > 0 {
+        let Some(at) = memchr::memrchr_iter(b'\n', &buf[..end]).find(|&at| !follows_cr(buf, at))
+        else {
+            break;
+        };
+        buf.copy_within(at..end, at + shift);
+        buf[at + shift - 1] = b'\r';
+        shift -= 1;
+        end = at;
+    }
+    if let Some(last) = last {
+        *after_cr = last == b'\r';
+    }
+    n + bare
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Feeds `reads` through the conversion one read at a time; returns what comes out.
+    fn convert(reads: &[&[u8]]) -> Vec<u8> {
+        let mut after_cr = false;
+        let mut out = Vec::new();
+        for read in reads {
+            let mut buf = read.to_vec();
+            buf.resize(2 * read.len(), 0);
+            let len = expand_bare_lf(&mut buf, read.len(), &mut after_cr);
+            out.extend_from_slice(&buf[..len]);
+        }
+        out
+    }
+
     #[test]
-    fn crlf_expands_every_newline() {
-        let mut buf = *b"a\nb\n\n\0\0\0";
-        assert_eq!(expand_crlf(&mut buf, 5), 8);
-        assert_eq!(&buf, b"a\r\nb\r\n\r\n");
+    fn crlf_expands_only_bare_newlines() {
+        assert_eq!(convert(&[b"a\r\nb\nc"]), b"a\r\nb\r\nc");
+        assert_eq!(convert(&[b"a\nb\n\n"]), b"a\r\nb\r\n\r\n");
+        assert_eq!(convert(&[b"\n\r\n\r\r\n\n"]), b"\r\n\r\n\r\r\n\r\n");
+        assert_eq!(convert(&[b"no newline"]), b"no newline");
+    }
+
+    #[test]
+    fn crlf_remembers_a_cr_across_reads() {
+        assert_eq!(convert(&[b"a\r", b"\nb\n"]), b"a\r\nb\r\n");
+        assert_eq!(convert(&[b"a", b"\n"]), b"a\r\n");
+        assert_eq!(convert(&[b"\r", b"x", b"\n"]), b"\rx\r\n");
+    }
+
+    #[test]
+    fn plain_inbound_is_stdout() {
+        let mut layer = Layer::plain(false);
+        assert!(layer.passthrough(Flow::Outbound) && layer.passthrough(Flow::Inbound));
+        let inbound = layer.incoming();
+        inbound.spare()[..5].copy_from_slice(b"hello");
+        inbound.commit(5);
+        assert!(!layer.decode().unwrap());
+        assert_eq!(layer.stdout_bytes(), b"hello");
+        layer.stdout_consumed(5);
+        assert!(layer.stdout_bytes().is_empty());
+        assert_eq!(layer.finish_inbound().unwrap(), CloseReason::EndOfInput);
+        assert!(!Layer::plain(true).passthrough(Flow::Outbound));
+    }
+
+    /// Moves every byte waiting in `from`'s socket buffer to `to`'s, `chunk` at a time, decoding.
+    fn carry(from: &mut Layer, to: &mut Layer, chunk: usize) -> Result<bool, LayerError> {
+        let mut moved = false;
+        loop {
+            let out = from.outgoing();
+            let n = out.len().min(chunk).min(to.incoming().room());
+            if n == 0 {
+                return Ok(moved);
+            }
+            to.incoming().spare()[..n].copy_from_slice(&out.filled()[..n]);
+            from.outgoing().consume(n);
+            to.incoming().commit(n);
+            to.decode()?;
+            if to.confirm_waiting() {
+                to.check_confirm()?;
+                to.decode()?;
+            }
+            moved = true;
+        }
+    }
+
+    fn connected_pair(password_l: &[u8]) -> (Layer, Layer, Result<(), LayerError>) {
+        let mut c = Layer::secure(false, Role::Connector, b"pw");
+        let mut l = Layer::secure(true, Role::Listener, password_l);
+        let result = (|| {
+            while carry(&mut c, &mut l, 7)? | carry(&mut l, &mut c, 7)? {}
+            Ok(())
+        })();
+        (c, l, result)
+    }
+
+    #[test]
+    fn secure_layers_handshake_then_carry_records_in_place() {
+        let (mut c, mut l, result) = connected_pair(b"pw");
+        result.unwrap();
+        assert!(c.is_open() && l.is_open());
+        assert!(!c.passthrough(Flow::Inbound) && !c.passthrough(Flow::Outbound));
+        assert_eq!(c.cipher(), l.cipher());
+        // Listener (with -C) to connector, in two reads and two records.
+        for piece in [&b"one\r"[..], b"\ntwo\n"] {
+            assert!(l.outbound_has_room());
+            let n = l
+                .fill_outbound(|buf| {
+                    buf[..piece.len()].copy_from_slice(piece);
+                    Ok(piece.len())
+                })
+                .unwrap();
+            assert_eq!(n, piece.len());
+        }
+        assert!(l.close_outbound(CloseReason::Interrupted).unwrap());
+        carry(&mut l, &mut c, 5).unwrap();
+        assert_eq!(c.stdout_bytes(), b"one\r\ntwo\r\n");
+        c.stdout_consumed(4);
+        assert_eq!(c.stdout_bytes(), b"\ntwo\r\n");
+        assert_eq!(c.finish_inbound().unwrap(), CloseReason::Interrupted);
+    }
+
+    /// Sends `pieces` from `from` as one record each, then delivers them to `to` in one read.
+    fn send_records(from: &mut Layer, pieces: &[&[u8]]) -> Vec<u8> {
+        for piece in pieces {
+            from.fill_outbound(|buf| {
+                buf[..piece.len()].copy_from_slice(piece);
+                Ok(piece.len())
+            })
+            .unwrap();
+        }
+        let wire = from.outgoing().filled().to_vec();
+        let queued = from.outgoing().len();
+        from.outgoing().consume(queued);
+        wire
+    }
+
+    fn deliver(to: &mut Layer, wire: &[u8]) -> Result<bool, LayerError> {
+        let inbound = to.incoming();
+        inbound.spare()[..wire.len()].copy_from_slice(wire);
+        inbound.commit(wire.len());
+        to.decode()
+    }
+
+    #[test]
+    fn records_of_one_read_become_one_run_of_plaintext() {
+        let (mut c, mut l, result) = connected_pair(b"pw");
+        result.unwrap();
+        let mut wire = send_records(&mut c, &[b"one ", b"two ", b"three"]);
+        assert!(deliver(&mut l, &wire).unwrap());
+        assert_eq!(l.stdout_bytes(), b"one two three");
+        // Half written, then the next records land right after what is left.
+        l.stdout_consumed(8);
+        wire = send_records(&mut c, &[b" four", b" five"]);
+        let (first, second) = wire.split_at(7);
+        deliver(&mut l, first).unwrap();
+        assert_eq!(l.stdout_bytes(), b"three");
+        deliver(&mut l, second).unwrap();
+        assert_eq!(l.stdout_bytes(), b"three four five");
+        l.stdout_consumed(15);
+        // A damaged record after two good ones: the good ones first, then the error.
+        wire = send_records(&mut c, &[b"good ", b"good ", b"bad"]);
+        *wire.last_mut().unwrap() ^= 1;
+        assert!(deliver(&mut l, &wire).unwrap());
+        assert_eq!(l.stdout_bytes(), b"good good ");
+        let err = l.decode().unwrap_err();
+        assert!(
+            matches!(err, LayerError::Open(SecureError::Tampered)),
+            "{err:?}"
+        );
+        assert_eq!(l.stdout_bytes(), b"good good ");
+    }
+
+    #[test]
+    fn a_wrong_password_is_a_guess_on_the_listener_only() {
+        let (_, l, result) = connected_pair(b"other");
+        let err = result.unwrap_err();
+        assert!(err.is_guess(), "{err:?}");
+        assert!(!l.is_open());
+        let mut c = Layer::secure(false, Role::Connector, b"pw");
+        let mut l = Layer::secure(false, Role::Listener, b"other");
+        carry(&mut c, &mut l, usize::MAX).unwrap();
+        carry(&mut l, &mut c, usize::MAX).unwrap();
+        assert!(carry(&mut c, &mut l, usize::MAX).unwrap_err().is_guess());
+        assert_eq!(l.outgoing().filled(), [secure::REJECT]);
+        carry(&mut l, &mut c, usize::MAX).unwrap();
+        assert!(!c.is_open());
+        let ended = c.finish_inbound().unwrap_err();
+        assert!(!ended.is_guess());
+        assert_eq!(ended.secure(), Some(&SecureError::Rejected));
     }
 }

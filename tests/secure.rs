@@ -4,10 +4,12 @@
 //! the password prompt on a terminal, where passwords come from, nothing readable on the wire, and
 //! the session options in password mode.
 //!
-//! Wire format (shared/design/secure-channel.md): each end sends a 39-byte HELLO
-//! (`TETE` | 0x01 | role | SPAKE2 message) and a 32-byte CONFIRM, then records
-//! `L: u32 BE | encrypted type byte and payload | 16-byte tag`, where L = 1 + payload + 16, so a
-//! CLOSE has L == 17. Exit status 3 is a failure of the secure channel.
+//! Wire format, version 2 (written out in the `secure` module's docs): each end sends a 40-byte
+//! HELLO (`TETE` | 0x02 | role | flags | SPAKE2 message); the connector sends a 32-byte CONFIRM_C,
+//! the listener answers with a 32-byte CONFIRM_L (or a one-byte REJECT), the connector's first
+//! record is READY; records are `L: u32 BE | encrypted payload and type byte | 16-byte tag`, where
+//! L = payload + 1 + 16, so a CLOSE (one reason byte) has L == 18. Exit status 3 is a failure of
+//! the secure channel.
 
 mod common;
 
@@ -24,10 +26,12 @@ use common::*;
 /// The room password of most tests.
 const PASSWORD: &str = "open sesame";
 
-const HELLO_LEN: usize = 39;
+const HELLO_LEN: usize = 40;
 const CONFIRM_LEN: usize = 32;
-/// L of a record without payload: the CLOSE record.
-const CLOSE_L: usize = 17;
+/// What L counts besides the payload: the type byte and the tag.
+const L_OVERHEAD: usize = 17;
+/// L of the CLOSE record: its payload is the reason byte.
+const CLOSE_L: usize = L_OVERHEAD + 1;
 
 /// How far "about 1 s" may stray.
 const ABOUT_ONE_SECOND: (Duration, Duration) = (Duration::from_millis(900), Duration::from_secs(5));
@@ -388,7 +392,10 @@ fn plaintext_start(lengths: &[usize], record: usize) -> usize {
         "the proxy saw only {} records before record #{record}",
         lengths.len()
     );
-    lengths[..record - 1].iter().map(|len| len - CLOSE_L).sum()
+    lengths[..record - 1]
+        .iter()
+        .map(|len| len - L_OVERHEAD)
+        .sum()
 }
 
 /// What the listener sends through the proxy: enough for a few dozen records.
@@ -470,7 +477,7 @@ fn round_trip(name: &str, up_len: usize, down_len: usize) {
         assert!(
             end.stderr
                 .lines()
-                .any(|line| line == "tete: secure channel up"),
+                .any(|line| line.starts_with("tete: secure channel up (")),
             "{}: -v should say 'secure channel up'; stderr: {:?}",
             end.description,
             end.stderr
@@ -654,7 +661,7 @@ fn silent_client_hits_the_listeners_deadline() {
     );
     let got = read_to_eof(&mut silent, "the silent client");
     assert_eq!(got.len(), HELLO_LEN, "the silent client got {got:?}");
-    assert_eq!(&got[..6], b"TETE\x01\x02", "the listener's HELLO");
+    assert_eq!(&got[..6], b"TETE\x02\x02", "the listener's HELLO");
     assert_still_running(&mut listener, "a silent stranger must not close the room");
     right_peer_completes(listener, port, PASSWORD, &listener_data);
 }
@@ -739,7 +746,7 @@ fn silent_server_hits_the_connectors_deadline() {
     assert!(client.stdout.is_empty(), "stdout: {:?}", client.stdout);
     let got = server.join();
     assert_eq!(got.len(), HELLO_LEN, "the server got {got:?}");
-    assert_eq!(&got[..6], b"TETE\x01\x01", "the connector's HELLO");
+    assert_eq!(&got[..6], b"TETE\x02\x01", "the connector's HELLO");
 }
 
 /// An echo server as the "listener": the connector gets its own HELLO back, never authenticates,
@@ -809,7 +816,8 @@ fn flip_in_record_header_high_bit() {
 
 #[test]
 fn flip_in_record_type_byte() {
-    assert_damage_caught(57, 1, flip(Unit::Record(1), At::Start(4)));
+    // The type byte trails the payload, just before the 16-byte tag.
+    assert_damage_caught(57, 1, flip(Unit::Record(1), At::End(17)));
 }
 
 #[test]
@@ -929,6 +937,85 @@ fn bytes_after_close() {
     let (client, data, _) = tampered_download(67, tamper);
     assert_secure_failure(&client);
     assert_prefix_within("stdout", &data, &client.stdout, data.len());
+}
+
+/// CONFIRM_L damaged on its way: the connector says the listener does not know the password;
+/// the listener, which never got READY, keeps the room open for the right peer.
+#[test]
+fn damaged_confirm_l_leaves_the_listener_waiting() {
+    let listener_data = random_bytes(68, 64 * KIB);
+    let (mut listener, port) = start_listener(&[], PASSWORD, Input::Bytes(listener_data.clone()));
+    let mitm = Mitm::start(port, None, 0, flip(Unit::Confirm, At::Start(3)));
+    let client = connector(&[], mitm.port(), PASSWORD)
+        .stdin(Input::Bytes(b"the connector's secret\n".to_vec()))
+        .run();
+    let line = assert_secure_failure(&client);
+    assert_mentions(&client, line, "does not know the password");
+    assert!(client.stdout.is_empty(), "stdout: {:?}", client.stdout);
+    let wire = mitm.finish();
+    assert!(
+        !wire.from_connector.windows(6).any(|w| w == b"secret"),
+        "the connector sent its data to an unverified listener"
+    );
+    listener.wait_for_stderr("waiting for another peer");
+    assert_still_running(&mut listener, "a damaged CONFIRM_L must not close the room");
+    let listener = right_peer_completes(listener, port, PASSWORD, &listener_data);
+    assert!(
+        !listener.stdout.windows(6).any(|w| w == b"secret"),
+        "the first connector's bytes reached the listener's stdout"
+    );
+}
+
+/// A version 1 peer (39-byte HELLO with version 0x01) gets "unsupported version", exit 3.
+#[test]
+fn version_1_peer_is_unsupported() {
+    let server = Peer::spawn(|mut stream| {
+        let mut hello_v1 = b"TETE\x01\x02".to_vec();
+        hello_v1.extend_from_slice(&[0x42; 33]);
+        let _ = stream.write_all(&hello_v1);
+        let mut got = Vec::new();
+        let _ = stream.read_to_end(&mut got);
+        got
+    });
+    let client = connector(&[], server.port(), PASSWORD)
+        .stdin(Input::Bytes(b"never sent\n".to_vec()))
+        .run();
+    let line = assert_secure_failure(&client);
+    assert_mentions(&client, line, "unsupported protocol version");
+    let got = server.join();
+    assert_eq!(got.len(), HELLO_LEN, "the connector sent {got:?}");
+}
+
+/// One end without fast AES (simulated with the test-only TETE_TEST_CIPHER): its HELLO says so,
+/// the pair settles on ChaCha20-Poly1305, and bytes go both ways.
+#[test]
+fn mixed_pair_negotiates_chacha() {
+    let dir = TempDir::new("secure-mixed");
+    let (up_file, up) = dir.random_file("up", 700 * KIB + 3, 131);
+    let (down_file, down) = dir.random_file("down", 500 * KIB + 9, 132);
+    let port = free_port();
+    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+        .password(PASSWORD)
+        .env("TETE_TEST_CIPHER", "chacha20-poly1305")
+        .stdin(Input::File(down_file))
+        .spawn();
+    listener.wait_listening();
+    let mitm = Mitm::start(port, None, 0, untouched());
+    let client = connector(&[], mitm.port(), PASSWORD)
+        .stdin(Input::File(up_file))
+        .run();
+    let listener = listener.wait();
+    client.assert_success().assert_quiet();
+    listener.assert_success();
+    assert_bytes_eq("what the connector printed", &down, &client.stdout);
+    assert_bytes_eq("what the listener printed", &up, &listener.stdout);
+    let wire = mitm.finish();
+    // HELLO byte 6 holds the flags; bit 0 is "AES-GCM is fast here".
+    assert_eq!(
+        wire.from_listener[6] & 1,
+        0,
+        "the forced listener offers AES"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1210,17 +1297,17 @@ fn zero_io_takes_no_password() {
 // Options in password mode
 // ---------------------------------------------------------------------------------------------
 
-/// `-C` turns LF into CR LF before encryption.
+/// `-C` turns each bare LF into CR LF before encryption; an existing CR LF stays as it is.
 #[test]
 fn crlf_before_encryption() {
     let (listener, port) = start_listener(&[], PASSWORD, Input::Null);
     let client = connector(&["-C"], port, PASSWORD)
-        .stdin(Input::Bytes(b"a\nb\n".to_vec()))
+        .stdin(Input::Bytes(b"a\r\nb\nc".to_vec()))
         .run();
     let listener = listener.wait();
     client.assert_success().assert_quiet();
     listener.assert_success();
-    assert_bytes_eq("the listener's stdout", b"a\r\nb\r\n", &listener.stdout);
+    assert_bytes_eq("the listener's stdout", b"a\r\nb\r\nc", &listener.stdout);
 }
 
 /// `-d` on the connector: stdin (an open pipe with bytes in it) is never read; the listener

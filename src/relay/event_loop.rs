@@ -155,7 +155,7 @@ impl<'a> Relay<'a> {
                             self.password.as_deref(),
                             &self.input,
                             &self.output,
-                        );
+                        )?;
                         self.session = Some(Box::new(session));
                         self.meter = Some(Meter::begin(self.config, &self.input, now));
                     }
@@ -221,7 +221,8 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session
             && session.authenticate()
         {
-            self.beside_chat(|peers, registry| peers.authenticated(registry));
+            let cipher = session.cipher();
+            self.beside_chat(|peers, registry| peers.authenticated(registry, cipher));
         }
     }
 

@@ -61,4 +61,6 @@ enum End {
     PeerLost(Error),
     /// Something else failed: stdin, stdout, or the secure channel.
     Failed(Error),
+    /// The password handshake failed because the passwords differ: on a listener, one guess.
+    WrongPassword(Error),
 }

@@ -11,9 +11,10 @@
 //! password mode), so nobody else can join; with `-k` it stays open, and the next client waits
 //! in its backlog until the current session is over, then is served (nc's `-k`).
 //!
-//! A password listener outlasts strangers: a failed handshake is logged and the listener waits
-//! for the right peer, pausing [`PAUSE_AFTER_FAILURE`] after each failure and giving up after
-//! [`MAX_FAILED_HANDSHAKES`].
+//! A password listener outlasts strangers. Only a wrong password counts against it: it is said
+//! on stderr, followed by [`PAUSE_AFTER_GUESS`], and the run gives up after
+//! [`MAX_WRONG_GUESSES`] (with `-k` too: the budget is the run's, not the session's). Scans,
+//! junk, silence and dropped connections guess nothing: they are dropped, said only with `-v`.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -29,13 +30,14 @@ use crate::address;
 use crate::error::Error;
 use crate::options::{Config, Mode};
 use crate::proxy::{Proxy, ProxyError, ProxyHandshake};
+use crate::secure::Cipher;
 
-/// How long a password listener waits after a failed handshake before it accepts another peer:
-/// an attacker gets one guess per connection, and slowly.
-const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
+/// How long a password listener waits after a wrong password before it accepts another peer:
+/// an attacker gets one guess per connection, and one a second at most.
+const PAUSE_AFTER_GUESS: Duration = Duration::from_secs(1);
 
-/// How many failed handshakes a password listener takes before it gives up.
-const MAX_FAILED_HANDSHAKES: u32 = 10;
+/// How many wrong passwords a password listener takes in one run before it gives up.
+const MAX_WRONG_GUESSES: u32 = 10;
 
 /// How long a proxy has to complete its handshake, from the connection to it, when `-w` does not
 /// say: a proxy of another protocol may never answer (an HTTP proxy waits for a request line
@@ -91,8 +93,10 @@ pub(super) struct Peers<'a> {
     phase: Phase,
     listener: Option<TcpListener>,
     listener_ready: bool,
-    /// Password listen mode: how many handshakes have failed so far.
+    /// Password listen mode: how many handshakes have failed in this wait for a peer.
     failed_handshakes: u32,
+    /// Password listen mode: how many wrong passwords this run has seen (never reset).
+    wrong_guesses: u32,
     /// When the current wait for a connection or a peer gives up (`-w`).
     deadline: Option<Instant>,
     /// When waiting on this listener gives up (`-w`), through failed handshakes.
@@ -117,6 +121,7 @@ impl<'a> Peers<'a> {
             listener: None,
             listener_ready: false,
             failed_handshakes: 0,
+            wrong_guesses: 0,
             deadline: None,
             listen_deadline: None,
             proxy_handshake: None,
@@ -184,10 +189,11 @@ impl<'a> Peers<'a> {
     }
 
     /// The session's peer has proved it knows the password (at once when there is none): the
-    /// wait is over, the failure count starts again, and without `-k` nobody else may join.
-    pub(super) fn authenticated(&mut self, registry: &Registry) {
-        if self.password {
-            self.verbose("secure channel up");
+    /// wait is over (its count of failed handshakes starts again; the run's count of wrong
+    /// passwords does not), and without `-k` nobody else may join.
+    pub(super) fn authenticated(&mut self, registry: &Registry, cipher: Option<Cipher>) {
+        if let Some(cipher) = cipher {
+            self.verbose(&format!("secure channel up ({cipher})"));
         }
         self.failed_handshakes = 0;
         self.deadline = None;
@@ -208,19 +214,31 @@ impl<'a> Peers<'a> {
     ) -> Result<bool, Error> {
         match end {
             End::StdoutClosed => return Ok(true),
-            // A password listener outlasts strangers: it logs them and waits for the right peer.
-            End::Failed(err) | End::PeerLost(err)
-                if !authenticated && self.password && self.listener.is_some() =>
-            {
+            // A password listener outlasts strangers. A wrong password is a guess: counted,
+            // said, and followed by a pause, so guesses come one a second at most and ten in
+            // a run (-k included).
+            End::WrongPassword(err) if self.waits_for_partner(authenticated) => {
                 self.failed_handshakes += 1;
-                if self.failed_handshakes >= MAX_FAILED_HANDSHAKES {
+                self.wrong_guesses += 1;
+                if self.wrong_guesses >= MAX_WRONG_GUESSES {
                     return Err(Error::Secure(format!(
-                        "{err}; giving up after {MAX_FAILED_HANDSHAKES} failed handshakes"
+                        "{err}; {MAX_WRONG_GUESSES} wrong passwords in this run: someone may be \
+                         guessing the room password, so choose another"
                     )));
                 }
                 eprintln!("tete: {err}; waiting for another peer");
                 self.deadline = self.listen_deadline;
-                self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_FAILURE);
+                self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_GUESS);
+                return Ok(false);
+            }
+            // Anything else before the password is proved (a scan, junk, silence, a dropped
+            // connection) guessed nothing: it is not counted, and said only with -v, so that
+            // a scan cannot flood stderr. (It still pauses the single handshake slot.)
+            End::Failed(err) | End::PeerLost(err) if self.waits_for_partner(authenticated) => {
+                self.failed_handshakes += 1;
+                self.verbose(&format!("{err}; waiting for another peer"));
+                self.deadline = self.listen_deadline;
+                self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_GUESS);
                 return Ok(false);
             }
             // With -k one peer's broken connection or channel is that peer's loss, not the
@@ -228,7 +246,7 @@ impl<'a> Peers<'a> {
             End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if self.keep_open() => {
                 eprintln!("tete: {err}")
             }
-            End::Failed(err) | End::PeerLost(err) => return Err(err),
+            End::Failed(err) | End::PeerLost(err) | End::WrongPassword(err) => return Err(err),
             End::Idle => {
                 let idle = self.config.idle_timeout.unwrap_or_default().as_secs_f64();
                 eprintln!("tete: nothing moved for {idle} s; closing the connection to {peer}");
@@ -247,6 +265,11 @@ impl<'a> Peers<'a> {
 
     fn keep_open(&self) -> bool {
         self.config.keep_open()
+    }
+
+    /// True while a password listener still waits for its partner to prove the password.
+    fn waits_for_partner(&self, authenticated: bool) -> bool {
+        !authenticated && self.password && self.listener.is_some()
     }
 
     /// Starts connecting to the next address in `targets`; `failure` is why the last one failed.

@@ -13,16 +13,11 @@ use mio::net::TcpStream;
 use super::chat_front::ChatFront;
 use super::ending::{Ending, Receiving, Rules, Sending};
 use super::{End, Input, Output};
-use crate::buffer::Buffer;
 use crate::error::{Error, os_reason};
-use crate::layer::Layer;
+use crate::layer::{Flow, Layer, LayerError};
 use crate::options::{Config, Direction, Mode};
-use crate::secure::{Role, SecureError};
+use crate::secure::{Cipher, CloseReason, Role, SecureError};
 use crate::zerocopy::{self, Direct, Outcome};
-
-/// Each direction's buffer. Large enough for few system calls per megabyte, small enough that
-/// the whole process stays within a few MiB.
-const BUFFER_SIZE: usize = 128 * 1024;
 
 /// How long a peer has to complete the password handshake, unless `-w` says otherwise.
 const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
@@ -34,11 +29,8 @@ const ACK_RECHECK: Duration = Duration::from_millis(5);
 pub(super) struct Session {
     stream: TcpStream,
     peer: SocketAddr,
+    /// What happens to the bytes on the way, and the buffers they wait in.
     layer: Layer,
-    /// stdin's bytes on their way to the peer.
-    up: Buffer,
-    /// The peer's bytes on their way to stdout.
-    down: Buffer,
     readable: bool,
     writable: bool,
     ending: Ending,
@@ -46,9 +38,9 @@ pub(super) struct Session {
     fin_sent: bool,
     /// The relay has seen the layer open (at once without a password) and acted on it.
     authenticated: bool,
-    /// stdin to the socket inside the kernel, instead of through `up`.
+    /// stdin to the socket inside the kernel, instead of through the layer.
     up_route: Option<Direct>,
-    /// The socket to stdout inside the kernel, instead of through `down`.
+    /// The socket to stdout inside the kernel, instead of through the layer.
     down_route: Option<Direct>,
     /// When an unfinished password handshake fails.
     handshake_deadline: Instant,
@@ -64,7 +56,7 @@ pub(super) struct Session {
 impl Session {
     /// Starts the session with `stream`, already registered with the poll. `early` is what the
     /// peer sent before the session began (what followed a proxy's reply): it is handled
-    /// before anything read from the stream, and must fit in a buffer (a few KiB at most).
+    /// before anything read from the stream.
     pub(super) fn begin(
         stream: TcpStream,
         peer: SocketAddr,
@@ -73,10 +65,9 @@ impl Session {
         password: Option<&[u8]>,
         input: &Input,
         output: &Output,
-    ) -> Session {
+    ) -> Result<Session, Error> {
         // Chat lines must leave at once, not wait to be coalesced with later ones.
         let _ = stream.set_nodelay(true);
-        let mut up = Buffer::new(BUFFER_SIZE);
         let mut layer = match password {
             None => Layer::plain(config.crlf),
             Some(password) => {
@@ -84,7 +75,7 @@ impl Session {
                     Mode::Connect { .. } => Role::Connector,
                     Mode::Listen { .. } => Role::Listener,
                 };
-                Layer::secure(config.crlf, role, password, &mut up)
+                Layer::secure(config.crlf, role, password)
             }
         };
         let receive_only = config.direction == Direction::ReceiveOnly;
@@ -106,39 +97,44 @@ impl Session {
         if input.ended || receive_only {
             ending.stdin_ended();
         }
-        let mut down = Buffer::new(BUFFER_SIZE);
-        let inbound = layer.inbound_buffer(&mut down);
-        debug_assert!(
-            early.len() <= inbound.room(),
-            "early bytes beyond the buffer"
-        );
-        inbound.extend(early);
+        // A proxy's reply is read in small pieces, so what followed it is small; only a peer
+        // that sends more than a handshake's worth before its turn can overflow a handshake's
+        // buffer.
+        let inbound = layer.incoming();
+        if early.len() > inbound.room() {
+            return Err(Error::Secure(format!(
+                "secure channel with {peer}: {} bytes arrived before the handshake could take them",
+                early.len()
+            )));
+        }
+        inbound.spare()[..early.len()].copy_from_slice(early);
+        inbound.commit(early.len());
         // Bytes that need no change can stay in the kernel.
-        let plain = password.is_none();
+        let up_route = layer
+            .passthrough(Flow::Outbound)
+            .then(|| Direct::for_stdin(&input.stream))
+            .flatten();
+        let down_route = (layer.passthrough(Flow::Inbound) && !send_only)
+            .then(|| Direct::for_stdout(&output.stream))
+            .flatten();
         let now = Instant::now();
-        Session {
+        Ok(Session {
             stream,
             peer,
             layer,
-            up,
-            down,
             // Unknown until tried: a call that would block clears these.
             readable: true,
             writable: true,
             ending,
             fin_sent: false,
             authenticated: false,
-            up_route: (plain && !config.crlf)
-                .then(|| Direct::for_stdin(&input.stream))
-                .flatten(),
-            down_route: (plain && !send_only)
-                .then(|| Direct::for_stdout(&output.stream))
-                .flatten(),
+            up_route,
+            down_route,
             handshake_deadline: now + config.wait.unwrap_or(HANDSHAKE_TIME),
             last_activity: now,
             sent: 0,
             received: 0,
-        }
+        })
     }
 
     /// Bytes moved so far: (taken from stdin, given to stdout).
@@ -148,6 +144,11 @@ impl Session {
 
     pub(super) fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The password mode's cipher, once the channel is open.
+    pub(super) fn cipher(&self) -> Option<Cipher> {
+        self.layer.cipher()
     }
 
     pub(super) fn authenticated(&self) -> bool {
@@ -216,18 +217,20 @@ impl Session {
                 self.ending.stdin_ended();
             }
             let now = Instant::now();
-            if self.ending.should_close(now, self.last_activity) && self.layer.close_fits(&self.up)
+            // Queued once the record layer has room for it (at once in plain mode).
+            if self.ending.should_close(now, self.last_activity)
+                && self
+                    .layer
+                    .close_outbound(CloseReason::EndOfInput)
+                    .map_err(|err| self.layer_failure(err))?
             {
-                self.layer
-                    .close_outbound(&mut self.up)
-                    .map_err(|err| self.secure_failure(err))?;
                 self.ending.closed(now);
                 progress = true;
             }
         }
         progress |= self.send()?;
         if matches!(self.ending.sending(), Sending::Closed { .. })
-            && self.up.is_empty()
+            && self.layer.outgoing().is_empty()
             && !self.fin_sent
         {
             if config.half_close {
@@ -239,16 +242,20 @@ impl Session {
         progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
         if config.direction == Direction::SendOnly {
-            self.received += self.down.len() as u64;
-            self.down.clear();
+            let unread = self.layer.stdout_bytes().len();
+            self.received += unread as u64;
+            self.layer.stdout_consumed(unread);
         } else {
             progress |= self.write_stdout(output, chat)?;
         }
         // Everything received has been decoded and written: is the peer's end of stream clean?
-        if self.ending.receiving() == Receiving::Ended && !progress && self.down.is_empty() {
+        if self.ending.receiving() == Receiving::Ended
+            && !progress
+            && self.layer.stdout_bytes().is_empty()
+        {
             self.layer
                 .finish_inbound()
-                .map_err(|err| self.secure_failure(err))?;
+                .map_err(|err| self.layer_failure(err))?;
             self.ending.peer_finished();
             progress = true;
         }
@@ -297,11 +304,11 @@ impl Session {
             return Ok(false);
         };
         let mut progress = false;
-        // Bytes already in `down` (what followed a proxy's reply) go first.
+        // Bytes already in the layer (what followed a proxy's reply) go first.
         while output.ready
             && (self.readable || route.has_pending())
             && self.ending.receiving() == Receiving::Open
-            && self.down.is_empty()
+            && self.layer.stdout_bytes().is_empty()
         {
             match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
                 Ok(Outcome::Moved(n)) => {
@@ -338,12 +345,12 @@ impl Session {
             || !self.ending.reads_stdin()
             || input.ended
             || !ready
-            || !self.layer.outbound_has_room(&self.up)
+            || !self.layer.outbound_has_room()
         {
             return Ok(false);
         }
         let stream = &input.stream;
-        match self.layer.fill_outbound(&mut self.up, |buf| match chat {
+        match self.layer.fill_outbound(|buf| match chat {
             Some(chat) => chat.take_typed(buf),
             None => stream.read(buf),
         }) {
@@ -352,28 +359,21 @@ impl Session {
                 self.ending.sent();
                 self.sent += n as u64;
             }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+            Err(LayerError::Read(err)) if err.kind() == io::ErrorKind::WouldBlock => {
                 input.ready = false;
                 return Ok(false);
             }
-            // Sealing fails only when the record counter would wrap: the channel's failure.
-            Err(err) => match err
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<SecureError>())
-            {
-                Some(sealing) => return Err(self.secure_failure(sealing.clone())),
-                None => return Err(End::Failed(Error::io("stdin", &err))),
-            },
+            Err(err) => return Err(self.layer_failure(err)),
         }
         Ok(true)
     }
 
     fn send(&mut self) -> Result<bool, End> {
         let mut progress = false;
-        while self.writable && !self.up.is_empty() {
-            match self.stream.write(self.up.filled()) {
+        while self.writable && !self.layer.outgoing().is_empty() {
+            match self.stream.write(self.layer.outgoing().filled()) {
                 Ok(n) => {
-                    self.up.consume(n);
+                    self.layer.outgoing().consume(n);
                     self.last_activity = Instant::now();
                     progress = true;
                 }
@@ -391,7 +391,7 @@ impl Session {
             && self.readable
             && self.ending.receiving() == Receiving::Open
         {
-            let buf = self.layer.inbound_buffer(&mut self.down);
+            let buf = self.layer.incoming();
             if buf.room() == 0 {
                 break;
             }
@@ -410,10 +410,15 @@ impl Session {
             }
             progress = true;
         }
-        let decoded = self
-            .layer
-            .decode(&mut self.up, &mut self.down)
-            .map_err(|err| self.secure_failure(err))?;
+        let mut decoded = self.layer.decode().map_err(|err| self.layer_failure(err))?;
+        // A listener checks the connector's CONFIRM at once: the pause after each failed
+        // handshake already keeps guesses to one a second.
+        if self.layer.confirm_waiting() {
+            self.layer
+                .check_confirm()
+                .map_err(|err| self.layer_failure(err))?;
+            decoded |= self.layer.decode().map_err(|err| self.layer_failure(err))?;
+        }
         Ok(progress || decoded)
     }
 
@@ -424,17 +429,17 @@ impl Session {
     ) -> Result<bool, End> {
         if let Some(chat) = chat {
             let shown = chat
-                .show_peer(self.down.filled(), output)
+                .show_peer(self.layer.stdout_bytes(), output)
                 .map_err(stdout_failure)?;
-            self.down.consume(shown);
+            self.layer.stdout_consumed(shown);
             self.received += shown as u64;
             return Ok(shown > 0);
         }
         let mut progress = false;
-        while output.ready && !self.down.is_empty() {
-            match output.stream.write(self.down.filled()) {
+        while output.ready && !self.layer.stdout_bytes().is_empty() {
+            match output.stream.write(self.layer.stdout_bytes()) {
                 Ok(n) => {
-                    self.down.consume(n);
+                    self.layer.stdout_consumed(n);
                     self.received += n as u64;
                     progress = true;
                 }
@@ -451,6 +456,21 @@ impl Session {
             self.peer,
             os_reason(err)
         )))
+    }
+
+    /// stdin's failure, or the secure channel's.
+    fn layer_failure(&self, err: LayerError) -> End {
+        let guess = err.is_guess();
+        match (err, guess) {
+            (LayerError::Read(err), _) => End::Failed(Error::io("stdin", &err)),
+            (LayerError::Handshake(err), true) => match self.secure_failure(err) {
+                End::Failed(err) => End::WrongPassword(err),
+                other => other,
+            },
+            (LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err), _) => {
+                self.secure_failure(err)
+            }
+        }
     }
 
     fn secure_failure(&self, err: SecureError) -> End {
@@ -492,10 +512,11 @@ impl Session {
         let _ = registry.deregister(&mut self.stream);
         // What is already queued goes out if the socket takes it now (a failed handshake's
         // CONFIRM, which tells the peer why); nothing waits for it.
-        if !self.up.is_empty()
-            && let Ok(n) = self.stream.write(self.up.filled())
+        let waiting = self.layer.outgoing();
+        if !waiting.is_empty()
+            && let Ok(n) = self.stream.write(waiting.filled())
         {
-            self.up.consume(n);
+            waiting.consume(n);
         }
         // Bounded, as a peer that keeps sending must not keep tete from ending.
         let mut sink = [0u8; 16 * 1024];

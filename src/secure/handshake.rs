@@ -1,41 +1,43 @@
-//! The handshake: one round trip, both ends sending at once.
-//!
-//! 1. Each end sends HELLO = `TETE` | version `0x01` | role (`0x01` connector, `0x02` listener) |
-//!    33-byte SPAKE2 message (Ed25519 group; connector = side A, listener = side B). The peer's
-//!    HELLO is checked byte by byte as it arrives: magic, then version, then role.
-//! 2. K = SPAKE2 finish. TH = SHA-256(`tete/1 transcript` | connector's HELLO | listener's HELLO).
-//!    PRK = HKDF-Extract(salt = TH, K), expanded into the two record keys and two confirm keys.
-//! 3. Each end sends CONFIRM = HMAC-SHA256(own confirm key, TH) as soon as it has the peer's HELLO,
-//!    and verifies the peer's in constant time. Only then are the record keys handed out.
+//! The handshake (the wire format is in the module docs of [`crate::secure`]): both ends send
+//! HELLO at once; the connector confirms first; the listener checks that CONFIRM_C (when its
+//! caller allows: the guess rate limit) before it sends anything that depends on the key, and
+//! answers CONFIRM_L or REJECT; the connector checks CONFIRM_L and sends READY; the listener is
+//! complete only once READY opened.
 //!
 //! Reflection cannot complete: a reflected HELLO carries our own role byte, and even if an attacker
 //! rewrites it, SPAKE2's sides A/B and the role-labelled confirm keys make every check fail.
 
 use std::fmt;
-use std::mem;
 
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use rand_core::{CryptoRng, OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use spake2::{Ed25519Group, Identity, Password, Spake2};
+use zeroize::Zeroizing;
 
-use super::record::{Opener, Sealer};
-use super::{Role, SecureError};
+use super::record::{Content, Opener, READY_LEN, Sealer};
+use super::{Channel, Cipher, Role, SecureError};
 
-/// Length of a HELLO: magic, version, role, SPAKE2 message.
-pub const HELLO_LEN: usize = 39;
+/// Length of a HELLO: magic, version, role, flags, SPAKE2 message.
+pub const HELLO_LEN: usize = 40;
 /// Length of a CONFIRM: one HMAC-SHA256.
 pub const CONFIRM_LEN: usize = 32;
+/// The listener's one-byte answer to a CONFIRM_C that fails.
+pub const REJECT: u8 = 0x15;
 
 const MAGIC: &[u8; 4] = b"TETE";
-const VERSION: u8 = 0x01;
+const VERSION: u8 = 0x02;
 const MAGIC_LEN: usize = MAGIC.len();
-/// Offset of the role byte; the SPAKE2 message follows it.
 const ROLE_AT: usize = MAGIC_LEN + 1;
+const FLAGS_AT: usize = ROLE_AT + 1;
+/// Where the SPAKE2 message starts.
+const SPAKE_AT: usize = FLAGS_AT + 1;
+/// HELLO flags bit 0: AES-GCM is fast on this end.
+const FLAG_AES: u8 = 0x01;
 
-const ID_CONNECTOR: &[u8] = b"tete/1 connector";
-const ID_LISTENER: &[u8] = b"tete/1 listener";
+const ID_CONNECTOR: &[u8] = b"tete/2 connector";
+const ID_LISTENER: &[u8] = b"tete/2 listener";
 
 impl Role {
     fn byte(self) -> u8 {
@@ -60,43 +62,60 @@ pub struct Handshake {
     stage: Stage,
 }
 
+/// A 32-byte CONFIRM being collected.
+struct Collecting {
+    buf: [u8; CONFIRM_LEN],
+    filled: usize,
+}
+
 enum Stage {
-    /// Collecting the peer's HELLO; `filled` bytes of it are in `buf`.
+    /// Collecting the peer's HELLO.
     Hello {
         spake: Spake2<Ed25519Group>,
         buf: [u8; HELLO_LEN],
         filled: usize,
     },
-    /// Our CONFIRM is out; collecting the peer's. `expected` is an HMAC already fed TH, keyed with
-    /// the peer's confirm key.
-    Confirm {
+    /// Connector: CONFIRM_C is out; collecting CONFIRM_L (or a REJECT). `expected` is an HMAC
+    /// already fed TH, keyed with the listener's confirm key.
+    ConfirmL {
         expected: Hmac<Sha256>,
-        keys: RecordKeys,
-        buf: [u8; CONFIRM_LEN],
+        channel: Box<Channel>,
+        got: Collecting,
+    },
+    /// Listener: collecting CONFIRM_C, which is checked only by [`Handshake::check_confirm`].
+    ConfirmC {
+        expected: Hmac<Sha256>,
+        own_confirm: Zeroizing<[u8; CONFIRM_LEN]>,
+        channel: Box<Channel>,
+        got: Collecting,
+    },
+    /// Listener: CONFIRM_L is out; collecting the READY record.
+    Ready {
+        channel: Box<Channel>,
+        buf: [u8; READY_LEN],
         filled: usize,
     },
-    /// The peer's CONFIRM verified.
-    Done(Box<(Sealer, Opener)>),
+    /// Complete; the channel is waiting for [`Handshake::take_channel`].
+    Done(Box<Channel>),
+    /// Nothing left: the channel has been handed over (or, for an instant, a stage is being
+    /// taken by value to build the next one).
+    Spent,
     /// Errors are final: every later call returns the same one.
     Failed(SecureError),
 }
 
-/// The two record keys, by direction from our point of view.
-struct RecordKeys {
-    send: [u8; 32],
-    receive: [u8; 32],
-}
-
 impl Handshake {
-    /// Starts the handshake with OS randomness; appends our HELLO ([`HELLO_LEN`] bytes) to `out`.
+    /// Starts the handshake with OS randomness, offering AES-GCM if this CPU runs it fast (see
+    /// [`super::aes_is_fast`]); appends our HELLO ([`HELLO_LEN`] bytes) to `out`.
     pub fn new(role: Role, password: &[u8], out: &mut Vec<u8>) -> Handshake {
-        Handshake::with_rng(role, password, OsRng, out)
+        Handshake::with_rng(role, password, super::aes_is_fast(), OsRng, out)
     }
 
-    /// Same as [`Handshake::new`] with the caller's RNG (for the known-answer test).
+    /// Same as [`Handshake::new`] with the caller's RNG and AES flag (known-answer tests, fuzzing).
     pub fn with_rng(
         role: Role,
         password: &[u8],
+        aes_fast: bool,
         rng: impl CryptoRng + RngCore,
         out: &mut Vec<u8>,
     ) -> Handshake {
@@ -110,8 +129,9 @@ impl Handshake {
         our_hello[..MAGIC_LEN].copy_from_slice(MAGIC);
         our_hello[MAGIC_LEN] = VERSION;
         our_hello[ROLE_AT] = role.byte();
+        our_hello[FLAGS_AT] = if aes_fast { FLAG_AES } else { 0 };
         // spake2 always returns 33 bytes for Ed25519 (side byte + point): the HELLO's tail.
-        our_hello[ROLE_AT + 1..].copy_from_slice(&message);
+        our_hello[SPAKE_AT..].copy_from_slice(&message);
         out.extend_from_slice(&our_hello);
         Handshake {
             role,
@@ -124,10 +144,11 @@ impl Handshake {
         }
     }
 
-    /// Feeds bytes received from the peer. Consumes only the peer's HELLO and CONFIRM, never a
-    /// byte beyond, and returns how many it consumed: the rest belongs to the record layer.
-    /// Appends our CONFIRM to `out` as soon as the peer's HELLO is in. Any split of the input,
-    /// down to one byte at a time, gives the same result.
+    /// Feeds bytes received from the peer. Consumes only handshake bytes, never a byte beyond,
+    /// and returns how many it consumed: the rest belongs to the record layer. Appends what we
+    /// send in answer to `out`. Any split of the input, down to one byte at a time, gives the
+    /// same result. A listener holding a complete CONFIRM_C consumes nothing more until
+    /// [`Handshake::check_confirm`].
     pub fn receive(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, SecureError> {
         let result = self.advance(input, out);
         if let Err(err) = &result {
@@ -144,38 +165,63 @@ impl Handshake {
             if *filled < HELLO_LEN {
                 return Ok(used);
             }
-            // SPAKE2's finish consumes its state, so take the stage by value; on error, receive()
-            // overwrites the placeholder with the real error.
-            let placeholder = Stage::Failed(SecureError::MalformedHello);
-            if let Stage::Hello { spake, buf, .. } = mem::replace(&mut self.stage, placeholder) {
+            // SPAKE2's finish consumes its state: take the stage by value (on an error, receive()
+            // replaces the stand-in with the error).
+            let stage = std::mem::replace(&mut self.stage, Stage::Spent);
+            if let Stage::Hello { spake, buf, .. } = stage {
                 self.stage = self.on_hello(spake, &buf, out)?;
             }
         }
-        if let Stage::Confirm {
-            expected,
-            keys,
-            buf,
-            filled,
-        } = &mut self.stage
-        {
-            used += fill(buf, filled, &input[used..]);
-            if *filled < CONFIRM_LEN {
-                return Ok(used);
+        let input = &input[used..];
+        match &mut self.stage {
+            Stage::ConfirmL {
+                expected,
+                channel,
+                got,
+            } => {
+                used += fill(&mut got.buf, &mut got.filled, input);
+                if got.filled == CONFIRM_LEN {
+                    expected
+                        .clone()
+                        .verify_slice(&got.buf)
+                        .map_err(|_| SecureError::ListenerUnverified)?;
+                    let mut ready = [0u8; READY_LEN];
+                    channel.sealer.seal_ready(&mut ready)?;
+                    out.extend_from_slice(&ready);
+                    self.complete();
+                }
             }
-            expected
-                .clone()
-                .verify_slice(buf)
-                .map_err(|_| SecureError::WrongPassword)?;
-            let halves = (Sealer::new(&keys.send), Opener::new(&keys.receive));
-            self.stage = Stage::Done(Box::new(halves));
+            Stage::ConfirmC { got, .. } => used += fill(&mut got.buf, &mut got.filled, input),
+            Stage::Ready {
+                channel,
+                buf,
+                filled,
+            } => {
+                used += fill(buf, filled, input);
+                if *filled == READY_LEN {
+                    let opened = channel.opener.open_within(buf, 0, 0)?;
+                    match opened.map(|opened| opened.content) {
+                        Some(Content::Ready) => self.complete(),
+                        _ => return Err(SecureError::MalformedRecord),
+                    }
+                }
+            }
+            Stage::Failed(err) => return Err(err.clone()),
+            Stage::Hello { .. } | Stage::Done(_) | Stage::Spent => {}
         }
-        match &self.stage {
-            Stage::Failed(err) => Err(err.clone()),
-            _ => Ok(used),
-        }
+        Ok(used)
     }
 
-    /// The peer's HELLO is complete: derive the keys, send our CONFIRM.
+    /// Moves the channel into `Done`.
+    fn complete(&mut self) {
+        let stage = std::mem::replace(&mut self.stage, Stage::Spent);
+        self.stage = match stage {
+            Stage::ConfirmL { channel, .. } | Stage::Ready { channel, .. } => Stage::Done(channel),
+            other => other,
+        };
+    }
+
+    /// The peer's HELLO is complete: derive the keys; the connector sends CONFIRM_C.
     fn on_hello(
         &self,
         spake: Spake2<Ed25519Group>,
@@ -183,65 +229,133 @@ impl Handshake {
         out: &mut Vec<u8>,
     ) -> Result<Stage, SecureError> {
         // BadSide (a side-A message sent to side A) or CorruptMessage (not a curve point).
-        let k = spake
-            .finish(&peer_hello[ROLE_AT + 1..])
-            .map_err(|_| SecureError::MalformedHello)?;
+        let k = Zeroizing::new(
+            spake
+                .finish(&peer_hello[SPAKE_AT..])
+                .map_err(|_| SecureError::MalformedHello)?,
+        );
         let (hello_c, hello_l) = match self.role {
             Role::Connector => (&self.our_hello, peer_hello),
             Role::Listener => (peer_hello, &self.our_hello),
         };
+        let cipher = if hello_c[FLAGS_AT] & hello_l[FLAGS_AT] & FLAG_AES != 0 {
+            Cipher::Aes256Gcm
+        } else {
+            Cipher::ChaCha20Poly1305
+        };
         let th = Sha256::new()
-            .chain_update(b"tete/1 transcript")
+            .chain_update(b"tete/2 transcript")
             .chain_update(hello_c)
             .chain_update(hello_l)
             .finalize();
         let prk = Hkdf::<Sha256>::new(Some(&th), &k);
         let expand = |label: &str| {
-            let mut key = [0u8; 32];
+            let mut key = Zeroizing::new([0u8; 32]);
             // HKDF-SHA256 refuses only outputs over 8,160 bytes.
-            prk.expand(label.as_bytes(), &mut key)
+            prk.expand(label.as_bytes(), &mut *key)
                 .expect("32 bytes is a valid HKDF length");
             key
         };
-        let (c2l, l2c) = (expand("tete/1 key c2l"), expand("tete/1 key l2c"));
-        let confirm_c = expand("tete/1 confirm connector");
-        let confirm_l = expand("tete/1 confirm listener");
-        let (keys, own_confirm, peer_confirm) = match self.role {
-            Role::Connector => (
-                RecordKeys {
-                    send: c2l,
-                    receive: l2c,
-                },
-                confirm_c,
-                confirm_l,
-            ),
-            Role::Listener => (
-                RecordKeys {
-                    send: l2c,
-                    receive: c2l,
-                },
-                confirm_l,
-                confirm_c,
-            ),
-        };
-        out.extend_from_slice(&transcript_mac(&own_confirm, &th).finalize().into_bytes());
-        Ok(Stage::Confirm {
-            expected: transcript_mac(&peer_confirm, &th),
-            keys,
+        let (c2l, l2c) = (expand("tete/2 key c2l"), expand("tete/2 key l2c"));
+        let confirm_c = transcript_mac(&expand("tete/2 confirm connector"), &th);
+        let confirm_l = transcript_mac(&expand("tete/2 confirm listener"), &th);
+        let got = Collecting {
             buf: [0; CONFIRM_LEN],
             filled: 0,
+        };
+        Ok(match self.role {
+            Role::Connector => {
+                out.extend_from_slice(&confirm_c.finalize().into_bytes());
+                Stage::ConfirmL {
+                    expected: confirm_l,
+                    channel: Box::new(Channel {
+                        cipher,
+                        sealer: Sealer::new(cipher, &c2l),
+                        opener: Opener::new(cipher, &l2c, false),
+                    }),
+                    got,
+                }
+            }
+            Role::Listener => Stage::ConfirmC {
+                expected: confirm_c,
+                own_confirm: Zeroizing::new(confirm_l.finalize().into_bytes().into()),
+                channel: Box::new(Channel {
+                    cipher,
+                    sealer: Sealer::new(cipher, &l2c),
+                    opener: Opener::new(cipher, &c2l, true),
+                }),
+                got,
+            },
         })
     }
 
-    /// True once the peer's CONFIRM has verified.
+    /// Listener: true when a complete CONFIRM_C waits for [`Handshake::check_confirm`].
+    pub fn confirm_waiting(&self) -> bool {
+        matches!(&self.stage, Stage::ConfirmC { got, .. } if got.filled == CONFIRM_LEN)
+    }
+
+    /// Listener: checks the waiting CONFIRM_C (call only when [`Handshake::confirm_waiting`]).
+    /// Right: appends CONFIRM_L to `out`. Wrong: appends REJECT and fails with
+    /// [`SecureError::WrongPassword`], which is a password guess ([`SecureError::is_guess`]).
+    pub fn check_confirm(&mut self, out: &mut Vec<u8>) -> Result<(), SecureError> {
+        if !self.confirm_waiting() {
+            return match &self.stage {
+                Stage::Failed(err) => Err(err.clone()),
+                _ => Ok(()),
+            };
+        }
+        let stage = std::mem::replace(&mut self.stage, Stage::Spent);
+        let (expected, own_confirm, channel, got) = match stage {
+            Stage::ConfirmC {
+                expected,
+                own_confirm,
+                channel,
+                got,
+            } => (expected, own_confirm, channel, got),
+            other => {
+                self.stage = other;
+                return Ok(());
+            }
+        };
+        if expected.verify_slice(&got.buf).is_err() {
+            out.push(REJECT);
+            self.stage = Stage::Failed(SecureError::WrongPassword);
+            return Err(SecureError::WrongPassword);
+        }
+        out.extend_from_slice(&*own_confirm);
+        self.stage = Stage::Ready {
+            channel,
+            buf: [0; READY_LEN],
+            filled: 0,
+        };
+        Ok(())
+    }
+
+    /// Why the handshake failed when the peer ended its stream before completing it: a
+    /// connector that got exactly a REJECT learns that the passwords differ.
+    pub fn peer_ended(&self) -> SecureError {
+        match &self.stage {
+            Stage::Failed(err) => err.clone(),
+            Stage::ConfirmL { got, .. } if got.filled == 1 && got.buf[0] == REJECT => {
+                SecureError::Rejected
+            }
+            _ => SecureError::EndedInHandshake,
+        }
+    }
+
+    /// True once the handshake is complete (the connector verified CONFIRM_L and queued READY;
+    /// the listener opened READY), until the channel is taken.
     pub fn is_complete(&self) -> bool {
         matches!(self.stage, Stage::Done(_))
     }
 
-    /// Our sending and the peer's sending halves of the record layer, once complete.
-    pub fn into_channel(self) -> Option<(Sealer, Opener)> {
-        match self.stage {
-            Stage::Done(halves) => Some(*halves),
+    /// The channel, once complete; `None` before, and after it has been taken once.
+    pub fn take_channel(&mut self) -> Option<Channel> {
+        if !self.is_complete() {
+            return None;
+        }
+        match std::mem::replace(&mut self.stage, Stage::Spent) {
+            Stage::Done(channel) => Some(*channel),
             _ => None,
         }
     }

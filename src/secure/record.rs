@@ -1,67 +1,96 @@
 //! The record layer: one [`Sealer`] for our direction, one [`Opener`] for the peer's, each with its
-//! own ChaCha20-Poly1305 key (ring) and its own record counter.
+//! own key, its own record counter and the cipher both HELLOs agreed on. The wire format is in the
+//! module docs of [`crate::secure`].
 //!
-//! A record on the wire:
-//!
-//! ```text
-//! | L: u32 big-endian | type: 1 byte | payload: L - 17 bytes | tag: 16 bytes |
-//!                     |<------- encrypted ------->|
-//! ```
-//!
-//! L counts everything after the header (type + payload + tag). Type `0x00` is DATA (payload not
-//! empty), `0x01` is CLOSE (payload empty). The nonce is 4 zero bytes then the record counter as a
-//! u64 big-endian; it is never sent, so a dropped, replayed or reordered record is opened with the
-//! wrong nonce and fails its tag. The AAD is the 4-byte header, so L cannot be altered either.
+//! Both halves work in place: the sealer encrypts a payload where the caller read it, and the
+//! opener decrypts a record so that its payload lands right after the previous record's, in the
+//! same buffer (ring's `open_within` shifts while it decrypts), so the plaintext of several
+//! records is one contiguous run that goes to stdout without a copy.
 
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use hkdf::Hkdf;
+use ring::aead::{AES_256_GCM, Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use sha2::Sha256;
+use zeroize::Zeroizing;
 
-use super::SecureError;
+use super::{Cipher, CloseReason, SecureError};
 
 /// Length of the record header: L as a u32 big-endian.
 pub const HEADER_LEN: usize = 4;
-/// Where the payload starts inside a record: after the header and the type byte.
-pub const DATA_OFFSET: usize = HEADER_LEN + 1;
-/// Length of the Poly1305 tag that ends every record.
+/// Where the payload starts inside a record: right after the header.
+pub const DATA_OFFSET: usize = HEADER_LEN;
+/// Length of the tag that ends every record (both ciphers).
 pub const TAG_LEN: usize = 16;
 /// Bytes a record adds around its payload: header, type byte and tag.
-pub const OVERHEAD: usize = DATA_OFFSET + TAG_LEN;
-/// The largest DATA payload: 64 KiB, which makes the largest L exactly the design's cap of
-/// 65,536 + 17.
+pub const OVERHEAD: usize = HEADER_LEN + 1 + TAG_LEN;
+/// The largest DATA payload: 64 KiB, so the largest L is 65,536 + 17.
 pub const MAX_PAYLOAD: usize = 65536;
 /// The largest whole record on the wire.
 pub const MAX_RECORD: usize = OVERHEAD + MAX_PAYLOAD;
+/// Length of a whole CLOSE record: its payload is the one reason byte.
+pub const CLOSE_LEN: usize = OVERHEAD + 1;
+/// Length of a whole READY record: no payload.
+pub const READY_LEN: usize = OVERHEAD;
+/// Records sealed under one key before the next key is derived from it.
+pub const REKEY_INTERVAL: u64 = 1 << 20;
 
-/// Smallest valid L: a CLOSE (type byte + tag).
+/// Smallest valid L: a READY (type byte + tag).
 const MIN_L: usize = 1 + TAG_LEN;
 /// Largest valid L: a full DATA record.
 const MAX_L: usize = 1 + MAX_PAYLOAD + TAG_LEN;
 
 const TYPE_DATA: u8 = 0x00;
 const TYPE_CLOSE: u8 = 0x01;
+const TYPE_READY: u8 = 0x02;
 
-/// One direction's state: its key and the counter of the next record. (ring's `Debug` for the key
-/// shows only the algorithm.)
-#[derive(Clone, Debug)]
+const NEXT_KEY_LABEL: &[u8] = b"tete/2 next key";
+
+impl Cipher {
+    fn algorithm(self) -> &'static ring::aead::Algorithm {
+        match self {
+            Cipher::Aes256Gcm => &AES_256_GCM,
+            Cipher::ChaCha20Poly1305 => &CHACHA20_POLY1305,
+        }
+    }
+}
+
+/// One direction's state: its cipher and key, the key's bytes (to derive the next one), and the
+/// counter of the next record. (ring's `Debug` for the key shows only the algorithm.)
+#[derive(Clone)]
 pub(super) struct Direction {
+    cipher: Cipher,
+    secret: Zeroizing<[u8; 32]>,
     key: LessSafeKey,
     pub(super) counter: u64,
+    /// [`REKEY_INTERVAL`], lowered by the tests.
+    pub(super) rekey_interval: u64,
 }
 
 impl Direction {
-    fn new(key: &[u8; 32]) -> Self {
-        // ring rejects only a key of the wrong length, which the array type rules out.
-        let key = UnboundKey::new(&CHACHA20_POLY1305, key).expect("ChaCha20 keys are 32 bytes");
+    fn new(cipher: Cipher, secret: &[u8; 32]) -> Self {
         Direction {
-            key: LessSafeKey::new(key),
+            cipher,
+            key: key_for(cipher, secret),
+            secret: Zeroizing::new(*secret),
             counter: 0,
+            rekey_interval: REKEY_INTERVAL,
         }
     }
 
-    /// The nonce for the next record. The counter stops one short of u64::MAX so that it can
-    /// never wrap to a nonce already used.
+    /// The nonce for the next record, after a rekey if the counter has reached the interval.
+    /// The counter stops one short of u64::MAX so that it can never wrap to a nonce already used.
     fn next_nonce(&mut self) -> Result<Nonce, SecureError> {
         if self.counter == u64::MAX {
             return Err(SecureError::CounterExhausted);
+        }
+        if self.counter > 0 && self.counter.is_multiple_of(self.rekey_interval) {
+            let mut next = Zeroizing::new([0u8; 32]);
+            // A 32-byte key is a valid PRK for HKDF-SHA256, and 32 bytes a valid output length.
+            Hkdf::<Sha256>::from_prk(&*self.secret)
+                .expect("32 bytes is a valid HKDF-SHA256 PRK")
+                .expand(NEXT_KEY_LABEL, &mut *next)
+                .expect("32 bytes is a valid HKDF length");
+            self.key = key_for(self.cipher, &next);
+            self.secret = next;
         }
         let mut nonce = [0u8; 12];
         nonce[4..].copy_from_slice(&self.counter.to_be_bytes());
@@ -70,13 +99,28 @@ impl Direction {
     }
 }
 
+fn key_for(cipher: Cipher, secret: &[u8; 32]) -> LessSafeKey {
+    // ring rejects only a key of the wrong length; both ciphers take 32 bytes.
+    let key = UnboundKey::new(cipher.algorithm(), secret).expect("both ciphers take 32-byte keys");
+    LessSafeKey::new(key)
+}
+
+impl std::fmt::Debug for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direction")
+            .field("cipher", &self.cipher)
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Our sending direction. Deliberately not `Clone`: two copies would reuse nonces.
 #[derive(Debug)]
 pub struct Sealer(pub(super) Direction);
 
 impl Sealer {
-    pub(super) fn new(key: &[u8; 32]) -> Self {
-        Sealer(Direction::new(key))
+    pub(super) fn new(cipher: Cipher, key: &[u8; 32]) -> Self {
+        Sealer(Direction::new(cipher, key))
     }
 
     /// Seals a DATA record in place. `record.len()` must be `OVERHEAD + n` with
@@ -90,12 +134,22 @@ impl Sealer {
         self.seal(TYPE_DATA, record)
     }
 
-    /// Writes the CLOSE record, which must be exactly `OVERHEAD` bytes.
-    pub fn seal_close(&mut self, record: &mut [u8]) -> Result<(), SecureError> {
-        if record.len() != OVERHEAD {
+    /// Writes the CLOSE record with its reason into `record`, which must be [`CLOSE_LEN`] bytes.
+    pub fn seal_close(
+        &mut self,
+        reason: CloseReason,
+        record: &mut [u8],
+    ) -> Result<(), SecureError> {
+        if record.len() != CLOSE_LEN {
             return Err(SecureError::LengthOutOfRange);
         }
+        record[DATA_OFFSET] = reason.byte();
         self.seal(TYPE_CLOSE, record)
+    }
+
+    /// Writes the READY record (the connector's first) into `record`, [`READY_LEN`] bytes.
+    pub(super) fn seal_ready(&mut self, record: &mut [u8; READY_LEN]) -> Result<(), SecureError> {
+        self.seal(TYPE_READY, record)
     }
 
     /// Seals any type; the callers above have checked the length is within MIN_L..=MAX_L.
@@ -105,8 +159,10 @@ impl Sealer {
             u32::try_from(record.len() - HEADER_LEN).map_err(|_| SecureError::LengthOutOfRange)?;
         let (header, body) = record.split_at_mut(HEADER_LEN);
         header.copy_from_slice(&len.to_be_bytes());
-        body[0] = kind;
         let (plain, tag_out) = body.split_at_mut(body.len() - TAG_LEN);
+        if let Some(type_byte) = plain.last_mut() {
+            *type_byte = kind;
+        }
         let tag = self
             .0
             .key
@@ -118,120 +174,133 @@ impl Sealer {
     }
 }
 
+/// What an authentic record held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// DATA: this many payload bytes now sit where the caller asked.
+    Data(usize),
+    /// CLOSE: the peer's stream ended, for this reason.
+    Close(CloseReason),
+    /// READY: the connector's first record (only the listener's handshake sees it).
+    Ready,
+}
+
+/// One record opened by [`Opener::open_within`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    /// Bytes of the raw record taken from the input.
+    pub consumed: usize,
+    pub content: Content,
+}
+
 /// The peer's sending direction. `Clone` is harmless here (opening never reuses a nonce for
 /// encryption) and lets a fuzz target start many runs from one handshake.
 #[derive(Clone, Debug)]
 pub struct Opener {
     pub(super) dir: Direction,
-    closed: bool,
+    /// The first record must be READY (the listener's handshake); no later one may be.
+    ready_first: bool,
+    closed: Option<CloseReason>,
     failed: Option<SecureError>,
 }
 
 impl Opener {
-    pub(super) fn new(key: &[u8; 32]) -> Self {
+    pub(super) fn new(cipher: Cipher, key: &[u8; 32], ready_first: bool) -> Self {
         Opener {
-            dir: Direction::new(key),
-            closed: false,
+            dir: Direction::new(cipher, key),
+            ready_first,
+            closed: None,
             failed: None,
         }
     }
 
-    /// Opens as many whole records from the front of `input` as fit into `out`; returns
-    /// `(bytes consumed from input, plaintext bytes written to out)`.
+    /// Opens the record that starts at `buf[from..]`, if it is all there, and moves its payload to
+    /// `buf[to..]` while decrypting it (`to <= from`; the bytes in between are the caller's spent
+    /// framing). Returns `Ok(None)` while the record is incomplete.
     ///
-    /// A partial record, or one whose payload does not fit in what is left of `out`, stays
-    /// unconsumed; `out.len() >= MAX_PAYLOAD` always fits one. L is checked from the header alone,
-    /// before waiting for the body. Records are decrypted in place in `input`, and a record is
-    /// copied to `out` only after its tag verified. Any byte after CLOSE is an error. When a
-    /// record fails after others opened in the same call, those are returned and the error
-    /// comes with the next call.
-    pub fn open(
+    /// L is checked from the header alone, before waiting for the body. Nothing of a record is
+    /// reported before its tag verified (on failure the bytes at `to..` are garbage the caller
+    /// must not use). Any byte after CLOSE is an error. Errors are final.
+    pub fn open_within(
         &mut self,
-        input: &mut [u8],
-        out: &mut [u8],
-    ) -> Result<(usize, usize), SecureError> {
+        buf: &mut [u8],
+        to: usize,
+        from: usize,
+    ) -> Result<Option<Opened>, SecureError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        let (used, written, result) = self.open_records(input, out);
-        match result {
-            Ok(()) => Ok((used, written)),
-            Err(err) => {
-                self.failed = Some(err.clone());
-                // The authentic records before the damage are delivered; the error comes with
-                // the next call, which finds the damaged record still at the front.
-                if written > 0 {
-                    Ok((used, written))
-                } else {
-                    Err(err)
-                }
-            }
+        let result = self.open_one(buf, to, from);
+        if let Err(err) = &result {
+            self.failed = Some(err.clone());
         }
+        result
     }
 
-    /// Opens records until one is incomplete, does not fit, or fails; returns the bytes used
-    /// and written by the records opened, and how it stopped.
-    fn open_records(
+    fn open_one(
         &mut self,
-        input: &mut [u8],
-        out: &mut [u8],
-    ) -> (usize, usize, Result<(), SecureError>) {
-        let (mut used, mut written) = (0, 0);
-        let stopped = loop {
-            let rest = &mut input[used..];
-            if self.closed {
-                break match rest.is_empty() {
-                    true => Ok(()),
-                    false => Err(SecureError::DataAfterEnd),
-                };
-            }
-            let Some(&header) = rest.first_chunk::<HEADER_LEN>() else {
-                break Ok(());
+        buf: &mut [u8],
+        to: usize,
+        from: usize,
+    ) -> Result<Option<Opened>, SecureError> {
+        debug_assert!(to <= from && from <= buf.len());
+        let rest = buf.get(from..).unwrap_or_default();
+        if self.closed.is_some() {
+            return match rest.is_empty() {
+                true => Ok(None),
+                false => Err(SecureError::DataAfterEnd),
             };
-            let len = u32::from_be_bytes(header) as usize;
-            if !(MIN_L..=MAX_L).contains(&len) {
-                break Err(SecureError::LengthOutOfRange);
-            }
-            let payload_len = len - MIN_L;
-            if rest.len() < HEADER_LEN + len || out.len() - written < payload_len {
-                break Ok(());
-            }
-            let body = &mut rest[HEADER_LEN..HEADER_LEN + len];
-            let nonce = match self.dir.next_nonce() {
-                Ok(nonce) => nonce,
-                Err(err) => break Err(err),
-            };
-            let Ok(plain) = self.dir.key.open_in_place(nonce, Aad::from(header), body) else {
-                break Err(SecureError::Tampered);
-            };
-            match (plain[0], payload_len) {
-                (TYPE_DATA, 1..) => {
-                    out[written..written + payload_len].copy_from_slice(&plain[1..]);
-                    written += payload_len;
-                }
-                (TYPE_CLOSE, 0) => self.closed = true,
-                _ => break Err(SecureError::MalformedRecord),
-            }
-            used += HEADER_LEN + len;
+        }
+        let Some(&header) = rest.first_chunk::<HEADER_LEN>() else {
+            return Ok(None);
         };
-        (used, written, stopped)
+        let len = u32::from_be_bytes(header) as usize;
+        if !(MIN_L..=MAX_L).contains(&len) {
+            return Err(SecureError::LengthOutOfRange);
+        }
+        if rest.len() < HEADER_LEN + len {
+            return Ok(None);
+        }
+        let nonce = self.dir.next_nonce()?;
+        let window = &mut buf[to..from + HEADER_LEN + len];
+        let plain = self
+            .dir
+            .key
+            .open_within(nonce, Aad::from(header), window, from - to + HEADER_LEN..)
+            .map_err(|_| SecureError::Tampered)?;
+        let (&kind, payload) = plain.split_last().ok_or(SecureError::MalformedRecord)?;
+        let first = std::mem::replace(&mut self.ready_first, false);
+        let content = match (kind, payload) {
+            (TYPE_READY, []) if first => Content::Ready,
+            (TYPE_DATA, [_, ..]) if !first => Content::Data(payload.len()),
+            (TYPE_CLOSE, &[reason]) if !first => {
+                let reason = CloseReason::from_byte(reason).ok_or(SecureError::MalformedRecord)?;
+                self.closed = Some(reason);
+                Content::Close(reason)
+            }
+            _ => return Err(SecureError::MalformedRecord),
+        };
+        Ok(Some(Opened {
+            consumed: HEADER_LEN + len,
+            content,
+        }))
     }
 
-    /// True once the CLOSE record has been opened.
-    pub fn is_closed(&self) -> bool {
+    /// The reason of the CLOSE record, once it has been opened.
+    pub fn closed(&self) -> Option<CloseReason> {
         self.closed
     }
 
-    /// Call at TCP EOF with the number of input bytes left unconsumed: `Ok(())` only if CLOSE
+    /// Call at TCP EOF with the number of input bytes left unopened: the peer's reason if CLOSE
     /// arrived and nothing follows it.
-    pub fn finish(&self, leftover: usize) -> Result<(), SecureError> {
+    pub fn finish(&self, leftover: usize) -> Result<CloseReason, SecureError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
         match (self.closed, leftover) {
-            (true, 0) => Ok(()),
-            (true, _) => Err(SecureError::DataAfterEnd),
-            (false, _) => Err(SecureError::Truncated),
+            (Some(reason), 0) => Ok(reason),
+            (Some(_), _) => Err(SecureError::DataAfterEnd),
+            (None, _) => Err(SecureError::Truncated),
         }
     }
 }

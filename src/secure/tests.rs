@@ -6,15 +6,18 @@ use rand_chacha::rand_core::SeedableRng;
 use super::*;
 
 const PASSWORD: &[u8] = b"correct horse battery staple";
+const CIPHERS: [Cipher; 2] = [Cipher::Aes256Gcm, Cipher::ChaCha20Poly1305];
 
-fn start(role: Role, password: &[u8], seed: u64) -> (Handshake, Vec<u8>) {
+fn start(role: Role, password: &[u8], aes: bool, seed: u64) -> (Handshake, Vec<u8>) {
     let mut hello = Vec::new();
-    let hs = Handshake::with_rng(role, password, ChaCha20Rng::seed_from_u64(seed), &mut hello);
+    let rng = ChaCha20Rng::seed_from_u64(seed);
+    let hs = Handshake::with_rng(role, password, aes, rng, &mut hello);
     (hs, hello)
 }
 
 /// One end of a simulated connection: its handshake, the bytes that reached it, how many of them
-/// it consumed, what it still has to send, and how it ended.
+/// it consumed, what it still has to send, and how it ended. A listener checks a waiting
+/// CONFIRM_C at once.
 struct End {
     hs: Handshake,
     inbox: Vec<u8>,
@@ -40,13 +43,14 @@ impl End {
         if self.result.is_err() || n == 0 {
             return false;
         }
-        match self
-            .hs
-            .receive(&self.inbox[self.read..self.read + n], &mut self.outbox)
-        {
-            Ok(used) => self.read += used,
-            Err(err) => self.result = Err(err),
-        }
+        let input = &self.inbox[self.read..self.read + n];
+        self.result = self.hs.receive(input, &mut self.outbox).and_then(|used| {
+            self.read += used;
+            match self.hs.confirm_waiting() {
+                true => self.hs.check_confirm(&mut self.outbox),
+                false => Ok(()),
+            }
+        });
         true
     }
 }
@@ -76,28 +80,32 @@ fn run(c: &mut End, l: &mut End, chunk: usize, to_c: Mitm, to_l: Mitm) {
 
 fn pair(password_c: &[u8], password_l: &[u8]) -> (End, End) {
     (
-        End::new(start(Role::Connector, password_c, 1)),
-        End::new(start(Role::Listener, password_l, 2)),
+        End::new(start(Role::Connector, password_c, true, 1)),
+        End::new(start(Role::Listener, password_l, true, 2)),
     )
 }
 
+/// How many bytes each end consumes in a complete handshake: (connector, listener).
+const HANDSHAKE_READ: (usize, usize) =
+    (HELLO_LEN + CONFIRM_LEN, HELLO_LEN + CONFIRM_LEN + READY_LEN);
+
 /// A completed handshake's channels, (connector's, listener's), `chunk` bytes per step; the
-/// connector's RNG is seeded with `seed`.
-fn channels(chunk: usize, seed: u64) -> ((Sealer, Opener), (Sealer, Opener)) {
-    let mut c = End::new(start(Role::Connector, PASSWORD, seed));
-    let mut l = End::new(start(Role::Listener, PASSWORD, 2));
+/// connector's RNG is seeded with `seed`; `aes` is each end's (connector, listener) flag.
+fn channels(chunk: usize, seed: u64, aes: (bool, bool)) -> (Channel, Channel) {
+    let mut c = End::new(start(Role::Connector, PASSWORD, aes.0, seed));
+    let mut l = End::new(start(Role::Listener, PASSWORD, aes.1, 2));
     run(&mut c, &mut l, chunk, &untouched, &untouched);
     assert_eq!((c.result, l.result), (Ok(()), Ok(())));
-    assert_eq!(
-        (c.read, l.read),
-        (HELLO_LEN + CONFIRM_LEN, HELLO_LEN + CONFIRM_LEN)
-    );
-    (c.hs.into_channel().unwrap(), l.hs.into_channel().unwrap())
+    assert_eq!((c.read, l.read), HANDSHAKE_READ);
+    (c.hs.take_channel().unwrap(), l.hs.take_channel().unwrap())
 }
 
 /// A sealer and opener of one direction, without a handshake.
-fn direction() -> (Sealer, Opener) {
-    (Sealer::new(&[7; 32]), Opener::new(&[7; 32]))
+fn direction(cipher: Cipher) -> (Sealer, Opener) {
+    (
+        Sealer::new(cipher, &[7; 32]),
+        Opener::new(cipher, &[7; 32], false),
+    )
 }
 
 fn data(sealer: &mut Sealer, payload: &[u8]) -> Vec<u8> {
@@ -107,32 +115,38 @@ fn data(sealer: &mut Sealer, payload: &[u8]) -> Vec<u8> {
     record
 }
 
-fn close(sealer: &mut Sealer) -> Vec<u8> {
-    let mut record = vec![0; OVERHEAD];
-    sealer.seal_close(&mut record).unwrap();
+fn close(sealer: &mut Sealer, reason: CloseReason) -> Vec<u8> {
+    let mut record = vec![0; CLOSE_LEN];
+    sealer.seal_close(reason, &mut record).unwrap();
     record
 }
 
-/// Reads `wire` like the event loop would, `chunk` bytes per read, then hits EOF. Returns the
-/// plaintext delivered and how the stream ended.
-fn open_all(opener: &mut Opener, wire: &[u8], chunk: usize) -> (Vec<u8>, Result<(), SecureError>) {
-    let (mut plain, mut pending, mut out) = (Vec::new(), Vec::new(), vec![0; MAX_PAYLOAD]);
+/// Reads `wire` like the layer does, `chunk` bytes per read, into one growing buffer where each
+/// payload is decrypted right after the previous one, then hits EOF. Returns the plaintext
+/// delivered and how the stream ended.
+fn open_all(
+    opener: &mut Opener,
+    wire: &[u8],
+    chunk: usize,
+) -> (Vec<u8>, Result<CloseReason, SecureError>) {
+    let (mut buf, mut plain_end, mut raw_start) = (Vec::new(), 0, 0);
     for piece in wire.chunks(chunk) {
-        pending.extend_from_slice(piece);
-        // Like the event loop after draining `out` to stdout: call again while records come out.
+        buf.extend_from_slice(piece);
         loop {
-            match opener.open(&mut pending, &mut out) {
-                Ok((0, _)) => break,
-                Ok((used, written)) => {
-                    plain.extend_from_slice(&out[..written]);
-                    pending.drain(..used);
+            match opener.open_within(&mut buf, plain_end, raw_start) {
+                Ok(None) => break,
+                Ok(Some(opened)) => {
+                    raw_start += opened.consumed;
+                    if let Content::Data(n) = opened.content {
+                        plain_end += n;
+                    }
                 }
-                Err(err) => return (plain, Err(err)),
+                Err(err) => return (buf[..plain_end].to_vec(), Err(err)),
             }
         }
     }
-    let end = opener.finish(pending.len());
-    (plain, end)
+    let end = opener.finish(buf.len() - raw_start);
+    (buf[..plain_end].to_vec(), end)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -145,26 +159,39 @@ fn round_trip(sealer: &mut Sealer, opener: &mut Opener, payloads: &[&[u8]], chun
     for p in payloads {
         wire.extend(data(sealer, p));
     }
-    wire.extend(close(sealer));
+    wire.extend(close(sealer, CloseReason::Interrupted));
     let (plain, end) = open_all(opener, &wire, chunk);
-    assert_eq!(end, Ok(()));
+    assert_eq!(end, Ok(CloseReason::Interrupted));
     assert_eq!(plain, payloads.concat());
-    assert!(opener.is_closed());
+    assert_eq!(opener.closed(), Some(CloseReason::Interrupted));
 }
 
 #[test]
-fn round_trip_both_ways() {
-    let ((mut c_seal, mut c_open), (mut l_seal, mut l_open)) = channels(usize::MAX, 1);
-    let big: Vec<u8> = (0..MAX_PAYLOAD).map(|i| (i * 31 % 251) as u8).collect();
-    round_trip(&mut c_seal, &mut l_open, &[b"ping", &big, b"x"], 8192);
-    round_trip(&mut l_seal, &mut c_open, &[&big, b"pong"], 65536 + 7);
+fn round_trip_both_ways_with_either_cipher() {
+    for (aes, cipher) in [(true, Cipher::Aes256Gcm), (false, Cipher::ChaCha20Poly1305)] {
+        let (mut c, mut l) = channels(usize::MAX, 1, (aes, aes));
+        assert_eq!((c.cipher, l.cipher), (cipher, cipher));
+        let big: Vec<u8> = (0..MAX_PAYLOAD).map(|i| (i * 31 % 251) as u8).collect();
+        round_trip(&mut c.sealer, &mut l.opener, &[b"ping", &big, b"x"], 8192);
+        round_trip(&mut l.sealer, &mut c.opener, &[&big, b"pong"], 65536 + 7);
+    }
+}
+
+#[test]
+fn a_mixed_pair_negotiates_chacha() {
+    for aes in [(true, false), (false, true)] {
+        let (mut c, mut l) = channels(usize::MAX, 1, aes);
+        assert_eq!(c.cipher, Cipher::ChaCha20Poly1305);
+        assert_eq!(l.cipher, Cipher::ChaCha20Poly1305);
+        round_trip(&mut c.sealer, &mut l.opener, &[b"mixed"], 3);
+    }
 }
 
 #[test]
 fn round_trip_one_byte_at_a_time() {
-    let ((mut c_seal, mut c_open), (mut l_seal, mut l_open)) = channels(1, 1);
-    round_trip(&mut c_seal, &mut l_open, &[b"hello", b"world"], 1);
-    round_trip(&mut l_seal, &mut c_open, &[b"back"], 1);
+    let (mut c, mut l) = channels(1, 1, (true, true));
+    round_trip(&mut c.sealer, &mut l.opener, &[b"hello", b"world"], 1);
+    round_trip(&mut l.sealer, &mut c.opener, &[b"back"], 1);
 }
 
 #[test]
@@ -178,56 +205,99 @@ fn os_randomness_handshake_completes() {
     assert!(c.hs.is_complete() && l.hs.is_complete());
 }
 
+/// The order of v2: CONFIRM_C first, the listener's CONFIRM_L only after checking it, READY last.
 #[test]
-fn handshake_never_consumes_record_bytes() {
-    let (mut c, c_hello) = start(Role::Connector, PASSWORD, 1);
-    let (mut l, mut l_wire) = start(Role::Listener, PASSWORD, 2);
-    let mut c_wire = c_hello.clone();
-    assert_eq!(l.receive(&c_hello, &mut l_wire), Ok(HELLO_LEN));
-    assert_eq!(l_wire.len(), HELLO_LEN + CONFIRM_LEN);
-    l_wire.extend_from_slice(&[0xAB; 10]);
-    assert_eq!(c.receive(&l_wire, &mut c_wire), Ok(HELLO_LEN + CONFIRM_LEN));
-    assert!(c.is_complete());
-    assert_eq!(c.receive(&[0xAB; 10], &mut c_wire), Ok(0));
-    assert_eq!(c_wire.len(), HELLO_LEN + CONFIRM_LEN);
-}
-
-#[test]
-fn incomplete_handshake_has_no_channel() {
-    let (mut c, _) = start(Role::Connector, PASSWORD, 1);
-    let (_, l_hello) = start(Role::Listener, PASSWORD, 2);
-    let mut out = Vec::new();
-    assert_eq!(c.receive(&l_hello, &mut out), Ok(HELLO_LEN));
-    assert_eq!(
-        out.len(),
-        CONFIRM_LEN,
-        "CONFIRM goes out as soon as the HELLO is in"
+fn the_connector_confirms_first_and_the_listener_commits_on_ready() {
+    let (mut c, c_hello) = start(Role::Connector, PASSWORD, true, 1);
+    let (mut l, l_hello) = start(Role::Listener, PASSWORD, true, 2);
+    let mut l_out = Vec::new();
+    assert_eq!(l.receive(&c_hello, &mut l_out), Ok(HELLO_LEN));
+    assert!(
+        l_out.is_empty(),
+        "the listener sends nothing before CONFIRM_C"
     );
-    assert!(!c.is_complete());
-    assert!(c.into_channel().is_none());
+    let mut c_out = Vec::new();
+    assert_eq!(c.receive(&l_hello, &mut c_out), Ok(HELLO_LEN));
+    assert_eq!(
+        c_out.len(),
+        CONFIRM_LEN,
+        "CONFIRM_C goes out once the HELLO is in"
+    );
+    // A complete CONFIRM_C waits for the caller, and nothing after it is taken meanwhile.
+    assert_eq!(
+        l.receive(&c_out[..CONFIRM_LEN - 1], &mut l_out),
+        Ok(CONFIRM_LEN - 1)
+    );
+    assert!(!l.confirm_waiting());
+    assert_eq!(
+        l.receive(&[c_out[CONFIRM_LEN - 1], 0xAB], &mut l_out),
+        Ok(1)
+    );
+    assert!(l.confirm_waiting());
+    assert_eq!(l.receive(&[0xAB], &mut l_out), Ok(0));
+    assert!(l_out.is_empty());
+    assert_eq!(l.check_confirm(&mut l_out), Ok(()));
+    assert_eq!(l_out.len(), CONFIRM_LEN);
+    assert!(!l.is_complete() && l.take_channel().is_none());
+    // The connector is complete on CONFIRM_L and sends READY; the listener on READY.
+    let mut ready = Vec::new();
+    let wire = [l_out.as_slice(), &[0xAB; 10]].concat();
+    assert_eq!(c.receive(&wire, &mut ready), Ok(CONFIRM_LEN));
+    assert_eq!(ready.len(), READY_LEN);
+    assert!(c.is_complete());
+    assert_eq!(c.receive(&[0xAB; 10], &mut ready), Ok(0));
+    let wire = [ready.as_slice(), &[0xAB; 10]].concat();
+    assert_eq!(l.receive(&wire, &mut l_out), Ok(READY_LEN));
+    assert!(l.is_complete());
+    assert_eq!(l_out.len(), CONFIRM_LEN, "nothing more from the listener");
+    assert!(l.take_channel().is_some() && l.take_channel().is_none());
 }
 
 #[test]
-fn wrong_password_fails_both_sides_at_confirm() {
+fn wrong_password_is_one_guess_and_the_connector_hears_reject() {
     let (mut c, mut l) = pair(PASSWORD, b"correct horse battery stapler");
     run(&mut c, &mut l, usize::MAX, &untouched, &untouched);
-    assert_eq!(c.result, Err(SecureError::WrongPassword));
     assert_eq!(l.result, Err(SecureError::WrongPassword));
-    assert_eq!(
-        (c.read, l.read),
-        (HELLO_LEN, HELLO_LEN),
-        "failed at the CONFIRM"
-    );
-    assert!(c.hs.into_channel().is_none() && l.hs.into_channel().is_none());
+    assert!(SecureError::WrongPassword.is_guess());
+    // The listener sent its HELLO and REJECT: nothing that depends on the key.
+    assert_eq!(c.inbox.len(), HELLO_LEN + 1);
+    assert_eq!(c.inbox[HELLO_LEN], REJECT);
+    assert_eq!(c.result, Ok(()));
+    assert!(!c.hs.is_complete());
+    // The listener then closes: at EOF, the connector knows why.
+    assert_eq!(c.hs.peer_ended(), SecureError::Rejected);
+    assert!(!SecureError::Rejected.is_guess());
+    assert!(c.hs.take_channel().is_none() && l.hs.take_channel().is_none());
+}
+
+#[test]
+fn only_a_failed_confirm_counts_as_a_guess() {
+    let not_guesses = [
+        SecureError::NotTete,
+        SecureError::UnsupportedVersion,
+        SecureError::SameRole(Role::Listener),
+        SecureError::MalformedHello,
+        SecureError::EndedInHandshake,
+        SecureError::Stalled,
+        SecureError::Tampered,
+        SecureError::MalformedRecord,
+        SecureError::ListenerUnverified,
+    ];
+    assert!(not_guesses.iter().all(|err| !err.is_guess()));
+    // A half HELLO, then the peer leaves.
+    let (mut l, _) = start(Role::Listener, PASSWORD, true, 2);
+    let (_, c_hello) = start(Role::Connector, PASSWORD, true, 1);
+    assert_eq!(l.receive(&c_hello[..20], &mut Vec::new()), Ok(20));
+    assert_eq!(l.peer_ended(), SecureError::EndedInHandshake);
 }
 
 #[test]
 fn non_tete_peer_is_rejected_at_its_first_byte() {
-    let (mut c, _) = start(Role::Connector, PASSWORD, 1);
+    let (mut c, _) = start(Role::Connector, PASSWORD, true, 1);
     let mut out = Vec::new();
     assert_eq!(c.receive(b"TE", &mut out), Ok(2));
     assert_eq!(c.receive(b"S", &mut out), Err(SecureError::NotTete));
-    let (mut l, _) = start(Role::Listener, PASSWORD, 2);
+    let (mut l, _) = start(Role::Listener, PASSWORD, true, 2);
     assert_eq!(
         l.receive(b"GET / HTTP/1.1\r\n", &mut out),
         Err(SecureError::NotTete)
@@ -235,15 +305,16 @@ fn non_tete_peer_is_rejected_at_its_first_byte() {
     assert!(out.is_empty());
     // Errors are final, even if good bytes follow.
     assert_eq!(c.receive(b"", &mut out), Err(SecureError::NotTete));
+    assert_eq!(c.peer_ended(), SecureError::NotTete);
 }
 
 #[test]
-fn unsupported_version_is_rejected() {
-    let (mut c, _) = start(Role::Connector, PASSWORD, 1);
+fn a_version_1_peer_is_unsupported() {
+    let (mut c, _) = start(Role::Connector, PASSWORD, true, 1);
     let mut out = Vec::new();
     assert_eq!(c.receive(b"TETE", &mut out), Ok(4));
     assert_eq!(
-        c.receive(b"\x02\x02", &mut out),
+        c.receive(b"\x01\x02", &mut out),
         Err(SecureError::UnsupportedVersion)
     );
 }
@@ -252,8 +323,8 @@ fn unsupported_version_is_rejected() {
 fn same_role_on_both_ends_is_rejected() {
     for role in [Role::Connector, Role::Listener] {
         let (mut a, mut b) = (
-            End::new(start(role, PASSWORD, 1)),
-            End::new(start(role, PASSWORD, 2)),
+            End::new(start(role, PASSWORD, true, 1)),
+            End::new(start(role, PASSWORD, true, 2)),
         );
         run(&mut a, &mut b, 1, &untouched, &untouched);
         assert_eq!(a.result, Err(SecureError::SameRole(role)));
@@ -267,9 +338,9 @@ fn same_role_on_both_ends_is_rejected() {
 
 #[test]
 fn role_byte_other_than_1_or_2_is_malformed() {
-    let (mut c, _) = start(Role::Connector, PASSWORD, 1);
+    let (mut c, _) = start(Role::Connector, PASSWORD, true, 1);
     assert_eq!(
-        c.receive(b"TETE\x01\x03", &mut Vec::new()),
+        c.receive(b"TETE\x02\x03", &mut Vec::new()),
         Err(SecureError::MalformedHello)
     );
 }
@@ -278,48 +349,36 @@ fn role_byte_other_than_1_or_2_is_malformed() {
 fn reflection_never_completes() {
     for role in [Role::Connector, Role::Listener] {
         // A plain echo: our own HELLO comes back.
-        let (mut hs, hello) = start(role, PASSWORD, 1);
+        let (mut hs, hello) = start(role, PASSWORD, true, 1);
         assert_eq!(
             hs.receive(&hello, &mut Vec::new()),
             Err(SecureError::SameRole(role))
         );
 
         // An echo that rewrites the role byte: SPAKE2's side byte still says it is ours.
-        let (mut hs, mut hello) = start(role, PASSWORD, 1);
+        let (mut hs, mut hello) = start(role, PASSWORD, true, 1);
         hello[5] ^= 0x03;
         assert_eq!(
             hs.receive(&hello, &mut Vec::new()),
             Err(SecureError::MalformedHello)
         );
-
-        // One that also rewrites SPAKE2's side byte ('A' <-> 'B'), then echoes our CONFIRM too.
-        let (mut hs, mut wire) = start(role, PASSWORD, 1);
-        wire[5] ^= 0x03;
-        wire[6] ^= b'A' ^ b'B';
-        let mut out = Vec::new();
-        assert_eq!(hs.receive(&wire, &mut out), Ok(HELLO_LEN));
-        assert_eq!(
-            hs.receive(&out, &mut Vec::new()),
-            Err(SecureError::WrongPassword)
-        );
-        assert!(!hs.is_complete());
     }
-}
-
-#[test]
-fn reflected_confirm_after_a_genuine_hello_fails() {
-    let (mut c, _) = start(Role::Connector, PASSWORD, 1);
-    let (_, l_hello) = start(Role::Listener, PASSWORD, 2);
-    let mut own_confirm = Vec::new();
-    assert_eq!(c.receive(&l_hello, &mut own_confirm), Ok(HELLO_LEN));
+    // One that also rewrites SPAKE2's side byte ('A' <-> 'B'), then echoes the connector's
+    // CONFIRM_C back as a CONFIRM_L.
+    let (mut hs, mut wire) = start(Role::Connector, PASSWORD, true, 1);
+    wire[5] ^= 0x03;
+    wire[7] ^= b'A' ^ b'B';
+    let mut out = Vec::new();
+    assert_eq!(hs.receive(&wire, &mut out), Ok(HELLO_LEN));
     assert_eq!(
-        c.receive(&own_confirm, &mut Vec::new()),
-        Err(SecureError::WrongPassword)
+        hs.receive(&out, &mut Vec::new()),
+        Err(SecureError::ListenerUnverified)
     );
+    assert!(!hs.is_complete());
 }
 
 #[test]
-fn any_flipped_hello_byte_fails_both_ends() {
+fn any_flipped_hello_byte_fails_the_handshake() {
     for i in 0..HELLO_LEN {
         let flip = |at: usize, b: u8| if at == i { b ^ (1 << (i % 8)) } else { b };
         for to_connector in [true, false] {
@@ -330,17 +389,35 @@ fn any_flipped_hello_byte_fails_both_ends() {
                 (&untouched, &flip)
             };
             run(&mut c, &mut l, usize::MAX, to_c, to_l);
-            // The end that got the flipped HELLO fails; the other never completes (it fails too
-            // if the flip reached SPAKE2, else it waits for a CONFIRM that never comes).
-            let receiver = if to_connector { &c.result } else { &l.result };
-            assert!(receiver.is_err(), "byte {i}");
+            // One end fails (the receiver of the flip, or the listener whose CONFIRM_C check
+            // fails because the two transcripts differ); neither completes.
+            assert!(c.result.is_err() || l.result.is_err(), "byte {i}");
             assert!(!c.hs.is_complete() && !l.hs.is_complete(), "byte {i}");
         }
     }
 }
 
 #[test]
-fn any_flipped_confirm_byte_is_a_wrong_password() {
+fn any_flipped_confirm_c_byte_is_a_guess_and_gets_reject() {
+    for i in 0..CONFIRM_LEN {
+        let flip = |at: usize, b: u8| {
+            if at == HELLO_LEN + i {
+                b ^ (1 << (i % 8))
+            } else {
+                b
+            }
+        };
+        let (mut c, mut l) = pair(PASSWORD, PASSWORD);
+        run(&mut c, &mut l, usize::MAX, &untouched, &flip);
+        assert_eq!(l.result, Err(SecureError::WrongPassword), "byte {i}");
+        assert_eq!(c.hs.peer_ended(), SecureError::Rejected, "byte {i}");
+    }
+}
+
+/// A damaged CONFIRM_L fails the connector; the listener, which never got READY, has not
+/// failed and is no guess: it just waits (the relay's deadline drops it).
+#[test]
+fn any_flipped_confirm_l_byte_fails_the_connector_only() {
     for i in 0..CONFIRM_LEN {
         let flip = |at: usize, b: u8| {
             if at == HELLO_LEN + i {
@@ -351,77 +428,88 @@ fn any_flipped_confirm_byte_is_a_wrong_password() {
         };
         let (mut c, mut l) = pair(PASSWORD, PASSWORD);
         run(&mut c, &mut l, usize::MAX, &flip, &untouched);
-        assert_eq!(c.result, Err(SecureError::WrongPassword), "byte {i}");
-        assert!(!c.hs.is_complete());
+        assert_eq!(c.result, Err(SecureError::ListenerUnverified), "byte {i}");
+        assert_eq!(l.result, Ok(()), "byte {i}");
+        assert!(!l.hs.is_complete());
+        assert_eq!(l.hs.peer_ended(), SecureError::EndedInHandshake);
+    }
+}
+
+#[test]
+fn any_flipped_ready_byte_fails_the_listener_without_a_guess() {
+    for i in 0..READY_LEN {
+        let at_ready = HELLO_LEN + CONFIRM_LEN + i;
+        let flip = |at: usize, b: u8| {
+            if at == at_ready {
+                b ^ (1 << (i % 8))
+            } else {
+                b
+            }
+        };
+        let (mut c, mut l) = pair(PASSWORD, PASSWORD);
+        run(&mut c, &mut l, usize::MAX, &untouched, &flip);
+        assert!(c.hs.is_complete());
+        let err = l.result.expect_err("a damaged READY");
+        assert!(!err.is_guess() && !l.hs.is_complete(), "byte {i}: {err:?}");
     }
 }
 
 #[test]
 fn every_bit_flip_in_a_record_is_rejected_and_delivers_nothing() {
-    let (mut sealer, _) = direction();
-    let mut wire = data(&mut sealer, b"abc");
-    let record_len = wire.len();
-    wire.extend(close(&mut sealer));
-    // Header, type byte, body and tag: every bit of the DATA record.
-    for bit in 0..record_len * 8 {
-        let mut bad = wire.clone();
-        bad[bit / 8] ^= 1 << (bit % 8);
-        let (_, mut opener) = direction();
-        let (plain, end) = open_all(&mut opener, &bad, usize::MAX);
-        assert!(end.is_err(), "bit {bit} accepted");
-        assert!(plain.is_empty(), "bit {bit} delivered {plain:?}");
+    for cipher in CIPHERS {
+        let (mut sealer, _) = direction(cipher);
+        let mut wire = data(&mut sealer, b"abc");
+        let record_len = wire.len();
+        wire.extend(close(&mut sealer, CloseReason::EndOfInput));
+        // Header, body, type byte and tag: every bit of the DATA record.
+        for bit in 0..record_len * 8 {
+            let mut bad = wire.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            let (_, mut opener) = direction(cipher);
+            let (plain, end) = open_all(&mut opener, &bad, usize::MAX);
+            assert!(end.is_err(), "{cipher}: bit {bit} accepted");
+            assert!(plain.is_empty(), "{cipher}: bit {bit} delivered {plain:?}");
+        }
     }
 }
 
-/// Authentic records that arrive in the same read as a damaged one are delivered; the error
-/// comes with the next call, and nothing of the damaged record is.
+/// Authentic records in the same read as a damaged one are opened; the damaged one fails, and
+/// errors are final.
 #[test]
 fn records_before_the_damage_are_delivered_then_the_error() {
-    let (mut sealer, mut opener) = direction();
+    let (mut sealer, mut opener) = direction(Cipher::Aes256Gcm);
     let mut wire = data(&mut sealer, b"authentic");
     let mut damaged = data(&mut sealer, b"tampered");
     *damaged.last_mut().unwrap() ^= 1;
     wire.extend_from_slice(&damaged);
-    let mut out = [0u8; 64];
     let first = OVERHEAD + b"authentic".len();
-    assert_eq!(opener.open(&mut wire, &mut out), Ok((first, 9)));
-    assert_eq!(&out[..9], b"authentic");
+    let opened = opener.open_within(&mut wire, 0, 0).unwrap().unwrap();
+    assert_eq!((opened.consumed, opened.content), (first, Content::Data(9)));
+    assert_eq!(&wire[..9], b"authentic");
     assert_eq!(
-        opener.open(&mut wire[first..], &mut out[9..]),
+        opener.open_within(&mut wire, 9, first),
         Err(SecureError::Tampered)
     );
-}
-
-#[test]
-fn tag_failure_leaves_out_untouched() {
-    let (mut sealer, mut opener) = direction();
-    let mut record = data(&mut sealer, b"secret");
-    *record.last_mut().unwrap() ^= 1;
-    let mut out = [0xEE; 64];
     assert_eq!(
-        opener.open(&mut record, &mut out),
+        opener.open_within(&mut [], 0, 0),
         Err(SecureError::Tampered)
     );
-    assert_eq!(out, [0xEE; 64]);
-    // Errors are final.
-    assert_eq!(opener.open(&mut [], &mut out), Err(SecureError::Tampered));
     assert_eq!(opener.finish(0), Err(SecureError::Tampered));
 }
 
 #[test]
 fn dropped_duplicated_and_swapped_records_are_rejected() {
-    let (mut sealer, _) = direction();
+    let (mut sealer, _) = direction(Cipher::ChaCha20Poly1305);
     let r: Vec<Vec<u8>> = vec![
         data(&mut sealer, b"r0"),
         data(&mut sealer, b"r1"),
-        close(&mut sealer),
+        close(&mut sealer, CloseReason::EndOfInput),
     ];
     let cases: [(&[usize], &[u8]); 3] =
         [(&[0, 2], b"r0"), (&[0, 0, 1, 2], b"r0"), (&[1, 0, 2], b"")];
     for (order, delivered) in cases {
         let wire: Vec<u8> = order.iter().flat_map(|&i| r[i].clone()).collect();
-        let (_, mut opener) = direction();
-        // One byte per read, so each good record is delivered before the bad one arrives.
+        let (_, mut opener) = direction(Cipher::ChaCha20Poly1305);
         assert_eq!(
             open_all(&mut opener, &wire, 1),
             (delivered.to_vec(), Err(SecureError::Tampered))
@@ -431,22 +519,18 @@ fn dropped_duplicated_and_swapped_records_are_rejected() {
 
 #[test]
 fn records_of_another_direction_or_session_are_rejected() {
-    let ((mut c_seal, mut c_open), (_, mut l_open)) = channels(usize::MAX, 1);
-    let wire = data(&mut c_seal, b"mine");
+    let (mut c, _) = channels(usize::MAX, 1, (true, true));
+    let wire = data(&mut c.sealer, b"mine");
     // Reflected back to the connector: the other direction's key.
     assert_eq!(
-        open_all(&mut c_open, &wire, usize::MAX).1,
+        open_all(&mut c.opener, &wire, usize::MAX).1,
         Err(SecureError::Tampered)
     );
     // Replayed into a fresh session.
-    let ((_, _), (_, mut other_session)) = channels(usize::MAX, 3);
+    let (_, mut other_session) = channels(usize::MAX, 3, (true, true));
     assert_eq!(
-        open_all(&mut other_session, &wire, usize::MAX).1,
+        open_all(&mut other_session.opener, &wire, usize::MAX).1,
         Err(SecureError::Tampered)
-    );
-    assert_eq!(
-        open_all(&mut l_open, &wire, usize::MAX),
-        (b"mine".to_vec(), Err(SecureError::Truncated))
     );
 }
 
@@ -454,87 +538,87 @@ fn records_of_another_direction_or_session_are_rejected() {
 fn length_out_of_range_is_rejected_from_the_header_alone() {
     let max_l = (MAX_PAYLOAD + 17) as u32;
     for l in (0..17).chain([max_l + 1, u32::MAX]) {
-        let (_, mut opener) = direction();
-        let mut header = l.to_be_bytes();
+        let (_, mut opener) = direction(Cipher::Aes256Gcm);
         assert_eq!(
-            opener.open(&mut header, &mut [0; 8]),
+            opener.open_within(&mut l.to_be_bytes(), 0, 0),
             Err(SecureError::LengthOutOfRange),
             "L = {l}"
         );
     }
     for l in [17, max_l] {
-        let (_, mut opener) = direction();
+        let (_, mut opener) = direction(Cipher::Aes256Gcm);
         assert_eq!(
-            opener.open(&mut l.to_be_bytes(), &mut []),
-            Ok((0, 0)),
+            opener.open_within(&mut l.to_be_bytes(), 0, 0),
+            Ok(None),
             "L = {l} waits for its body"
         );
     }
 }
 
 #[test]
-fn a_payload_that_does_not_fit_waits_for_room() {
-    let (mut sealer, mut opener) = direction();
-    let mut wire = data(&mut sealer, &[1; 100]);
-    let first = wire.len();
-    wire.extend(data(&mut sealer, &[2; 50]));
-    assert_eq!(opener.open(&mut wire, &mut [0; 99]), Ok((0, 0)));
-    assert_eq!(opener.open(&mut wire, &mut [0; 149]), Ok((first, 100)));
-    assert_eq!(
-        opener.open(&mut wire[first..], &mut [0; 50]),
-        Ok((wire.len() - first, 50))
-    );
-}
-
-#[test]
 fn largest_record_round_trips_and_sizes_are_checked() {
-    let (mut sealer, mut opener) = direction();
-    let mut record = vec![9; MAX_RECORD];
-    sealer.seal_data(&mut record).unwrap();
-    assert_eq!(
-        record[..HEADER_LEN],
-        ((MAX_PAYLOAD + 17) as u32).to_be_bytes()
-    );
-    let mut out = vec![0; MAX_PAYLOAD];
-    assert_eq!(
-        opener.open(&mut record, &mut out),
-        Ok((MAX_RECORD, MAX_PAYLOAD))
-    );
-    assert_eq!(out, vec![9; MAX_PAYLOAD]);
-    for len in [0, OVERHEAD, MAX_RECORD + 1] {
+    for cipher in CIPHERS {
+        let (mut sealer, mut opener) = direction(cipher);
+        let mut record = vec![9; MAX_RECORD];
+        sealer.seal_data(&mut record).unwrap();
         assert_eq!(
-            sealer.seal_data(&mut vec![0; len]),
+            record[..HEADER_LEN],
+            ((MAX_PAYLOAD + 17) as u32).to_be_bytes()
+        );
+        let opened = opener.open_within(&mut record, 0, 0).unwrap().unwrap();
+        assert_eq!(opened.content, Content::Data(MAX_PAYLOAD));
+        assert_eq!(record[..MAX_PAYLOAD], vec![9; MAX_PAYLOAD]);
+        for len in [0, OVERHEAD, MAX_RECORD + 1] {
+            assert_eq!(
+                sealer.seal_data(&mut vec![0; len]),
+                Err(SecureError::LengthOutOfRange)
+            );
+        }
+        assert_eq!(
+            sealer.seal_close(CloseReason::EndOfInput, &mut [0; CLOSE_LEN + 1]),
             Err(SecureError::LengthOutOfRange)
         );
     }
-    assert_eq!(
-        sealer.seal_close(&mut [0; OVERHEAD + 1]),
-        Err(SecureError::LengthOutOfRange)
-    );
 }
 
 #[test]
 fn authentic_but_malformed_records_are_rejected() {
-    // An unknown type, an empty DATA, a CLOSE with a payload.
-    for (kind, len) in [(2, OVERHEAD + 1), (0, OVERHEAD), (1, OVERHEAD + 1)] {
-        let (mut sealer, mut opener) = direction();
-        let mut record = vec![0; len];
+    // An unknown type, an empty DATA, a CLOSE without or with two payload bytes, a CLOSE with
+    // an unknown reason, a READY where it does not belong.
+    for (kind, len, payload) in [
+        (3, OVERHEAD + 1, 0),
+        (0, OVERHEAD, 0),
+        (1, OVERHEAD, 0),
+        (1, OVERHEAD + 2, 0),
+        (1, OVERHEAD + 1, 2),
+        (2, OVERHEAD, 0),
+    ] {
+        let (mut sealer, mut opener) = direction(Cipher::Aes256Gcm);
+        let mut record = vec![payload; len];
         sealer.seal(kind, &mut record).unwrap();
         assert_eq!(
-            opener.open(&mut record, &mut [0; 8]),
-            Err(SecureError::MalformedRecord)
+            opener.open_within(&mut record, 0, 0),
+            Err(SecureError::MalformedRecord),
+            "type {kind}, length {len}"
         );
     }
+    // An opener that expects READY first takes nothing else first.
+    let (mut sealer, _) = direction(Cipher::Aes256Gcm);
+    let mut opener = Opener::new(Cipher::Aes256Gcm, &[7; 32], true);
+    assert_eq!(
+        opener.open_within(&mut data(&mut sealer, b"early"), 0, 0),
+        Err(SecureError::MalformedRecord)
+    );
 }
 
 #[test]
 fn truncation_is_caught_at_eof() {
-    let (mut sealer, _) = direction();
+    let (mut sealer, _) = direction(Cipher::Aes256Gcm);
     let r0 = data(&mut sealer, b"r0");
-    let end = close(&mut sealer);
+    let end = close(&mut sealer, CloseReason::EndOfInput);
     let whole = [r0.clone(), end].concat();
     for cut in [0, 2, r0.len() - 1, r0.len(), whole.len() - 1] {
-        let (_, mut opener) = direction();
+        let (_, mut opener) = direction(Cipher::Aes256Gcm);
         let (_, result) = open_all(&mut opener, &whole[..cut], usize::MAX);
         assert_eq!(result, Err(SecureError::Truncated), "cut at {cut}");
     }
@@ -542,51 +626,103 @@ fn truncation_is_caught_at_eof() {
 
 #[test]
 fn bytes_after_close_are_rejected() {
-    let (mut sealer, _) = direction();
-    let wire = close(&mut sealer);
+    let (mut sealer, _) = direction(Cipher::Aes256Gcm);
+    let wire = close(&mut sealer, CloseReason::EndOfInput);
     // In the same read as the CLOSE.
-    let (_, mut opener) = direction();
+    let (_, mut opener) = direction(Cipher::Aes256Gcm);
     let mut input = [wire.as_slice(), &[0]].concat();
+    let opened = opener.open_within(&mut input, 0, 0).unwrap().unwrap();
+    assert_eq!(opened.content, Content::Close(CloseReason::EndOfInput));
     assert_eq!(
-        opener.open(&mut input, &mut [0; 8]),
+        opener.open_within(&mut input, 0, CLOSE_LEN),
         Err(SecureError::DataAfterEnd)
     );
-    // In a later read, and at EOF.
-    let (_, mut opener) = direction();
-    assert_eq!(opener.open(&mut wire.clone(), &mut []), Ok((OVERHEAD, 0)));
-    assert!(opener.is_closed());
+    // At EOF.
+    let (_, mut opener) = direction(Cipher::Aes256Gcm);
+    assert!(
+        opener
+            .open_within(&mut wire.clone(), 0, 0)
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(opener.finish(1), Err(SecureError::DataAfterEnd));
-    assert_eq!(opener.open(&mut [], &mut []), Ok((0, 0)));
-    assert_eq!(opener.finish(0), Ok(()));
-    assert_eq!(
-        opener.open(&mut [0], &mut []),
-        Err(SecureError::DataAfterEnd)
-    );
+    assert_eq!(opener.finish(0), Ok(CloseReason::EndOfInput));
 }
 
 #[test]
 fn counters_stop_before_wrapping() {
-    let (mut sealer, mut opener) = direction();
+    let (mut sealer, mut opener) = direction(Cipher::ChaCha20Poly1305);
+    // Rekeying at the same counters on both sides keeps them in step.
     sealer.0.counter = u64::MAX - 1;
     opener.dir.counter = u64::MAX - 1;
     let mut last = data(&mut sealer, b"last");
-    assert_eq!(opener.open(&mut last, &mut [0; 8]), Ok((last.len(), 4)));
+    assert!(opener.open_within(&mut last, 0, 0).unwrap().is_some());
     assert_eq!(
-        sealer.seal_close(&mut [0; OVERHEAD]),
+        sealer.seal_close(CloseReason::EndOfInput, &mut [0; CLOSE_LEN]),
         Err(SecureError::CounterExhausted)
     );
-    let mut extra = vec![0; OVERHEAD];
-    Sealer::new(&[7; 32]).seal_close(&mut extra).unwrap();
+    let mut extra = close(
+        &mut Sealer::new(Cipher::ChaCha20Poly1305, &[7; 32]),
+        CloseReason::EndOfInput,
+    );
     assert_eq!(
-        opener.open(&mut extra, &mut []),
+        opener.open_within(&mut extra, 0, 0),
         Err(SecureError::CounterExhausted)
     );
+}
+
+/// With the interval lowered to 3, records 0-2 use the first key, 3-5 the next, and so on: both
+/// ends stay in step, the key really changes, and the nonce counter goes on.
+#[test]
+fn keys_change_every_interval_and_both_ends_follow() {
+    for cipher in CIPHERS {
+        let (mut sealer, mut opener) = direction(cipher);
+        sealer.0.rekey_interval = 3;
+        opener.dir.rekey_interval = 3;
+        let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 5]).collect();
+        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+        round_trip(&mut sealer, &mut opener, &refs, 7);
+        assert_eq!(sealer.0.counter, 11);
+
+        // A sealer that never rekeys agrees on records 0-2 and differs from record 3 on.
+        let (mut rekeying, _) = direction(cipher);
+        rekeying.0.rekey_interval = 3;
+        let (mut steady, _) = direction(cipher);
+        for record in 0..5 {
+            let same = data(&mut rekeying, b"same") == data(&mut steady, b"same");
+            assert_eq!(same, record < 3, "{cipher}: record {record}");
+        }
+        // An opener that does not rekey fails at the first record under the new key.
+        let (mut sealer, _) = direction(cipher);
+        sealer.0.rekey_interval = 2;
+        let wire: Vec<u8> = (0..3).flat_map(|_| data(&mut sealer, b"r")).collect();
+        let (_, mut steady) = direction(cipher);
+        assert_eq!(
+            open_all(&mut steady, &wire, usize::MAX),
+            (b"rr".to_vec(), Err(SecureError::Tampered))
+        );
+    }
+}
+
+/// The real interval: the 2^20th record of a direction is sealed under the next key.
+#[test]
+fn rekey_happens_at_two_to_the_twenty() {
+    assert_eq!(REKEY_INTERVAL, 1 << 20);
+    let (mut a, _) = direction(Cipher::Aes256Gcm);
+    let (mut b, _) = direction(Cipher::Aes256Gcm);
+    a.0.counter = REKEY_INTERVAL - 1;
+    b.0.counter = REKEY_INTERVAL - 1;
+    b.0.rekey_interval = u64::MAX;
+    assert_eq!(data(&mut a, b"x"), data(&mut b, b"x"));
+    assert_ne!(data(&mut a, b"x"), data(&mut b, b"x"));
 }
 
 #[test]
 fn messages_are_plain_lines() {
     for err in [
         SecureError::WrongPassword,
+        SecureError::Rejected,
+        SecureError::ListenerUnverified,
         SecureError::Truncated,
         SecureError::SameRole(Role::Connector),
     ] {
@@ -598,49 +734,98 @@ fn messages_are_plain_lines() {
     }
 }
 
-/// Freezes the wire format: seeded RNGs make both HELLOs, both CONFIRMs and the first records
-/// reproducible, so any change to framing, labels, key schedule or AEAD use fails here.
-#[test]
-fn known_answer() {
-    let (mut c, mut l) = pair(PASSWORD, PASSWORD);
+/// The wire of a whole seeded session: both HELLOs, CONFIRM_C, CONFIRM_L, READY, one record and
+/// CLOSE each way.
+fn session_wire(aes: bool) -> [String; 9] {
+    let mut c = End::new(start(Role::Connector, PASSWORD, aes, 1));
+    let mut l = End::new(start(Role::Listener, PASSWORD, aes, 2));
     run(&mut c, &mut l, usize::MAX, &untouched, &untouched);
     let (c_wire, l_wire) = (l.inbox, c.inbox);
-    let ((mut c_seal, _), (mut l_seal, _)) =
-        (c.hs.into_channel().unwrap(), l.hs.into_channel().unwrap());
-    let got = [
+    let (mut c_chan, mut l_chan) = (c.hs.take_channel().unwrap(), l.hs.take_channel().unwrap());
+    [
         hex(&c_wire[..HELLO_LEN]),
         hex(&l_wire[..HELLO_LEN]),
-        hex(&c_wire[HELLO_LEN..]),
+        hex(&c_wire[HELLO_LEN..HELLO_LEN + CONFIRM_LEN]),
         hex(&l_wire[HELLO_LEN..]),
-        hex(&data(&mut c_seal, b"hello, listener")),
-        hex(&close(&mut c_seal)),
-        hex(&data(&mut l_seal, b"hello, connector")),
-        hex(&close(&mut l_seal)),
-    ];
-    let expected = [
-        "54455445010141c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
-        "544554450102424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
-        "dd259d5bdaeca1d015ccafa0cbb8ae9b0e9efbaf10b959582a51305c2a1653e1",
-        "333019b1b4543d539cdf34b2ad404a49733711d7dc44d962be0cf15195140da6",
-        "00000020da48f7446f48420249e0fcc93044b9fbce6c466fb968614c608e2f25bedcb98d",
-        "000000111ca85641c1081d232a2174ddf591cd7106",
-        "000000219db91c6dc5a314d70e8a009c0f68327d3c70ae71d41a1af55fc129f9bdb7d266eb",
-        "000000117c35330eac6989b2f14d55e2636b93ffc1",
-    ];
-    assert_eq!(got, expected);
+        hex(&c_wire[HELLO_LEN + CONFIRM_LEN..]),
+        hex(&data(&mut c_chan.sealer, b"hello, listener")),
+        hex(&close(&mut c_chan.sealer, CloseReason::EndOfInput)),
+        hex(&data(&mut l_chan.sealer, b"hello, connector")),
+        hex(&close(&mut l_chan.sealer, CloseReason::Interrupted)),
+    ]
 }
 
-/// The record layout (L, type byte, nonce = 4 zero bytes | counter, AAD = header) checked against
-/// an independent ChaCha20-Poly1305 (Python's `cryptography`, RFC 8439) with the key 07 * 32.
+/// Freezes the wire format with AES-256-GCM: seeded RNGs make every handshake message and the
+/// first records reproducible, so any change to framing, labels, key schedule or AEAD use fails.
+#[test]
+fn known_answer_aes_256_gcm() {
+    let expected: [&str; 9] = [
+        // connector's HELLO
+        "5445544502010141c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
+        // listener's HELLO
+        "54455445020201424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
+        // CONFIRM_C
+        "920ea35f53d47a1d4bddd94885c88b4cf89a4aff074ee4d2de3a34bbaf0eb19f",
+        // CONFIRM_L
+        "7de61dc49b230dd90bdef346480a003d65cde2af39d4931d353a85c88ff5f07b",
+        // READY
+        "000000117eb13581c8065e88c3c74a2c64126fb189",
+        // DATA c2l
+        "00000020fafc61f2c809598503c76aed28e6bc4780baa2f5e5705ce4fb387608debb1686",
+        // CLOSE c2l (end of input)
+        "000000121bccc8ea6794bd01a8302450f0ab2d844d4b",
+        // DATA l2c
+        "00000021778739963a098377ae7feaa7e290e627b0f71b73de42a361dd8e95dc4210a19cd8",
+        // CLOSE l2c (interrupted)
+        "0000001264ea7487697fafa0efc6668c7a791665e719",
+    ];
+    assert_eq!(session_wire(true), expected);
+}
+
+/// The same with ChaCha20-Poly1305 (both HELLOs without the AES flag).
+#[test]
+fn known_answer_chacha20_poly1305() {
+    let expected: [&str; 9] = [
+        // connector's HELLO
+        "5445544502010041c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
+        // listener's HELLO
+        "54455445020200424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
+        // CONFIRM_C
+        "f10dbd8fc31ffbb95f8e462dc81e16459dbb18613feaba3d9ad427d5cdbfc340",
+        // CONFIRM_L
+        "2c43d827babfe76f12a063925ba2bfe74f676d54c825ac30816b3c7e651c7480",
+        // READY
+        "00000011574e538e9dffb6a6e7844da68dd8646989",
+        // DATA c2l
+        "00000020a489235d2079620895aad10aa08efc70155a3cf89ef5c3564869a8fa10b89fe7",
+        // CLOSE c2l (end of input)
+        "00000012c0a1abf63dd56e60f57275e39513dd2566cc",
+        // DATA l2c
+        "00000021011f5fe0fb24f4e8e01e156e4eb29976fbb53c78666640e744456b25b23bb421e9",
+        // CLOSE l2c (interrupted)
+        "00000012e37feb1b03c437a881400cecfa150485d8ea",
+    ];
+    assert_eq!(session_wire(false), expected);
+}
+
+/// The record layout (L, payload, trailing type byte, nonce = 4 zero bytes | counter, AAD =
+/// header) checked against an independent implementation (Python's `cryptography`) with the key
+/// 07 * 32.
 #[test]
 fn record_layout_matches_an_independent_implementation() {
-    let (mut sealer, _) = direction();
-    assert_eq!(
-        hex(&data(&mut sealer, b"abc")),
-        "0000001437e54b6f244368bc139fcd5f34311d00effc54e5"
-    );
-    assert_eq!(
-        hex(&close(&mut sealer)),
-        "00000011e8bf2ba02b43a6eff0d77d1ab6b608d8f8"
-    );
+    let (mut aes, _) = direction(Cipher::Aes256Gcm);
+    let (mut chacha, _) = direction(Cipher::ChaCha20Poly1305);
+    let got = [
+        hex(&data(&mut aes, b"abc")),
+        hex(&close(&mut aes, CloseReason::Interrupted)),
+        hex(&data(&mut chacha, b"abc")),
+        hex(&close(&mut chacha, CloseReason::Interrupted)),
+    ];
+    let expected = [
+        "0000001400bac7b20bbc75a307f73f8cc1ec5d38f58ec5c9",
+        "0000001231495ee4cc5d76482bb42793634144fcfab8",
+        "0000001456e64a0ce185357a0405260e3cd375ed1659d46a",
+        "00000012e81622b6f34f62aa988c662c256fa726a482",
+    ];
+    assert_eq!(got, expected);
 }

@@ -7,21 +7,23 @@ mod common;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tete::secure::{MAX_PAYLOAD, Opener};
+use tete::secure::Opener;
 
-static OPENER: OnceLock<Opener> = OnceLock::new();
+static OPENERS: OnceLock<[Opener; 2]> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    // First byte: read size (bits 0-3) and output room (bits 4-7), so short reads and a full
-    // `out` are explored too.
+    // First byte: read size (bits 0-4, as a power of two) and cipher (bit 7: ChaCha20-Poly1305).
     let Some((&ctl, wire)) = data.split_first() else {
         return;
     };
-    let chunk = 1 << (ctl & 0x0f);
-    let room = [MAX_PAYLOAD, 0, 1, 17, 100, 4096][usize::from(ctl >> 4) % 6];
-    let mut opener = OPENER
-        .get_or_init(|| common::connector_to_listener().1)
-        .clone();
-    let (plain, end) = common::open_all(&mut opener, wire, chunk, room);
+    let chunk = 1 << (ctl & 0x1f).min(20);
+    let openers = OPENERS.get_or_init(|| {
+        [
+            common::connector_to_listener(true).1,
+            common::connector_to_listener(false).1,
+        ]
+    });
+    let mut opener = openers[usize::from(ctl >> 7)].clone();
+    let (plain, end) = common::open_all(&mut opener, wire, chunk);
     assert!(plain.is_empty() && end.is_err());
 });
