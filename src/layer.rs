@@ -309,8 +309,19 @@ impl Layer {
         self.inbound.consume_plaintext(n);
     }
 
-    /// Checks, at the socket's end of stream, once everything before it was decoded, that the
-    /// peer ended cleanly; returns why it ended.
+    /// True where the end of stream travels inside the byte stream (the password mode's CLOSE
+    /// record), so that no FIN is needed after it.
+    pub fn ends_in_band(&self) -> bool {
+        self.secure.is_some()
+    }
+
+    /// True once the peer's authenticated CLOSE record has been opened: its end of stream.
+    pub fn peer_closed(&self) -> bool {
+        matches!(&self.secure, Some(Secure::Open(channel)) if channel.opener.closed().is_some())
+    }
+
+    /// Checks, at the peer's end of stream (its CLOSE record, or the socket's end), once
+    /// everything before it was decoded, that the peer ended cleanly; returns why it ended.
     pub fn finish_inbound(&self) -> Result<CloseReason, LayerError> {
         match &self.secure {
             None => Ok(CloseReason::EndOfInput),

@@ -8,8 +8,9 @@
 //!
 //! Both proxies end the whole relay at the first end of stream from either side (no
 //! half-close), as many proxies do: a FIN from tete after its input would cut off the reply
-//! still on its way. So the transfers here run with `--no-shutdown`, and the destination
-//! closes once it has everything, which is how such proxies must be used.
+//! still on its way. So through a proxy tete holds its end of stream until the peer ends or
+//! the connection is quiet, and the password mode ends in its CLOSE record, never with a FIN:
+//! every test here runs with the default options.
 
 mod common;
 
@@ -153,7 +154,7 @@ fn transfer_through(
 ) {
     let mut args = proxy_args.to_vec();
     let port = peer.port().to_string();
-    args.extend_from_slice(&["--no-shutdown", "127.0.0.1", &port]);
+    args.extend_from_slice(&["127.0.0.1", &port]);
     let finished = tete(&args).stdin(Input::File(up_file)).run();
     let received = peer.join();
     finished.assert_success().assert_quiet();
@@ -196,7 +197,7 @@ fn socks5_with_credentials_from_the_environment() {
     let proxy = format!("127.0.0.1:{proxy_port}");
     let peer = destination(b"welcome\n".to_vec(), 6);
     let port = peer.port().to_string();
-    let finished = tete(["--no-shutdown", "-x", &proxy, "127.0.0.1", &port])
+    let finished = tete(["-x", &proxy, "127.0.0.1", &port])
         .env("TETE_PROXY_AUTH", "alice:s3cret:x")
         .stdin(Input::Bytes(b"hello\n".to_vec()))
         .run();
@@ -261,35 +262,87 @@ fn unreachable_destination_is_reported_naming_the_proxy_and_its_reply() {
     }
 }
 
-/// The secure channel runs end to end through the proxy: the handshake, the records and the
-/// authenticated end. microsocks ends its relay at the first FIN, before the other side's
-/// CLOSE record may have crossed it, so neither side half-closes: the listener only receives
-/// (-d: its CLOSE goes out at once), and the client quits a second after its CLOSE (-q 1).
+/// The secure channel runs end to end through each proxy with the default options, both ways
+/// at once: the handshake, the records and the authenticated ends. Neither side sends a FIN
+/// after its CLOSE record (which would end the proxy's whole relay before the other side's
+/// records crossed it); the connection closes when both ends are done.
 #[test]
-fn password_mode_through_socks5() {
-    let dir = TempDir::new("socks5-password");
-    let Some((_proxy, proxy_port)) = microsocks(&dir, &[]) else {
-        return;
-    };
+fn password_mode_through_proxies() {
+    let dir = TempDir::new("password-proxies");
     let (client_file, client_data) = dir.random_file("client", 2 * MIB, 5);
-    let mut listener = tete(["-v", "-d", "--no-shutdown", "-l", "127.0.0.1", "0"])
-        .password("correct horse")
-        .spawn();
-    let port = listener.wait_listening().port().to_string();
-    let proxy = format!("127.0.0.1:{proxy_port}");
-    let client = tete(["--no-shutdown", "-q", "1", "-x", &proxy, "127.0.0.1", &port])
-        .password("correct horse")
-        .stdin(Input::File(client_file))
-        .run();
-    let listener = listener.wait();
-    client.assert_success().assert_quiet();
-    listener.assert_success();
-    assert!(
-        listener.stderr.contains("secure channel up"),
-        "{}",
-        listener.stderr
-    );
-    assert_bytes_eq("what the listener received", &client_data, &listener.stdout);
+    let (listener_file, listener_data) = dir.random_file("listener", MIB + 3, 6);
+    for kind in ["5", "connect"] {
+        let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
+            .password("correct horse")
+            .stdin(Input::File(listener_file.clone()))
+            .spawn();
+        let port = listener.wait_listening().port();
+        let proxy = if kind == "5" {
+            microsocks(&dir, &[])
+        } else {
+            tinyproxy(&dir, port)
+        };
+        let Some((_proxy, proxy_port)) = proxy else {
+            return;
+        };
+        let proxy = format!("127.0.0.1:{proxy_port}");
+        let client = tete(["-X", kind, "-x", &proxy, "127.0.0.1", &port.to_string()])
+            .password("correct horse")
+            .stdin(Input::File(client_file.clone()))
+            .run();
+        let listener = listener.wait();
+        client.assert_success().assert_quiet();
+        listener.assert_success();
+        assert!(
+            listener.stderr.contains("secure channel up"),
+            "{}",
+            listener.stderr
+        );
+        assert_bytes_eq("what the listener received", &client_data, &listener.stdout);
+        assert_bytes_eq("what the client received", &listener_data, &client.stdout);
+    }
+}
+
+/// A request through each proxy, answered and then closed by the destination as an HTTP/1.0
+/// server does: the reply arrives. Sent at once after the request, tete's FIN ended both
+/// proxies' relays before the reply crossed them (nothing printed, exit 0).
+#[test]
+fn a_request_through_a_proxy_gets_its_reply() {
+    let dir = TempDir::new("proxy-request");
+    for kind in ["5", "connect"] {
+        let server = Peer::spawn(|mut stream| {
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") {
+                stream.read_exact(&mut byte).expect("the request");
+                request.push(byte[0]);
+            }
+            stream
+                .write_all(b"HTTP/1.0 200 OK\r\n\r\nhello through the proxy\n")
+                .expect("the reply");
+            request
+        });
+        let proxy = if kind == "5" {
+            microsocks(&dir, &[])
+        } else {
+            tinyproxy(&dir, server.port())
+        };
+        let Some((_proxy, proxy_port)) = proxy else {
+            return;
+        };
+        let proxy = format!("127.0.0.1:{proxy_port}");
+        let port = server.port().to_string();
+        let finished = tete(["-X", kind, "-x", &proxy, "127.0.0.1", &port])
+            .stdin(Input::Bytes(b"GET / HTTP/1.0\r\n\r\n".to_vec()))
+            .run();
+        assert_eq!(server.join(), b"GET / HTTP/1.0\r\n\r\n");
+        finished.assert_success().assert_quiet();
+        assert_bytes_eq(
+            &format!("the reply through -X {kind}"),
+            b"HTTP/1.0 200 OK\r\n\r\nhello through the proxy\n",
+            &finished.stdout,
+        );
+    }
 }
 
 /// ssh reaches an sshd of the test's own through `tete -X 5 -x PROXY %h %p` and runs a command.

@@ -17,6 +17,8 @@
 //!   (`nc -l < file` on the other side would be cut short); the quiet moment still ends two
 //!   tetes that both have nothing to say, and reaches a server that answers only after our end.
 //!   Not in password mode, whose peer is always tete, nor with `-q`, which asks for the end.
+//!   Through a proxy the end is held whatever was sent: most proxies end the whole relay at
+//!   the first FIN from either side, which would cut off the reply.
 //! - **`-d`**: stdin is not part of the session at all, so our side never ends; the peer's end
 //!   ends the session (nc's `-d`), or with `-w SECS` nothing moving for SECS.
 //! - **the peer ends**: everything received is written out first. Then, if stdin is a terminal,
@@ -39,14 +41,27 @@ pub struct Rules {
     pub receive_only: bool,
     /// `--send-only`: the peer's bytes are discarded, so only ours need to arrive.
     pub send_only: bool,
-    /// Hold an end of stream that comes before any byte was sent (plain mode without `-q`).
-    pub hold_early_end: bool,
+    /// When our end of stream waits for the peer's end or a quiet moment.
+    pub hold_end: HoldEnd,
     /// stdin is a terminal: the session is a conversation.
     pub chat: bool,
     /// `-q`: end this long after our end of stream went out.
     pub quit_after_end: Option<Duration>,
     /// `-w`: once our end of stream is out, end after this long with nothing moving.
     pub idle_after_end: Option<Duration>,
+}
+
+/// When our end of stream is held back while the peer may still be sending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HoldEnd {
+    /// Never (password mode, `-q`).
+    #[default]
+    Never,
+    /// When stdin ended before a single byte was sent (plain mode).
+    IfNothingSent,
+    /// Always (plain mode through a proxy: microsocks and tinyproxy, like most, end the whole
+    /// relay at the first FIN from either side, so a reply still on its way would be lost).
+    Always,
 }
 
 /// Our direction: stdin to the peer.
@@ -147,10 +162,15 @@ impl Ending {
         self.sending = Sending::Closed { at: now };
     }
 
-    /// True while a drained stdin's end of stream waits because nothing was sent and the peer
-    /// may still be sending.
+    /// True while a drained stdin's end of stream waits because the peer may still be
+    /// sending.
     fn holds_end(&self) -> bool {
-        self.rules.hold_early_end && !self.sent_any && self.receiving == Receiving::Open
+        let rule = match self.rules.hold_end {
+            HoldEnd::Never => false,
+            HoldEnd::IfNothingSent => !self.sent_any,
+            HoldEnd::Always => true,
+        };
+        rule && self.receiving == Receiving::Open
     }
 
     /// Whether the session is over. `queue_empty`: nothing of ours (not even our end of stream)
@@ -267,7 +287,7 @@ mod tests {
 
     fn plain() -> Rules {
         Rules {
-            hold_early_end: true,
+            hold_end: HoldEnd::IfNothingSent,
             ..Rules::default()
         }
     }
@@ -351,6 +371,38 @@ mod tests {
         let mut secure = Run::new(Rules::default());
         secure.ending.stdin_ended();
         assert!(secure.try_close(), "password mode and -q do not hold");
+    }
+
+    /// Through a proxy: the end is held even after bytes went out, until the peer ends (an
+    /// HTTP server answering a request) or the connection is quiet.
+    #[test]
+    fn through_a_proxy_the_end_waits_for_the_reply() {
+        let mut run = Run::new(Rules {
+            hold_end: HoldEnd::Always,
+            ..Rules::default()
+        });
+        run.send();
+        run.ending.stdin_ended();
+        assert!(!run.try_close(), "a FIN now would end the proxy's relay");
+        run.wait(QUIET / 2);
+        run.activity();
+        assert!(!run.try_close(), "the reply is still coming");
+        run.ending.peer_ended();
+        assert!(run.try_close());
+        run.ending.peer_finished();
+        assert!(run.finished());
+
+        let mut quiet = Run::new(Rules {
+            hold_end: HoldEnd::Always,
+            ..Rules::default()
+        });
+        quiet.send();
+        quiet.ending.stdin_ended();
+        quiet.wait(QUIET);
+        assert!(
+            quiet.try_close(),
+            "a quiet connection gets the end after all"
+        );
     }
 
     /// `-d`: never an end of stream of ours; the peer's end ends the session.

@@ -11,7 +11,7 @@ use mio::Registry;
 use mio::net::TcpStream;
 
 use super::chat_front::ChatFront;
-use super::ending::{Ending, Receiving, Rules, Sending};
+use super::ending::{Ending, HoldEnd, Receiving, Rules, Sending};
 use super::{End, Input, Output};
 use crate::error::{Error, os_reason};
 use crate::layer::{Flow, Layer, LayerError};
@@ -87,8 +87,13 @@ impl Session {
             receive_only: receive_only && password.is_none(),
             send_only,
             // The password mode's peer is always tete, which reads our CLOSE as no more than
-            // the end of our direction.
-            hold_early_end: password.is_none() && config.quit_after_eof.is_none(),
+            // the end of our direction; -q asks for the end; through a proxy the end waits for
+            // the reply (see ending.rs).
+            hold_end: match (password, &config.mode, config.quit_after_eof) {
+                (Some(_), _, _) | (_, _, Some(_)) => HoldEnd::Never,
+                (None, Mode::Connect { proxy: Some(_), .. }, None) => HoldEnd::Always,
+                (None, _, None) => HoldEnd::IfNothingSent,
+            },
             chat: input.stream.is_terminal,
             quit_after_end: config.quit_after_eof,
             idle_after_end: config.wait,
@@ -233,7 +238,9 @@ impl Session {
             && self.layer.outgoing().is_empty()
             && !self.fin_sent
         {
-            if config.half_close {
+            // In password mode the CLOSE record is the end of stream, and a FIN after it would
+            // only end a proxy's whole relay early: the connection closes when the session ends.
+            if config.half_close && !self.layer.ends_in_band() {
                 // The peer sees our end of stream; it may still answer, so keep receiving.
                 let _ = self.stream.shutdown(Shutdown::Write);
             }
@@ -241,6 +248,10 @@ impl Session {
         }
         progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
+        // The peer's CLOSE record is its end of stream: no FIN follows it.
+        if self.layer.peer_closed() {
+            self.ending.peer_ended();
+        }
         if config.direction == Direction::SendOnly {
             let unread = self.layer.stdout_bytes().len();
             self.received += unread as u64;
