@@ -671,8 +671,11 @@ fn silent_client_hits_the_listeners_deadline() {
 #[test]
 fn idle_timeout_waits_for_the_channel() {
     let listener_data = random_bytes(43, 20 * KIB);
-    let (mut listener, port) =
-        start_listener(&["-i", "0.5"], PASSWORD, Input::Bytes(listener_data.clone()));
+    let (mut listener, port) = start_listener(
+        &["-i", "0.5"],
+        PASSWORD,
+        Input::Bytes(listener_data.clone()),
+    );
     let _silent = connect(loopback(port));
     listener.wait_for_stderr("connection from");
     thread::sleep(Duration::from_secs(1));
