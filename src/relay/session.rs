@@ -19,7 +19,9 @@ use crate::options::{Config, Direction, Mode};
 use crate::secure::{Cipher, CloseReason, HELLO_START, Role, SecureError};
 use crate::zerocopy::{self, Direct, Outcome};
 
-/// How long a peer has to complete the password handshake, unless `-w` says otherwise.
+/// How long a connector's listener has to complete the password handshake, unless `-w` says
+/// otherwise. (A listener's handshakes run before its session, with their own deadlines: see
+/// [`super::pending`].)
 const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
 
 /// How often `--send-only` checks whether the peer has acknowledged everything, once sent.
@@ -543,8 +545,8 @@ impl Session {
     }
 
     pub(super) fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
-        // Until the channel is up only the handshake's deadline counts: -i must not let a
-        // silent stranger end a password listener.
+        // Until the channel is up only the handshake's deadline counts: -i is about the
+        // session's bytes, and there are none yet.
         if !self.layer.is_open() {
             return (now >= self.handshake_deadline)
                 .then(|| self.secure_failure(SecureError::Stalled));
