@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use tete::secure::{Handshake, Role};
 
 const PASSWORD: &str = "a private room";
 /// A HELLO's first 20 bytes: magic, version 2, the connector's role, no flags, then part of a
@@ -169,6 +170,63 @@ fn a_full_house_makes_room_for_the_partner() {
     listener.wait_for_count("connection from", 9);
     partner_gets_in(listener, port, &listener_data);
     drop(silent);
+}
+
+/// Bytes the listener's accepted connections on `port` hold unread, from /proc/net/tcp: 0 once
+/// tete has read everything its pending peers sent.
+fn unread_by_the_room(port: u16) -> u64 {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1)?.rsplit(':').next()?;
+            let established = *fields.get(3)? == "01";
+            let rx_queue = fields.get(4)?.split(':').nth(1)?;
+            (established && u16::from_str_radix(local_port, 16).ok()? == port)
+                .then(|| u64::from_str_radix(rx_queue, 16).ok())
+                .flatten()
+        })
+        .sum()
+}
+
+/// When all eight slots are taken, the one with the least progress goes first, not simply the
+/// oldest: seven strangers that sent a whole HELLO (and then nothing) stay, and the youngest,
+/// silent one makes room for the partner.
+#[test]
+fn a_full_house_drops_the_least_progress_first() {
+    let listener_data = random_bytes(7, 10 * KIB);
+    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
+    let hellos: Vec<TcpStream> = (0..7)
+        .map(|_| {
+            let mut hello = Vec::new();
+            Handshake::new(Role::Connector, b"a stranger's guess", &mut hello);
+            let mut stream = connect(loopback(port));
+            stream.write_all(&hello).expect("a stranger's HELLO");
+            stream
+        })
+        .collect();
+    listener.wait_for_count("connection from", 8);
+    wait_until("the room has read the HELLOs", TIMEOUT, || {
+        unread_by_the_room(port) == 0
+    });
+    let silent = connect(loopback(port));
+    let silent_addr = silent.local_addr().expect("the silent stranger's address");
+    listener.wait_for_count("connection from", 9);
+    let listener = partner_gets_in(listener, port, &listener_data);
+    let dropped: Vec<&str> = listener
+        .stderr
+        .lines()
+        .filter(|line| line.contains("least progress"))
+        .collect();
+    assert!(
+        dropped.len() == 1 && dropped[0].contains(&silent_addr.to_string()),
+        "{}: the silent stranger ({silent_addr}) should have made room: {:?}",
+        listener.description,
+        listener.stderr
+    );
+    drop(hellos);
 }
 
 /// With `-k`, ten wrong guesses end the room with status 3 and a word about the password,
