@@ -229,6 +229,51 @@ fn a_full_house_drops_the_least_progress_first() {
     drop(hellos);
 }
 
+/// A stranger that sends a whole HELLO and then nothing has the CONFIRM deadline (10 s from
+/// the accept), not the HELLO deadline (5 s): it is dropped after about 10 s, the room open.
+#[test]
+fn a_hello_without_confirm_has_ten_seconds() {
+    let listener_data = random_bytes(8, 10 * KIB);
+    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
+    let mut hello = Vec::new();
+    Handshake::new(Role::Connector, b"a stranger's guess", &mut hello);
+    let mut stranger = connect(loopback(port));
+    let connected = Instant::now();
+    stranger.write_all(&hello).expect("the stranger's HELLO");
+    let line = listener.wait_for_stderr("did not complete the handshake in time");
+    let took = connected.elapsed();
+    assert!(
+        took >= Duration::from_millis(9500) && took < Duration::from_secs(14),
+        "{}: dropped after {took:?}, not about 10 s: {line:?}",
+        listener.description
+    );
+    assert_still_open(&mut listener, "a stalled stranger guessed nothing");
+    partner_gets_in(listener, port, &listener_data);
+}
+
+/// Three guessers at once: their CONFIRMs are checked one a second, so the third is rejected
+/// about two seconds after the first.
+#[test]
+fn simultaneous_guesses_are_checked_one_a_second() {
+    let (mut listener, port) = room(true, &[], Input::Null);
+    let guessers: Vec<Running> = (0..3)
+        .map(|i| partner(port, &format!("guess {i}"), Input::Null).spawn())
+        .collect();
+    listener.wait_for_count("different passwords", 1);
+    let first = Instant::now();
+    listener.wait_for_count("different passwords", 3);
+    let spread = first.elapsed();
+    assert!(
+        spread >= Duration::from_millis(1800),
+        "{}: three guesses checked within {spread:?}",
+        listener.description
+    );
+    for guesser in guessers {
+        guesser.wait().assert_code(3);
+    }
+    assert_still_open(&mut listener, "three guesses are within the budget");
+}
+
 /// With `-k`, ten wrong guesses end the room with status 3 and a word about the password,
 /// although right partners came in between: an authenticated session does not reset the
 /// budget.
