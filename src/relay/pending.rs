@@ -21,7 +21,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use crate::layer::{Layer, LayerError};
-use crate::secure::{HELLO_LEN, Role, SecureError};
+use crate::secure::{CONFIRM_LEN, HELLO_LEN, Role, SecureError};
 
 /// How many handshakes a password listener runs at once.
 pub(super) const SLOTS: usize = 8;
@@ -31,7 +31,7 @@ const HELLO_TIME: Duration = Duration::from_secs(5);
 /// CONFIRM_L.
 const CONFIRM_TIME: Duration = Duration::from_secs(10);
 
-/// The first poll token of the slots; slot `i` is `Token(first + i)`.
+/// The pending handshakes, one a slot; slot `i`'s poll token is `Token(first + i)`.
 pub(super) struct Slots {
     first: usize,
     slots: [Option<Pending>; SLOTS],
@@ -92,8 +92,9 @@ impl Slots {
         true
     }
 
-    /// Starts the handshake with a new connection (`crlf`: `-C`, for the session after it). When every slot is taken, the one with the
-    /// least progress is dropped for it; returns its address.
+    /// Starts the handshake with a new connection (`crlf`: `-C`, for the session after it).
+    /// When every slot is taken, the one with the least progress is dropped for it; returns
+    /// its address.
     pub(super) fn admit(
         &mut self,
         registry: &Registry,
@@ -189,12 +190,13 @@ impl Slots {
 }
 
 impl Pending {
-    /// Orders by progress, least first: without a whole HELLO, then waiting for CONFIRM_C, then
-    /// further; within each, the oldest first.
+    /// Orders by progress, least first: without a whole HELLO, then without a whole CONFIRM_C,
+    /// then further (its CONFIRM_C waiting to be checked, or READY awaited); within each, the
+    /// oldest first. (A peer that sent more than that with errors is dropped at once.)
     fn progress(&self) -> (u8, Instant) {
         let stage = if self.received < HELLO_LEN {
             0
-        } else if self.deadline.is_some() && !self.layer.confirm_waiting() {
+        } else if self.received < HELLO_LEN + CONFIRM_LEN {
             1
         } else {
             2
