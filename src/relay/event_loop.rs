@@ -158,7 +158,6 @@ impl<'a> Relay<'a> {
                         early,
                         layer,
                     } => {
-                        let secure = self.password.is_some();
                         let layer = layer.unwrap_or_else(|| {
                             Session::fresh_layer(self.config, self.password.as_deref())
                         });
@@ -166,7 +165,6 @@ impl<'a> Relay<'a> {
                             stream,
                             peer,
                             layer,
-                            secure,
                             &early,
                             self.config,
                             &self.input,

@@ -79,15 +79,13 @@ impl Session {
     }
 
     /// Starts the session with `stream`, already registered with the poll, and `layer` (fresh,
-    /// or a password channel already open); `secure` says whether it is password mode. `early`
-    /// is what the peer sent before the session began (what followed a proxy's reply): it is
-    /// handled before anything read from the stream.
-    #[allow(clippy::too_many_arguments)]
+    /// or a password channel already open). `early` is what the peer sent before the session
+    /// began (what followed a proxy's reply): it is handled before anything read from the
+    /// stream.
     pub(super) fn begin(
         stream: TcpStream,
         peer: SocketAddr,
         mut layer: Layer,
-        secure: bool,
         early: &[u8],
         config: &Config,
         input: &Input,
@@ -95,6 +93,8 @@ impl Session {
     ) -> Result<Session, Error> {
         // Chat lines must leave at once, not wait to be coalesced with later ones.
         let _ = stream.set_nodelay(true);
+        // Only password mode changes the peer's bytes on their way in.
+        let secure = !layer.passthrough(Flow::Inbound);
         let receive_only = config.direction == Direction::ReceiveOnly;
         let send_only = config.direction == Direction::SendOnly;
         let rules = Rules {
