@@ -7,6 +7,8 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -370,6 +372,44 @@ fn an_interrupted_transfer_is_incomplete() {
     );
     assert_eq!(listener.stdout, b"the first part\n");
     drop(stdin);
+}
+
+/// SIGTERM to a sender whose peer has stopped reading (its stdout is a pipe nobody reads): the
+/// CLOSE cannot get through, and the sender still ends at once, by the signal.
+#[test]
+fn an_interruption_never_waits_for_a_stalled_peer() {
+    let (unread, stdout) = pipe();
+    let port = free_port();
+    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+        .password(PASSWORD)
+        .stdin(Input::Null)
+        .stdout(Output::Fd(stdout.into()))
+        .spawn();
+    listener.wait_listening();
+    let mut sender = partner(port, PASSWORD, Input::Pipe).spawn();
+    let mut stdin = sender.take_stdin();
+    let counter = Arc::new(AtomicU64::new(0));
+    let fed = counter.clone();
+    let feeder = thread::spawn(move || stream_into(&mut stdin, 64 * MIB as u64, &fed));
+    listener.wait_for_stderr("secure channel up");
+    let fed = wait_until_stalled(&counter, Duration::from_millis(500));
+    assert!(
+        fed > 4 * MIB as u64,
+        "the sender stalled after only {fed} bytes"
+    );
+    let stopped = Instant::now();
+    sender.signal(libc::SIGTERM);
+    let sender = sender.wait_within(Duration::from_secs(2));
+    sender.assert_signal(libc::SIGTERM);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(1),
+        "{}: took {:?} to end",
+        sender.description,
+        stopped.elapsed()
+    );
+    listener.kill();
+    feeder.join().expect("the feeder");
+    drop(unread);
 }
 
 /// Ctrl-C in a private chat: the other side, also a chat, says the peer left and ends with
