@@ -108,9 +108,7 @@ impl<'a> Relay<'a> {
                             session.ready(readable, writable);
                         }
                     }
-                    token => {
-                        self.peers.pending_ready(token, readable, writable);
-                    }
+                    token => self.peers.pending_ready(token, readable, writable),
                 }
             }
             if self.step(Instant::now())? {

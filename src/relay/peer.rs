@@ -172,10 +172,9 @@ impl<'a> Peers<'a> {
         self.listener_ready = true;
     }
 
-    /// Notes readiness from a poll event on a pending handshake's token; false when `token`
-    /// is not one.
-    pub(super) fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) -> bool {
-        self.pending.ready(token, readable, writable)
+    /// Notes readiness from a poll event on a pending handshake's token, if `token` is one.
+    pub(super) fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
+        self.pending.ready(token, readable, writable);
     }
 
     /// The next deadline of the wait for a peer, if any.

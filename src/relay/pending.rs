@@ -80,16 +80,13 @@ impl Slots {
         }
     }
 
-    /// Notes readiness from a poll event on `token`; false when the token is not a slot's.
-    pub(super) fn ready(&mut self, token: Token, readable: bool, writable: bool) -> bool {
-        let Some(slot) = token.0.checked_sub(self.first).filter(|i| *i < SLOTS) else {
-            return false;
-        };
-        if let Some(pending) = &mut self.slots[slot] {
+    /// Notes readiness from a poll event on `token`, if it is a slot's.
+    pub(super) fn ready(&mut self, token: Token, readable: bool, writable: bool) {
+        let slot = token.0.checked_sub(self.first).filter(|i| *i < SLOTS);
+        if let Some(pending) = slot.and_then(|slot| self.slots[slot].as_mut()) {
             pending.readable |= readable;
             pending.writable |= writable;
         }
-        true
     }
 
     /// Starts the handshake with a new connection (`crlf`: `-C`, for the session after it).
