@@ -430,6 +430,13 @@ pub fn help() -> String {
         "\nPorts are numbers or service names (http); -l 0 lets the system pick one.\n\
          Environment: TETE_PASSWORD sets the room password (-z ignores it);\n\
          TETE_PROXY_AUTH=user:password, the credentials for the proxy of -x.\n\
+         A password listener runs up to 8 handshakes at once (HELLO within 5 s, CONFIRM\n\
+         within 10 s, whatever -w says). Only a wrong password is a guess: one checked a\n\
+         second, 10 a run (-k too), then exit 3. Strangers (scans, junk, silence) are\n\
+         dropped, not counted. Ctrl-C sends CLOSE(interrupted): a chat peer reads \"left\"\n\
+         (0), a transfer \"incomplete\" (1); no CLOSE is \"truncated\" (3). stdout may hold\n\
+         a verified prefix before a failure: check the status (set -o pipefail), write to\n\
+         a temporary file and move it on success.\n\
          Exit status: 0 normal end, 1 runtime failure, 2 usage error, 3 secure channel failure.\n\
          See tete(1) for the details.\n",
     );

@@ -507,7 +507,7 @@ fn round_trip_both_directions_at_once() {
 // ---------------------------------------------------------------------------------------------
 
 /// A connector with the wrong password fails with status 3 and says why; the listener logs it,
-/// pauses 1 s, and then serves the right peer.
+/// and checks the next CONFIRM_C (the right peer's) only once a second has passed.
 #[test]
 fn wrong_password_then_the_right_one() {
     let listener_data = random_bytes(21, 200 * KIB);
@@ -528,7 +528,7 @@ fn wrong_password_then_the_right_one() {
     );
     assert_still_running(&mut listener, "a stranger must not close the room");
 
-    // The right peer connects at once; the listener takes it only after its pause.
+    // The right peer connects at once; the listener checks its CONFIRM_C only after a second.
     let right = {
         let up = random_bytes(22, 100 * KIB);
         let client = connector(&[], port, PASSWORD)
@@ -536,11 +536,11 @@ fn wrong_password_then_the_right_one() {
             .spawn();
         (client, up)
     };
-    wait_for_count(&listener, "connection from", 2);
+    listener.wait_for_stderr("secure channel up");
     let paused = paused_at.elapsed();
     assert!(
         paused >= Duration::from_millis(800),
-        "{}: took the next peer {paused:?} after a failure, not after a pause of 1 s",
+        "{}: checked the next CONFIRM_C {paused:?} after a wrong one, not a second after",
         listener.description
     );
     let client = right.0.wait();
@@ -638,13 +638,13 @@ fn plaintext_client_is_turned_away() {
     );
 }
 
-/// A raw client that says nothing, against `tete -w 1 -l` with a password: after about 1 s the
-/// listener logs the stalled handshake, drops it, and waits on.
+/// A raw client that says nothing: after the HELLO deadline (5 s from the accept, whatever
+/// `-w` says) the listener logs the stalled handshake, drops it, and waits on.
 #[test]
 fn silent_client_hits_the_listeners_deadline() {
     let listener_data = random_bytes(41, 50 * KIB);
     let (mut listener, port) =
-        start_listener(&["-w", "1"], PASSWORD, Input::Bytes(listener_data.clone()));
+        start_listener(&["-w", "60"], PASSWORD, Input::Bytes(listener_data.clone()));
     let connected = Instant::now();
     let mut silent = connect(loopback(port));
     let line = listener.wait_for_stderr("waiting for another peer");
@@ -655,8 +655,8 @@ fn silent_client_hits_the_listeners_deadline() {
         listener.description
     );
     assert!(
-        took >= ABOUT_ONE_SECOND.0 && took < ABOUT_ONE_SECOND.1,
-        "{}: the stalled handshake was dropped after {took:?}, not about 1 s",
+        took >= Duration::from_millis(4800) && took < Duration::from_secs(9),
+        "{}: the stalled handshake was dropped after {took:?}, not about 5 s",
         listener.description
     );
     let got = read_to_eof(&mut silent, "the silent client");
@@ -666,24 +666,19 @@ fn silent_client_hits_the_listeners_deadline() {
     right_peer_completes(listener, port, PASSWORD, &listener_data);
 }
 
-/// `-i` does not apply before the channel is up: with `-i 0.5`, a silent stranger is dropped at
-/// the handshake deadline (`-w 1`) and the room stays open, instead of the idle timeout ending
-/// the listener after half a second.
+/// `-i` does not apply before the channel is up: with `-i 0.5`, a silent stranger neither ends
+/// the listener after half a second nor keeps the right peer out while it is still connected.
 #[test]
 fn idle_timeout_waits_for_the_channel() {
     let listener_data = random_bytes(43, 20 * KIB);
     let (mut listener, port) = start_listener(
-        &["-w", "1", "-i", "0.5"],
+        &["-i", "0.5"],
         PASSWORD,
         Input::Bytes(listener_data.clone()),
     );
     let _silent = connect(loopback(port));
-    let line = listener.wait_for_stderr("waiting for another peer");
-    assert!(
-        line.contains("handshake"),
-        "{}: the stranger should be dropped for its stalled handshake: {line:?}",
-        listener.description
-    );
+    listener.wait_for_stderr("connection from");
+    thread::sleep(Duration::from_secs(1));
     assert_still_running(&mut listener, "-i must not end a password listener");
     right_peer_completes(listener, port, PASSWORD, &listener_data);
 }

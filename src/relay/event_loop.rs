@@ -12,7 +12,7 @@ use super::peer::{Next, Peers};
 use super::session::Session;
 use super::{Input, Output};
 use crate::error::Error;
-use crate::options::{Config, PasswordSource};
+use crate::options::Config;
 use crate::password::{self, Password};
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
@@ -22,6 +22,8 @@ pub(super) const STDOUT: Token = Token(1);
 pub(super) const PEER: Token = Token(2);
 pub(super) const LISTENER: Token = Token(3);
 const SIGNALS: Token = Token(4);
+/// The first of a password listener's pending handshakes' tokens, one a slot.
+pub(super) const FIRST_PENDING: usize = 5;
 
 pub(super) struct Relay<'a> {
     config: &'a Config,
@@ -48,8 +50,7 @@ impl<'a> Relay<'a> {
     /// so that no handshake deadline runs while the password is typed.
     pub(super) fn new(config: &'a Config) -> Result<Relay<'a>, Error> {
         let poll = Poll::new().map_err(|err| Error::io("cannot create the event loop", &err))?;
-        let with_password = config.password != PasswordSource::None;
-        let mut peers = Peers::start(config, with_password, poll.registry())?;
+        let mut peers = Peers::start(config, poll.registry())?;
         let password = password::obtain(&config.password)?;
         let mut signals =
             SignalSource::new().map_err(|err| Error::io("cannot take signals", &err))?;
@@ -107,7 +108,7 @@ impl<'a> Relay<'a> {
                             session.ready(readable, writable);
                         }
                     }
-                    _ => {}
+                    token => self.peers.pending_ready(token, readable, writable),
                 }
             }
             if self.step(Instant::now())? {
@@ -138,7 +139,14 @@ impl<'a> Relay<'a> {
         loop {
             self.chat_keys()?;
             if self.session.is_none() {
-                match self.beside_chat(|peers, registry| peers.step(registry, now))? {
+                let password = self.password.as_deref();
+                let registry = self.poll.registry();
+                let peers = &mut self.peers;
+                let next = match &mut self.chat {
+                    Some(chat) => chat.aside(|| peers.step(registry, now, password)),
+                    None => peers.step(registry, now, password),
+                };
+                match next? {
                     Next::Wait => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
@@ -146,13 +154,17 @@ impl<'a> Relay<'a> {
                         stream,
                         peer,
                         early,
+                        layer,
                     } => {
+                        let layer = layer.unwrap_or_else(|| {
+                            Session::fresh_layer(self.config, self.password.as_deref())
+                        });
                         let session = Session::begin(
                             stream,
                             peer,
+                            layer,
                             &early,
                             self.config,
-                            self.password.as_deref(),
                             &self.input,
                             &self.output,
                         )?;
@@ -174,6 +186,12 @@ impl<'a> Relay<'a> {
                     self.config,
                 )
                 .or_else(|| session.timed_out(self.config, now));
+            if let Some(hint) = session.take_hint() {
+                match &mut self.chat {
+                    Some(chat) => chat.aside(|| eprintln!("tete: {hint}")),
+                    None => eprintln!("tete: {hint}"),
+                }
+            }
             self.check_authenticated();
             let Some(end) = end else {
                 // The session took typed lines: keys left waiting for room are read now.
@@ -193,7 +211,7 @@ impl<'a> Relay<'a> {
                 return Ok(false);
             };
             session.close(self.poll.registry());
-            let (peer, authenticated) = (session.peer(), session.authenticated());
+            let peer = session.peer();
             let meter = self.meter.take();
             // The live line goes before any message, the summary comes last.
             if let Some(meter) = &meter {
@@ -201,7 +219,7 @@ impl<'a> Relay<'a> {
             }
             let transferred = session.transferred();
             let over = self.beside_chat(|peers, registry| {
-                let over = peers.session_over(registry, end, peer, authenticated);
+                let over = peers.session_over(registry, end, peer);
                 if let Some(meter) = &meter {
                     meter.summarize(Instant::now(), transferred);
                 }
@@ -246,10 +264,20 @@ impl<'a> Relay<'a> {
             .read_keys(&mut self.input, &mut self.output)
             .map_err(|err| Error::io("terminal", &err))?;
         if leave {
-            self.chat = None;
-            die_of(Signal::Interrupt);
+            self.interrupted(Signal::Interrupt);
         }
         Ok(())
+    }
+
+    /// Ends tete by `signal`, as it would have ended by itself, after the chat screen is left
+    /// tidy and a password session's peer is told that we were interrupted (best effort: what
+    /// the socket takes at once).
+    fn interrupted(&mut self, signal: Signal) -> ! {
+        self.chat = None;
+        if let Some(session) = &mut self.session {
+            session.interrupt();
+        }
+        die_of(signal)
     }
 
     /// Acts on the signals that arrived: SIGINT, SIGTERM and SIGHUP end tete as they would
@@ -259,8 +287,7 @@ impl<'a> Relay<'a> {
         for signal in self.signals.drain() {
             match (signal, &mut self.chat) {
                 (Signal::Interrupt | Signal::Terminate | Signal::HangUp, _) => {
-                    self.chat = None;
-                    die_of(signal)
+                    self.interrupted(signal)
                 }
                 (Signal::WindowChanged, Some(chat)) => chat.resize(),
                 (Signal::Continued, Some(chat)) => chat.redraw(),

@@ -2,11 +2,12 @@
 //! the listening socket. Every wait, `-w` and `-i` included, is the poll's timeout: there are no
 //! threads and no sleeps.
 //!
-//! Five rooms, from the outside in:
+//! The rooms, from the outside in:
 //! - [`event_loop`]: the poll, one `match` on the event's token, and the step that follows.
 //! - [`peer`]: where the peer comes from: connecting (each address of the host in turn, or
-//!   the proxy of `-x` and then its handshake), listening, `-k`, the password listener's patience with strangers, and what happens after a
-//!   session (end, or the next peer).
+//!   the proxy of `-x` and then its handshake), listening, `-k`, the password listener's
+//!   patience with strangers, and what happens after a session (end, or the next peer).
+//! - [`pending`]: a password listener's handshakes under way, each in a slot of its own.
 //! - [`session`]: one peer's connection and the bytes in flight to and from it: the pump that
 //!   moves bytes until nothing more can move, and the kernel's zero-copy routes.
 //! - [`ending`]: when a session ends, as a pure state machine with its own unit tests.
@@ -24,6 +25,7 @@ mod ending;
 mod event_loop;
 mod meter;
 mod peer;
+mod pending;
 mod session;
 
 use crate::error::Error;
@@ -61,6 +63,6 @@ enum End {
     PeerLost(Error),
     /// Something else failed: stdin, stdout, or the secure channel.
     Failed(Error),
-    /// The password handshake failed because the passwords differ: on a listener, one guess.
-    WrongPassword(Error),
+    /// In a chat, the peer was interrupted (its CLOSE says so): it left, as a person does.
+    PeerLeft,
 }

@@ -11,10 +11,15 @@
 //! password mode), so nobody else can join; with `-k` it stays open, and the next client waits
 //! in its backlog until the current session is over, then is served (nc's `-k`).
 //!
-//! A password listener outlasts strangers. Only a wrong password counts against it: it is said
-//! on stderr, followed by [`PAUSE_AFTER_GUESS`], and the run gives up after
-//! [`MAX_WRONG_GUESSES`] (with `-k` too: the budget is the run's, not the session's). Scans,
-//! junk, silence and dropped connections guess nothing: they are dropped, said only with `-v`.
+//! A password listener outlasts strangers. It runs up to eight handshakes at once, each with its
+//! own deadlines ([`super::pending`]), and commits to a connection only when the connector's
+//! READY has opened: then the listener closes (unless `-k`) and the other pending handshakes
+//! are dropped. Only a wrong password (a whole HELLO, then a CONFIRM_C that fails) counts
+//! against the room: it is said on stderr, at most one CONFIRM_C is checked per
+//! [`GUESS_INTERVAL`], and the run gives up after [`MAX_WRONG_GUESSES`] (with `-k` too: the
+//! budget is the run's, not the session's). Scans, junk, silence, dropped connections and a
+//! failure after our answer guessed nothing: they are dropped, not counted and said only with
+//! `-v` (a plaintext client, once a run without it).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -22,19 +27,21 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
-use mio::{Interest, Registry};
+use mio::{Interest, Registry, Token};
 
 use super::End;
-use super::event_loop::{LISTENER, PEER};
+use super::event_loop::{FIRST_PENDING, LISTENER, PEER};
+use super::pending::{Failure, Outcome, SLOTS, Slots};
 use crate::address;
 use crate::error::Error;
+use crate::layer::Layer;
 use crate::options::{Config, Mode};
 use crate::proxy::{Proxy, ProxyError, ProxyHandshake};
 use crate::secure::Cipher;
 
-/// How long a password listener waits after a wrong password before it accepts another peer:
-/// an attacker gets one guess per connection, and one a second at most.
-const PAUSE_AFTER_GUESS: Duration = Duration::from_secs(1);
+/// The least time between two CONFIRM_C checks of a password listener: a waiting one is held
+/// until it has passed, so guesses come one a second at most.
+const GUESS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How many wrong passwords a password listener takes in one run before it gives up.
 const MAX_WRONG_GUESSES: u32 = 10;
@@ -54,11 +61,13 @@ pub(super) enum Next {
     /// Nothing yet: wait for the next event or deadline.
     Wait,
     /// A peer is connected (and registered with the poll as `PEER`): start its session, with
-    /// `early`, what the destination sent right behind a proxy's reply, as its first input.
+    /// `early`, what the destination sent right behind a proxy's reply, as its first input,
+    /// and `layer`, the channel a password listener's handshake has already opened.
     Session {
         stream: TcpStream,
         peer: SocketAddr,
         early: Vec<u8>,
+        layer: Option<Layer>,
     },
 }
 
@@ -81,15 +90,12 @@ enum Phase {
     Listening,
     /// Connect mode, before the first attempt: the host's addresses, resolved.
     Resolved(VecDeque<SocketAddr>),
-    /// Password listen mode: resting after a failed handshake, until the given time.
-    Paused(Instant),
     /// A session is under way.
     Busy,
 }
 
 pub(super) struct Peers<'a> {
     config: &'a Config,
-    password: bool,
     phase: Phase,
     listener: Option<TcpListener>,
     listener_ready: bool,
@@ -97,10 +103,14 @@ pub(super) struct Peers<'a> {
     failed_handshakes: u32,
     /// Password listen mode: how many wrong passwords this run has seen (never reset).
     wrong_guesses: u32,
+    /// Password listen mode: the handshakes under way.
+    pending: Slots,
+    /// Password listen mode: when the next CONFIRM_C may be checked.
+    next_check: Option<Instant>,
+    /// Password listen mode: a plaintext client has been mentioned (once a run without -v).
+    said_not_tete: bool,
     /// When the current wait for a connection or a peer gives up (`-w`).
     deadline: Option<Instant>,
-    /// When waiting on this listener gives up (`-w`), through failed handshakes.
-    listen_deadline: Option<Instant>,
     /// With a proxy: its handshake and first request, made before connecting (a destination
     /// the protocol cannot express fails at once), until the connection to the proxy is up.
     proxy_handshake: Option<(ProxyHandshake, Vec<u8>)>,
@@ -109,21 +119,18 @@ pub(super) struct Peers<'a> {
 impl<'a> Peers<'a> {
     /// Resolves the host, or opens the listener: whatever can fail on the command line's
     /// account happens here, before the password prompt.
-    pub(super) fn start(
-        config: &'a Config,
-        password: bool,
-        registry: &Registry,
-    ) -> Result<Peers<'a>, Error> {
+    pub(super) fn start(config: &'a Config, registry: &Registry) -> Result<Peers<'a>, Error> {
         let mut peers = Peers {
             config,
-            password,
             phase: Phase::Listening,
             listener: None,
             listener_ready: false,
             failed_handshakes: 0,
             wrong_guesses: 0,
+            pending: Slots::new(FIRST_PENDING),
+            next_check: None,
+            said_not_tete: false,
             deadline: None,
-            listen_deadline: None,
             proxy_handshake: None,
         };
         match &config.mode {
@@ -165,26 +172,42 @@ impl<'a> Peers<'a> {
         self.listener_ready = true;
     }
 
+    /// Notes readiness from a poll event on a pending handshake's token, if `token` is one.
+    pub(super) fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
+        self.pending.ready(token, readable, writable);
+    }
+
     /// The next deadline of the wait for a peer, if any.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Busy | Phase::Resolved(_) => None,
-            Phase::Paused(until) => Some(self.deadline.map_or(until, |d| d.min(until))),
+            Phase::Listening => {
+                let check = self.next_check.filter(|_| self.pending.confirm_waiting());
+                [self.deadline, self.pending.next_deadline(), check]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            }
             _ => self.deadline,
         }
     }
 
-    /// Advances the wait for a peer.
-    pub(super) fn step(&mut self, registry: &Registry, now: Instant) -> Result<Next, Error> {
+    /// Advances the wait for a peer; `password` is the room's, for a password listener's
+    /// handshakes.
+    pub(super) fn step(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        password: Option<&[u8]>,
+    ) -> Result<Next, Error> {
         match self.phase {
             Phase::Busy | Phase::Resolved(_) => Ok(Next::Wait),
             Phase::Connecting { .. } => self.check_connecting(registry, now),
             Phase::Proxying { .. } => self.check_proxying(now),
-            Phase::Paused(until) if now < until => Ok(Next::Wait),
-            Phase::Listening | Phase::Paused(_) => {
-                self.phase = Phase::Listening;
-                self.accept(registry, now)
-            }
+            Phase::Listening => match password {
+                Some(password) => self.admit(registry, now, password),
+                None => self.accept(registry, now),
+            },
         }
     }
 
@@ -210,43 +233,15 @@ impl<'a> Peers<'a> {
         registry: &Registry,
         end: End,
         peer: SocketAddr,
-        authenticated: bool,
     ) -> Result<bool, Error> {
         match end {
             End::StdoutClosed => return Ok(true),
-            // A password listener outlasts strangers. A wrong password is a guess: counted,
-            // said, and followed by a pause, so guesses come one a second at most and ten in
-            // a run (-k included).
-            End::WrongPassword(err) if self.waits_for_partner(authenticated) => {
-                self.failed_handshakes += 1;
-                self.wrong_guesses += 1;
-                if self.wrong_guesses >= MAX_WRONG_GUESSES {
-                    return Err(Error::Secure(format!(
-                        "{err}; {MAX_WRONG_GUESSES} wrong passwords in this run: someone may be \
-                         guessing the room password, so choose another"
-                    )));
-                }
-                eprintln!("tete: {err}; waiting for another peer");
-                self.deadline = self.listen_deadline;
-                self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_GUESS);
-                return Ok(false);
-            }
-            // Anything else before the password is proved (a scan, junk, silence, a dropped
-            // connection) guessed nothing: it is not counted, and said only with -v, so that
-            // a scan cannot flood stderr. (It still pauses the single handshake slot.)
-            End::Failed(err) | End::PeerLost(err) if self.waits_for_partner(authenticated) => {
-                self.failed_handshakes += 1;
-                self.verbose(&format!("{err}; waiting for another peer"));
-                self.deadline = self.listen_deadline;
-                self.phase = Phase::Paused(Instant::now() + PAUSE_AFTER_GUESS);
-                return Ok(false);
-            }
             // With -k one peer's broken connection or channel is that peer's loss, not the
             // server's end; stdin and stdout failures still end it.
             End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if self.keep_open() => {
                 eprintln!("tete: {err}")
             }
-            End::Failed(err) | End::PeerLost(err) | End::WrongPassword(err) => return Err(err),
+            End::Failed(err) | End::PeerLost(err) => return Err(err),
             End::Idle => {
                 let idle = self.config.idle_timeout.unwrap_or_default().as_secs_f64();
                 eprintln!("tete: nothing moved for {idle} s; closing the connection to {peer}");
@@ -255,6 +250,7 @@ impl<'a> Peers<'a> {
                 }
             }
             End::Done => self.verbose("peer closed"),
+            End::PeerLeft => eprintln!("tete: the peer left"),
         }
         if !self.keep_open() {
             return Ok(true);
@@ -265,11 +261,6 @@ impl<'a> Peers<'a> {
 
     fn keep_open(&self) -> bool {
         self.config.keep_open()
-    }
-
-    /// True while a password listener still waits for its partner to prove the password.
-    fn waits_for_partner(&self, authenticated: bool) -> bool {
-        !authenticated && self.password && self.listener.is_some()
     }
 
     /// Starts connecting to the next address in `targets`; `failure` is why the last one failed.
@@ -333,6 +324,7 @@ impl<'a> Peers<'a> {
                     stream,
                     peer: target,
                     early: Vec::new(),
+                    layer: None,
                 })
             }
             (Ok(()), Some((handshake, out))) => {
@@ -403,6 +395,7 @@ impl<'a> Peers<'a> {
             stream,
             peer: target,
             early,
+            layer: None,
         })
     }
 
@@ -452,8 +445,7 @@ impl<'a> Peers<'a> {
             return Ok(());
         };
         self.phase = Phase::Listening;
-        self.listen_deadline = self.config.wait.map(|wait| Instant::now() + wait);
-        self.deadline = self.listen_deadline;
+        self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
         let listener = match self.listener.take() {
             // -k: the next client may already wait in the backlog.
             Some(listener) => listener,
@@ -478,43 +470,130 @@ impl<'a> Peers<'a> {
         Ok(())
     }
 
+    /// Plain listen mode: the first connection is the peer.
     fn accept(&mut self, registry: &Registry, now: Instant) -> Result<Next, Error> {
-        let Some(listener) = &self.listener else {
-            return Ok(Next::Wait);
+        let Some((mut stream, peer)) = self.next_connection()? else {
+            return self.check_wait(now).map(|()| Next::Wait);
         };
-        if !self.listener_ready {
-            if self.deadline.is_some_and(|deadline| now >= deadline) {
-                return Err(self.gave_up_waiting());
+        registry
+            .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|err| Error::io("event loop", &err))?;
+        self.deadline = None;
+        self.phase = Phase::Busy;
+        Ok(Next::Session {
+            stream,
+            peer,
+            early: Vec::new(),
+            layer: None,
+        })
+    }
+
+    /// Password listen mode: every new connection starts a pending handshake; the first whose
+    /// channel opens is the peer.
+    fn admit(&mut self, registry: &Registry, now: Instant, password: &[u8]) -> Result<Next, Error> {
+        while let Some((stream, peer)) = self.next_connection()? {
+            let replaced = self
+                .pending
+                .admit(registry, stream, peer, password, self.config.crlf, now)
+                .map_err(|err| Error::io("event loop", &err))?;
+            if let Some(replaced) = replaced {
+                self.failed_handshakes += 1;
+                self.verbose(&format!(
+                    "{replaced} made the least progress of {SLOTS} pending handshakes: dropped for {peer}"
+                ));
             }
-            return Ok(Next::Wait);
         }
-        loop {
+        let may_check = self.next_check.is_none_or(|at| now >= at);
+        let (outcomes, checked) = self.pending.step(registry, now, may_check);
+        if checked {
+            self.next_check = Some(now + GUESS_INTERVAL);
+        }
+        let mut opened = None;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Open(stream, peer, layer) => {
+                    if opened.is_none() {
+                        opened = Some((stream, peer, layer));
+                    }
+                }
+                Outcome::Guess(peer, err) => {
+                    self.failed_handshakes += 1;
+                    self.wrong_guesses += 1;
+                    if self.wrong_guesses >= MAX_WRONG_GUESSES {
+                        return Err(Error::Secure(format!(
+                            "secure channel with {peer}: {err}; {MAX_WRONG_GUESSES} wrong \
+                             passwords in this run: someone may be guessing the room password, \
+                             so choose another"
+                        )));
+                    }
+                    eprintln!("tete: secure channel with {peer}: {err}; waiting for another peer");
+                }
+                Outcome::Dropped(peer, Failure::NotTete) => {
+                    self.failed_handshakes += 1;
+                    if self.config.verbose || !self.said_not_tete {
+                        eprintln!(
+                            "tete: {peer} is not a password peer (it did not open with tete's \
+                             handshake); waiting for another peer"
+                        );
+                        self.said_not_tete = true;
+                    }
+                }
+                Outcome::Dropped(peer, Failure::Other(why)) => {
+                    self.failed_handshakes += 1;
+                    self.verbose(&format!(
+                        "secure channel with {peer}: {why}; waiting for another peer"
+                    ));
+                }
+            }
+        }
+        let Some((mut stream, peer, layer)) = opened else {
+            return self.check_wait(now).map(|()| Next::Wait);
+        };
+        // The partner is in: nobody else's handshake goes on.
+        self.pending.clear(registry);
+        registry
+            .reregister(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|err| Error::io("event loop", &err))?;
+        self.deadline = None;
+        self.phase = Phase::Busy;
+        Ok(Next::Session {
+            stream,
+            peer,
+            early: Vec::new(),
+            layer: Some(layer),
+        })
+    }
+
+    /// Fails once the `-w` wait for a peer is over.
+    fn check_wait(&self, now: Instant) -> Result<(), Error> {
+        match self.deadline {
+            Some(deadline) if now >= deadline => Err(self.gave_up_waiting()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The next connection waiting on the listener, if any.
+    fn next_connection(&mut self) -> Result<Option<(TcpStream, SocketAddr)>, Error> {
+        let Some(listener) = &self.listener else {
+            return Ok(None);
+        };
+        while self.listener_ready {
             match listener.accept() {
-                Ok((mut stream, peer)) => {
+                Ok((stream, peer)) => {
                     // An IPv4 peer of a dual-stack listener: 127.0.0.1, not [::ffff:127.0.0.1].
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
                     self.verbose(&format!("connection from {peer}"));
-                    registry
-                        .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
-                        .map_err(|err| Error::io("event loop", &err))?;
-                    // The -w wait is over for now; a failed handshake brings it back.
-                    self.deadline = None;
-                    self.phase = Phase::Busy;
-                    return Ok(Next::Session {
-                        stream,
-                        peer,
-                        early: Vec::new(),
-                    });
+                    return Ok(Some((stream, peer)));
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.listener_ready = false;
-                    return Ok(Next::Wait);
                 }
                 // The peer gave up before we accepted: take the next one, if any.
-                Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => {}
                 Err(err) => return Err(Error::io("accept", &err)),
             }
         }
+        Ok(None)
     }
 
     fn verbose(&self, message: &str) {

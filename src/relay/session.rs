@@ -16,10 +16,12 @@ use super::{End, Input, Output};
 use crate::error::{Error, os_reason};
 use crate::layer::{Flow, Layer, LayerError};
 use crate::options::{Config, Direction, Mode};
-use crate::secure::{Cipher, CloseReason, Role, SecureError};
+use crate::secure::{Cipher, CloseReason, HELLO_START, Role, SecureError};
 use crate::zerocopy::{self, Direct, Outcome};
 
-/// How long a peer has to complete the password handshake, unless `-w` says otherwise.
+/// How long a connector's listener has to complete the password handshake, unless `-w` says
+/// otherwise. (A listener's handshakes run before its session, with their own deadlines: see
+/// [`super::pending`].)
 const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
 
 /// How often `--send-only` checks whether the peer has acknowledged everything, once sent.
@@ -51,24 +53,20 @@ pub(super) struct Session {
     sent: u64,
     /// Bytes of the peer's written to stdout (plaintext), or discarded by `--send-only`.
     received: u64,
+    /// stdin is a terminal: a chat, where a peer's interruption is a person leaving.
+    chat: bool,
+    /// Plain mode: how many of the peer's first bytes match a password HELLO's start, until
+    /// they differ or match whole (then [`Session::take_hint`] has something to say).
+    hello_seen: Option<usize>,
+    /// The peer opened with a password HELLO, and nobody has been told yet.
+    hint_due: bool,
 }
 
 impl Session {
-    /// Starts the session with `stream`, already registered with the poll. `early` is what the
-    /// peer sent before the session began (what followed a proxy's reply): it is handled
-    /// before anything read from the stream.
-    pub(super) fn begin(
-        stream: TcpStream,
-        peer: SocketAddr,
-        early: &[u8],
-        config: &Config,
-        password: Option<&[u8]>,
-        input: &Input,
-        output: &Output,
-    ) -> Result<Session, Error> {
-        // Chat lines must leave at once, not wait to be coalesced with later ones.
-        let _ = stream.set_nodelay(true);
-        let mut layer = match password {
+    /// The layer of a session that starts from a bare connection: plain, or with `password`
+    /// at the start of its handshake.
+    pub(super) fn fresh_layer(config: &Config, password: Option<&[u8]>) -> Layer {
+        match password {
             None => Layer::plain(config.crlf),
             Some(password) => {
                 let role = match config.mode {
@@ -77,22 +75,41 @@ impl Session {
                 };
                 Layer::secure(config.crlf, role, password)
             }
-        };
+        }
+    }
+
+    /// Starts the session with `stream`, already registered with the poll, and `layer` (fresh,
+    /// or a password channel already open). `early` is what the peer sent before the session
+    /// began (what followed a proxy's reply): it is handled before anything read from the
+    /// stream.
+    pub(super) fn begin(
+        stream: TcpStream,
+        peer: SocketAddr,
+        mut layer: Layer,
+        early: &[u8],
+        config: &Config,
+        input: &Input,
+        output: &Output,
+    ) -> Result<Session, Error> {
+        // Chat lines must leave at once, not wait to be coalesced with later ones.
+        let _ = stream.set_nodelay(true);
+        // Only password mode changes the peer's bytes on their way in.
+        let secure = !layer.passthrough(Flow::Inbound);
         let receive_only = config.direction == Direction::ReceiveOnly;
         let send_only = config.direction == Direction::SendOnly;
         let rules = Rules {
             // In password mode the peer is always tete, which does not stop on our end of
             // stream, and without the authenticated CLOSE it would see a truncation: there
             // -d ends our direction at once instead.
-            receive_only: receive_only && password.is_none(),
+            receive_only: receive_only && !secure,
             send_only,
             // The password mode's peer is always tete, which reads our CLOSE as no more than
             // the end of our direction; -q asks for the end; through a proxy the end waits for
             // the reply (see ending.rs).
-            hold_end: match (password, &config.mode, config.quit_after_eof) {
-                (Some(_), _, _) | (_, _, Some(_)) => HoldEnd::Never,
-                (None, Mode::Connect { proxy: Some(_), .. }, None) => HoldEnd::Always,
-                (None, _, None) => HoldEnd::IfNothingSent,
+            hold_end: match (secure, &config.mode, config.quit_after_eof) {
+                (true, _, _) | (_, _, Some(_)) => HoldEnd::Never,
+                (false, Mode::Connect { proxy: Some(_), .. }, None) => HoldEnd::Always,
+                (false, _, None) => HoldEnd::IfNothingSent,
             },
             chat: input.stream.is_terminal,
             quit_after_end: config.quit_after_eof,
@@ -139,6 +156,9 @@ impl Session {
             last_activity: now,
             sent: 0,
             received: 0,
+            chat: input.stream.is_terminal,
+            hello_seen: (!secure).then_some(0),
+            hint_due: false,
         })
     }
 
@@ -154,10 +174,6 @@ impl Session {
     /// The password mode's cipher, once the channel is open.
     pub(super) fn cipher(&self) -> Option<Cipher> {
         self.layer.cipher()
-    }
-
-    pub(super) fn authenticated(&self) -> bool {
-        self.authenticated
     }
 
     /// Notes the socket's readiness from a poll event.
@@ -264,9 +280,21 @@ impl Session {
             && !progress
             && self.layer.stdout_bytes().is_empty()
         {
-            self.layer
+            let reason = self
+                .layer
                 .finish_inbound()
                 .map_err(|err| self.layer_failure(err))?;
+            if reason == CloseReason::Interrupted {
+                // The peer is gone: in a chat a person left; a transfer may be incomplete.
+                return Err(if self.chat {
+                    End::PeerLeft
+                } else {
+                    End::PeerLost(Error::Runtime(format!(
+                        "the peer ({}) was interrupted; the data may be incomplete",
+                        self.peer
+                    )))
+                });
+            }
             self.ending.peer_finished();
             progress = true;
         }
@@ -315,8 +343,10 @@ impl Session {
             return Ok(false);
         };
         let mut progress = false;
-        // Bytes already in the layer (what followed a proxy's reply) go first.
-        while output.ready
+        // Bytes already in the layer (what followed a proxy's reply) go first; the first few
+        // bytes go through the layer, to be looked at.
+        while self.hello_seen.is_none()
+            && output.ready
             && (self.readable || route.has_pending())
             && self.ending.receiving() == Receiving::Open
             && self.layer.stdout_bytes().is_empty()
@@ -398,7 +428,7 @@ impl Session {
 
     fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
-        while self.down_route.is_none()
+        while (self.down_route.is_none() || self.hello_seen.is_some())
             && self.readable
             && self.ending.receiving() == Receiving::Open
         {
@@ -411,6 +441,10 @@ impl Session {
                 Ok(n) => {
                     buf.commit(n);
                     self.last_activity = Instant::now();
+                    if self.hello_seen.is_some() {
+                        let plain = self.layer.stdout_bytes();
+                        self.look_for_hello(plain.len() - n);
+                    }
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.readable = false;
@@ -421,16 +455,36 @@ impl Session {
             }
             progress = true;
         }
-        let mut decoded = self.layer.decode().map_err(|err| self.layer_failure(err))?;
-        // A listener checks the connector's CONFIRM at once: the pause after each failed
-        // handshake already keeps guesses to one a second.
-        if self.layer.confirm_waiting() {
-            self.layer
-                .check_confirm()
-                .map_err(|err| self.layer_failure(err))?;
-            decoded |= self.layer.decode().map_err(|err| self.layer_failure(err))?;
-        }
+        // A listener's session starts with the channel open (its handshake ran in the peer
+        // lifecycle), so a handshake here is a connector's, which has no CONFIRM_C to check.
+        let decoded = self.layer.decode().map_err(|err| self.layer_failure(err))?;
         Ok(progress || decoded)
+    }
+
+    /// Plain mode: compares the peer's bytes from `from` in [`Layer::stdout_bytes`] with a
+    /// password HELLO's start, until they differ or match whole.
+    fn look_for_hello(&mut self, from: usize) {
+        let Some(seen) = self.hello_seen else {
+            return;
+        };
+        let fresh = &self.layer.stdout_bytes()[from..];
+        let len = fresh.len().min(HELLO_START.len() - seen);
+        self.hello_seen = if fresh[..len] != HELLO_START[seen..seen + len] {
+            None
+        } else if seen + len == HELLO_START.len() {
+            self.hint_due = true;
+            None
+        } else {
+            Some(seen + len)
+        };
+    }
+
+    /// What the user should hear about the peer, once: that it opened with a password HELLO.
+    pub(super) fn take_hint(&mut self) -> Option<&'static str> {
+        std::mem::take(&mut self.hint_due).then_some(
+            "the peer expects a room password (it opened with tete's password handshake): \
+             run both ends with -P and the same password",
+        )
     }
 
     fn write_stdout(
@@ -471,14 +525,9 @@ impl Session {
 
     /// stdin's failure, or the secure channel's.
     fn layer_failure(&self, err: LayerError) -> End {
-        let guess = err.is_guess();
-        match (err, guess) {
-            (LayerError::Read(err), _) => End::Failed(Error::io("stdin", &err)),
-            (LayerError::Handshake(err), true) => match self.secure_failure(err) {
-                End::Failed(err) => End::WrongPassword(err),
-                other => other,
-            },
-            (LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err), _) => {
+        match err {
+            LayerError::Read(err) => End::Failed(Error::io("stdin", &err)),
+            LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err) => {
                 self.secure_failure(err)
             }
         }
@@ -507,8 +556,8 @@ impl Session {
     }
 
     pub(super) fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
-        // Until the channel is up only the handshake's deadline counts: -i must not let a
-        // silent stranger end a password listener.
+        // Until the channel is up only the handshake's deadline counts: -i is about the
+        // session's bytes, and there are none yet.
         if !self.layer.is_open() {
             return (now >= self.handshake_deadline)
                 .then(|| self.secure_failure(SecureError::Stalled));
@@ -517,25 +566,60 @@ impl Session {
         (now >= self.last_activity + idle).then_some(End::Idle)
     }
 
-    /// Closes the connection. Whatever the peer sent that nobody will read is drained first, so
-    /// that the close is a FIN and not a reset, which could destroy data the peer has not yet read.
-    pub(super) fn close(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.stream);
-        // What is already queued goes out if the socket takes it now (a failed handshake's
-        // CONFIRM, which tells the peer why); nothing waits for it.
-        let waiting = self.layer.outgoing();
-        if !waiting.is_empty()
-            && let Ok(n) = self.stream.write(waiting.filled())
-        {
-            waiting.consume(n);
+    /// We are being stopped (a signal, or Ctrl-C in a chat): a password session's peer is told
+    /// with CLOSE(interrupted), unless our stream has already ended. Best effort and bounded:
+    /// only what the socket takes at once, as a stalled peer must not hold up the exit.
+    pub(super) fn interrupt(&mut self) {
+        if !self.layer.is_open() || matches!(self.ending.sending(), Sending::Closed { .. }) {
+            return;
         }
-        // Bounded, as a peer that keeps sending must not keep tete from ending.
+        // The CLOSE goes behind what is queued; if there is no room for it, the socket may
+        // take some of the queue first.
+        for _ in 0..2 {
+            if !matches!(
+                self.layer.close_outbound(CloseReason::Interrupted),
+                Ok(false)
+            ) {
+                break;
+            }
+            self.write_now();
+        }
+        self.write_now();
+        self.drain();
+    }
+
+    /// Writes what is queued for the socket, as far as it takes it without waiting.
+    fn write_now(&mut self) {
+        let waiting = self.layer.outgoing();
+        while !waiting.is_empty() {
+            match self.stream.write(waiting.filled()) {
+                Ok(n) if n > 0 => waiting.consume(n),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
+    }
+
+    /// Reads and drops what the peer sent that nobody will read, so that the close is a FIN
+    /// and not a reset, which could destroy data the peer has not yet read. Bounded, as a peer
+    /// that keeps sending must not keep tete from ending.
+    fn drain(&mut self) {
         let mut sink = [0u8; 16 * 1024];
         for _ in 0..64 {
             if !matches!(self.stream.read(&mut sink), Ok(n) if n > 0) {
                 break;
             }
         }
+    }
+
+    /// Closes the connection. Whatever the peer sent that nobody will read is drained first, so
+    /// that the close is a FIN and not a reset, which could destroy data the peer has not yet read.
+    pub(super) fn close(&mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.stream);
+        // What is already queued goes out if the socket takes it now (a failed handshake's
+        // answer, which tells the peer why); nothing waits for it.
+        self.write_now();
+        self.drain();
     }
 }
 

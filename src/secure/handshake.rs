@@ -29,6 +29,9 @@ pub const REJECT: u8 = 0x15;
 const MAGIC: &[u8; 4] = b"TETE";
 const VERSION: u8 = 0x02;
 const MAGIC_LEN: usize = MAGIC.len();
+/// How every HELLO of this version begins: the magic, then the version. A plain tete that sees
+/// it from its peer can tell that the peer expects a room password.
+pub const HELLO_START: [u8; 5] = [MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION];
 const ROLE_AT: usize = MAGIC_LEN + 1;
 const FLAGS_AT: usize = ROLE_AT + 1;
 /// Where the SPAKE2 message starts.

@@ -88,7 +88,7 @@ mod tests;
 
 use std::fmt;
 
-pub use handshake::{CONFIRM_LEN, HELLO_LEN, Handshake, REJECT};
+pub use handshake::{CONFIRM_LEN, HELLO_LEN, HELLO_START, Handshake, REJECT};
 pub use record::{
     CLOSE_LEN, Content, DATA_OFFSET, HEADER_LEN, MAX_PAYLOAD, MAX_RECORD, OVERHEAD, Opened, Opener,
     READY_LEN, REKEY_INTERVAL, Sealer, TAG_LEN,

@@ -1,0 +1,312 @@
+//! A password listener's pending handshakes: the connections accepted whose peer has not yet
+//! proved it knows the password.
+//!
+//! Anyone who can reach the port can connect, so nothing a stranger does may end the room or
+//! hold its door. Up to [`SLOTS`] handshakes run at once (like OpenSSH's `MaxStartups`), each
+//! with only its socket and a handshake-sized [`Layer`] (a few hundred bytes: the session's
+//! buffers come after READY), and each with its own deadlines, which do not depend on `-w`:
+//! the whole HELLO within [`HELLO_TIME`] of the accept, CONFIRM_C within [`CONFIRM_TIME`] of
+//! it, and READY within [`CONFIRM_TIME`] of our answer. When every slot is taken, a new
+//! connection replaces the pending one that has made the least progress (the oldest without a
+//! whole HELLO first), so a flood of silent connections cannot keep the partner out.
+//!
+//! This module only runs the handshakes; which CONFIRM_C may be checked when (the guess rate
+//! limit) and what a failure counts for is the peer lifecycle's call ([`super::peer`]).
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+use crate::layer::{Layer, LayerError};
+use crate::secure::{CONFIRM_LEN, HELLO_LEN, Role, SecureError};
+
+/// How many handshakes a password listener runs at once.
+pub(super) const SLOTS: usize = 8;
+/// How long a pending connection has to send its whole HELLO, from the accept.
+const HELLO_TIME: Duration = Duration::from_secs(5);
+/// How long a pending connection has to send CONFIRM_C, from the accept; and READY, from our
+/// CONFIRM_L.
+const CONFIRM_TIME: Duration = Duration::from_secs(10);
+
+/// The pending handshakes, one a slot; slot `i`'s poll token is `Token(first + i)`.
+pub(super) struct Slots {
+    first: usize,
+    slots: [Option<Pending>; SLOTS],
+}
+
+/// One accepted connection in its handshake.
+pub(super) struct Pending {
+    stream: TcpStream,
+    peer: SocketAddr,
+    layer: Layer,
+    accepted: Instant,
+    /// Bytes the peer has sent so far.
+    received: usize,
+    /// When this handshake fails unless it has moved on; none while its CONFIRM_C waits for
+    /// the listener's rate limit (the wait is ours, not the peer's).
+    deadline: Option<Instant>,
+    readable: bool,
+    writable: bool,
+}
+
+/// What a step of a pending handshake came to.
+pub(super) enum Outcome {
+    /// The connector's READY opened: the channel is up, the peer knows the password.
+    Open(TcpStream, SocketAddr, Layer),
+    /// The connection failed or was not a partner (a stranger, or a failure before READY):
+    /// dropped, counted for nothing.
+    Dropped(SocketAddr, Failure),
+    /// A well-formed HELLO followed by a CONFIRM_C that failed: a password guess.
+    Guess(SocketAddr, SecureError),
+}
+
+/// Why a pending connection was dropped.
+pub(super) enum Failure {
+    /// The peer is not a tete password peer (plaintext, junk, wrong magic).
+    NotTete,
+    /// Anything else: silence, a drop, the wrong version or role, a damaged answer.
+    Other(String),
+}
+
+impl Slots {
+    /// Slots whose tokens start at `first`.
+    pub(super) fn new(first: usize) -> Slots {
+        Slots {
+            first,
+            slots: Default::default(),
+        }
+    }
+
+    /// Notes readiness from a poll event on `token`, if it is a slot's.
+    pub(super) fn ready(&mut self, token: Token, readable: bool, writable: bool) {
+        let slot = token.0.checked_sub(self.first).filter(|i| *i < SLOTS);
+        if let Some(pending) = slot.and_then(|slot| self.slots[slot].as_mut()) {
+            pending.readable |= readable;
+            pending.writable |= writable;
+        }
+    }
+
+    /// Starts the handshake with a new connection (`crlf`: `-C`, for the session after it).
+    /// When every slot is taken, the one with the least progress is dropped for it; returns
+    /// its address.
+    pub(super) fn admit(
+        &mut self,
+        registry: &Registry,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        password: &[u8],
+        crlf: bool,
+        now: Instant,
+    ) -> io::Result<Option<SocketAddr>> {
+        let free = self.slots.iter().position(Option::is_none);
+        let (slot, replaced) = match free {
+            Some(slot) => (slot, None),
+            None => {
+                let slot = (0..SLOTS)
+                    .min_by_key(|i| self.slots[*i].as_ref().map(Pending::progress))
+                    .unwrap_or(0);
+                let replaced = self.remove(registry, slot).map(|old| old.peer);
+                (slot, replaced)
+            }
+        };
+        registry.register(
+            &mut stream,
+            Token(self.first + slot),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let _ = stream.set_nodelay(true);
+        self.slots[slot] = Some(Pending {
+            stream,
+            peer,
+            layer: Layer::secure(crlf, Role::Listener, password),
+            accepted: now,
+            received: 0,
+            deadline: Some(now + HELLO_TIME),
+            readable: true,
+            writable: true,
+        });
+        Ok(replaced)
+    }
+
+    /// Advances every pending handshake; `may_check` says whether a waiting CONFIRM_C may be
+    /// checked now (at most one is). Returns the outcomes, with the slots they came from
+    /// already freed, and whether a CONFIRM_C was checked.
+    pub(super) fn step(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        may_check: bool,
+    ) -> (Vec<Outcome>, bool) {
+        let mut outcomes = Vec::new();
+        let mut checked = false;
+        // The oldest first: of two waiting CONFIRM_Cs, the earlier one is checked first.
+        let mut order: Vec<usize> = (0..SLOTS).filter(|i| self.slots[*i].is_some()).collect();
+        order.sort_by_key(|i| self.slots[*i].as_ref().map(|p| p.accepted));
+        for slot in order {
+            let Some(pending) = self.slots[slot].take() else {
+                continue;
+            };
+            let (next, did_check) = pending.advance(registry, now, may_check && !checked);
+            checked |= did_check;
+            match next {
+                Ok(pending) => self.slots[slot] = Some(pending),
+                Err(outcome) => outcomes.push(outcome),
+            }
+        }
+        (outcomes, checked)
+    }
+
+    /// True when a CONFIRM_C waits for the rate limit.
+    pub(super) fn confirm_waiting(&self) -> bool {
+        self.slots
+            .iter()
+            .flatten()
+            .any(|pending| pending.layer.confirm_waiting())
+    }
+
+    /// The nearest deadline of the pending handshakes.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.slots.iter().flatten().filter_map(|p| p.deadline).min()
+    }
+
+    /// Drops every pending handshake.
+    pub(super) fn clear(&mut self, registry: &Registry) {
+        for slot in 0..SLOTS {
+            self.remove(registry, slot);
+        }
+    }
+
+    fn remove(&mut self, registry: &Registry, slot: usize) -> Option<Pending> {
+        let mut pending = self.slots[slot].take()?;
+        let _ = registry.deregister(&mut pending.stream);
+        Some(pending)
+    }
+}
+
+impl Pending {
+    /// Orders by progress, least first: without a whole HELLO, then without a whole CONFIRM_C,
+    /// then further (its CONFIRM_C waiting to be checked, or READY awaited); within each, the
+    /// oldest first. (A peer that sent more than that with errors is dropped at once.)
+    fn progress(&self) -> (u8, Instant) {
+        let stage = if self.received < HELLO_LEN {
+            0
+        } else if self.received < HELLO_LEN + CONFIRM_LEN {
+            1
+        } else {
+            2
+        };
+        (stage, self.accepted)
+    }
+
+    /// Moves the handshake as far as the socket allows: the pending handshake back while it is
+    /// undecided, else its outcome (the connection deregistered unless the channel opened).
+    /// Also says whether a CONFIRM_C was checked.
+    fn advance(
+        mut self,
+        registry: &Registry,
+        now: Instant,
+        may_check: bool,
+    ) -> (Result<Pending, Outcome>, bool) {
+        let mut checked = false;
+        let failure = match self.exchange(now, may_check, &mut checked) {
+            Ok(()) if self.layer.is_open() => {
+                return (
+                    Err(Outcome::Open(self.stream, self.peer, self.layer)),
+                    checked,
+                );
+            }
+            Ok(()) if self.deadline.is_some_and(|deadline| now >= deadline) => {
+                Failure::Other(SecureError::Stalled.to_string())
+            }
+            Ok(()) => return (Ok(self), checked),
+            Err(Step::Layer(err)) if err.is_guess() => {
+                let _ = self.write();
+                let _ = registry.deregister(&mut self.stream);
+                let err = err.secure().cloned().unwrap_or(SecureError::WrongPassword);
+                return (Err(Outcome::Guess(self.peer, err)), checked);
+            }
+            Err(Step::Layer(LayerError::Handshake(SecureError::NotTete))) => Failure::NotTete,
+            Err(Step::Layer(err)) => Failure::Other(err.to_string()),
+            Err(Step::Io(err)) => Failure::Other(crate::error::os_reason(&err)),
+        };
+        let _ = self.write();
+        let _ = registry.deregister(&mut self.stream);
+        (Err(Outcome::Dropped(self.peer, failure)), checked)
+    }
+
+    /// Reads, feeds the handshake, checks a waiting CONFIRM_C if allowed, and writes.
+    fn exchange(&mut self, now: Instant, may_check: bool, checked: &mut bool) -> Result<(), Step> {
+        loop {
+            let mut moved = self.write()?;
+            let mut ended = false;
+            while self.readable && !ended && self.layer.incoming().room() > 0 {
+                let buf = self.layer.incoming();
+                match self.stream.read(buf.spare()) {
+                    Ok(0) => ended = true,
+                    Ok(n) => {
+                        buf.commit(n);
+                        self.received += n;
+                        moved = true;
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err) => return Err(Step::Io(err)),
+                }
+            }
+            let had_hello = self.received >= HELLO_LEN;
+            moved |= self.layer.decode().map_err(Step::Layer)?;
+            // READY and the peer's end may come together: the session sees the end again.
+            if ended && !self.layer.is_open() {
+                return Err(Step::Layer(
+                    self.layer
+                        .finish_inbound()
+                        .err()
+                        .unwrap_or(LayerError::Handshake(SecureError::EndedInHandshake)),
+                ));
+            }
+            if self.layer.confirm_waiting() {
+                if !may_check || *checked {
+                    self.deadline = None;
+                    return Ok(());
+                }
+                *checked = true;
+                self.layer.check_confirm().map_err(Step::Layer)?;
+                self.deadline = Some(now + CONFIRM_TIME);
+                self.layer.decode().map_err(Step::Layer)?;
+                moved = true;
+            } else if had_hello && self.deadline == Some(self.accepted + HELLO_TIME) {
+                self.deadline = Some(self.accepted + CONFIRM_TIME);
+            }
+            if self.layer.is_open() || !moved {
+                self.write()?;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Writes what the handshake has queued, as far as the socket takes it.
+    fn write(&mut self) -> Result<bool, Step> {
+        let mut moved = false;
+        while self.writable && !self.layer.outgoing().is_empty() {
+            match self.stream.write(self.layer.outgoing().filled()) {
+                Ok(n) => {
+                    self.layer.outgoing().consume(n);
+                    moved = true;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Step::Io(err)),
+            }
+        }
+        Ok(moved)
+    }
+}
+
+/// How a step of the exchange failed.
+enum Step {
+    Layer(LayerError),
+    Io(io::Error),
+}

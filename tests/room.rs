@@ -1,0 +1,491 @@
+//! A private room, as an attacker on the same machine would try it: strangers of every kind
+//! must neither enter, end nor hold the door of a password listener; only real guesses count;
+//! an interrupted partner reads as "left" in a chat and as "incomplete" in a transfer; and a
+//! side that forgot `-P` is told so. Loopback only.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tete::secure::{Handshake, Role};
+
+const PASSWORD: &str = "a private room";
+/// A HELLO's first 20 bytes: magic, version 2, the connector's role, no flags, then part of a
+/// SPAKE2 message. Never finished.
+const HALF_HELLO: &[u8] = b"TETE\x02\x01\x00ABCDEFGHIJKLM";
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// `tete [-v] -l EXTRA... 127.0.0.1 PORT` with the room password, waiting until it listens.
+fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
+    let port = free_port();
+    let mut args: Vec<String> = Vec::new();
+    if verbose {
+        args.push("-v".into());
+    }
+    args.push("-l".into());
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args.extend(["127.0.0.1".to_string(), port.to_string()]);
+    let mut listener = tete(&args)
+        .password(PASSWORD)
+        .stdin(stdin)
+        .stderr(Output::Capture)
+        .spawn();
+    wait_until("the room listens", TIMEOUT, || {
+        std::net::TcpStream::connect_timeout(&loopback(port), Duration::from_millis(100)).is_ok()
+    });
+    // That probe was itself a stranger: give the room a moment to drop it.
+    listener.assert_running("after the probe");
+    (listener, port)
+}
+
+/// `tete 127.0.0.1 PORT` with `password`.
+fn partner(port: u16, password: &str, stdin: Input) -> Tete {
+    tete(["127.0.0.1".to_string(), port.to_string()])
+        .password(password)
+        .stdin(stdin)
+}
+
+/// The right partner gets in: both ends exit 0, each having printed what the other sent.
+#[track_caller]
+fn partner_gets_in(listener: Running, port: u16, listener_data: &[u8]) -> Finished {
+    let up = random_bytes(u64::from(port), 40 * KIB + 3);
+    let client = partner(port, PASSWORD, Input::Bytes(up.clone())).run();
+    client.assert_success();
+    assert_bytes_eq("what the partner printed", listener_data, &client.stdout);
+    let listener = listener.wait();
+    listener.assert_success();
+    assert_bytes_eq("what the room printed", &up, &listener.stdout);
+    listener
+}
+
+#[track_caller]
+fn assert_still_open(listener: &mut Running, why: &str) {
+    if let Some(status) = listener.try_status() {
+        panic!(
+            "{}: ended ({status:?}) but {why}; stderr: {:?}",
+            listener.description,
+            listener.stderr_so_far()
+        );
+    }
+}
+
+/// A stranger that connects, says `bytes` and leaves.
+fn say_and_leave(port: u16, bytes: &[u8]) {
+    let mut stream = connect(loopback(port));
+    let _ = stream.write_all(bytes);
+    // Whatever the room answers (its HELLO) is read, so that the close is a FIN.
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut sink = [0u8; 256];
+    let _ = stream.read(&mut sink);
+}
+
+/// 30 strangers of three kinds (a scanner's connect-and-close, an HTTP client, half HELLOs
+/// that stay connected) leave the room open and quiet but for one word about the plaintext
+/// client; the partner then gets in.
+#[test]
+fn thirty_strangers_leave_the_room_open() {
+    let listener_data = random_bytes(1, 30 * KIB);
+    let (mut listener, port) = room(false, &[], Input::Bytes(listener_data.clone()));
+    let mut halves = Vec::new();
+    for i in 0..30 {
+        match i % 3 {
+            0 => drop(connect(loopback(port))),
+            1 => say_and_leave(port, b"GET / HTTP/1.0\r\n\r\n"),
+            _ => {
+                let mut stream = connect(loopback(port));
+                stream.write_all(HALF_HELLO).expect("a half HELLO");
+                halves.push(stream);
+            }
+        }
+    }
+    assert_still_open(&mut listener, "strangers guessed nothing");
+    let listener = partner_gets_in(listener, port, &listener_data);
+    drop(halves);
+    let told = listener.stderr.matches("not a password peer").count();
+    assert_eq!(
+        told, 1,
+        "{}: the plaintext clients should be mentioned once: {:?}",
+        listener.description, listener.stderr
+    );
+    assert_eq!(
+        listener.stderr.lines().count(),
+        1,
+        "{}: strangers must not flood stderr without -v: {:?}",
+        listener.description,
+        listener.stderr
+    );
+}
+
+/// Five silent connections and one that trickles a byte every 0.3 s hold slots, yet the
+/// partner's channel is up within about a second and a half of its start.
+#[test]
+fn silence_and_trickles_do_not_hold_the_door() {
+    let listener_data = random_bytes(2, 10 * KIB);
+    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
+    let silent: Vec<TcpStream> = (0..5).map(|_| connect(loopback(port))).collect();
+    let trickle = thread::spawn(move || {
+        let mut stream = connect(loopback(port));
+        for byte in HALF_HELLO.iter().cycle().take(40) {
+            if stream.write_all(&[*byte]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(300));
+        }
+    });
+    listener.wait_for_count("connection from", 7);
+    let started = Instant::now();
+    let up = b"from the partner\n".to_vec();
+    let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
+    listener.wait_for_stderr("secure channel up");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "{}: the partner's channel took {took:?} with strangers in the other slots",
+        listener.description
+    );
+    let client = client.wait();
+    client.assert_success();
+    assert_bytes_eq("what the partner printed", &listener_data, &client.stdout);
+    let listener = listener.wait();
+    listener.assert_success();
+    assert_bytes_eq("what the room printed", &up, &listener.stdout);
+    drop(silent);
+    trickle.join().expect("the trickling stranger");
+}
+
+/// With all eight slots held by silent strangers, a ninth connection (the partner) replaces
+/// the oldest of them and gets in.
+#[test]
+fn a_full_house_makes_room_for_the_partner() {
+    let listener_data = random_bytes(3, 10 * KIB);
+    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
+    let silent: Vec<TcpStream> = (0..8).map(|_| connect(loopback(port))).collect();
+    listener.wait_for_count("connection from", 9);
+    partner_gets_in(listener, port, &listener_data);
+    drop(silent);
+}
+
+/// Bytes the listener's accepted connections on `port` hold unread, from /proc/net/tcp: 0 once
+/// tete has read everything its pending peers sent.
+fn unread_by_the_room(port: u16) -> u64 {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1)?.rsplit(':').next()?;
+            let established = *fields.get(3)? == "01";
+            let rx_queue = fields.get(4)?.split(':').nth(1)?;
+            (established && u16::from_str_radix(local_port, 16).ok()? == port)
+                .then(|| u64::from_str_radix(rx_queue, 16).ok())
+                .flatten()
+        })
+        .sum()
+}
+
+/// When all eight slots are taken, the one with the least progress goes first, not simply the
+/// oldest: seven strangers that sent a whole HELLO (and then nothing) stay, and the youngest,
+/// silent one makes room for the partner.
+#[test]
+fn a_full_house_drops_the_least_progress_first() {
+    let listener_data = random_bytes(7, 10 * KIB);
+    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
+    let hellos: Vec<TcpStream> = (0..7)
+        .map(|_| {
+            let mut hello = Vec::new();
+            Handshake::new(Role::Connector, b"a stranger's guess", &mut hello);
+            let mut stream = connect(loopback(port));
+            stream.write_all(&hello).expect("a stranger's HELLO");
+            stream
+        })
+        .collect();
+    listener.wait_for_count("connection from", 8);
+    wait_until("the room has read the HELLOs", TIMEOUT, || {
+        unread_by_the_room(port) == 0
+    });
+    let silent = connect(loopback(port));
+    let silent_addr = silent.local_addr().expect("the silent stranger's address");
+    listener.wait_for_count("connection from", 9);
+    let listener = partner_gets_in(listener, port, &listener_data);
+    let dropped: Vec<&str> = listener
+        .stderr
+        .lines()
+        .filter(|line| line.contains("least progress"))
+        .collect();
+    assert!(
+        dropped.len() == 1 && dropped[0].contains(&silent_addr.to_string()),
+        "{}: the silent stranger ({silent_addr}) should have made room: {:?}",
+        listener.description,
+        listener.stderr
+    );
+    drop(hellos);
+}
+
+/// A stranger that sends a whole HELLO and then nothing has the CONFIRM deadline (10 s from
+/// the accept), not the HELLO deadline (5 s): it is dropped after about 10 s, the room open.
+#[test]
+fn a_hello_without_confirm_has_ten_seconds() {
+    let listener_data = random_bytes(8, 10 * KIB);
+    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
+    let mut hello = Vec::new();
+    Handshake::new(Role::Connector, b"a stranger's guess", &mut hello);
+    let mut stranger = connect(loopback(port));
+    let connected = Instant::now();
+    stranger.write_all(&hello).expect("the stranger's HELLO");
+    let line = listener.wait_for_stderr("did not complete the handshake in time");
+    let took = connected.elapsed();
+    assert!(
+        took >= Duration::from_millis(9500) && took < Duration::from_secs(14),
+        "{}: dropped after {took:?}, not about 10 s: {line:?}",
+        listener.description
+    );
+    assert_still_open(&mut listener, "a stalled stranger guessed nothing");
+    partner_gets_in(listener, port, &listener_data);
+}
+
+/// Three guessers at once: their CONFIRMs are checked one a second, so the third is rejected
+/// about two seconds after the first.
+#[test]
+fn simultaneous_guesses_are_checked_one_a_second() {
+    let (mut listener, port) = room(true, &[], Input::Null);
+    let guessers: Vec<Running> = (0..3)
+        .map(|i| partner(port, &format!("guess {i}"), Input::Null).spawn())
+        .collect();
+    listener.wait_for_count("different passwords", 1);
+    let first = Instant::now();
+    listener.wait_for_count("different passwords", 3);
+    let spread = first.elapsed();
+    assert!(
+        spread >= Duration::from_millis(1800),
+        "{}: three guesses checked within {spread:?}",
+        listener.description
+    );
+    for guesser in guessers {
+        guesser.wait().assert_code(3);
+    }
+    assert_still_open(&mut listener, "three guesses are within the budget");
+}
+
+/// With `-k`, ten wrong guesses end the room with status 3 and a word about the password,
+/// although right partners came in between: an authenticated session does not reset the
+/// budget.
+#[test]
+fn ten_guesses_end_a_keep_open_room() {
+    let (mut listener, port) = room(false, &["-k"], Input::Null);
+    for attempt in 1..=10 {
+        let wrong = partner(port, &format!("guess {attempt}"), Input::Null).run();
+        wrong.assert_code(3);
+        assert!(
+            wrong.stderr.contains("different passwords"),
+            "attempt {attempt}: {:?}",
+            wrong.stderr
+        );
+        if attempt % 4 == 0 {
+            let right = partner(port, PASSWORD, Input::Bytes(b"in\n".to_vec())).run();
+            right.assert_success();
+        }
+        if attempt < 10 {
+            listener.wait_for_count("different passwords", attempt);
+            assert_still_open(&mut listener, &format!("only {attempt} guesses"));
+        }
+    }
+    let listener = listener.wait();
+    listener.assert_code(3);
+    let last = listener.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("10 wrong passwords") && last.contains("choose another"),
+        "{}: the last line should say someone may be guessing: {:?}",
+        listener.description,
+        listener.stderr
+    );
+    assert_eq!(listener.stdout, b"in\nin\n", "the right partners' lines");
+}
+
+/// A listener holding eight pending strangers while a flood of junk connections comes and goes
+/// stays under 4 MiB: each handshake has a few hundred bytes of buffers, not a session's. (A
+/// debug build measured about 3.2 MiB, so the release bound holds for both.)
+#[test]
+fn pending_strangers_cost_little_memory() {
+    let limit_kib: u64 = 4 * 1024;
+    let listener_data = random_bytes(4, 10 * KIB);
+    let (mut listener, port) = room(false, &[], Input::Bytes(listener_data.clone()));
+    let mut held: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = connect(loopback(port));
+            stream.write_all(HALF_HELLO).expect("a half HELLO");
+            stream
+        })
+        .collect();
+    let junk = random_bytes(5, 64 * KIB);
+    for _ in 0..100 {
+        let mut stream = connect(loopback(port));
+        let _ = stream.write_all(&junk);
+        held.push(stream);
+        if held.len() > 16 {
+            held.remove(8);
+        }
+    }
+    let memory = listener.memory();
+    eprintln!("a room with 8 pending strangers and a junk flood: {memory:?}");
+    assert!(
+        memory.peak_kib < limit_kib,
+        "{}: peak RSS {} KiB, over {limit_kib} KiB",
+        listener.description,
+        memory.peak_kib
+    );
+    assert_still_open(&mut listener, "junk guessed nothing");
+    partner_gets_in(listener, port, &listener_data);
+}
+
+/// Sends SIGINT to the sender of a private transfer mid-stream: the receiver ends with status
+/// 1 and says that its peer was interrupted.
+#[test]
+fn an_interrupted_transfer_is_incomplete() {
+    let (listener, port) = room(true, &[], Input::Null);
+    let mut sender = partner(port, PASSWORD, Input::Pipe).spawn();
+    let mut stdin = sender.take_stdin();
+    stdin
+        .write_all(b"the first part\n")
+        .expect("the sender's stdin");
+    let mut listener = listener;
+    listener.wait_for_stderr("secure channel up");
+    sender.signal(libc::SIGINT);
+    let sender = sender.wait();
+    sender.assert_signal(libc::SIGINT);
+    let listener = listener.wait();
+    listener.assert_code(1);
+    assert!(
+        listener.stderr.contains("interrupted") && !listener.stderr.contains("truncated"),
+        "{}: {:?}",
+        listener.description,
+        listener.stderr
+    );
+    assert_eq!(listener.stdout, b"the first part\n");
+    drop(stdin);
+}
+
+/// SIGTERM to a sender whose peer has stopped reading (its stdout is a pipe nobody reads): the
+/// CLOSE cannot get through, and the sender still ends at once, by the signal.
+#[test]
+fn an_interruption_never_waits_for_a_stalled_peer() {
+    let (unread, stdout) = pipe();
+    let port = free_port();
+    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+        .password(PASSWORD)
+        .stdin(Input::Null)
+        .stdout(Output::Fd(stdout.into()))
+        .spawn();
+    listener.wait_listening();
+    let mut sender = partner(port, PASSWORD, Input::Pipe).spawn();
+    let mut stdin = sender.take_stdin();
+    let counter = Arc::new(AtomicU64::new(0));
+    let fed = counter.clone();
+    let feeder = thread::spawn(move || stream_into(&mut stdin, 64 * MIB as u64, &fed));
+    listener.wait_for_stderr("secure channel up");
+    let fed = wait_until_stalled(&counter, Duration::from_millis(500));
+    assert!(
+        fed > 4 * MIB as u64,
+        "the sender stalled after only {fed} bytes"
+    );
+    let stopped = Instant::now();
+    sender.signal(libc::SIGTERM);
+    let sender = sender.wait_within(Duration::from_secs(2));
+    sender.assert_signal(libc::SIGTERM);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(1),
+        "{}: took {:?} to end",
+        sender.description,
+        stopped.elapsed()
+    );
+    listener.kill();
+    feeder.join().expect("the feeder");
+    drop(unread);
+}
+
+/// Ctrl-C in a private chat: the other side, also a chat, says the peer left and ends with
+/// status 0, with no word of truncation.
+#[test]
+fn ctrl_c_in_a_private_chat_is_leaving() {
+    let port = free_port().to_string();
+    let chat = |args: &[&str], pty: &Pty| {
+        tete(args)
+            .password(PASSWORD)
+            .stdin(Input::Fd(pty.slave_fd()))
+            .stdout(Output::Fd(pty.slave_fd()))
+            .stderr(Output::Fd(pty.slave_fd()))
+            .spawn()
+    };
+    let here = Pty::open();
+    let there = Pty::open();
+    let listener = chat(&["-l", "127.0.0.1", &port], &here);
+    wait_until("the chat listens", TIMEOUT, || {
+        here.termios().lflag & libc::ICANON == 0
+    });
+    let port_number: u16 = port.parse().expect("the port");
+    wait_until("the port is open", TIMEOUT, || {
+        std::net::TcpStream::connect(loopback(port_number)).is_ok()
+    });
+    let connector = chat(&["127.0.0.1", &port], &there);
+    there.type_bytes(b"hello\r");
+    here.wait_for_output("hello");
+    here.type_bytes(&[0x03]);
+    let leaver = listener.wait();
+    leaver.assert_signal(libc::SIGINT);
+    let stayer = connector.wait();
+    stayer.assert_success();
+    let said = there.wait_for_output("the peer left");
+    assert!(
+        !there.output().contains("truncated"),
+        "the other side: {said:?} / {:?}",
+        there.output()
+    );
+}
+
+/// A plain tete whose peer opens with a password HELLO says once that the peer expects a room
+/// password, and still passes the bytes unchanged to its stdout.
+#[test]
+fn a_plain_end_hears_of_the_forgotten_password() {
+    let (mut plain, addr) = start_listener(&[], Input::Null, Output::Capture);
+    let client = partner(addr.port(), PASSWORD, Input::Null).run();
+    client.assert_code(3);
+    plain.wait_for_stderr("expects a room password");
+    let plain = plain.wait();
+    assert!(
+        plain.stdout.starts_with(b"TETE\x02\x01"),
+        "the HELLO should pass unchanged: {:?}",
+        plain.stdout
+    );
+    assert_eq!(plain.stderr.matches("expects a room password").count(), 1);
+}
+
+/// A password room facing plaintext clients says "not a password peer" once a run (without
+/// -v), and the partner still gets in.
+#[test]
+fn a_password_room_hears_of_a_plain_client_once() {
+    let listener_data = random_bytes(6, 10 * KIB);
+    let (mut listener, port) = room(false, &[], Input::Bytes(listener_data.clone()));
+    for _ in 0..3 {
+        let plain = tete(["127.0.0.1".to_string(), port.to_string()])
+            .stdin(Input::Bytes(b"plain words\n".to_vec()))
+            .spawn();
+        plain.wait();
+    }
+    listener.wait_for_stderr("not a password peer");
+    let listener = partner_gets_in(listener, port, &listener_data);
+    assert_eq!(
+        listener.stderr.matches("not a password peer").count(),
+        1,
+        "{:?}",
+        listener.stderr
+    );
+}
