@@ -223,7 +223,8 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "w",
                 "wait",
                 "SECS",
-                "give up connecting, or waiting for a peer, after SECS",
+                "give up connecting or waiting for a peer after SECS; once stdin has ended, \
+                 end a session idle that long",
             ),
             spec(
                 "x",
@@ -275,7 +276,7 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
             ),
             spec("d", "recv-only", "", "never read stdin"),
             spec("", "send-only", "", "discard what the peer sends"),
-            spec("C", "crlf", "", "send each LF from stdin as CR LF"),
+            spec("C", "crlf", "", "send each bare LF from stdin as CR LF"),
             spec(
                 "",
                 "no-chat",
@@ -632,7 +633,10 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
             .flatten(),
         direction,
         // -N is OpenBSD nc's "shut down after EOF", which tete always does: accepted, no change.
-        half_close: !matches.opt_present("no-shutdown"),
+        half_close: match (matches.opt_present("N"), matches.opt_present("no-shutdown")) {
+            (true, true) => return Err(usage("-N and --no-shutdown cannot be used together")),
+            (_, no_shutdown) => !no_shutdown,
+        },
         crlf: matches.opt_present("C"),
         chat: !matches.opt_present("no-chat"),
         password,
@@ -799,7 +803,11 @@ fn parse_quit_after_eof(text: &str) -> Result<Option<Duration>, Error> {
     match text.parse::<f64>() {
         Ok(secs) if secs < 0.0 => Ok(None),
         Ok(0.0) => Ok(Some(Duration::ZERO)),
-        _ => parse_seconds("-q", text).map(Some),
+        Ok(secs) if secs > 0.0 => parse_seconds("-q", text).map(Some),
+        _ => Err(usage(&format!(
+            "invalid -q value '{text}': must be a number of seconds (0: at once; negative: \
+             wait for the peer)"
+        ))),
     }
 }
 
@@ -1072,6 +1080,15 @@ mod tests {
             Direction::SendOnly
         );
         assert!(usage_message(&["-d", "--send-only", "h", "1"]).contains("--send-only"));
+    }
+
+    #[test]
+    fn n_and_no_shutdown_contradict() {
+        assert!(matches!(
+            run(&["-N", "--no-shutdown", "h", "1"]),
+            Err(Error::Usage(_))
+        ));
+        assert!(run(&["-N", "h", "1"]).unwrap().half_close);
     }
 
     #[test]

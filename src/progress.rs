@@ -40,11 +40,9 @@ fn human_rate(bytes: u64, elapsed: Duration) -> Option<String> {
 /// directions.
 pub fn summary(sent: u64, received: u64, elapsed: Duration) -> String {
     let mut line = format!(
-        "sent {} ({}), received {} ({}) in {:.2} seconds",
-        count(sent),
-        human_bytes(sent),
-        count(received),
-        human_bytes(received),
+        "sent {}, received {} in {:.2} seconds",
+        amount(sent),
+        amount(received),
         elapsed.as_secs_f64()
     );
     if let Some(rate) = human_rate(sent.saturating_add(received), elapsed) {
@@ -53,10 +51,12 @@ pub fn summary(sent: u64, received: u64, elapsed: Duration) -> String {
     line
 }
 
-fn count(bytes: u64) -> String {
+/// "5 bytes", or with a human unit where it says more: "12345 bytes (12.1 KiB)".
+fn amount(bytes: u64) -> String {
     match bytes {
         1 => "1 byte".into(),
-        n => format!("{n} bytes"),
+        n if n < 1024 => format!("{n} bytes"),
+        n => format!("{n} bytes ({})", human_bytes(n)),
     }
 }
 
@@ -194,15 +194,15 @@ mod tests {
     fn summary_line() {
         assert_eq!(
             summary(1 << 20, 0, Duration::from_millis(2500)),
-            "sent 1048576 bytes (1.0 MiB), received 0 bytes (0 B) in 2.50 seconds (409.6 KiB/s)"
+            "sent 1048576 bytes (1.0 MiB), received 0 bytes in 2.50 seconds (409.6 KiB/s)"
         );
         assert_eq!(
             summary(1, 2048, Duration::from_secs(1)),
-            "sent 1 byte (1 B), received 2048 bytes (2.0 KiB) in 1.00 seconds (2.0 KiB/s)"
+            "sent 1 byte, received 2048 bytes (2.0 KiB) in 1.00 seconds (2.0 KiB/s)"
         );
         assert_eq!(
             summary(0, 0, Duration::ZERO),
-            "sent 0 bytes (0 B), received 0 bytes (0 B) in 0.00 seconds"
+            "sent 0 bytes, received 0 bytes in 0.00 seconds"
         );
     }
 

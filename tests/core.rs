@@ -98,7 +98,7 @@ fn exchange(
     listener.assert_success();
     assert_listener_story(&listener, addr, addr.ip());
     // -v's summary counts what reached stdout, whichever route the bytes took.
-    let received = format!(", received {} bytes (", to_listener.len());
+    let received = format!(", received {} bytes", to_listener.len());
     assert!(
         listener.stderr.contains(&received),
         "{}: no {received:?} in {:?}",

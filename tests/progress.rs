@@ -52,7 +52,7 @@ fn progress_line_counts_both_ways_and_is_erased_before_the_summary() {
     let finished = running.wait();
     finished.assert_success();
     assert_bytes_eq("the greeting", &greeting, &finished.stdout);
-    let summary = "tete: sent 1000 bytes (1000 B), received 12345 bytes (12.1 KiB) in ";
+    let summary = "tete: sent 1000 bytes, received 12345 bytes (12.1 KiB) in ";
     pty.wait_for_output(summary);
     assert_erased_before(&pty.output(), summary);
 }
@@ -79,7 +79,7 @@ fn progress_line_shows_percent_and_eta_of_a_file() {
     release.send(()).expect("releasing the peer");
     assert_eq!(peer.join(), len);
     running.wait().assert_success();
-    let summary = format!("tete: sent {len} bytes (48.0 MiB), received 0 bytes (0 B) in ");
+    let summary = format!("tete: sent {len} bytes (48.0 MiB), received 0 bytes in ");
     pty.wait_for_output(&summary);
     assert_erased_before(&pty.output(), &summary);
 }
@@ -106,7 +106,7 @@ fn no_progress_line_when_stderr_is_a_file() {
     );
     let last = text.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("tete: sent 5 bytes (5 B), received 5 bytes (5 B) in "),
+        last.starts_with("tete: sent 5 bytes, received 5 bytes in "),
         "{text:?}"
     );
 }
@@ -125,7 +125,7 @@ fn no_progress_line_in_a_chat() {
     peer.join();
     finished.assert_success();
     assert_eq!(finished.stdout, b"hi\n");
-    pty.wait_for_output("tete: sent 0 bytes (0 B), received 3 bytes (3 B) in ");
+    pty.wait_for_output("tete: sent 0 bytes, received 3 bytes in ");
     let screen = pty.output();
     assert!(
         !screen.contains('\x1b'),

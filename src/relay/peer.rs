@@ -148,7 +148,16 @@ impl<'a> Peers<'a> {
                         (proxy.host.as_str(), proxy.port)
                     }
                 };
-                let targets = address::resolve(host, port, config.family, config.numeric)?;
+                let targets =
+                    address::resolve(host, port, config.family, config.numeric).map_err(|err| {
+                        match (proxy, err) {
+                            // Say that it is the proxy's name that failed, not the destination's.
+                            (Some(proxy), Error::Runtime(reason)) => {
+                                Error::Runtime(format!("{proxy}: {reason}"))
+                            }
+                            (_, err) => err,
+                        }
+                    })?;
                 peers.phase = Phase::Resolved(targets.into());
             }
             Mode::Listen { .. } => peers.listen(registry)?,
