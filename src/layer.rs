@@ -22,9 +22,15 @@ use crate::secure::{self, Channel, CloseReason, Content, Handshake, Role, Secure
 /// Each direction's working buffer: few system calls per megabyte, yet the whole process stays
 /// within a few MiB.
 const BUFFER_SIZE: usize = 128 * 1024;
-/// The inbound working buffer in password mode: two whole records, so that one can be read
-/// while the other is written out.
-const SECURE_INBOUND_SIZE: usize = 2 * secure::MAX_RECORD;
+/// Password mode's working buffers, each way, in whole records: one wakeup reads and seals
+/// several records and sends them in one write, and one socket read takes several records to open
+/// and write out at once. On loopback most of the sender's time beyond the cipher goes to waking
+/// the receiver, so the fewer, larger reads of a larger buffer pay: 8 records (512 KiB) measured
+/// 1.4x the throughput of 2 with a third less CPU at the sender; 12 and 16 measured no better,
+/// and each end stays under 3 MiB resident.
+const SECURE_BUFFER_RECORDS: usize = 8;
+/// The size of [`SECURE_BUFFER_RECORDS`] whole records.
+const SECURE_BUFFER_SIZE: usize = SECURE_BUFFER_RECORDS * secure::MAX_RECORD;
 /// The buffers during a password handshake: HELLO, CONFIRM and READY fit with room to spare.
 const HANDSHAKE_BUFFER_SIZE: usize = 256;
 
@@ -161,10 +167,15 @@ impl Layer {
         }
     }
 
-    /// True when the socket buffer has room for one more read of stdin.
+    /// True when the socket buffer has room for one more read of stdin. In password mode that is
+    /// room for a whole record unless nothing waits: a stream is sealed in full records, not in
+    /// whatever sliver the socket left free.
     pub fn outbound_has_room(&self) -> bool {
-        self.is_open()
-            && self.outbound.room() >= self.overhead() + if self.crlf.is_some() { 2 } else { 1 }
+        let needed = match self.secure {
+            Some(_) if !self.outbound.is_empty() => secure::MAX_RECORD,
+            _ => self.overhead() + if self.crlf.is_some() { 2 } else { 1 },
+        };
+        self.is_open() && self.outbound.room() >= needed
     }
 
     /// Reads once from stdin through `read` into the socket buffer, converted for the wire.
@@ -275,10 +286,10 @@ impl Layer {
     /// The handshake is complete: the channel replaces it and the buffers take their working size.
     fn open(&mut self, channel: Channel) {
         self.secure = Some(Secure::Open(Box::new(channel)));
-        let mut outbound = Buffer::new(BUFFER_SIZE);
+        let mut outbound = Buffer::new(SECURE_BUFFER_SIZE);
         outbound.extend(self.outbound.filled());
         self.outbound = outbound;
-        self.inbound.grow(SECURE_INBOUND_SIZE);
+        self.inbound.grow(SECURE_BUFFER_SIZE);
     }
 
     /// Listener: true when the connector's complete CONFIRM_C waits to be checked. The relay
