@@ -368,9 +368,12 @@ impl Inbound {
     }
 
     /// The free space at the end for the next socket read; moves the waiting bytes to the front
-    /// first when less than half the buffer is free at the end.
+    /// first when less than half the buffer or a whole record, whichever is less, is free at the
+    /// end. A large password-mode buffer is thus read into to within a record of its end before
+    /// the unfinished record left there is moved, so moving costs little per byte received.
     pub fn spare(&mut self) -> &mut [u8] {
-        if self.data.len() - self.tail < self.data.len() / 2 {
+        let enough = (self.data.len() / 2).min(secure::MAX_RECORD);
+        if self.data.len() - self.tail < enough {
             self.compact();
         }
         &mut self.data[self.tail..]
