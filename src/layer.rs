@@ -647,6 +647,39 @@ mod tests {
     }
 
     #[test]
+    fn a_full_stream_is_sealed_in_whole_records_that_fill_the_buffer() {
+        let (mut c, mut l, result) = connected_pair(b"pw");
+        result.unwrap();
+        let mut records = 0;
+        while c.outbound_has_room() {
+            let n = c
+                .fill_outbound(|buf| {
+                    buf.fill(b'x');
+                    Ok(buf.len())
+                })
+                .unwrap();
+            assert_eq!(n, secure::MAX_PAYLOAD);
+            records += 1;
+        }
+        assert_eq!(records, SECURE_BUFFER_RECORDS);
+        assert_eq!(c.outgoing().len(), SECURE_BUFFER_SIZE);
+        // Room for less than a whole record is no room: no sliver of a record is sealed.
+        let mut sent = 0;
+        for (n, room) in [(secure::MAX_RECORD - 1, false), (1, true)] {
+            let wire = c.outgoing().filled()[..n].to_vec();
+            c.outgoing().consume(n);
+            deliver(&mut l, &wire).unwrap();
+            sent += n;
+            assert_eq!(c.outbound_has_room(), room, "after {sent} bytes sent");
+        }
+        // The rest arrives in reads that split records; all of it opens into one run.
+        carry(&mut c, &mut l, 100_000).unwrap();
+        let expected = SECURE_BUFFER_RECORDS * secure::MAX_PAYLOAD;
+        assert_eq!(l.stdout_bytes().len(), expected);
+        assert!(l.stdout_bytes().iter().all(|&b| b == b'x'));
+    }
+
+    #[test]
     fn a_wrong_password_is_a_guess_on_the_listener_only() {
         let (_, l, result) = connected_pair(b"other");
         let err = result.unwrap_err();
