@@ -362,21 +362,38 @@ impl Inbound {
         }
     }
 
-    /// How many bytes a read could add, counting room that compacting would free.
+    /// How many bytes reads could add before [`Inbound::spare`] is empty, counting the room that
+    /// compacting would free when it may compact.
     pub fn room(&self) -> usize {
-        self.data.len() - (self.plain_end - self.head) - (self.tail - self.raw_start)
+        if self.may_compact() {
+            self.data.len() - self.waiting()
+        } else {
+            self.data.len() - self.tail
+        }
     }
 
-    /// The free space at the end for the next socket read; moves the waiting bytes to the front
+    /// The free space at the end for the next socket read. The waiting bytes move to the front
     /// first when less than half the buffer or a whole record, whichever is less, is free at the
-    /// end. A large password-mode buffer is thus read into to within a record of its end before
-    /// the unfinished record left there is moved, so moving costs little per byte received.
+    /// end, and they are no more than a record: a large password-mode buffer is read into to
+    /// within a record of its end, its records are opened and written out, and only the
+    /// unfinished record left over is moved, so moving costs little per byte received.
     pub fn spare(&mut self) -> &mut [u8] {
         let enough = (self.data.len() / 2).min(secure::MAX_RECORD);
-        if self.data.len() - self.tail < enough {
+        if self.data.len() - self.tail < enough && self.may_compact() {
             self.compact();
         }
         &mut self.data[self.tail..]
+    }
+
+    /// The bytes that compacting moves: plaintext not yet written and raw bytes not yet decoded.
+    fn waiting(&self) -> usize {
+        (self.plain_end - self.head) + (self.tail - self.raw_start)
+    }
+
+    /// True when compacting would move at most a record. More means whole records wait to be
+    /// opened or written out, which frees the buffer's front without moving them.
+    fn may_compact(&self) -> bool {
+        self.waiting() <= secure::MAX_RECORD
     }
 
     /// Marks `n` bytes read into [`Inbound::spare`] as received.
@@ -543,7 +560,7 @@ mod tests {
         let mut moved = false;
         loop {
             let out = from.outgoing();
-            let n = out.len().min(chunk).min(to.incoming().room());
+            let n = out.len().min(chunk).min(to.incoming().spare().len());
             if n == 0 {
                 return Ok(moved);
             }
@@ -677,6 +694,29 @@ mod tests {
         let expected = SECURE_BUFFER_RECORDS * secure::MAX_PAYLOAD;
         assert_eq!(l.stdout_bytes().len(), expected);
         assert!(l.stdout_bytes().iter().all(|&b| b == b'x'));
+    }
+
+    #[test]
+    fn inbound_moves_only_an_unfinished_record_to_the_front() {
+        let record = secure::MAX_RECORD;
+        let mut inbound = Inbound::new(4 * record, true);
+        let unfinished = 1000;
+        let received = 3 * record + unfinished;
+        inbound.spare()[..received].fill(7);
+        inbound.commit(received);
+        // One record opened and written out: two whole ones still wait, so nothing moves.
+        inbound.opened(record, secure::MAX_PAYLOAD);
+        inbound.consume_plaintext(secure::MAX_PAYLOAD);
+        assert_eq!(inbound.room(), record - unfinished);
+        assert_eq!(inbound.spare().len(), record - unfinished);
+        // The other two opened and written out: the unfinished record moves, and only it.
+        for _ in 0..2 {
+            inbound.opened(record, secure::MAX_PAYLOAD);
+            inbound.consume_plaintext(secure::MAX_PAYLOAD);
+        }
+        assert_eq!(inbound.room(), 4 * record - unfinished);
+        assert_eq!(inbound.spare().len(), 4 * record - unfinished);
+        assert_eq!(inbound.raw().len(), unfinished);
     }
 
     #[test]
