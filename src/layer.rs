@@ -26,8 +26,8 @@ const BUFFER_SIZE: usize = 128 * 1024;
 /// several records and sends them in one write, and one socket read takes several records to open
 /// and write out at once. On loopback most of the sender's time beyond the cipher goes to waking
 /// the receiver, so the fewer, larger reads of a larger buffer pay: 8 records (512 KiB) measured
-/// 1.4x the throughput of 2 with a third less CPU at the sender; 12 and 16 measured no better,
-/// and each end stays under 3 MiB resident.
+/// 1.3x the throughput of 2 with a fifth less CPU at the sender; 12 and 16 measured no better
+/// (within the noise of a shared machine), and each end stays near 3 MiB resident.
 const SECURE_BUFFER_RECORDS: usize = 8;
 /// The size of [`SECURE_BUFFER_RECORDS`] whole records.
 const SECURE_BUFFER_SIZE: usize = SECURE_BUFFER_RECORDS * secure::MAX_RECORD;
