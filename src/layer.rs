@@ -22,9 +22,15 @@ use crate::secure::{self, Channel, CloseReason, Content, Handshake, Role, Secure
 /// Each direction's working buffer: few system calls per megabyte, yet the whole process stays
 /// within a few MiB.
 const BUFFER_SIZE: usize = 128 * 1024;
-/// The inbound working buffer in password mode: two whole records, so that one can be read
-/// while the other is written out.
-const SECURE_INBOUND_SIZE: usize = 2 * secure::MAX_RECORD;
+/// Password mode's working buffers, each way, in whole records: one wakeup reads and seals
+/// several records and sends them in one write, and one socket read takes several records to open
+/// and write out at once. On loopback most of the sender's time beyond the cipher goes to waking
+/// the receiver, so the fewer, larger reads of a larger buffer pay: 8 records (512 KiB) measured
+/// 1.3x the throughput of 2 with a fifth less CPU at the sender; 12 and 16 measured no better
+/// (within the noise of a shared machine), and each end stays near 3 MiB resident.
+const SECURE_BUFFER_RECORDS: usize = 8;
+/// The size of [`SECURE_BUFFER_RECORDS`] whole records.
+const SECURE_BUFFER_SIZE: usize = SECURE_BUFFER_RECORDS * secure::MAX_RECORD;
 /// The buffers during a password handshake: HELLO, CONFIRM and READY fit with room to spare.
 const HANDSHAKE_BUFFER_SIZE: usize = 256;
 
@@ -161,10 +167,15 @@ impl Layer {
         }
     }
 
-    /// True when the socket buffer has room for one more read of stdin.
+    /// True when the socket buffer has room for one more read of stdin. In password mode that is
+    /// room for a whole record unless nothing waits: a stream is sealed in full records, not in
+    /// whatever sliver the socket left free.
     pub fn outbound_has_room(&self) -> bool {
-        self.is_open()
-            && self.outbound.room() >= self.overhead() + if self.crlf.is_some() { 2 } else { 1 }
+        let needed = match self.secure {
+            Some(_) if !self.outbound.is_empty() => secure::MAX_RECORD,
+            _ => self.overhead() + if self.crlf.is_some() { 2 } else { 1 },
+        };
+        self.is_open() && self.outbound.room() >= needed
     }
 
     /// Reads once from stdin through `read` into the socket buffer, converted for the wire.
@@ -275,10 +286,10 @@ impl Layer {
     /// The handshake is complete: the channel replaces it and the buffers take their working size.
     fn open(&mut self, channel: Channel) {
         self.secure = Some(Secure::Open(Box::new(channel)));
-        let mut outbound = Buffer::new(BUFFER_SIZE);
+        let mut outbound = Buffer::new(SECURE_BUFFER_SIZE);
         outbound.extend(self.outbound.filled());
         self.outbound = outbound;
-        self.inbound.grow(SECURE_INBOUND_SIZE);
+        self.inbound.grow(SECURE_BUFFER_SIZE);
     }
 
     /// Listener: true when the connector's complete CONFIRM_C waits to be checked. The relay
@@ -362,18 +373,38 @@ impl Inbound {
         }
     }
 
-    /// How many bytes a read could add, counting room that compacting would free.
+    /// How many bytes reads could add before [`Inbound::spare`] is empty, counting the room that
+    /// compacting would free when it may compact.
     pub fn room(&self) -> usize {
-        self.data.len() - (self.plain_end - self.head) - (self.tail - self.raw_start)
+        if self.may_compact() {
+            self.data.len() - self.waiting()
+        } else {
+            self.data.len() - self.tail
+        }
     }
 
-    /// The free space at the end for the next socket read; moves the waiting bytes to the front
-    /// first when less than half the buffer is free at the end.
+    /// The free space at the end for the next socket read. The waiting bytes move to the front
+    /// first when less than half the buffer or a whole record, whichever is less, is free at the
+    /// end, and they are no more than a record: a large password-mode buffer is read into to
+    /// within a record of its end, its records are opened and written out, and only the
+    /// unfinished record left over is moved, so moving costs little per byte received.
     pub fn spare(&mut self) -> &mut [u8] {
-        if self.data.len() - self.tail < self.data.len() / 2 {
+        let enough = (self.data.len() / 2).min(secure::MAX_RECORD);
+        if self.data.len() - self.tail < enough && self.may_compact() {
             self.compact();
         }
         &mut self.data[self.tail..]
+    }
+
+    /// The bytes that compacting moves: plaintext not yet written and raw bytes not yet decoded.
+    fn waiting(&self) -> usize {
+        (self.plain_end - self.head) + (self.tail - self.raw_start)
+    }
+
+    /// True when compacting would move at most a record. More means whole records wait to be
+    /// opened or written out, which frees the buffer's front without moving them.
+    fn may_compact(&self) -> bool {
+        self.waiting() <= secure::MAX_RECORD
     }
 
     /// Marks `n` bytes read into [`Inbound::spare`] as received.
@@ -540,7 +571,7 @@ mod tests {
         let mut moved = false;
         loop {
             let out = from.outgoing();
-            let n = out.len().min(chunk).min(to.incoming().room());
+            let n = out.len().min(chunk).min(to.incoming().spare().len());
             if n == 0 {
                 return Ok(moved);
             }
@@ -641,6 +672,62 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(l.stdout_bytes(), b"good good ");
+    }
+
+    #[test]
+    fn a_full_stream_is_sealed_in_whole_records_that_fill_the_buffer() {
+        let (mut c, mut l, result) = connected_pair(b"pw");
+        result.unwrap();
+        let mut records = 0;
+        while c.outbound_has_room() {
+            let n = c
+                .fill_outbound(|buf| {
+                    buf.fill(b'x');
+                    Ok(buf.len())
+                })
+                .unwrap();
+            assert_eq!(n, secure::MAX_PAYLOAD);
+            records += 1;
+        }
+        assert_eq!(records, SECURE_BUFFER_RECORDS);
+        assert_eq!(c.outgoing().len(), SECURE_BUFFER_SIZE);
+        // Room for less than a whole record is no room: no sliver of a record is sealed.
+        let mut sent = 0;
+        for (n, room) in [(secure::MAX_RECORD - 1, false), (1, true)] {
+            let wire = c.outgoing().filled()[..n].to_vec();
+            c.outgoing().consume(n);
+            deliver(&mut l, &wire).unwrap();
+            sent += n;
+            assert_eq!(c.outbound_has_room(), room, "after {sent} bytes sent");
+        }
+        // The rest arrives in reads that split records; all of it opens into one run.
+        carry(&mut c, &mut l, 100_000).unwrap();
+        let expected = SECURE_BUFFER_RECORDS * secure::MAX_PAYLOAD;
+        assert_eq!(l.stdout_bytes().len(), expected);
+        assert!(l.stdout_bytes().iter().all(|&b| b == b'x'));
+    }
+
+    #[test]
+    fn inbound_moves_only_an_unfinished_record_to_the_front() {
+        let record = secure::MAX_RECORD;
+        let mut inbound = Inbound::new(4 * record, true);
+        let unfinished = 1000;
+        let received = 3 * record + unfinished;
+        inbound.spare()[..received].fill(7);
+        inbound.commit(received);
+        // One record opened and written out: two whole ones still wait, so nothing moves.
+        inbound.opened(record, secure::MAX_PAYLOAD);
+        inbound.consume_plaintext(secure::MAX_PAYLOAD);
+        assert_eq!(inbound.room(), record - unfinished);
+        assert_eq!(inbound.spare().len(), record - unfinished);
+        // The other two opened and written out: the unfinished record moves, and only it.
+        for _ in 0..2 {
+            inbound.opened(record, secure::MAX_PAYLOAD);
+            inbound.consume_plaintext(secure::MAX_PAYLOAD);
+        }
+        assert_eq!(inbound.room(), 4 * record - unfinished);
+        assert_eq!(inbound.spare().len(), 4 * record - unfinished);
+        assert_eq!(inbound.raw().len(), unfinished);
     }
 
     #[test]

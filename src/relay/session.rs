@@ -380,33 +380,39 @@ impl Session {
         Ok(progress)
     }
 
-    fn read_stdin(&mut self, input: &mut Input, chat: Option<&mut ChatFront>) -> Result<bool, End> {
-        let ready = chat.as_ref().map_or(input.ready, |chat| chat.has_typed());
-        if self.up_route.is_some()
-            || !self.ending.reads_stdin()
-            || input.ended
-            || !ready
-            || !self.layer.outbound_has_room()
+    /// Reads stdin into the layer until its socket buffer is full or stdin has nothing more now,
+    /// so that one wakeup fills several records and [`Session::send`] writes them at once.
+    fn read_stdin(
+        &mut self,
+        input: &mut Input,
+        mut chat: Option<&mut ChatFront>,
+    ) -> Result<bool, End> {
+        let mut progress = false;
+        while self.up_route.is_none()
+            && self.ending.reads_stdin()
+            && !input.ended
+            && chat.as_ref().map_or(input.ready, |chat| chat.has_typed())
+            && self.layer.outbound_has_room()
         {
-            return Ok(false);
-        }
-        let stream = &input.stream;
-        match self.layer.fill_outbound(|buf| match chat {
-            Some(chat) => chat.take_typed(buf),
-            None => stream.read(buf),
-        }) {
-            Ok(0) => input.ended = true,
-            Ok(n) => {
-                self.ending.sent();
-                self.sent += n as u64;
+            let stream = &input.stream;
+            match self.layer.fill_outbound(|buf| match chat.as_deref_mut() {
+                Some(chat) => chat.take_typed(buf),
+                None => stream.read(buf),
+            }) {
+                Ok(0) => input.ended = true,
+                Ok(n) => {
+                    self.ending.sent();
+                    self.sent += n as u64;
+                }
+                Err(LayerError::Read(err)) if err.kind() == io::ErrorKind::WouldBlock => {
+                    input.ready = false;
+                    break;
+                }
+                Err(err) => return Err(self.layer_failure(err)),
             }
-            Err(LayerError::Read(err)) if err.kind() == io::ErrorKind::WouldBlock => {
-                input.ready = false;
-                return Ok(false);
-            }
-            Err(err) => return Err(self.layer_failure(err)),
+            progress = true;
         }
-        Ok(true)
+        Ok(progress)
     }
 
     fn send(&mut self) -> Result<bool, End> {
