@@ -357,7 +357,7 @@ fn ssh_proxy_command_through_socks5() {
         return;
     };
     // sshd insists on its privilege separation directory (systemd makes it at boot).
-    if unsafe { libc::geteuid() } != 0 || fs::create_dir_all("/run/sshd").is_err() {
+    if !rustix::process::geteuid().is_root() || fs::create_dir_all("/run/sshd").is_err() {
         eprintln!("SKIPPED: sshd needs root and /run/sshd");
         return;
     }

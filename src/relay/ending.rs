@@ -9,8 +9,8 @@
 //!
 //! The rules:
 //! - **stdin ends** after we sent something: our end of stream (a FIN, or the password mode's
-//!   CLOSE record then a FIN) goes out at once, after everything queued before it, and receiving
-//!   goes on: a late reply still arrives (`echo hi | tete host port`).
+//!   CLOSE record, which needs no FIN after it) goes out at once, after everything queued before
+//!   it, and receiving goes on: a late reply still arrives (`echo hi | tete host port`).
 //! - **stdin ends before a single byte was sent** (`< /dev/null`): our end of stream is held
 //!   while the peer is sending, until the peer ends or the connection has been quiet both ways
 //!   for [`QUIET`]. OpenBSD nc and ncat take a FIN as "the transfer is over" and stop sending
@@ -71,8 +71,10 @@ pub enum Sending {
     Open,
     /// stdin has ended, or is read no more: what is queued drains, then our end of stream.
     Draining,
-    /// Our end of stream is queued behind everything else, or already out.
+    /// Our end of stream is queued behind everything else, since `at`.
     Closed { at: Instant },
+    /// Our end of stream is out: everything queued before it, and it, went to the socket.
+    Out { at: Instant },
     /// `-d`: stdin is not part of the session; our side never ends.
     Absent,
 }
@@ -162,6 +164,13 @@ impl Ending {
         self.sending = Sending::Closed { at: now };
     }
 
+    /// Everything queued went to the socket, our end of stream with it.
+    pub fn flushed(&mut self) {
+        if let Sending::Closed { at } = self.sending {
+            self.sending = Sending::Out { at };
+        }
+    }
+
     /// True while a drained stdin's end of stream waits because the peer may still be
     /// sending.
     fn holds_end(&self) -> bool {
@@ -173,14 +182,13 @@ impl Ending {
         rule && self.receiving == Receiving::Open
     }
 
-    /// Whether the session is over. `queue_empty`: nothing of ours (not even our end of stream)
-    /// waits to go out; `acknowledged`: the peer has acknowledged every byte we sent.
+    /// Whether the session is over. `acknowledged` tells whether the peer has acknowledged
+    /// every byte we sent; it is asked only once our end of stream is out (`--send-only`).
     pub fn finished(
         &self,
         now: Instant,
         last_activity: Instant,
-        queue_empty: bool,
-        acknowledged: bool,
+        acknowledged: impl FnOnce() -> bool,
     ) -> bool {
         let all_received = self.receiving == Receiving::Finished;
         let idle_since = |since: Instant| {
@@ -191,16 +199,15 @@ impl Ending {
         match self.sending {
             // With no stdin there is no end of ours to wait for: -w counts from the start.
             Sending::Absent => all_received || idle_since(last_activity),
-            Sending::Open | Sending::Draining => false,
-            Sending::Closed { at } => {
-                queue_empty
-                    && (all_received
-                        || (self.rules.send_only && acknowledged)
-                        || self
-                            .rules
-                            .quit_after_end
-                            .is_some_and(|quit| now >= at + quit)
-                        || idle_since(at))
+            Sending::Open | Sending::Draining | Sending::Closed { .. } => false,
+            Sending::Out { at } => {
+                all_received
+                    || self
+                        .rules
+                        .quit_after_end
+                        .is_some_and(|quit| now >= at + quit)
+                    || idle_since(at)
+                    || (self.rules.send_only && acknowledged())
             }
         }
     }
@@ -211,7 +218,7 @@ impl Ending {
         match self.sending {
             Sending::Draining if self.holds_end() => Some(last_activity + QUIET),
             Sending::Absent => self.rules.idle_after_end.map(|idle| last_activity + idle),
-            Sending::Closed { at } => {
+            Sending::Out { at } => {
                 let quit = self.rules.quit_after_end.map(|quit| at + quit);
                 let idle = self
                     .rules
@@ -266,22 +273,22 @@ mod tests {
             self.activity();
         }
 
-        /// Queues our end of stream if the rules say so; returns whether it did.
+        /// Queues our end of stream if the rules say so (and, with nothing else queued, sends
+        /// it); returns whether it did.
         fn try_close(&mut self) -> bool {
             let close = self.ending.should_close(self.now, self.last_activity);
             if close {
                 self.ending.closed(self.now);
+                if self.queue_empty {
+                    self.ending.flushed();
+                }
             }
             close
         }
 
         fn finished(&self) -> bool {
-            self.ending.finished(
-                self.now,
-                self.last_activity,
-                self.queue_empty,
-                self.acknowledged,
-            )
+            self.ending
+                .finished(self.now, self.last_activity, || self.acknowledged)
         }
     }
 
@@ -313,12 +320,12 @@ mod tests {
         let mut run = Run::new(plain());
         run.send();
         run.ending.stdin_ended();
+        run.queue_empty = false;
         assert!(run.try_close());
         run.ending.peer_ended();
         run.ending.peer_finished();
-        run.queue_empty = false;
-        assert!(!run.finished());
-        run.queue_empty = true;
+        assert!(!run.finished(), "our end of stream is still queued");
+        run.ending.flushed();
         assert!(run.finished());
     }
 

@@ -36,8 +36,6 @@ pub(super) struct Session {
     readable: bool,
     writable: bool,
     ending: Ending,
-    /// Our half of the connection is closed (or, with `--no-shutdown`, would have been).
-    fin_sent: bool,
     /// The relay has seen the layer open (at once without a password) and acted on it.
     authenticated: bool,
     /// stdin to the socket inside the kernel, instead of through the layer.
@@ -123,7 +121,7 @@ impl Session {
         // that sends more than a handshake's worth before its turn can overflow a handshake's
         // buffer.
         let inbound = layer.incoming();
-        if early.len() > inbound.room() {
+        if early.len() > inbound.spare().len() {
             return Err(Error::Secure(format!(
                 "secure channel with {peer}: {} bytes arrived before the handshake could take them",
                 early.len()
@@ -148,7 +146,6 @@ impl Session {
             readable: true,
             writable: true,
             ending,
-            fin_sent: false,
             authenticated: false,
             up_route,
             down_route,
@@ -206,14 +203,13 @@ impl Session {
                 Ok(progress) => progress,
                 Err(end) => return Some(end),
             };
-            let acknowledged =
-                config.direction == Direction::SendOnly && unacknowledged(&self.stream) == 0;
-            if self.ending.finished(
-                Instant::now(),
-                self.last_activity,
-                self.fin_sent,
-                acknowledged,
-            ) {
+            let stream = &self.stream;
+            if self
+                .ending
+                .finished(Instant::now(), self.last_activity, || {
+                    unacknowledged(stream) == 0
+                })
+            {
                 return Some(End::Done);
             }
             if !progress {
@@ -252,7 +248,6 @@ impl Session {
         progress |= self.send()?;
         if matches!(self.ending.sending(), Sending::Closed { .. })
             && self.layer.outgoing().is_empty()
-            && !self.fin_sent
         {
             // In password mode the CLOSE record is the end of stream, and a FIN after it would
             // only end a proxy's whole relay early: the connection closes when the session ends.
@@ -260,7 +255,7 @@ impl Session {
                 // The peer sees our end of stream; it may still answer, so keep receiving.
                 let _ = self.stream.shutdown(Shutdown::Write);
             }
-            self.fin_sent = true;
+            self.ending.flushed();
         }
         progress |= self.receive_direct(output)?;
         progress |= self.receive()?;
@@ -368,13 +363,10 @@ impl Session {
                     self.down_route = None;
                     break;
                 }
-                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
-                    return Err(End::StdoutClosed);
-                }
                 Err(err) if is_connection_error(&err) => {
                     return Err(self.network_failure("receiving from", &err));
                 }
-                Err(err) => return Err(End::Failed(Error::io("stdout", &err))),
+                Err(err) => return Err(stdout_failure(err)),
             }
         }
         Ok(progress)
@@ -553,8 +545,9 @@ impl Session {
         }
         let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
         // No event tells when the last ACK arrives, so --send-only looks again shortly.
-        let acks = (config.direction == Direction::SendOnly && self.fin_sent)
-            .then(|| Instant::now() + ACK_RECHECK);
+        let acks = (config.direction == Direction::SendOnly
+            && matches!(self.ending.sending(), Sending::Out { .. }))
+        .then(|| Instant::now() + ACK_RECHECK);
         [idle, acks, self.ending.next_deadline(self.last_activity)]
             .into_iter()
             .flatten()
