@@ -28,6 +28,11 @@ mod peer;
 mod pending;
 mod session;
 
+use std::io::{self, Write};
+
+use mio::net::TcpStream;
+
+use crate::buffer::Buffer;
 use crate::error::Error;
 use crate::options::Config;
 use crate::stdio::StdStream;
@@ -65,4 +70,26 @@ enum End {
     Failed(Error),
     /// In a chat, the peer was interrupted (its CLOSE says so): it left, as a person does.
     PeerLeft,
+}
+
+/// Writes what `queue` holds to `stream` until it is empty or the socket would block (then
+/// `writable` turns false, until the next readiness event). Returns how many bytes went out.
+fn write_queued(
+    stream: &mut TcpStream,
+    queue: &mut Buffer,
+    writable: &mut bool,
+) -> io::Result<usize> {
+    let mut written = 0;
+    while *writable && !queue.is_empty() {
+        match stream.write(queue.filled()) {
+            Ok(n) => {
+                queue.consume(n);
+                written += n;
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => *writable = false,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(written)
 }

@@ -13,13 +13,14 @@
 //! This module only runs the handshakes; which CONFIRM_C may be checked when (the guess rate
 //! limit) and what a failure counts for is the peer lifecycle's call ([`super::peer`]).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
+use super::write_queued;
 use crate::layer::{Layer, LayerError};
 use crate::secure::{CONFIRM_LEN, HELLO_LEN, Role, SecureError};
 
@@ -289,19 +290,9 @@ impl Pending {
 
     /// Writes what the handshake has queued, as far as the socket takes it.
     fn write(&mut self) -> Result<bool, Step> {
-        let mut moved = false;
-        while self.writable && !self.layer.outgoing().is_empty() {
-            match self.stream.write(self.layer.outgoing().filled()) {
-                Ok(n) => {
-                    self.layer.outgoing().consume(n);
-                    moved = true;
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.writable = false,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(Step::Io(err)),
-            }
-        }
-        Ok(moved)
+        write_queued(&mut self.stream, self.layer.outgoing(), &mut self.writable)
+            .map(|written| written > 0)
+            .map_err(Step::Io)
     }
 }
 

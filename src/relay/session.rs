@@ -2,7 +2,7 @@
 //! moves them until nothing more can move. When the session ends is [`super::ending`]'s call;
 //! this module only reports to it what happened.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use mio::net::TcpStream;
 
 use super::chat_front::ChatFront;
 use super::ending::{Ending, HoldEnd, Receiving, Rules, Sending};
-use super::{End, Input, Output};
+use super::{End, Input, Output, write_queued};
 use crate::error::{Error, os_reason};
 use crate::layer::{Flow, Layer, LayerError};
 use crate::options::{Config, Direction, Mode};
@@ -408,20 +408,12 @@ impl Session {
     }
 
     fn send(&mut self) -> Result<bool, End> {
-        let mut progress = false;
-        while self.writable && !self.layer.outgoing().is_empty() {
-            match self.stream.write(self.layer.outgoing().filled()) {
-                Ok(n) => {
-                    self.layer.outgoing().consume(n);
-                    self.last_activity = Instant::now();
-                    progress = true;
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.writable = false,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(self.network_failure("sending to", &err)),
-            }
+        let sent = write_queued(&mut self.stream, self.layer.outgoing(), &mut self.writable)
+            .map_err(|err| self.network_failure("sending to", &err))?;
+        if sent > 0 {
+            self.last_activity = Instant::now();
         }
-        Ok(progress)
+        Ok(sent > 0)
     }
 
     fn receive(&mut self) -> Result<bool, End> {
@@ -589,14 +581,8 @@ impl Session {
 
     /// Writes what is queued for the socket, as far as it takes it without waiting.
     fn write_now(&mut self) {
-        let waiting = self.layer.outgoing();
-        while !waiting.is_empty() {
-            match self.stream.write(waiting.filled()) {
-                Ok(n) if n > 0 => waiting.consume(n),
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                _ => break,
-            }
-        }
+        let mut writable = true;
+        let _ = write_queued(&mut self.stream, self.layer.outgoing(), &mut writable);
     }
 
     /// Reads and drops what the peer sent that nobody will read, so that the close is a FIN
