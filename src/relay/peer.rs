@@ -660,3 +660,23 @@ fn exchange(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::pending::{CONFIRM_TIME, HELLO_TIME, SLOTS};
+    use super::MAX_WRONG_GUESSES;
+
+    /// `--help` states the password listener's policy in numbers: they must be these.
+    #[test]
+    fn help_states_the_listener_policy_as_it_is() {
+        let help = crate::options::help().replace('\n', " ");
+        for said in [
+            format!("up to {SLOTS} handshakes at once"),
+            format!("HELLO within {} s", HELLO_TIME.as_secs()),
+            format!("CONFIRM within {} s", CONFIRM_TIME.as_secs()),
+            format!("{MAX_WRONG_GUESSES} a run"),
+        ] {
+            assert!(help.contains(&said), "--help does not say {said:?}");
+        }
+    }
+}

@@ -27,10 +27,10 @@ use crate::secure::{CONFIRM_LEN, HELLO_LEN, Role, SecureError};
 /// How many handshakes a password listener runs at once.
 pub(super) const SLOTS: usize = 8;
 /// How long a pending connection has to send its whole HELLO, from the accept.
-const HELLO_TIME: Duration = Duration::from_secs(5);
+pub(super) const HELLO_TIME: Duration = Duration::from_secs(5);
 /// How long a pending connection has to send CONFIRM_C, from the accept; and READY, from our
 /// CONFIRM_L.
-const CONFIRM_TIME: Duration = Duration::from_secs(10);
+pub(super) const CONFIRM_TIME: Duration = Duration::from_secs(10);
 
 /// The pending handshakes, one a slot; slot `i`'s poll token is `Token(first + i)`.
 pub(super) struct Slots {
