@@ -523,6 +523,12 @@ impl<'a> Peers<'a> {
                 Outcome::Open(stream, peer, layer) => {
                     if opened.is_none() {
                         opened = Some((stream, peer, layer));
+                    } else {
+                        // Two partners proved the password in the same step: the room is one
+                        // person's, the first one's.
+                        self.verbose(&format!(
+                            "{peer} also knew the password, after the partner: dropped"
+                        ));
                     }
                 }
                 Outcome::Guess(peer, err) => {
