@@ -535,26 +535,30 @@ fn crlf_translates_many_lines() {
 
 /// `-d` means stdin is not there at all (nc's `-d`): no end of stream while tete runs, so a
 /// peer that takes a FIN as "the transfer is over" (nc, ncat) sends everything. The peer
-/// speaks and closes; tete prints it all and ends with 0.
+/// speaks and closes; tete prints it all and ends with 0, and only then does the peer see EOF.
+/// `--no-shutdown` changes nothing here.
 #[test]
 fn recv_only_never_half_closes() {
-    let greeting = random_bytes(130, MIB + 3);
-    let sent = greeting.clone();
-    let peer = Peer::spawn(move |mut stream| {
-        assert_nothing_arrives(&stream, "the peer of tete -d");
-        stream.write_all(&sent).expect("the greeting");
-        stream.shutdown(Shutdown::Write).expect("shutdown");
-        read_to_eof(&mut stream, "the peer of tete -d")
-    });
-    let (stdin_read, stdin_write) = pipe();
-    let finished = tete(["-d", "127.0.0.1", &peer.port().to_string()])
-        .stdin(Input::Fd(stdin_read.into()))
-        .run();
-    let late = peer.join();
-    drop(stdin_write);
-    finished.assert_success().assert_quiet();
-    assert_bytes_eq("what the peer received", b"", &late);
-    assert_bytes_eq("what tete printed", &greeting, &finished.stdout);
+    for (args, seed) in [(&["-d"][..], 130), (&["-d", "--no-shutdown"][..], 131)] {
+        let greeting = random_bytes(seed, MIB + 3);
+        let sent = greeting.clone();
+        let peer = Peer::spawn(move |mut stream| {
+            assert_nothing_arrives(&stream, "the peer of tete -d");
+            stream.write_all(&sent).expect("the greeting");
+            stream.shutdown(Shutdown::Write).expect("shutdown");
+            read_to_eof(&mut stream, "the peer of tete -d")
+        });
+        let (stdin_read, stdin_write) = pipe();
+        let port = peer.port().to_string();
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["127.0.0.1", &port]);
+        let finished = tete(&all).stdin(Input::Fd(stdin_read.into())).run();
+        let late = peer.join();
+        drop(stdin_write);
+        finished.assert_success().assert_quiet();
+        assert_bytes_eq("what the peer received", b"", &late);
+        assert_bytes_eq("what tete printed", &greeting, &finished.stdout);
+    }
 }
 
 /// `-d` never reads stdin: bytes waiting there are still there after tete has ended.
@@ -582,29 +586,6 @@ fn recv_only_never_reads_stdin() {
         finished.description
     );
     drop(stdin_write);
-}
-
-/// `-d -N`: no half-close; the peer sees no EOF while tete runs. The peer speaks and closes,
-/// tete prints it and ends with 0, and only then does the peer see EOF.
-#[test]
-fn recv_only_no_shutdown() {
-    let greeting = random_bytes(131, 64 * KIB);
-    let sent = greeting.clone();
-    let peer = Peer::spawn(move |mut stream| {
-        assert_nothing_arrives(&stream, "the peer of tete -d -N");
-        stream.write_all(&sent).expect("the greeting");
-        stream.shutdown(Shutdown::Write).expect("shutdown");
-        read_to_eof(&mut stream, "the peer of tete -d -N")
-    });
-    let (stdin_read, stdin_write) = pipe();
-    let finished = tete(["-d", "--no-shutdown", "127.0.0.1", &peer.port().to_string()])
-        .stdin(Input::Fd(stdin_read.into()))
-        .run();
-    let late = peer.join();
-    drop(stdin_write);
-    finished.assert_success().assert_quiet();
-    assert_bytes_eq("what the peer received", b"", &late);
-    assert_bytes_eq("what tete printed", &greeting, &finished.stdout);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -487,14 +487,7 @@ impl<'a> Peers<'a> {
         registry
             .register(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
             .map_err(|err| Error::io("event loop", &err))?;
-        self.deadline = None;
-        self.phase = Phase::Busy;
-        Ok(Next::Session {
-            stream,
-            peer,
-            early: Vec::new(),
-            layer: None,
-        })
+        Ok(self.session_begins(stream, peer, None))
     }
 
     /// Password listen mode: every new connection starts a pending handshake; the first whose
@@ -569,14 +562,24 @@ impl<'a> Peers<'a> {
         registry
             .reregister(&mut stream, PEER, Interest::READABLE | Interest::WRITABLE)
             .map_err(|err| Error::io("event loop", &err))?;
+        Ok(self.session_begins(stream, peer, Some(layer)))
+    }
+
+    /// A listener's peer is in (its stream already registered as `PEER`): the wait is over.
+    fn session_begins(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        layer: Option<Layer>,
+    ) -> Next {
         self.deadline = None;
         self.phase = Phase::Busy;
-        Ok(Next::Session {
+        Next::Session {
             stream,
             peer,
             early: Vec::new(),
-            layer: Some(layer),
-        })
+            layer,
+        }
     }
 
     /// Fails once the `-w` wait for a peer is over.
