@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::thread;
@@ -19,10 +19,6 @@ const PASSWORD: &str = "a private room";
 /// A HELLO's first 20 bytes: magic, version 2, the connector's role, no flags, then part of a
 /// SPAKE2 message. Never finished.
 const HALF_HELLO: &[u8] = b"TETE\x02\x01\x00ABCDEFGHIJKLM";
-
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-}
 
 /// `tete [-v] -l EXTRA... 127.0.0.1 PORT` with the room password, waiting until it listens.
 fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
@@ -67,17 +63,6 @@ fn partner_gets_in(listener: Running, port: u16, listener_data: &[u8]) -> Finish
     listener
 }
 
-#[track_caller]
-fn assert_still_open(listener: &mut Running, why: &str) {
-    if let Some(status) = listener.try_status() {
-        panic!(
-            "{}: ended ({status:?}) but {why}; stderr: {:?}",
-            listener.description,
-            listener.stderr_so_far()
-        );
-    }
-}
-
 /// A stranger that connects, says `bytes` and leaves.
 fn say_and_leave(port: u16, bytes: &[u8]) {
     let mut stream = connect(loopback(port));
@@ -107,7 +92,7 @@ fn thirty_strangers_leave_the_room_open() {
             }
         }
     }
-    assert_still_open(&mut listener, "strangers guessed nothing");
+    listener.assert_running("strangers guessed nothing");
     let listener = partner_gets_in(listener, port, &listener_data);
     drop(halves);
     let told = listener.stderr.matches("not a password peer").count();
@@ -249,7 +234,7 @@ fn a_hello_without_confirm_has_ten_seconds() {
         "{}: dropped after {took:?}, not about 10 s: {line:?}",
         listener.description
     );
-    assert_still_open(&mut listener, "a stalled stranger guessed nothing");
+    listener.assert_running("a stalled stranger guessed nothing");
     partner_gets_in(listener, port, &listener_data);
 }
 
@@ -273,7 +258,7 @@ fn simultaneous_guesses_are_checked_one_a_second() {
     for guesser in guessers {
         guesser.wait().assert_code(3);
     }
-    assert_still_open(&mut listener, "three guesses are within the budget");
+    listener.assert_running("three guesses are within the budget");
 }
 
 /// With `-k`, ten wrong guesses end the room with status 3 and a word about the password,
@@ -296,7 +281,7 @@ fn ten_guesses_end_a_keep_open_room() {
         }
         if attempt < 10 {
             listener.wait_for_count("different passwords", attempt);
-            assert_still_open(&mut listener, &format!("only {attempt} guesses"));
+            listener.assert_running(&format!("only {attempt} guesses"));
         }
     }
     let listener = listener.wait();
@@ -343,7 +328,7 @@ fn pending_strangers_cost_little_memory() {
         listener.description,
         memory.peak_kib
     );
-    assert_still_open(&mut listener, "junk guessed nothing");
+    listener.assert_running("junk guessed nothing");
     partner_gets_in(listener, port, &listener_data);
 }
 

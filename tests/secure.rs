@@ -15,7 +15,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -40,26 +40,14 @@ const ABOUT_ONE_SECOND: (Duration, Duration) = (Duration::from_millis(900), Dura
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-}
-
-/// Starts `tete -v -l EXTRA... 127.0.0.1 PORT` with `TETE_PASSWORD=password` and waits until it
-/// listens. stdout and stderr are captured.
+/// Starts `tete -v -l EXTRA... 127.0.0.1 0` with `TETE_PASSWORD=password` and waits until it
+/// listens; returns it and the port the OS picked. stdout and stderr are captured.
 fn start_listener(extra: &[&str], password: &str, stdin: Input) -> (Running, u16) {
-    let port = free_port();
-    let mut args: Vec<String> = vec!["-v".into(), "-l".into()];
-    args.extend(extra.iter().map(|arg| arg.to_string()));
-    args.extend(["127.0.0.1".to_string(), port.to_string()]);
-    let mut listener = tete(&args).password(password).stdin(stdin).spawn();
-    let addr = listener.wait_listening();
-    assert_eq!(
-        addr,
-        loopback(port),
-        "{}: listening on the wrong address",
-        listener.description
-    );
-    (listener, port)
+    let mut args = vec!["-v", "-l"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["127.0.0.1", "0"]);
+    let (listener, addr) = spawn_listening(tete(&args).password(password).stdin(stdin));
+    (listener, addr.port())
 }
 
 /// `tete EXTRA... 127.0.0.1 PORT` with `TETE_PASSWORD=password`.
@@ -67,25 +55,6 @@ fn connector(extra: &[&str], port: u16, password: &str) -> Tete {
     let mut args: Vec<String> = extra.iter().map(|arg| arg.to_string()).collect();
     args.extend(["127.0.0.1".to_string(), port.to_string()]);
     tete(&args).password(password)
-}
-
-/// Waits until `needle` has appeared `count` times on tete's stderr. Only observes, with a
-/// deadline.
-#[track_caller]
-fn wait_for_count(running: &Running, needle: &str, count: usize) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let text = running.stderr_so_far();
-        if text.matches(needle).count() >= count {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}: {needle:?} did not appear {count} times within {TIMEOUT:?}; stderr: {text:?}",
-            running.description
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Asserts exit status 3 and one `tete: ` error line, which it returns.
@@ -592,7 +561,7 @@ fn listener_gives_up_after_ten_failures() {
             "attempt {attempt}: stdout not empty"
         );
         if attempt < 10 {
-            wait_for_count(&listener, "waiting for another peer", attempt);
+            listener.wait_for_count("waiting for another peer", attempt);
             assert_still_running(&mut listener, &format!("only {attempt} handshakes failed"));
         }
     }
@@ -695,7 +664,7 @@ fn keep_open_outlives_a_truncated_peer() {
     first.kill();
     // The kernel closes the killed peer's socket: a reset if it held unread bytes, else an
     // end of stream without CLOSE. Either way only that session ends.
-    wait_for_count(&listener, "listening on", 2);
+    listener.wait_for_count("listening on", 2);
     let log = listener.stderr_so_far();
     assert!(
         log.contains("truncated") || log.contains("reset"),
@@ -707,7 +676,7 @@ fn keep_open_outlives_a_truncated_peer() {
         .stdin(Input::Bytes(b"second peer\n".to_vec()))
         .run();
     second.assert_success().assert_quiet();
-    wait_for_count(&listener, "peer closed", 1);
+    listener.wait_for_count("peer closed", 1);
     listener.kill();
     let listener = listener.wait();
     assert_bytes_eq(
@@ -1341,7 +1310,7 @@ fn keep_open_serves_two_peers_in_turn() {
     let first = marker_text("first peer ", 100 * KIB);
     let second = marker_text("second peer ", 150 * KIB);
     for (turn, data) in [(1, &first), (2, &second)] {
-        wait_for_count(&listener, "listening on", turn);
+        listener.wait_for_count("listening on", turn);
         let client = connector(&[], port, PASSWORD)
             .stdin(Input::Bytes(data.clone()))
             .run();
@@ -1351,9 +1320,9 @@ fn keep_open_serves_two_peers_in_turn() {
             "peer {turn} got {:?}",
             client.stdout
         );
-        wait_for_count(&listener, "peer closed", turn);
+        listener.wait_for_count("peer closed", turn);
     }
-    wait_for_count(&listener, "secure channel up", 2);
+    listener.wait_for_count("secure channel up", 2);
     assert_still_running(&mut listener, "-k keeps listening");
     let mut both = first.clone();
     both.extend_from_slice(&second);

@@ -836,6 +836,19 @@ impl Drop for Running {
 }
 
 /// The address in a `tete: listening on ADDR:PORT` line.
+/// 127.0.0.1:`port`.
+pub fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// Spawns `tete`, which must listen with `-v`, and waits until it says it listens; returns
+/// its address.
+pub fn spawn_listening(tete: Tete) -> (Running, SocketAddr) {
+    let mut running = tete.spawn();
+    let addr = running.wait_listening();
+    (running, addr)
+}
+
 /// Starts `tete -v ARGS... -l HOST PORT` and waits until it says it listens; returns its
 /// address. Port 0 lets the OS pick a free port, so that tests (and other test runs on the
 /// machine) cannot race for one.
@@ -850,9 +863,7 @@ pub fn start_listener_on(
     let mut all: Vec<&str> = vec!["-v"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["-l", host, &port]);
-    let mut running = tete(all).stdin(stdin).stdout(stdout).spawn();
-    let addr = running.wait_listening();
-    (running, addr)
+    spawn_listening(tete(all).stdin(stdin).stdout(stdout))
 }
 
 /// [`start_listener_on`] 127.0.0.1, on a port the OS picks.
