@@ -683,29 +683,6 @@ fn verbose_messages_do_not_break_the_input_line() {
     );
 }
 
-/// A shell with job control, running tete; killed, with what it started, when dropped.
-struct JobShell {
-    shell: std::process::Child,
-}
-
-impl Drop for JobShell {
-    fn drop(&mut self) {
-        let pid = self.shell.id();
-        let children =
-            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        for child in children
-            .split_whitespace()
-            .filter_map(|pid| pid.parse().ok())
-        {
-            if let Some(child) = rustix::process::Pid::from_raw(child) {
-                let _ = rustix::process::kill_process(child, rustix::process::Signal::KILL);
-            }
-        }
-        let _ = self.shell.kill();
-        let _ = self.shell.wait();
-    }
-}
-
 /// Ctrl-Z in a chat, under a job-control shell: while tete is stopped the terminal is as it
 /// was (the shell's own lines show as usual); after `fg` raw mode is back and the input line,
 /// with what was typed, is drawn again.
@@ -716,19 +693,8 @@ fn ctrl_z_then_fg_brings_the_chat_back() {
     let original = pty.termios();
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding the peer");
     let port = listener.local_addr().expect("the peer's address").port();
-    // tete in a process group of its own, in the foreground; `read` stands for whatever the
-    // user does before `fg`.
-    let script = r#"set -m; "$@"; read -r _; fg"#;
-    let shell = std::process::Command::new("setsid")
-        .args(["--ctty", "bash", "-c", script, "sh", TETE])
-        .args(["127.0.0.1", &port.to_string()])
-        .env_remove("TETE_PASSWORD")
-        .stdin(pty.slave_fd())
-        .stdout(pty.slave_fd())
-        .stderr(pty.slave_fd())
-        .spawn()
-        .expect("starting setsid bash");
-    let _job = JobShell { shell };
+    let port = port.to_string();
+    let _job = JobShell::start(&pty, &["127.0.0.1", &port]);
     let mut peer = accept_within(&listener, TIMEOUT);
     peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
     wait_until("raw mode", TIMEOUT, || {

@@ -6,7 +6,6 @@ mod common;
 
 use std::fs;
 use std::net::TcpListener;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -36,34 +35,6 @@ fn wait_for_echo(tty: &Pty, on: bool, when: &str) {
     }
 }
 
-/// A process that a job-control shell runs, killed (with what it started) when dropped.
-struct Job {
-    shell: Child,
-}
-
-impl Job {
-    fn children(&self) -> Vec<u32> {
-        let pid = self.shell.id();
-        fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|pid| pid.parse().ok())
-            .collect()
-    }
-}
-
-impl Drop for Job {
-    fn drop(&mut self) {
-        for pid in self.children() {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-        }
-        let _ = self.shell.kill();
-        let _ = self.shell.wait();
-    }
-}
-
 /// Ctrl-Z at the prompt, then `fg`, as in an interactive shell: while tete is stopped the
 /// terminal echoes again (the shell's own line is readable), and once it goes on, echo is off
 /// again, so the rest of the password does not show, even though the shell left echo on.
@@ -72,31 +43,9 @@ fn ctrl_z_then_fg_at_the_prompt_keeps_the_password_hidden() {
     let tty = Pty::open();
     let original = tty.termios();
     let port = free_port();
-    // A shell with job control on the terminal, as a user has: tete in a process group of its
-    // own, in the foreground; `read` stands for whatever the user does before `fg`.
     // Without chat mode, whose raw terminal would follow the prompt (tests/chat.rs).
-    let script = r#"set -m; "$@"; read -r _; fg"#;
-    let shell = Command::new("setsid")
-        .args([
-            "--ctty",
-            "bash",
-            "-c",
-            script,
-            "sh",
-            TETE,
-            "-P",
-            "-v",
-            "--no-chat",
-            "-l",
-        ])
-        .args(["127.0.0.1", &port.to_string()])
-        .env_remove("TETE_PASSWORD")
-        .stdin(tty.slave_fd())
-        .stdout(tty.slave_fd())
-        .stderr(tty.slave_fd())
-        .spawn()
-        .expect("starting setsid bash");
-    let _job = Job { shell };
+    let port = port.to_string();
+    let _job = JobShell::start(&tty, &["-P", "-v", "--no-chat", "-l", "127.0.0.1", &port]);
     tty.wait_for_output("Password: ");
     assert_echo(&tty, false, "at the prompt");
 

@@ -1476,3 +1476,45 @@ pub fn wait_listening_on(server: &mut Process, port: u16) {
         thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// tete run by a shell with job control on the terminal `pty`, as a user has it: tete in a
+/// process group of its own, in the foreground; after it stops, the shell waits for a line
+/// (standing for whatever the user does) and then runs `fg`. Killed, with what it started,
+/// when dropped.
+pub struct JobShell {
+    shell: Child,
+}
+
+impl JobShell {
+    pub fn start(pty: &Pty, tete_args: &[&str]) -> JobShell {
+        let script = r#"set -m; "$@"; read -r _; fg"#;
+        let shell = Command::new("setsid")
+            .args(["--ctty", "bash", "-c", script, "sh", TETE])
+            .args(tete_args)
+            .env_remove("TETE_PASSWORD")
+            .stdin(pty.slave_fd())
+            .stdout(pty.slave_fd())
+            .stderr(pty.slave_fd())
+            .spawn()
+            .expect("starting setsid bash");
+        JobShell { shell }
+    }
+}
+
+impl Drop for JobShell {
+    fn drop(&mut self) {
+        let pid = self.shell.id();
+        let children =
+            fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for child in children
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+        {
+            if let Some(child) = rustix::process::Pid::from_raw(child) {
+                let _ = rustix::process::kill_process(child, rustix::process::Signal::KILL);
+            }
+        }
+        let _ = self.shell.kill();
+        let _ = self.shell.wait();
+    }
+}
