@@ -13,9 +13,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use tete::secure::{Handshake, Role};
+use tete::secure::{CONFIRM_LEN, HELLO_LEN, Handshake, Role};
 
 const PASSWORD: &str = "a private room";
+
+/// How many handshakes the room runs at once (tete(1), SECURITY).
+const SLOTS: usize = 8;
 /// A HELLO's first 20 bytes: magic, version 2, the connector's role, no flags, then part of a
 /// SPAKE2 message. Never finished.
 const HALF_HELLO: &[u8] = b"TETE\x02\x01\x00ABCDEFGHIJKLM";
@@ -472,5 +475,60 @@ fn a_password_room_hears_of_a_plain_client_once() {
         1,
         "{:?}",
         listener.stderr
+    );
+}
+
+/// The partner's CONFIRM_C waits for its check (a wrong guess has just used the second)
+/// while strangers fill every other slot with a whole HELLO and a junk CONFIRM_C, and then a
+/// flood of silent connections arrives. A waiting CONFIRM_C is never replaced (an attacker
+/// showed that pushing out the oldest waiting one kept the partner out of a flooded room):
+/// the newcomers are turned away, and the partner's CONFIRM_C, the oldest, is checked next.
+#[test]
+fn a_waiting_confirm_is_never_pushed_out() {
+    let (mut listener, port) = room(true, &[], Input::Null);
+    // A wrong guess: the next CONFIRM_C waits out the second.
+    partner(port, "not the password", Input::Null)
+        .run()
+        .assert_code(3);
+    // The partner, in this process, as far as its CONFIRM_C.
+    let mut stream = connect(loopback(port));
+    let mut out = Vec::new();
+    let mut handshake = Handshake::new(Role::Connector, PASSWORD.as_bytes(), &mut out);
+    stream.write_all(&out).expect("the partner's HELLO");
+    let mut hello = [0u8; HELLO_LEN];
+    stream.read_exact(&mut hello).expect("the room's HELLO");
+    out.clear();
+    handshake
+        .receive(&hello, &mut out)
+        .expect("the room's HELLO is good");
+    stream.write_all(&out).expect("the partner's CONFIRM_C");
+    // Seven strangers with a well-formed HELLO and a CONFIRM_C that is junk, then silence.
+    let mut strangers = Vec::new();
+    for _ in 0..SLOTS - 1 {
+        let mut hello = Vec::new();
+        Handshake::new(Role::Connector, b"a guess", &mut hello);
+        hello.extend_from_slice(&[1; CONFIRM_LEN]);
+        let mut stranger = connect(loopback(port));
+        stranger.write_all(&hello).expect("a stranger's bytes");
+        strangers.push(stranger);
+    }
+    for _ in 0..20 {
+        strangers.push(connect(loopback(port)));
+    }
+    // The room answers the partner: its CONFIRM_L, which verifies.
+    let mut confirm = [0u8; CONFIRM_LEN];
+    stream
+        .read_exact(&mut confirm)
+        .expect("the room's CONFIRM_L: the partner was dropped");
+    out.clear();
+    handshake
+        .receive(&confirm, &mut out)
+        .expect("the room's CONFIRM_L verifies");
+    assert!(handshake.is_complete());
+    listener.assert_running("waiting for the partner's READY");
+    let stderr = listener.stderr_so_far();
+    assert!(
+        stderr.contains("turned away"),
+        "no newcomer was turned away: {stderr:?}"
     );
 }

@@ -31,7 +31,7 @@ use mio::{Interest, Registry, Token};
 
 use super::End;
 use super::event_loop::{FIRST_PENDING, LISTENER, PEER};
-use super::pending::{Failure, Outcome, SLOTS, Slots};
+use super::pending::{Failure, Outcome, Room, SLOTS, Slots};
 use crate::address;
 use crate::error::Error;
 use crate::layer::Layer;
@@ -498,11 +498,21 @@ impl<'a> Peers<'a> {
                 .pending
                 .admit(registry, stream, peer, password, self.config.crlf, now)
                 .map_err(|err| Error::io("event loop", &err))?;
-            if let Some(replaced) = replaced {
-                self.failed_handshakes += 1;
-                self.verbose(&format!(
-                    "{replaced} made the least progress of {SLOTS} pending handshakes: dropped for {peer}"
-                ));
+            match replaced {
+                Room::Free => {}
+                Room::Replaced(replaced) => {
+                    self.failed_handshakes += 1;
+                    self.verbose(&format!(
+                        "{replaced} made the least progress of {SLOTS} pending handshakes: \
+                         dropped for {peer}"
+                    ));
+                }
+                Room::Full => {
+                    self.failed_handshakes += 1;
+                    self.verbose(&format!(
+                        "{peer} turned away: all {SLOTS} pending handshakes wait for their check"
+                    ));
+                }
             }
         }
         let may_check = self.next_check.is_none_or(|at| now >= at);

@@ -8,7 +8,10 @@
 //! the whole HELLO within [`HELLO_TIME`] of the accept, CONFIRM_C within [`CONFIRM_TIME`] of
 //! it, and READY within [`CONFIRM_TIME`] of our answer. When every slot is taken, a new
 //! connection replaces the pending one that has made the least progress (the oldest without a
-//! whole HELLO first), so a flood of silent connections cannot keep the partner out.
+//! whole HELLO first), so a flood of silent connections cannot keep the partner out. A
+//! handshake whose CONFIRM_C is in is never replaced: it is waiting for its check (which the
+//! rate limit decides), not stalling, and replacing it would let a flood push the partner out
+//! before its turn; when every slot holds one, the new connection is turned away instead.
 //!
 //! This module only runs the handshakes; which CONFIRM_C may be checked when (the guess rate
 //! limit) and what a failure counts for is the peer lifecycle's call ([`super::peer`]).
@@ -36,6 +39,27 @@ pub(super) const CONFIRM_TIME: Duration = Duration::from_secs(10);
 pub(super) struct Slots {
     first: usize,
     slots: [Option<Pending>; SLOTS],
+}
+
+/// How far a pending handshake has come, for choosing which one makes room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    /// Not a whole HELLO yet.
+    Connected,
+    /// A whole HELLO, not a whole CONFIRM_C.
+    Greeted,
+    /// CONFIRM_C is in: it waits for its check, or READY is awaited.
+    Confirmed,
+}
+
+/// What admitting a connection took.
+pub(super) enum Room {
+    /// A slot was free.
+    Free,
+    /// The pending handshake from this address made the least progress and was dropped.
+    Replaced(SocketAddr),
+    /// Every pending handshake has its CONFIRM_C in: the new connection was turned away.
+    Full,
 }
 
 /// One accepted connection in its handshake.
@@ -91,8 +115,8 @@ impl Slots {
     }
 
     /// Starts the handshake with a new connection (`crlf`: `-C`, for the session after it).
-    /// When every slot is taken, the one with the least progress is dropped for it; returns
-    /// its address.
+    /// When every slot is taken, the one with the least progress is dropped for it, unless
+    /// every one has its CONFIRM_C in: then the new connection is turned away.
     pub(super) fn admit(
         &mut self,
         registry: &Registry,
@@ -101,16 +125,23 @@ impl Slots {
         password: &[u8],
         crlf: bool,
         now: Instant,
-    ) -> io::Result<Option<SocketAddr>> {
+    ) -> io::Result<Room> {
         let free = self.slots.iter().position(Option::is_none);
-        let (slot, replaced) = match free {
-            Some(slot) => (slot, None),
+        let (slot, room) = match free {
+            Some(slot) => (slot, Room::Free),
             None => {
-                let slot = (0..SLOTS)
-                    .min_by_key(|i| self.slots[*i].as_ref().map(Pending::progress))
-                    .unwrap_or(0);
-                let replaced = self.remove(registry, slot).map(|old| old.peer);
-                (slot, replaced)
+                let least = (0..SLOTS)
+                    .filter_map(|i| Some((i, self.slots[i].as_ref()?.progress())))
+                    .min_by_key(|(_, progress)| *progress);
+                match least {
+                    Some((slot, (stage, _))) if stage < Stage::Confirmed => {
+                        match self.remove(registry, slot) {
+                            Some(old) => (slot, Room::Replaced(old.peer)),
+                            None => (slot, Room::Free),
+                        }
+                    }
+                    _ => return Ok(Room::Full),
+                }
             }
         };
         registry.register(
@@ -129,7 +160,7 @@ impl Slots {
             readable: true,
             writable: true,
         });
-        Ok(replaced)
+        Ok(room)
     }
 
     /// Advances every pending handshake; `may_check` says whether a waiting CONFIRM_C may be
@@ -190,14 +221,23 @@ impl Slots {
 impl Pending {
     /// Orders by progress, least first: without a whole HELLO, then without a whole CONFIRM_C,
     /// then further (its CONFIRM_C waiting to be checked, or READY awaited); within each, the
-    /// oldest first. (A peer that sent more than that with errors is dropped at once.)
-    fn progress(&self) -> (u8, Instant) {
-        let stage = if self.received < HELLO_LEN {
-            0
-        } else if self.received < HELLO_LEN + CONFIRM_LEN {
-            1
+    /// oldest first. (A peer that sent more than that with errors is dropped at once.) Bytes
+    /// waiting unread in the socket count too: in a burst of accepts nothing has been read
+    /// yet, and a partner's HELLO must not rank it with a silent stranger.
+    fn progress(&self) -> (Stage, Instant) {
+        let mut unread = [0u8; HELLO_LEN + CONFIRM_LEN];
+        let waiting = if self.received < unread.len() {
+            self.stream.peek(&mut unread).unwrap_or(0)
         } else {
-            2
+            0
+        };
+        let seen = self.received + waiting;
+        let stage = if seen < HELLO_LEN {
+            Stage::Connected
+        } else if seen < HELLO_LEN + CONFIRM_LEN {
+            Stage::Greeted
+        } else {
+            Stage::Confirmed
         };
         (stage, self.accepted)
     }
