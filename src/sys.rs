@@ -147,11 +147,10 @@ impl FdSlot {
 pub fn take_environment_variable(name: &str) -> Option<Zeroizing<Vec<u8>>> {
     let prefix = format!("{name}=");
     let mut value = None;
-    // SAFETY: tete is single-threaded when it calls this (the first thing `run` does), so
-    // nothing changes `environ` meanwhile; `environ` is a null-terminated array of pointers to
-    // NUL-terminated strings in writable memory of this process. Only bytes between an entry's
-    // `=` and its NUL are written, so every entry stays a valid string that reads `NAME=`,
-    // which `remove_var` then finds by name.
+    // Single-threaded here (the first thing `run` does): nothing changes `environ` meanwhile.
+    // SAFETY: `environ` is a null-terminated array of pointers to NUL-terminated strings in
+    // writable memory of this process; only bytes between an entry's `=` and its NUL are
+    // written, so every entry stays a valid string reading `NAME=` for `remove_var` to find.
     unsafe {
         let mut entries = libc::environ;
         while !entries.is_null() && !(*entries).is_null() {
