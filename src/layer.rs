@@ -160,7 +160,7 @@ impl Layer {
 
     /// What a record adds around its payload.
     fn overhead(&self) -> usize {
-        if self.secure.is_some() {
+        if self.is_secure() {
             secure::OVERHEAD
         } else {
             0
@@ -320,9 +320,9 @@ impl Layer {
         self.inbound.consume_plaintext(n);
     }
 
-    /// True where the end of stream travels inside the byte stream (the password mode's CLOSE
-    /// record), so that no FIN is needed after it.
-    pub fn ends_in_band(&self) -> bool {
+    /// True in password mode: the peer is tete, speaking records, whose CLOSE record is the
+    /// end of stream (no FIN is needed after it).
+    pub fn is_secure(&self) -> bool {
         self.secure.is_some()
     }
 

@@ -91,8 +91,7 @@ impl Session {
     ) -> Result<Session, Error> {
         // Chat lines must leave at once, not wait to be coalesced with later ones.
         let _ = stream.set_nodelay(true);
-        // Only password mode changes the peer's bytes on their way in.
-        let secure = !layer.passthrough(Flow::Inbound);
+        let secure = layer.is_secure();
         let receive_only = config.direction == Direction::ReceiveOnly;
         let send_only = config.direction == Direction::SendOnly;
         let rules = Rules {
@@ -251,7 +250,7 @@ impl Session {
         {
             // In password mode the CLOSE record is the end of stream, and a FIN after it would
             // only end a proxy's whole relay early: the connection closes when the session ends.
-            if config.half_close && !self.layer.ends_in_band() {
+            if config.half_close && !self.layer.is_secure() {
                 // The peer sees our end of stream; it may still answer, so keep receiving.
                 let _ = self.stream.shutdown(Shutdown::Write);
             }
