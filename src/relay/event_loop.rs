@@ -142,11 +142,7 @@ impl<'a> Relay<'a> {
                 let password = self.password.as_deref();
                 let registry = self.poll.registry();
                 let peers = &mut self.peers;
-                let next = match &mut self.chat {
-                    Some(chat) => chat.aside(|| peers.step(registry, now, password)),
-                    None => peers.step(registry, now, password),
-                };
-                match next? {
+                match aside(self.chat.as_mut(), || peers.step(registry, now, password))? {
                     Next::Wait => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
@@ -187,10 +183,7 @@ impl<'a> Relay<'a> {
                 )
                 .or_else(|| session.timed_out(self.config, now));
             if let Some(hint) = session.take_hint() {
-                match &mut self.chat {
-                    Some(chat) => chat.aside(|| eprintln!("tete: {hint}")),
-                    None => eprintln!("tete: {hint}"),
-                }
+                aside(self.chat.as_mut(), || eprintln!("tete: {hint}"));
             }
             self.check_authenticated();
             let Some(end) = end else {
@@ -247,11 +240,8 @@ impl<'a> Relay<'a> {
     /// Runs a step of the peer lifecycle, which may report on stderr (`-v`, a lost peer with
     /// `-k`), with chat mode's input line out of the way of its lines.
     fn beside_chat<T>(&mut self, step: impl FnOnce(&mut Peers<'a>, &Registry) -> T) -> T {
-        let registry = self.poll.registry();
-        match &mut self.chat {
-            Some(chat) => chat.aside(|| step(&mut self.peers, registry)),
-            None => step(&mut self.peers, registry),
-        }
+        let (peers, registry) = (&mut self.peers, self.poll.registry());
+        aside(self.chat.as_mut(), || step(peers, registry))
     }
 
     /// Chat mode: reads the keys typed and acts on them. Ctrl-C ends tete as it does without
@@ -294,5 +284,14 @@ impl<'a> Relay<'a> {
                 (Signal::Continued | Signal::WindowChanged, None) => {}
             }
         }
+    }
+}
+
+/// Runs `step`, which may write lines on stderr, with chat mode's input line (if any) out of
+/// the way of them.
+fn aside<T>(chat: Option<&mut ChatFront>, step: impl FnOnce() -> T) -> T {
+    match chat {
+        Some(chat) => chat.aside(step),
+        None => step(),
     }
 }
