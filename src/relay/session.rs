@@ -53,11 +53,19 @@ pub(super) struct Session {
     received: u64,
     /// stdin is a terminal: a chat, where a peer's interruption is a person leaving.
     chat: bool,
-    /// Plain mode: how many of the peer's first bytes match a password HELLO's start, until
-    /// they differ or match whole (then [`Session::take_hint`] has something to say).
-    hello_seen: Option<usize>,
-    /// The peer opened with a password HELLO, and nobody has been told yet.
-    hint_due: bool,
+    /// Plain mode: whether the peer opened with a password HELLO (a forgotten `-P`).
+    hello: HelloWatch,
+}
+
+/// Plain mode's look at the peer's first bytes, for the forgotten `-P`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HelloWatch {
+    /// This many of the peer's first bytes match a password HELLO's start so far.
+    Watching(usize),
+    /// They matched whole, and nobody has been told yet ([`Session::take_hint`]).
+    Seen,
+    /// Decided (or password mode, where there is nothing to watch for).
+    Done,
 }
 
 impl Session {
@@ -153,8 +161,11 @@ impl Session {
             sent: 0,
             received: 0,
             chat: input.stream.is_terminal,
-            hello_seen: (!secure).then_some(0),
-            hint_due: false,
+            hello: if secure {
+                HelloWatch::Done
+            } else {
+                HelloWatch::Watching(0)
+            },
         })
     }
 
@@ -339,7 +350,7 @@ impl Session {
         let mut progress = false;
         // Bytes already in the layer (what followed a proxy's reply) go first; the first few
         // bytes go through the layer, to be looked at.
-        while self.hello_seen.is_none()
+        while !matches!(self.hello, HelloWatch::Watching(_))
             && output.ready
             && (self.readable || route.has_pending())
             && self.ending.receiving() == Receiving::Open
@@ -417,7 +428,7 @@ impl Session {
 
     fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
-        while (self.down_route.is_none() || self.hello_seen.is_some())
+        while (self.down_route.is_none() || self.watching_hello())
             && self.readable
             && self.ending.receiving() == Receiving::Open
         {
@@ -430,7 +441,7 @@ impl Session {
                 Ok(n) => {
                     buf.commit(n);
                     self.last_activity = Instant::now();
-                    if self.hello_seen.is_some() {
+                    if self.watching_hello() {
                         let plain = self.layer.stdout_bytes();
                         self.look_for_hello(plain.len() - n);
                     }
@@ -453,24 +464,33 @@ impl Session {
     /// Plain mode: compares the peer's bytes from `from` in [`Layer::stdout_bytes`] with a
     /// password HELLO's start, until they differ or match whole.
     fn look_for_hello(&mut self, from: usize) {
-        let Some(seen) = self.hello_seen else {
+        let HelloWatch::Watching(seen) = self.hello else {
             return;
         };
         let fresh = &self.layer.stdout_bytes()[from..];
         let len = fresh.len().min(HELLO_START.len() - seen);
-        self.hello_seen = if fresh[..len] != HELLO_START[seen..seen + len] {
-            None
+        self.hello = if fresh[..len] != HELLO_START[seen..seen + len] {
+            HelloWatch::Done
         } else if seen + len == HELLO_START.len() {
-            self.hint_due = true;
-            None
+            HelloWatch::Seen
         } else {
-            Some(seen + len)
+            HelloWatch::Watching(seen + len)
         };
+    }
+
+    /// True while the peer's first bytes are still being compared with a password HELLO (they
+    /// go through the layer, not the zero-copy route, meanwhile).
+    fn watching_hello(&self) -> bool {
+        matches!(self.hello, HelloWatch::Watching(_))
     }
 
     /// What the user should hear about the peer, once: that it opened with a password HELLO.
     pub(super) fn take_hint(&mut self) -> Option<&'static str> {
-        std::mem::take(&mut self.hint_due).then_some(
+        if self.hello != HelloWatch::Seen {
+            return None;
+        }
+        self.hello = HelloWatch::Done;
+        Some(
             "the peer expects a room password (it opened with tete's password handshake): \
              run both ends with -P and the same password",
         )
