@@ -297,17 +297,28 @@ mod tests {
         for raw in [Raw::WINCH, Raw::CONT, Raw::WINCH] {
             kill_process(getpid(), raw).expect("kill");
         }
+        // The loop may wake between the signals, so a SIGWINCH can be heard twice; what
+        // matters is that both kinds are heard, and nothing else.
         let mut heard = Vec::new();
         for _ in 0..100 {
             poll.poll(&mut events, Some(Duration::from_secs(20)))
                 .expect("poll");
             assert!(events.iter().all(|event| event.token() == token));
             heard.extend(source.drain());
-            if heard.len() >= 2 {
+            if heard.contains(&Signal::Continued) && heard.contains(&Signal::WindowChanged) {
                 break;
             }
         }
-        assert_eq!(heard, [Signal::Continued, Signal::WindowChanged]);
+        assert!(
+            heard.contains(&Signal::Continued) && heard.contains(&Signal::WindowChanged),
+            "{heard:?}"
+        );
+        assert!(
+            heard
+                .iter()
+                .all(|signal| matches!(signal, Signal::Continued | Signal::WindowChanged)),
+            "{heard:?}"
+        );
         assert!(source.drain().is_empty(), "drained once");
     }
 }
