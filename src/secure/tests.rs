@@ -62,6 +62,17 @@ fn untouched(_: usize, b: u8) -> u8 {
     b
 }
 
+/// A man in the middle who flips bit `bit % 8` of the byte at stream offset `offset`.
+fn flip_bit(offset: usize, bit: usize) -> impl Fn(usize, u8) -> u8 {
+    move |at, b| {
+        if at == offset {
+            b ^ (1 << (bit % 8))
+        } else {
+            b
+        }
+    }
+}
+
 /// Runs two ends against each other, `chunk` bytes per step, until nothing moves.
 fn run(c: &mut End, l: &mut End, chunk: usize, to_c: Mitm, to_l: Mitm) {
     loop {
@@ -380,7 +391,7 @@ fn reflection_never_completes() {
 #[test]
 fn any_flipped_hello_byte_fails_the_handshake() {
     for i in 0..HELLO_LEN {
-        let flip = |at: usize, b: u8| if at == i { b ^ (1 << (i % 8)) } else { b };
+        let flip = flip_bit(i, i);
         for to_connector in [true, false] {
             let (mut c, mut l) = pair(PASSWORD, PASSWORD);
             let (to_c, to_l): (Mitm, Mitm) = if to_connector {
@@ -400,13 +411,7 @@ fn any_flipped_hello_byte_fails_the_handshake() {
 #[test]
 fn any_flipped_confirm_c_byte_is_a_guess_and_gets_reject() {
     for i in 0..CONFIRM_LEN {
-        let flip = |at: usize, b: u8| {
-            if at == HELLO_LEN + i {
-                b ^ (1 << (i % 8))
-            } else {
-                b
-            }
-        };
+        let flip = flip_bit(HELLO_LEN + i, i);
         let (mut c, mut l) = pair(PASSWORD, PASSWORD);
         run(&mut c, &mut l, usize::MAX, &untouched, &flip);
         assert_eq!(l.result, Err(SecureError::WrongPassword), "byte {i}");
@@ -419,13 +424,7 @@ fn any_flipped_confirm_c_byte_is_a_guess_and_gets_reject() {
 #[test]
 fn any_flipped_confirm_l_byte_fails_the_connector_only() {
     for i in 0..CONFIRM_LEN {
-        let flip = |at: usize, b: u8| {
-            if at == HELLO_LEN + i {
-                b ^ (1 << (i % 8))
-            } else {
-                b
-            }
-        };
+        let flip = flip_bit(HELLO_LEN + i, i);
         let (mut c, mut l) = pair(PASSWORD, PASSWORD);
         run(&mut c, &mut l, usize::MAX, &flip, &untouched);
         assert_eq!(c.result, Err(SecureError::ListenerUnverified), "byte {i}");
@@ -438,14 +437,7 @@ fn any_flipped_confirm_l_byte_fails_the_connector_only() {
 #[test]
 fn any_flipped_ready_byte_fails_the_listener_without_a_guess() {
     for i in 0..READY_LEN {
-        let at_ready = HELLO_LEN + CONFIRM_LEN + i;
-        let flip = |at: usize, b: u8| {
-            if at == at_ready {
-                b ^ (1 << (i % 8))
-            } else {
-                b
-            }
-        };
+        let flip = flip_bit(HELLO_LEN + CONFIRM_LEN + i, i);
         let (mut c, mut l) = pair(PASSWORD, PASSWORD);
         run(&mut c, &mut l, usize::MAX, &untouched, &flip);
         assert!(c.hs.is_complete());
