@@ -113,6 +113,11 @@ impl Ending {
         }
     }
 
+    /// True when stdin is a terminal: the session is a conversation.
+    pub fn is_chat(&self) -> bool {
+        self.rules.chat
+    }
+
     pub fn sending(&self) -> Sending {
         self.sending
     }

@@ -51,8 +51,6 @@ pub(super) struct Session {
     sent: u64,
     /// Bytes of the peer's written to stdout (plaintext), or discarded by `--send-only`.
     received: u64,
-    /// stdin is a terminal: a chat, where a peer's interruption is a person leaving.
-    chat: bool,
     /// Plain mode: whether the peer opened with a password HELLO (a forgotten `-P`).
     hello: HelloWatch,
 }
@@ -160,7 +158,6 @@ impl Session {
             last_activity: now,
             sent: 0,
             received: 0,
-            chat: input.stream.is_terminal,
             hello: if secure {
                 HelloWatch::Done
             } else {
@@ -291,7 +288,7 @@ impl Session {
                 .map_err(|err| self.layer_failure(err))?;
             if reason == CloseReason::Interrupted {
                 // The peer is gone: in a chat a person left; a transfer may be incomplete.
-                return Err(if self.chat {
+                return Err(if self.ending.is_chat() {
                     End::PeerLeft
                 } else {
                     End::PeerLost(Error::Runtime(format!(
