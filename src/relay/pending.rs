@@ -70,9 +70,8 @@ pub(super) struct Pending {
     accepted: Instant,
     /// Bytes the peer has sent so far.
     received: usize,
-    /// When this handshake fails unless it has moved on; none while its CONFIRM_C waits for
-    /// the listener's rate limit (the wait is ours, not the peer's).
-    deadline: Option<Instant>,
+    /// When our CONFIRM_L went out (READY is then due within [`CONFIRM_TIME`]).
+    answered: Option<Instant>,
     readable: bool,
     writable: bool,
 }
@@ -156,7 +155,7 @@ impl Slots {
             layer: Layer::secure(crlf, Role::Listener, password),
             accepted: now,
             received: 0,
-            deadline: Some(now + HELLO_TIME),
+            answered: None,
             readable: true,
             writable: true,
         });
@@ -201,7 +200,11 @@ impl Slots {
 
     /// The nearest deadline of the pending handshakes.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        self.slots.iter().flatten().filter_map(|p| p.deadline).min()
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(Pending::deadline)
+            .min()
     }
 
     /// Drops every pending handshake.
@@ -219,6 +222,22 @@ impl Slots {
 }
 
 impl Pending {
+    /// When this handshake fails unless it has moved on: the whole HELLO within
+    /// [`HELLO_TIME`] of the accept, CONFIRM_C within [`CONFIRM_TIME`] of it, READY within
+    /// [`CONFIRM_TIME`] of our answer; none while its CONFIRM_C waits for the listener's rate
+    /// limit (the wait is ours, not the peer's).
+    fn deadline(&self) -> Option<Instant> {
+        if self.layer.confirm_waiting() {
+            None
+        } else if let Some(answered) = self.answered {
+            Some(answered + CONFIRM_TIME)
+        } else if self.received >= HELLO_LEN {
+            Some(self.accepted + CONFIRM_TIME)
+        } else {
+            Some(self.accepted + HELLO_TIME)
+        }
+    }
+
     /// Orders by progress, least first: without a whole HELLO, then without a whole CONFIRM_C,
     /// then further (its CONFIRM_C waiting to be checked, or READY awaited); within each, the
     /// oldest first. (A peer that sent more than that with errors is dropped at once.) Bytes
@@ -259,7 +278,7 @@ impl Pending {
                     checked,
                 );
             }
-            Ok(()) if self.deadline.is_some_and(|deadline| now >= deadline) => {
+            Ok(()) if self.deadline().is_some_and(|deadline| now >= deadline) => {
                 Failure::Other(SecureError::Stalled.to_string())
             }
             Ok(()) => return (Ok(self), checked),
@@ -297,7 +316,6 @@ impl Pending {
                     Err(err) => return Err(Step::Io(err)),
                 }
             }
-            let had_hello = self.received >= HELLO_LEN;
             moved |= self.layer.decode().map_err(Step::Layer)?;
             // READY and the peer's end may come together: the session sees the end again.
             if ended && !self.layer.is_open() {
@@ -310,16 +328,13 @@ impl Pending {
             }
             if self.layer.confirm_waiting() {
                 if !may_check || *checked {
-                    self.deadline = None;
                     return Ok(());
                 }
                 *checked = true;
                 self.layer.check_confirm().map_err(Step::Layer)?;
-                self.deadline = Some(now + CONFIRM_TIME);
+                self.answered = Some(now);
                 self.layer.decode().map_err(Step::Layer)?;
                 moved = true;
-            } else if had_hello && self.deadline == Some(self.accepted + HELLO_TIME) {
-                self.deadline = Some(self.accepted + CONFIRM_TIME);
             }
             if self.layer.is_open() || !moved {
                 self.write()?;
