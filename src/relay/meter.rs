@@ -80,7 +80,7 @@ fn input_size(config: &Config, input: &Input) -> Option<u64> {
         return None;
     }
     // A duplicate shares the file offset: reading the position moves nothing.
-    let mut file = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let mut file = File::from(input.stream.as_fd().try_clone_to_owned().ok()?);
     let len = file.metadata().ok()?.len();
     let position = file.stream_position().ok()?;
     Some(len.saturating_sub(position))
