@@ -6,6 +6,14 @@
 //! opener decrypts a record so that its payload lands right after the previous record's, in the
 //! same buffer (ring's `open_within` shifts while it decrypts), so the plaintext of several
 //! records is one contiguous run that goes to stdout without a copy.
+//!
+//! Both ciphers come from ring. On the test machine (AVX-512, VAES) ring sealed 64 KiB records
+//! at 8.4 GB/s with AES-256-GCM and 2.5 GB/s with ChaCha20-Poly1305; the system's OpenSSL 3.0
+//! managed 4.5 and 3.8. Sealing ChaCha20-Poly1305 through OpenSSL was built and measured: the
+//! forced-ChaCha transfer went from 1.37 to 1.56 GB/s (medians of 6 runs), but linking libssl and
+//! libcrypto raised every tete's resident memory by 1.8 MiB (4.2 MiB idle, 4.9 MiB for a
+//! password listener under a flood), past the 4 MiB a tete is held to, and added a C library to
+//! the build. It was not kept.
 
 use hkdf::Hkdf;
 use ring::aead::{AES_256_GCM, Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
