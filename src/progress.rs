@@ -166,7 +166,8 @@ impl ProgressLine {
             text.push_str(&format!(", {}%", done * 100 / total));
             let seconds = elapsed.as_secs_f64();
             if done > 0 && done < total && seconds > 0.0 {
-                let left = (total - done) as f64 * seconds / done as f64;
+                // Rounded up: a transfer still running never says "ETA 0:00".
+                let left = ((total - done) as f64 * seconds / done as f64).ceil();
                 text.push_str(&format!(", ETA {}", clock(Duration::from_secs_f64(left))));
             }
         }
@@ -255,6 +256,13 @@ mod tests {
             .unwrap();
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.ends_with(", 0:04, 100%\x1b[K"), "{text}");
+        // 0.2 s left shows as a second, not as 0:00.
+        let mut nearly = ProgressLine::new(start, Some(100));
+        let bytes = nearly
+            .redraw(start + Duration::from_secs(2), 90, 0)
+            .unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.ends_with(", 90%, ETA 0:01\x1b[K"), "{text}");
         assert_eq!(line.erase(), b"\r\x1b[K");
     }
 
