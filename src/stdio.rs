@@ -92,6 +92,11 @@ impl StdStream {
         Ok(retry_on_intr(|| rustix::io::read(self, &mut *buf))?)
     }
 
+    /// One readv(2) into `bufs`, in order.
+    pub fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        Ok(retry_on_intr(|| rustix::io::readv(self, bufs))?)
+    }
+
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
         Ok(retry_on_intr(|| rustix::io::write(self, buf))?)
     }

@@ -160,9 +160,8 @@ impl ChatFront {
 
     /// What the session reads in place of stdin: typed lines, then 0 once input has ended.
     /// Call only when [`ChatFront::has_typed`].
-    pub(super) fn take_typed(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.typed.len().min(buf.len());
-        buf[..n].copy_from_slice(&self.typed[..n]);
+    pub(super) fn take_typed(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        let n = io::Read::read_vectored(&mut self.typed.as_slice(), bufs)?;
         self.typed.drain(..n);
         Ok(n)
     }

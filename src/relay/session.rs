@@ -394,9 +394,9 @@ impl Session {
             && self.layer.outbound_has_room()
         {
             let stream = &input.stream;
-            match self.layer.fill_outbound(|buf| match chat.as_deref_mut() {
-                Some(chat) => chat.take_typed(buf),
-                None => stream.read(buf),
+            match self.layer.fill_outbound(|bufs| match chat.as_deref_mut() {
+                Some(chat) => chat.take_typed(bufs),
+                None => stream.read_vectored(bufs),
             }) {
                 Ok(0) => input.ended = true,
                 Ok(n) => {
