@@ -19,9 +19,13 @@ use std::io::{self, IoSliceMut};
 use crate::buffer::Buffer;
 use crate::secure::{self, Channel, CloseReason, Content, Handshake, Role, SecureError};
 
-/// Each direction's working buffer: few system calls per megabyte, yet the whole process stays
-/// within a few MiB.
+/// Plain mode's buffer from the socket: few system calls per megabyte, yet the whole process
+/// stays within a few MiB.
 const BUFFER_SIZE: usize = 128 * 1024;
+/// Plain mode's buffer towards the socket, larger: a stdin pipe is read through it (splicing
+/// the pipe measured slower, see `zerocopy`), and a pipe -> pipe transfer ran 11% faster with it
+/// at 512 KiB than at 128 KiB (medians of 8 runs). Its pages are touched only as it fills.
+const PLAIN_OUTBOUND_SIZE: usize = 512 * 1024;
 /// Password mode's working buffers, each way, in whole records: one wakeup reads and seals
 /// several records and sends them in one write, and one socket read takes several records to open
 /// and write out at once. On loopback most of the sender's time beyond the cipher goes to waking
@@ -105,7 +109,7 @@ impl Layer {
     pub fn plain(crlf: bool) -> Layer {
         Layer {
             crlf: crlf.then_some(false),
-            outbound: Buffer::new(BUFFER_SIZE),
+            outbound: Buffer::new(PLAIN_OUTBOUND_SIZE),
             inbound: Inbound::new(BUFFER_SIZE, false),
             secure: None,
         }
