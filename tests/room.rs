@@ -57,12 +57,19 @@ fn partner(port: u16, password: &str, stdin: Input) -> Tete {
 #[track_caller]
 fn partner_gets_in(listener: Running, port: u16, listener_data: &[u8]) -> Finished {
     let up = random_bytes(u64::from(port), 40 * KIB + 3);
-    let client = partner(port, PASSWORD, Input::Bytes(up.clone())).run();
+    let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
+    partner_got_in(listener, client, &up, listener_data)
+}
+
+/// As [`partner_gets_in`], for a partner already started with `up` on its stdin.
+#[track_caller]
+fn partner_got_in(listener: Running, client: Running, up: &[u8], listener_data: &[u8]) -> Finished {
+    let client = client.wait();
     client.assert_success();
     assert_bytes_eq("what the partner printed", listener_data, &client.stdout);
     let listener = listener.wait();
     listener.assert_success();
-    assert_bytes_eq("what the room printed", &up, &listener.stdout);
+    assert_bytes_eq("what the room printed", up, &listener.stdout);
     listener
 }
 
@@ -165,20 +172,70 @@ fn a_full_house_makes_room_for_the_partner() {
 /// Bytes the listener's accepted connections on `port` hold unread, from /proc/net/tcp: 0 once
 /// tete has read everything its pending peers sent.
 fn unread_by_the_room(port: u16) -> u64 {
+    room_sockets(port)
+        .iter()
+        .filter(|(state, _)| *state == ESTABLISHED)
+        .map(|(_, unread)| unread)
+        .sum()
+}
+
+/// /proc/net/tcp's states for a connection that is up, one closed (its port kept a while),
+/// and a listening socket.
+const ESTABLISHED: u8 = 0x01;
+const TIME_WAIT: u8 = 0x06;
+const LISTENING: u8 = 0x0a;
+
+/// The room's sockets (local port `port`), listener and connections, accepted or still in its
+/// backlog: each one's TCP state and how many bytes wait unread in it.
+fn room_sockets(port: u16) -> Vec<(u8, u64)> {
     let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
     table
         .lines()
         .skip(1)
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields.get(1)?.rsplit(':').next()?;
-            let established = *fields.get(3)? == "01";
-            let rx_queue = fields.get(4)?.split(':').nth(1)?;
-            (established && u16::from_str_radix(local_port, 16).ok()? == port)
-                .then(|| u64::from_str_radix(rx_queue, 16).ok())
-                .flatten()
+            let local_port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
+            let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
+            let unread = u64::from_str_radix(fields.get(4)?.split(':').nth(1)?, 16).ok()?;
+            (local_port == port).then_some((state, unread))
         })
-        .sum()
+        .collect()
+}
+
+/// Strangers whose junk is still unread when the partner connects (one per slot, all queued
+/// while the room is stopped, then let in at once; tete's backlog of 8 takes 9) do not fill the
+/// room: each is read and dropped before the next connection is admitted, and the partner gets
+/// in. (While unread bytes counted as a CONFIRM_C waiting for its check, the room turned the
+/// partner away.)
+#[test]
+fn unread_junk_does_not_fill_the_room() {
+    let listener_data = random_bytes(9, 10 * KIB);
+    let (listener, port) = room(false, &[], Input::Bytes(listener_data.clone()));
+    // Its backlog must be empty, the probe of `room` gone, for the partner to fit in it.
+    wait_until("the room drops its probe", TIMEOUT, || {
+        room_sockets(port)
+            .iter()
+            .all(|(state, _)| matches!(*state, LISTENING | TIME_WAIT))
+    });
+    listener.signal(libc::SIGSTOP);
+    let junk = random_bytes(10, HELLO_LEN + CONFIRM_LEN + 100);
+    let strangers: Vec<TcpStream> = (0..SLOTS)
+        .map(|_| {
+            let mut stream = connect(loopback(port));
+            stream.write_all(&junk).expect("a stranger's junk");
+            stream
+        })
+        .collect();
+    let up = random_bytes(11, 40 * KIB);
+    let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
+    wait_until("the partner queues behind the strangers", TIMEOUT, || {
+        let sockets = room_sockets(port);
+        let queued = sockets.iter().filter(|(state, _)| *state == ESTABLISHED);
+        queued.count() > strangers.len()
+    });
+    listener.signal(libc::SIGCONT);
+    partner_got_in(listener, client, &up, &listener_data);
+    drop(strangers);
 }
 
 /// When all eight slots are taken, the one with the least progress goes first, not simply the

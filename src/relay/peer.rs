@@ -491,9 +491,27 @@ impl<'a> Peers<'a> {
     }
 
     /// Password listen mode: every new connection starts a pending handshake; the first whose
-    /// channel opens is the peer.
+    /// channel opens is the peer. The handshakes move on after each new connection, before the
+    /// next is let in: a stranger's junk is read and dropped at once, where in a burst of
+    /// connections it would otherwise sit unread in a slot, look like progress, and get the
+    /// partner turned away. Once a partner is in, the rest of the backlog waits.
     fn admit(&mut self, registry: &Registry, now: Instant, password: &[u8]) -> Result<Next, Error> {
-        while let Some((stream, peer)) = self.next_connection()? {
+        let may_check = self.next_check.is_none_or(|at| now >= at);
+        let mut checked = false;
+        let mut outcomes = Vec::new();
+        loop {
+            let (stepped, did_check) = self.pending.step(registry, now, may_check && !checked);
+            checked |= did_check;
+            outcomes.extend(stepped);
+            if outcomes
+                .iter()
+                .any(|outcome| matches!(outcome, Outcome::Open(..)))
+            {
+                break;
+            }
+            let Some((stream, peer)) = self.next_connection()? else {
+                break;
+            };
             let replaced = self
                 .pending
                 .admit(registry, stream, peer, password, self.config.crlf, now)
@@ -515,8 +533,6 @@ impl<'a> Peers<'a> {
                 }
             }
         }
-        let may_check = self.next_check.is_none_or(|at| now >= at);
-        let (outcomes, checked) = self.pending.step(registry, now, may_check);
         if checked {
             self.next_check = Some(now + GUESS_INTERVAL);
         }

@@ -241,24 +241,26 @@ impl Pending {
     /// Orders by progress, least first: without a whole HELLO, then without a whole CONFIRM_C,
     /// then further (its CONFIRM_C waiting to be checked, or READY awaited); within each, the
     /// oldest first. (A peer that sent more than that with errors is dropped at once.) Bytes
-    /// waiting unread in the socket count too: in a burst of accepts nothing has been read
-    /// yet, and a partner's HELLO must not rank it with a silent stranger.
+    /// waiting unread in the socket (arrived since the last poll) may count as a HELLO, so that
+    /// a partner's does not rank it with a silent stranger, but never as a CONFIRM_C: unread
+    /// bytes may be junk, and a junk-filled room must not look like one whose every handshake
+    /// waits for its check.
     fn progress(&self) -> (Stage, Instant) {
-        let mut unread = [0u8; HELLO_LEN + CONFIRM_LEN];
-        let waiting = if self.received < unread.len() {
-            self.stream.peek(&mut unread).unwrap_or(0)
-        } else {
-            0
-        };
-        let seen = self.received + waiting;
-        let stage = if seen < HELLO_LEN {
-            Stage::Connected
-        } else if seen < HELLO_LEN + CONFIRM_LEN {
+        let stage = if self.received >= HELLO_LEN + CONFIRM_LEN {
+            Stage::Confirmed
+        } else if self.received >= HELLO_LEN || self.unread_hello() {
             Stage::Greeted
         } else {
-            Stage::Confirmed
+            Stage::Connected
         };
         (stage, self.accepted)
+    }
+
+    /// True when the bytes read and those waiting unread make a whole HELLO.
+    fn unread_hello(&self) -> bool {
+        let mut unread = [0u8; HELLO_LEN];
+        let waiting = self.stream.peek(&mut unread).unwrap_or(0);
+        self.received + waiting >= HELLO_LEN
     }
 
     /// Moves the handshake as far as the socket allows: the pending handshake back while it is
