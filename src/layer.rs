@@ -201,12 +201,20 @@ impl Layer {
         };
         let window = self.outbound.spare();
         let n = match (&self.secure, &self.crlf) {
+            // (The guard holds whenever `outbound_has_room` does, but a readv with no slot at
+            // all would read 0 bytes, which means the end of input.)
             (Some(_), None) if window.len() >= secure::MAX_RECORD => {
-                let mut payloads: Vec<IoSliceMut<'_>> = window
-                    .chunks_exact_mut(secure::MAX_RECORD)
-                    .map(|record| IoSliceMut::new(&mut record[start..start + secure::MAX_PAYLOAD]))
-                    .collect();
-                read(&mut payloads)
+                let mut payloads: [IoSliceMut<'_>; SECURE_BUFFER_RECORDS] =
+                    std::array::from_fn(|_| IoSliceMut::new(&mut []));
+                let mut slots = 0;
+                for (payload, record) in payloads
+                    .iter_mut()
+                    .zip(window.chunks_exact_mut(secure::MAX_RECORD))
+                {
+                    *payload = IoSliceMut::new(&mut record[start..start + secure::MAX_PAYLOAD]);
+                    slots += 1;
+                }
+                read(&mut payloads[..slots])
             }
             _ => {
                 let mut limit = window.len().saturating_sub(overhead);

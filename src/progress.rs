@@ -166,9 +166,12 @@ impl ProgressLine {
             text.push_str(&format!(", {}%", done * 100 / total));
             let seconds = elapsed.as_secs_f64();
             if done > 0 && done < total && seconds > 0.0 {
-                // Rounded up: a transfer still running never says "ETA 0:00".
+                // Rounded up: a transfer still running never says "ETA 0:00". (No ETA past
+                // what a Duration holds.)
                 let left = ((total - done) as f64 * seconds / done as f64).ceil();
-                text.push_str(&format!(", ETA {}", clock(Duration::from_secs_f64(left))));
+                if let Ok(left) = Duration::try_from_secs_f64(left) {
+                    text.push_str(&format!(", ETA {}", clock(left)));
+                }
             }
         }
         text

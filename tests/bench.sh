@@ -36,7 +36,7 @@
 # Environment: SIZE_MB (default 1024), RUNS (default 3), RTT_N round trips per
 # run (default 200), TIMEOUT seconds per transfer (default 20 + SIZE_MB/64),
 # BENCH_STRICT=1 to exit 1 when a target is missed; BENCH_DATA_DIR, where the input file is
-# made (default TMPDIR or /tmp: a disk filesystem's page cache, see the workspace below).
+# made (default target/, on the repository's disk: see the workspace below).
 # PROFILE=1 (or PROFILE=chacha for the forced ChaCha20-Poly1305) skips the
 # benchmark: one password-mode file -> /dev/null transfer of SIZE_MB with both
 # tete ends under `perf record -e cpu-clock`, then a flat `perf report` of the
@@ -103,31 +103,7 @@ cargo build --release --quiet || die "cargo build --release failed"
 [[ -x $ROOT/target/release/tete ]] || die "no target/release/tete after the build"
 
 # ---------------------------------------------------------------- workspace
-# tmpfs when it has room (keeps disk writeback out of the numbers), else TMPDIR.
-parent=${TMPDIR:-/tmp}
-if [[ -d /dev/shm && -w /dev/shm ]]; then
-    avail_kb=$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')
-    if [[ -n $avail_kb ]] && ((avail_kb > SIZE * 5 / 2048 + 65536)); then
-        parent=/dev/shm
-    fi
-fi
-W=$(mktemp -d "$parent/tete-bench.XXXXXX") || die "mktemp failed"
-# The input file itself lives in a disk filesystem's page cache, where the files people send
-# usually are: tmpfs's read path ran at half the speed here (dd bs=64k of a cached 1 GiB file:
-# 5.6 GB/s from /dev/shm, 11.1 from ext4), a cost every tool paid that reads its input with
-# read(2), which is all of them but plaintext tete. BENCH_DATA_DIR=/dev/shm measures from tmpfs.
-DATA_DIR=$(mktemp -d "${BENCH_DATA_DIR:-${TMPDIR:-/tmp}}/tete-bench-data.XXXXXX") || die "mktemp failed"
-DATA=$DATA_DIR/data
-data_avail_kb=$(df -Pk "$DATA_DIR" | awk 'NR == 2 { print $4 }')
-[[ -z $data_avail_kb ]] || ((data_avail_kb > SIZE / 1024 + 65536)) ||
-    die "$DATA_DIR has $((data_avail_kb / 1024)) MiB free, too little for ${SIZE_MB} MiB of data"
-# A private copy, so a rebuild in the tree during the run cannot swap binaries mid-benchmark.
-TETE=$W/tete
-cp "$ROOT/target/release/tete" "$TETE" || die "cannot copy target/release/tete"
-RESULTS=$W/results.tsv
-RTTS=$W/rtt.tsv
-: >"$RESULTS"
-: >"$RTTS"
+W='' DATA_DIR=''
 declare -a LIVE_GROUPS=() LIVE_PIDS=()
 ECHO_PID=
 
@@ -137,10 +113,49 @@ cleanup() {
     for p in "${LIVE_GROUPS[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
     for p in "${LIVE_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
     [[ -n $ECHO_PID ]] && kill "$ECHO_PID" 2>/dev/null
-    rm -rf "$W" "${DATA_DIR:-}"
+    rm -rf "$W" "$DATA_DIR"
 }
 trap cleanup EXIT
 trap 'echo; note "interrupted"; exit 130' INT TERM
+
+# free_kib DIR: the space left in DIR's file system, in KiB ("" if df cannot tell).
+free_kib() {
+    local kib
+    kib=$(df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    [[ $kib =~ ^[0-9]+$ ]] && echo "$kib"
+}
+
+# The input file lives in a disk file system's page cache, where the files people send usually
+# are: tmpfs's read path ran at half the speed here (dd bs=64k of a cached 1 GiB file: 5.6 GB/s
+# from /dev/shm, 11.1 from ext4), a cost every tool paid that reads its input with read(2),
+# which is all of them but plaintext tete. target/ is on the repository's disk;
+# BENCH_DATA_DIR=/dev/shm measures from tmpfs.
+DATA_PARENT=${BENCH_DATA_DIR:-$ROOT/target}
+DATA_DIR=$(mktemp -d "$DATA_PARENT/tete-bench-data.XXXXXX") || die "cannot make a directory in $DATA_PARENT"
+DATA=$DATA_DIR/data
+avail_kb=$(free_kib "$DATA_DIR")
+[[ -z $avail_kb ]] || ((avail_kb > SIZE / 1024 + 65536)) ||
+    die "$DATA_PARENT has $((avail_kb / 1024)) MiB free, too little for ${SIZE_MB} MiB of data"
+[[ -z ${BENCH_DATA_DIR:-} && $(stat -f -c %T "$DATA_DIR") == tmpfs ]] &&
+    note "$DATA_PARENT is on tmpfs: the input is read from tmpfs, slower than from a disk's page cache"
+
+# Everything else (the received copies the checks compare, results) on tmpfs when it has room,
+# keeping disk writeback out of the numbers, else in TMPDIR.
+parent=${TMPDIR:-/tmp}
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+    avail_kb=$(free_kib /dev/shm)
+    if [[ -n $avail_kb ]] && ((avail_kb > SIZE * 3 / 2048 + 65536)); then
+        parent=/dev/shm
+    fi
+fi
+W=$(mktemp -d "$parent/tete-bench.XXXXXX") || die "cannot make a directory in $parent"
+# A private copy, so a rebuild in the tree during the run cannot swap binaries mid-benchmark.
+TETE=$W/tete
+cp "$ROOT/target/release/tete" "$TETE" || die "cannot copy target/release/tete"
+RESULTS=$W/results.tsv
+RTTS=$W/rtt.tsv
+: >"$RESULTS"
+: >"$RTTS"
 
 # ---------------------------------------------------------------- python helper
 cat >"$W/helper.py" <<'PY'
@@ -590,11 +605,16 @@ transfer() {
 echo "== ${SIZE_MB} MiB of random data in $DATA_DIR ($(stat -f -c %T "$DATA_DIR")), the rest in $W"
 head -c "$SIZE" /dev/urandom >"$DATA" || die "cannot write $DATA"
 # On disk before the runs (no writeback during them), and read once so that it is all cached.
+# (sync FILE needs coreutils 8.24, from 2015.)
 sync "$DATA" || die "cannot sync $DATA"
 cat "$DATA" >/dev/null
 if command -v fincore >/dev/null 2>&1; then
-    cached=$(fincore --bytes --noheadings --output RES "$DATA" 2>/dev/null | tr -d ' ')
-    [[ $cached == "$SIZE" ]] || note "only ${cached:-?} of $SIZE bytes of $DATA are cached: runs may read the disk"
+    if cached=$(fincore --bytes --noheadings --output RES "$DATA" 2>/dev/null | tr -d ' ') &&
+        [[ $cached =~ ^[0-9]+$ ]]; then
+        ((cached == SIZE)) || note "only $cached of $SIZE bytes of $DATA are cached: runs may read the disk"
+    else
+        note "fincore cannot tell whether $DATA is cached (util-linux too old?)"
+    fi
 fi
 
 # checked_file_transfer TOOL SRC: a file transfer into a file, then its size and bytes against SRC.
