@@ -10,8 +10,11 @@ use socket2::{Domain, Socket, Type};
 use crate::error::{Error, lower_first};
 use crate::options::{Family, Source};
 
-/// How many connections may wait to be accepted while tete is busy with one (a password handshake).
-const BACKLOG: i32 = 8;
+/// How many connections may wait to be accepted: a `-k` listener's next clients during a
+/// session, and a password listener's newcomers while its handshakes are busy. Past it the
+/// kernel drops a connection's SYN and the client retries only a second later, so a stranger
+/// who filled a short queue during a moment's stall delayed the partner by that second.
+const BACKLOG: i32 = 128;
 
 /// Every address `host` stands for, in the resolver's order, within `family`.
 pub fn resolve(

@@ -492,21 +492,26 @@ impl<'a> Peers<'a> {
 
     /// Password listen mode: every new connection starts a pending handshake; the first whose
     /// channel opens is the peer. The handshakes move on after each new connection, before the
-    /// next is let in: a stranger's junk is read and dropped at once, where in a burst of
-    /// connections it would otherwise sit unread in a slot, look like progress, and get the
-    /// partner turned away. Once a partner is in, the rest of the backlog waits.
+    /// next is let in, and every socket is read again before one is replaced: a stranger's
+    /// junk is dropped at once, and a partner's CONFIRM_C that arrived during a burst of
+    /// connections counts, where otherwise the burst could push the partner out. Connections
+    /// wait in the backlog while every slot holds a CONFIRM_C waiting for its check, and once a
+    /// partner is in.
     fn admit(&mut self, registry: &Registry, now: Instant, password: &[u8]) -> Result<Next, Error> {
         let may_check = self.next_check.is_none_or(|at| now >= at);
         let mut checked = false;
         let mut outcomes = Vec::new();
         loop {
-            let (stepped, did_check) = self.pending.step(registry, now, may_check && !checked);
+            let reread = self.pending.is_full();
+            let (stepped, did_check) =
+                self.pending
+                    .step(registry, now, may_check && !checked, reread);
             checked |= did_check;
             outcomes.extend(stepped);
-            if outcomes
+            let opened = outcomes
                 .iter()
-                .any(|outcome| matches!(outcome, Outcome::Open(..)))
-            {
+                .any(|outcome| matches!(outcome, Outcome::Open(..)));
+            if opened || !self.pending.has_room() {
                 break;
             }
             let Some((stream, peer)) = self.next_connection()? else {

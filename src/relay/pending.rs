@@ -7,17 +7,22 @@
 //! buffers come after READY), and each with its own deadlines, which do not depend on `-w`:
 //! the whole HELLO within [`HELLO_TIME`] of the accept, CONFIRM_C within [`CONFIRM_TIME`] of
 //! it, and READY within [`CONFIRM_TIME`] of our answer. When every slot is taken, a new
-//! connection replaces the pending one that has made the least progress (the oldest without a
-//! whole HELLO first), so a flood of silent connections cannot keep the partner out. A
+//! connection replaces the pending one that has made the least progress (one without a whole
+//! HELLO first); among equals, one from the address that holds the most slots, then the
+//! oldest. So a flood of silent connections cannot keep the partner out, and a flood of
+//! HELLOs from one host pushes out its own connections, not a partner's from elsewhere. A
 //! handshake whose CONFIRM_C is in is never replaced: it is waiting for its check (which the
 //! rate limit decides), not stalling, and replacing it would let a flood push the partner out
-//! before its turn; when every slot holds one, the new connection is turned away instead.
+//! before its turn; when every slot holds one, new connections wait in the listen backlog
+//! until a check frees a slot. Before anything is replaced, every slot is read once more, so
+//! that a CONFIRM_C that arrived since the last poll counts.
 //!
 //! This module only runs the handshakes; which CONFIRM_C may be checked when (the guess rate
 //! limit) and what a failure counts for is the peer lifecycle's call ([`super::peer`]).
 
+use std::cmp::Reverse;
 use std::io::{self, Read};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -39,6 +44,9 @@ pub(super) const CONFIRM_TIME: Duration = Duration::from_secs(10);
 pub(super) struct Slots {
     first: usize,
     slots: [Option<Pending>; SLOTS],
+    /// How many connections have been admitted: each one's number orders them by age, even
+    /// those accepted in the same instant.
+    admitted: u64,
 }
 
 /// How far a pending handshake has come, for choosing which one makes room.
@@ -59,6 +67,7 @@ pub(super) enum Room {
     /// The pending handshake from this address made the least progress and was dropped.
     Replaced(SocketAddr),
     /// Every pending handshake has its CONFIRM_C in: the new connection was turned away.
+    /// (Callers that check [`Slots::has_room`] first leave it in the backlog instead.)
     Full,
 }
 
@@ -68,6 +77,8 @@ pub(super) struct Pending {
     peer: SocketAddr,
     layer: Layer,
     accepted: Instant,
+    /// Its place in the order of admission (see [`Slots::admitted`]).
+    number: u64,
     /// Bytes the peer has sent so far.
     received: usize,
     /// When our CONFIRM_L went out (READY is then due within [`CONFIRM_TIME`]).
@@ -101,6 +112,7 @@ impl Slots {
         Slots {
             first,
             slots: Default::default(),
+            admitted: 0,
         }
     }
 
@@ -113,9 +125,22 @@ impl Slots {
         }
     }
 
+    /// True when a new connection can be admitted: a slot is free, or one may be replaced.
+    /// When every slot holds a CONFIRM_C waiting for its check, new connections wait.
+    pub(super) fn has_room(&self) -> bool {
+        self.slots.iter().any(|slot| {
+            slot.as_ref()
+                .is_none_or(|pending| pending.stage() < Stage::Confirmed)
+        })
+    }
+
+    /// True when every slot is taken: the next connection replaces one.
+    pub(super) fn is_full(&self) -> bool {
+        self.slots.iter().all(Option::is_some)
+    }
+
     /// Starts the handshake with a new connection (`crlf`: `-C`, for the session after it).
-    /// When every slot is taken, the one with the least progress is dropped for it, unless
-    /// every one has its CONFIRM_C in: then the new connection is turned away.
+    /// When every slot is taken, the one that [`replaceable`] picks is dropped for it.
     pub(super) fn admit(
         &mut self,
         registry: &Registry,
@@ -129,17 +154,22 @@ impl Slots {
         let (slot, room) = match free {
             Some(slot) => (slot, Room::Free),
             None => {
-                let least = (0..SLOTS)
-                    .filter_map(|i| Some((i, self.slots[i].as_ref()?.progress())))
-                    .min_by_key(|(_, progress)| *progress);
-                match least {
-                    Some((slot, (stage, _))) if stage < Stage::Confirmed => {
-                        match self.remove(registry, slot) {
-                            Some(old) => (slot, Room::Replaced(old.peer)),
-                            None => (slot, Room::Free),
-                        }
-                    }
-                    _ => return Ok(Room::Full),
+                let candidates: Vec<Candidate> = self
+                    .slots
+                    .iter()
+                    .flatten()
+                    .map(|pending| Candidate {
+                        stage: pending.stage(),
+                        source: source(pending.peer),
+                        number: pending.number,
+                    })
+                    .collect();
+                let Some(slot) = replaceable(&candidates) else {
+                    return Ok(Room::Full);
+                };
+                match self.remove(registry, slot) {
+                    Some(old) => (slot, Room::Replaced(old.peer)),
+                    None => (slot, Room::Free),
                 }
             }
         };
@@ -154,32 +184,37 @@ impl Slots {
             peer,
             layer: Layer::secure(crlf, Role::Listener, password),
             accepted: now,
+            number: self.admitted,
             received: 0,
             answered: None,
             readable: true,
             writable: true,
         });
+        self.admitted += 1;
         Ok(room)
     }
 
     /// Advances every pending handshake; `may_check` says whether a waiting CONFIRM_C may be
-    /// checked now (at most one is). Returns the outcomes, with the slots they came from
-    /// already freed, and whether a CONFIRM_C was checked.
+    /// checked now (at most one is), `reread` to read every socket, whatever the last poll
+    /// said (before one of them is replaced). Returns the outcomes, with the slots they came
+    /// from already freed, and whether a CONFIRM_C was checked.
     pub(super) fn step(
         &mut self,
         registry: &Registry,
         now: Instant,
         may_check: bool,
+        reread: bool,
     ) -> (Vec<Outcome>, bool) {
         let mut outcomes = Vec::new();
         let mut checked = false;
         // The oldest first: of two waiting CONFIRM_Cs, the earlier one is checked first.
         let mut order: Vec<usize> = (0..SLOTS).filter(|i| self.slots[*i].is_some()).collect();
-        order.sort_by_key(|i| self.slots[*i].as_ref().map(|p| p.accepted));
+        order.sort_by_key(|i| self.slots[*i].as_ref().map(|p| p.number));
         for slot in order {
-            let Some(pending) = self.slots[slot].take() else {
+            let Some(mut pending) = self.slots[slot].take() else {
                 continue;
             };
+            pending.readable |= reread;
             let (next, did_check) = pending.advance(registry, now, may_check && !checked);
             checked |= did_check;
             match next {
@@ -238,22 +273,18 @@ impl Pending {
         }
     }
 
-    /// Orders by progress, least first: without a whole HELLO, then without a whole CONFIRM_C,
-    /// then further (its CONFIRM_C waiting to be checked, or READY awaited); within each, the
-    /// oldest first. (A peer that sent more than that with errors is dropped at once.) Bytes
-    /// waiting unread in the socket (arrived since the last poll) may count as a HELLO, so that
-    /// a partner's does not rank it with a silent stranger, but never as a CONFIRM_C: unread
-    /// bytes may be junk, and a junk-filled room must not look like one whose every handshake
-    /// waits for its check.
-    fn progress(&self) -> (Stage, Instant) {
-        let stage = if self.received >= HELLO_LEN + CONFIRM_LEN {
+    /// How far it has come (see [`replaceable`]). Bytes waiting unread in the socket (arrived
+    /// since the last read) may count as a HELLO, so that a partner's does not rank it with a
+    /// silent stranger, but never as a CONFIRM_C: unread bytes may be junk, and a junk-filled
+    /// room must not look like one whose every handshake waits for its check.
+    fn stage(&self) -> Stage {
+        if self.received >= HELLO_LEN + CONFIRM_LEN {
             Stage::Confirmed
         } else if self.received >= HELLO_LEN || self.unread_hello() {
             Stage::Greeted
         } else {
             Stage::Connected
-        };
-        (stage, self.accepted)
+        }
     }
 
     /// True when the bytes read and those waiting unread make a whole HELLO.
@@ -357,4 +388,101 @@ impl Pending {
 enum Step {
     Layer(LayerError),
     Io(io::Error),
+}
+
+/// What choosing a handshake to replace looks at.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    stage: Stage,
+    source: IpAddr,
+    number: u64,
+}
+
+/// Which of the pending handshakes (in slot order, every slot taken) a new connection replaces:
+/// the least progress first (never one whose CONFIRM_C is in); among equals, one from the
+/// source that holds the most slots, so that a host flooding the room pushes out its own
+/// connections; then the oldest. None when every one has its CONFIRM_C in.
+fn replaceable(candidates: &[Candidate]) -> Option<usize> {
+    let sharing = |source: IpAddr| candidates.iter().filter(|c| c.source == source).count();
+    candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.stage < Stage::Confirmed)
+        .min_by_key(|(_, c)| (c.stage, Reverse(sharing(c.source)), c.number))
+        .map(|(slot, _)| slot)
+}
+
+/// The host a connection comes from: its IPv4 address, or its IPv6 /64 (one host's share of
+/// addresses, as a site hands them out).
+fn source(peer: SocketAddr) -> IpAddr {
+    match peer.ip().to_canonical() {
+        IpAddr::V6(ip) => IpAddr::V6(Ipv6Addr::from_bits(ip.to_bits() & !u128::from(u64::MAX))),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(stage: Stage, source: &str, number: u64) -> Candidate {
+        Candidate {
+            stage,
+            source: source.parse().expect("an address"),
+            number,
+        }
+    }
+
+    #[test]
+    fn the_least_progress_goes_first_then_the_busiest_source_then_the_oldest() {
+        use Stage::*;
+        // A silent newer connection goes before older ones with a whole HELLO.
+        let room = [
+            candidate(Greeted, "192.0.2.1", 0),
+            candidate(Connected, "192.0.2.1", 5),
+            candidate(Greeted, "192.0.2.1", 1),
+        ];
+        assert_eq!(replaceable(&room), Some(1));
+        // Equal progress: the host with the most slots loses one, its oldest, even when the
+        // partner's (another host's) handshake is older.
+        let room = [
+            candidate(Greeted, "198.51.100.7", 0),
+            candidate(Greeted, "192.0.2.1", 3),
+            candidate(Greeted, "192.0.2.1", 2),
+            candidate(Greeted, "192.0.2.1", 4),
+        ];
+        assert_eq!(replaceable(&room), Some(2));
+        // One source: the oldest.
+        let room = [
+            candidate(Greeted, "192.0.2.1", 9),
+            candidate(Greeted, "192.0.2.1", 4),
+        ];
+        assert_eq!(replaceable(&room), Some(1));
+        // A CONFIRM_C that is in is never replaced, however busy its source.
+        let room = [
+            candidate(Confirmed, "192.0.2.1", 0),
+            candidate(Confirmed, "192.0.2.1", 1),
+            candidate(Greeted, "198.51.100.7", 2),
+        ];
+        assert_eq!(replaceable(&room), Some(2));
+        let room = [
+            candidate(Confirmed, "192.0.2.1", 0),
+            candidate(Confirmed, "198.51.100.7", 1),
+        ];
+        assert_eq!(replaceable(&room), None);
+    }
+
+    #[test]
+    fn a_source_is_an_ipv4_address_or_an_ipv6_64() {
+        let source = |peer: &str| super::source(peer.parse().expect("a socket address"));
+        assert_eq!(source("192.0.2.1:5000"), source("192.0.2.1:6000"));
+        assert_ne!(source("192.0.2.1:5000"), source("192.0.2.2:5000"));
+        assert_eq!(
+            source("[2001:db8:1:2::5]:1"),
+            source("[2001:db8:1:2:ffff::9]:2")
+        );
+        assert_ne!(source("[2001:db8:1:2::5]:1"), source("[2001:db8:1:3::5]:1"));
+        // An IPv4 peer of a dual-stack listener is its IPv4 address.
+        assert_eq!(source("[::ffff:192.0.2.1]:1"), source("192.0.2.1:1"));
+    }
 }
