@@ -8,11 +8,12 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use socket2::{Domain, Socket, Type};
 use tete::secure::{CONFIRM_LEN, HELLO_LEN, Handshake, Role};
 
 const PASSWORD: &str = "a private room";
@@ -236,6 +237,69 @@ fn unread_junk_does_not_fill_the_room() {
     listener.signal(libc::SIGCONT);
     partner_got_in(listener, client, &up, &listener_data);
     drop(strangers);
+}
+
+/// A flood of connections that reset at once, never letting the room's backlog run empty
+/// (nor fill: the partner's connection must find a place), while the partner connects: the
+/// room still polls between bursts, reads the partner's CONFIRM_C and lets it in while the
+/// flood goes on. (When it accepted until the backlog was empty, the partner waited for the
+/// flood to end, and the room's memory grew meanwhile.)
+#[test]
+fn a_flood_that_never_lets_up_lets_the_partner_in() {
+    let listener_data = random_bytes(12, 10 * KIB);
+    // -v: a line for every connection slows the room, so that the flood outpaces it.
+    let (listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
+    let flooding = Arc::new(AtomicBool::new(true));
+    let flood = {
+        let flooding = Arc::clone(&flooding);
+        thread::spawn(move || {
+            let room = socket2::SockAddr::from(loopback(port));
+            let mut made = 0u64;
+            while flooding.load(Ordering::Relaxed) {
+                // Up to 120 of the backlog's 128 places taken: never empty, never without a
+                // place for the partner.
+                let queued = backlog(port);
+                for _ in queued..120 {
+                    // Connect without waiting for the handshake, and close with a reset.
+                    let Ok(socket) = Socket::new(Domain::IPV4, Type::STREAM, None) else {
+                        continue;
+                    };
+                    let _ = socket.set_linger(Some(Duration::ZERO));
+                    let _ = socket.set_nonblocking(true);
+                    let _ = socket.connect(&room);
+                    made += 1;
+                }
+            }
+            made
+        })
+    };
+    wait_until("the flood fills the backlog", TIMEOUT, || backlog(port) > 0);
+    let up = random_bytes(13, 40 * KIB);
+    let started = Instant::now();
+    let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
+    let finished = client.wait_within(TIMEOUT);
+    let took = started.elapsed();
+    flooding.store(false, Ordering::Relaxed);
+    let made = flood.join().expect("the flood thread");
+    eprintln!("a flood of {made} connections; the partner got in after {took:?}");
+    finished.assert_success();
+    assert_bytes_eq("what the partner printed", &listener_data, &finished.stdout);
+    let room = listener.wait();
+    room.assert_success();
+    assert!(
+        took < Duration::from_secs(5),
+        "{}: the partner took {took:?} to get in through the flood",
+        room.description
+    );
+}
+
+/// How many connections wait in the room's listen backlog.
+fn backlog(port: u16) -> u64 {
+    room_sockets(port)
+        .iter()
+        .filter(|(state, _)| *state == LISTENING)
+        .map(|(_, queued)| queued)
+        .sum()
 }
 
 /// When all eight slots are taken, the one with the least progress goes first, not simply the

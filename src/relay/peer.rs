@@ -46,6 +46,9 @@ const GUESS_INTERVAL: Duration = Duration::from_secs(1);
 /// How many wrong passwords a password listener takes in one run before it gives up.
 const MAX_WRONG_GUESSES: u32 = 10;
 
+/// How many connections a password listener lets in between two polls (twice its slots).
+const ACCEPTS_PER_STEP: usize = 2 * SLOTS;
+
 /// How long a proxy has to complete its handshake, from the connection to it, when `-w` does not
 /// say: a proxy of another protocol may never answer (an HTTP proxy waits for a request line
 /// that a SOCKS5 greeting never finishes), and that must not hang a script. Generous, as the
@@ -109,6 +112,9 @@ pub(super) struct Peers<'a> {
     next_check: Option<Instant>,
     /// Password listen mode: a plaintext client has been mentioned (once a run without -v).
     said_not_tete: bool,
+    /// Password listen mode: when the last step stopped accepting with connections left and a
+    /// slot for them; the poll then returns at once.
+    accept_more: Option<Instant>,
     /// When the current wait for a connection or a peer gives up (`-w`).
     deadline: Option<Instant>,
     /// With a proxy: its handshake and first request, made before connecting (a destination
@@ -125,6 +131,7 @@ impl<'a> Peers<'a> {
             phase: Phase::Listening,
             listener: None,
             listener_ready: false,
+            accept_more: None,
             failed_handshakes: 0,
             wrong_guesses: 0,
             pending: Slots::new(FIRST_PENDING),
@@ -192,10 +199,15 @@ impl<'a> Peers<'a> {
             Phase::Busy | Phase::Resolved(_) => None,
             Phase::Listening => {
                 let check = self.next_check.filter(|_| self.pending.confirm_waiting());
-                [self.deadline, self.pending.next_deadline(), check]
-                    .into_iter()
-                    .flatten()
-                    .min()
+                [
+                    self.deadline,
+                    self.pending.next_deadline(),
+                    check,
+                    self.accept_more,
+                ]
+                .into_iter()
+                .flatten()
+                .min()
             }
             _ => self.deadline,
         }
@@ -494,29 +506,38 @@ impl<'a> Peers<'a> {
     /// channel opens is the peer. The handshakes move on after each new connection, before the
     /// next is let in, and every socket is read again before one is replaced: a stranger's
     /// junk is dropped at once, and a partner's CONFIRM_C that arrived during a burst of
-    /// connections counts, where otherwise the burst could push the partner out. Connections
-    /// wait in the backlog while every slot holds a CONFIRM_C waiting for its check, and once a
-    /// partner is in.
+    /// connections counts, where otherwise the burst could push the partner out. At most
+    /// [`ACCEPTS_PER_STEP`] connections are let in before the next poll, so that a flood
+    /// faster than the room cannot keep it from hearing its handshakes or its timers.
+    /// Connections wait in the backlog while every slot holds a CONFIRM_C waiting for its
+    /// check, and once a partner is in.
     fn admit(&mut self, registry: &Registry, now: Instant, password: &[u8]) -> Result<Next, Error> {
         let may_check = self.next_check.is_none_or(|at| now >= at);
         let mut checked = false;
         let mut outcomes = Vec::new();
+        let mut accepted = 0;
+        self.accept_more = None;
         loop {
             let reread = self.pending.is_full();
             let (stepped, did_check) =
                 self.pending
                     .step(registry, now, may_check && !checked, reread);
             checked |= did_check;
-            outcomes.extend(stepped);
-            let opened = outcomes
+            let opened = stepped
                 .iter()
                 .any(|outcome| matches!(outcome, Outcome::Open(..)));
+            outcomes.extend(stepped);
             if opened || !self.pending.has_room() {
+                break;
+            }
+            if accepted == ACCEPTS_PER_STEP {
+                self.accept_more = self.listener_ready.then_some(now);
                 break;
             }
             let Some((stream, peer)) = self.next_connection()? else {
                 break;
             };
+            accepted += 1;
             let replaced = self
                 .pending
                 .admit(registry, stream, peer, password, self.config.crlf, now)
