@@ -509,8 +509,8 @@ impl<'a> Peers<'a> {
     /// connections counts, where otherwise the burst could push the partner out. At most
     /// [`ACCEPTS_PER_STEP`] connections are let in before the next poll, so that a flood
     /// faster than the room cannot keep it from hearing its handshakes or its timers.
-    /// Connections wait in the backlog while every slot holds a CONFIRM_C waiting for its
-    /// check, and once a partner is in.
+    /// Connections wait in the backlog while every slot holds a CONFIRM_C (waiting for its
+    /// check, or answered and waiting for READY), and once a partner is in.
     fn admit(&mut self, registry: &Registry, now: Instant, password: &[u8]) -> Result<Next, Error> {
         let may_check = self.next_check.is_none_or(|at| now >= at);
         let mut checked = false;
@@ -527,36 +527,31 @@ impl<'a> Peers<'a> {
                 .iter()
                 .any(|outcome| matches!(outcome, Outcome::Open(..)));
             outcomes.extend(stepped);
-            if opened || !self.pending.has_room() {
+            if opened {
                 break;
             }
+            let Some(slot) = self.pending.vacancy() else {
+                break;
+            };
             if accepted == ACCEPTS_PER_STEP {
                 self.accept_more = self.listener_ready.then_some(now);
                 break;
             }
-            let Some((stream, peer)) = self.next_connection()? else {
+            let Some(connection) = self.next_connection()? else {
                 break;
             };
+            let peer = connection.1;
             accepted += 1;
-            let replaced = self
+            let room = self
                 .pending
-                .admit(registry, stream, peer, password, self.config.crlf, now)
+                .admit(registry, slot, connection, password, self.config.crlf, now)
                 .map_err(|err| Error::io("event loop", &err))?;
-            match replaced {
-                Room::Free => {}
-                Room::Replaced(replaced) => {
-                    self.failed_handshakes += 1;
-                    self.verbose(&format!(
-                        "{replaced} made the least progress of {SLOTS} pending handshakes: \
-                         dropped for {peer}"
-                    ));
-                }
-                Room::Full => {
-                    self.failed_handshakes += 1;
-                    self.verbose(&format!(
-                        "{peer} turned away: all {SLOTS} pending handshakes wait for their check"
-                    ));
-                }
+            if let Room::Replaced(replaced) = room {
+                self.failed_handshakes += 1;
+                self.verbose(&format!(
+                    "{replaced} made the least progress of {SLOTS} pending handshakes: \
+                     dropped for {peer}"
+                ));
             }
         }
         if checked {

@@ -14,7 +14,7 @@
 //! handshake whose CONFIRM_C is in is never replaced: it is waiting for its check (which the
 //! rate limit decides), not stalling, and replacing it would let a flood push the partner out
 //! before its turn; when every slot holds one, new connections wait in the listen backlog
-//! until a check frees a slot. Before anything is replaced, every slot is read once more, so
+//! until a check fails or a handshake ends. Before anything is replaced, every slot is read once more, so
 //! that a CONFIRM_C that arrived since the last poll counts.
 //!
 //! This module only runs the handshakes; which CONFIRM_C may be checked when (the guess rate
@@ -66,9 +66,6 @@ pub(super) enum Room {
     Free,
     /// The pending handshake from this address made the least progress and was dropped.
     Replaced(SocketAddr),
-    /// Every pending handshake has its CONFIRM_C in: the new connection was turned away.
-    /// (Callers that check [`Slots::has_room`] first leave it in the backlog instead.)
-    Full,
 }
 
 /// One accepted connection in its handshake.
@@ -125,13 +122,28 @@ impl Slots {
         }
     }
 
-    /// True when a new connection can be admitted: a slot is free, or one may be replaced.
-    /// When every slot holds a CONFIRM_C waiting for its check, new connections wait.
-    pub(super) fn has_room(&self) -> bool {
-        self.slots.iter().any(|slot| {
-            slot.as_ref()
-                .is_none_or(|pending| pending.stage() < Stage::Confirmed)
-        })
+    /// Where a new connection would go: a free slot, else the pending handshake that
+    /// [`replaceable`] picks. None when every slot holds a CONFIRM_C (waiting for its check,
+    /// or answered and waiting for READY): new connections then wait in the backlog.
+    pub(super) fn vacancy(&self) -> Option<usize> {
+        if let Some(free) = self.slots.iter().position(Option::is_none) {
+            return Some(free);
+        }
+        let candidates: Vec<Candidate> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, pending)| {
+                let pending = pending.as_ref()?;
+                Some(Candidate {
+                    slot,
+                    stage: pending.stage(),
+                    source: source(pending.peer),
+                    number: pending.number,
+                })
+            })
+            .collect();
+        replaceable(&candidates)
     }
 
     /// True when every slot is taken: the next connection replaces one.
@@ -139,39 +151,20 @@ impl Slots {
         self.slots.iter().all(Option::is_some)
     }
 
-    /// Starts the handshake with a new connection (`crlf`: `-C`, for the session after it).
-    /// When every slot is taken, the one that [`replaceable`] picks is dropped for it.
+    /// Starts the handshake with a new connection in `slot`, from [`Slots::vacancy`]: the
+    /// handshake there, if any, is dropped for it (`crlf`: `-C`, for the session after it).
     pub(super) fn admit(
         &mut self,
         registry: &Registry,
-        mut stream: TcpStream,
-        peer: SocketAddr,
+        slot: usize,
+        (mut stream, peer): (TcpStream, SocketAddr),
         password: &[u8],
         crlf: bool,
         now: Instant,
     ) -> io::Result<Room> {
-        let free = self.slots.iter().position(Option::is_none);
-        let (slot, room) = match free {
-            Some(slot) => (slot, Room::Free),
-            None => {
-                let candidates: Vec<Candidate> = self
-                    .slots
-                    .iter()
-                    .flatten()
-                    .map(|pending| Candidate {
-                        stage: pending.stage(),
-                        source: source(pending.peer),
-                        number: pending.number,
-                    })
-                    .collect();
-                let Some(slot) = replaceable(&candidates) else {
-                    return Ok(Room::Full);
-                };
-                match self.remove(registry, slot) {
-                    Some(old) => (slot, Room::Replaced(old.peer)),
-                    None => (slot, Room::Free),
-                }
-            }
+        let room = match self.remove(registry, slot) {
+            Some(old) => Room::Replaced(old.peer),
+            None => Room::Free,
         };
         registry.register(
             &mut stream,
@@ -393,23 +386,23 @@ enum Step {
 /// What choosing a handshake to replace looks at.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
+    slot: usize,
     stage: Stage,
     source: IpAddr,
     number: u64,
 }
 
-/// Which of the pending handshakes (in slot order, every slot taken) a new connection replaces:
-/// the least progress first (never one whose CONFIRM_C is in); among equals, one from the
-/// source that holds the most slots, so that a host flooding the room pushes out its own
-/// connections; then the oldest. None when every one has its CONFIRM_C in.
+/// The slot of the pending handshake a new connection replaces: the least progress first
+/// (never one whose CONFIRM_C is in); among equals, one from the source that holds the most
+/// slots, so that a host flooding the room pushes out its own connections; then the oldest.
+/// None when every one has its CONFIRM_C in.
 fn replaceable(candidates: &[Candidate]) -> Option<usize> {
     let sharing = |source: IpAddr| candidates.iter().filter(|c| c.source == source).count();
     candidates
         .iter()
-        .enumerate()
-        .filter(|(_, c)| c.stage < Stage::Confirmed)
-        .min_by_key(|(_, c)| (c.stage, Reverse(sharing(c.source)), c.number))
-        .map(|(slot, _)| slot)
+        .filter(|c| c.stage < Stage::Confirmed)
+        .min_by_key(|c| (c.stage, Reverse(sharing(c.source)), c.number))
+        .map(|c| c.slot)
 }
 
 /// The host a connection comes from: its IPv4 address, or its IPv6 /64 (one host's share of
@@ -425,12 +418,19 @@ fn source(peer: SocketAddr) -> IpAddr {
 mod tests {
     use super::*;
 
-    fn candidate(stage: Stage, source: &str, number: u64) -> Candidate {
-        Candidate {
-            stage,
-            source: source.parse().expect("an address"),
-            number,
-        }
+    /// The candidates in `room`, each in the slot of its position.
+    fn choice(room: &[(Stage, &str, u64)]) -> Option<usize> {
+        let candidates: Vec<Candidate> = room
+            .iter()
+            .enumerate()
+            .map(|(slot, &(stage, source, number))| Candidate {
+                slot,
+                stage,
+                source: source.parse().expect("an address"),
+                number,
+            })
+            .collect();
+        replaceable(&candidates)
     }
 
     #[test]
@@ -438,38 +438,32 @@ mod tests {
         use Stage::*;
         // A silent newer connection goes before older ones with a whole HELLO.
         let room = [
-            candidate(Greeted, "192.0.2.1", 0),
-            candidate(Connected, "192.0.2.1", 5),
-            candidate(Greeted, "192.0.2.1", 1),
+            (Greeted, "192.0.2.1", 0),
+            (Connected, "192.0.2.1", 5),
+            (Greeted, "192.0.2.1", 1),
         ];
-        assert_eq!(replaceable(&room), Some(1));
+        assert_eq!(choice(&room), Some(1));
         // Equal progress: the host with the most slots loses one, its oldest, even when the
         // partner's (another host's) handshake is older.
         let room = [
-            candidate(Greeted, "198.51.100.7", 0),
-            candidate(Greeted, "192.0.2.1", 3),
-            candidate(Greeted, "192.0.2.1", 2),
-            candidate(Greeted, "192.0.2.1", 4),
+            (Greeted, "198.51.100.7", 0),
+            (Greeted, "192.0.2.1", 3),
+            (Greeted, "192.0.2.1", 2),
+            (Greeted, "192.0.2.1", 4),
         ];
-        assert_eq!(replaceable(&room), Some(2));
+        assert_eq!(choice(&room), Some(2));
         // One source: the oldest.
-        let room = [
-            candidate(Greeted, "192.0.2.1", 9),
-            candidate(Greeted, "192.0.2.1", 4),
-        ];
-        assert_eq!(replaceable(&room), Some(1));
+        let room = [(Greeted, "192.0.2.1", 9), (Greeted, "192.0.2.1", 4)];
+        assert_eq!(choice(&room), Some(1));
         // A CONFIRM_C that is in is never replaced, however busy its source.
         let room = [
-            candidate(Confirmed, "192.0.2.1", 0),
-            candidate(Confirmed, "192.0.2.1", 1),
-            candidate(Greeted, "198.51.100.7", 2),
+            (Confirmed, "192.0.2.1", 0),
+            (Confirmed, "192.0.2.1", 1),
+            (Greeted, "198.51.100.7", 2),
         ];
-        assert_eq!(replaceable(&room), Some(2));
-        let room = [
-            candidate(Confirmed, "192.0.2.1", 0),
-            candidate(Confirmed, "198.51.100.7", 1),
-        ];
-        assert_eq!(replaceable(&room), None);
+        assert_eq!(choice(&room), Some(2));
+        let room = [(Confirmed, "192.0.2.1", 0), (Confirmed, "198.51.100.7", 1)];
+        assert_eq!(choice(&room), None);
     }
 
     #[test]
