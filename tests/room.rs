@@ -172,10 +172,20 @@ fn a_full_house_makes_room_for_the_partner() {
 /// Bytes the listener's accepted connections on `port` hold unread, from /proc/net/tcp: 0 once
 /// tete has read everything its pending peers sent.
 fn unread_by_the_room(port: u16) -> u64 {
+    queued_in(port, ESTABLISHED)
+}
+
+/// How many connections wait in the room's listen backlog (a listening socket's queue).
+fn backlog(port: u16) -> u64 {
+    queued_in(port, LISTENING)
+}
+
+/// What the room's sockets in `state` hold queued, together.
+fn queued_in(port: u16, state: u8) -> u64 {
     room_sockets(port)
         .iter()
-        .filter(|(state, _)| *state == ESTABLISHED)
-        .map(|(_, unread)| unread)
+        .filter(|(its, _)| *its == state)
+        .map(|(_, queued)| queued)
         .sum()
 }
 
@@ -281,15 +291,6 @@ fn connections_are_let_in_sixteen_at_a_time() {
         room.stderr
     );
     drop(strangers);
-}
-
-/// How many connections wait in the room's listen backlog.
-fn backlog(port: u16) -> u64 {
-    room_sockets(port)
-        .iter()
-        .filter(|(state, _)| *state == LISTENING)
-        .map(|(_, queued)| queued)
-        .sum()
 }
 
 /// When all eight slots are taken, the one with the least progress goes first, not simply the
