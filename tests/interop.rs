@@ -510,13 +510,35 @@ fn send_to_default_receiver(program: &Path, seed: u64) {
     assert_same_file(&peer.description, &file, &out);
 }
 
-/// README's receive recipe against `nc -l PORT < file`: before tete held the end of stream of
-/// an empty stdin, nc stopped sending at tete's FIN and 16 KiB to a few MiB arrived.
+/// README's receive recipe against OpenBSD `nc -l PORT < file`, which never ends its side: the
+/// whole file arrives, and tete waits for nc's end as nc waits for tete's (before tete held the
+/// end of stream of an empty stdin, nc stopped sending at tete's FIN and 16 KiB to a few MiB
+/// arrived; a FIN after a quiet moment cut a pause in the data the same way).
 #[test]
 fn nc_listener_to_tete_with_empty_stdin() {
-    if let Some(nc) = openbsd_nc_or_skip() {
-        receive_from_default_listener(&nc, &[], 400);
-    }
+    let Some(nc) = openbsd_nc_or_skip() else {
+        return;
+    };
+    let dir = TempDir::new("nc-listener-empty-stdin");
+    let (file, _) = dir.random_file("in", LARGE, 400);
+    let out = dir.join("out");
+    let port = free_port();
+    let port_arg = port.to_string();
+    let mut peer = PeerRun::new(&["-l", "127.0.0.1", &port_arg])
+        .stdin(&file)
+        .spawn(&dir, &nc);
+    wait_listening_on(&mut peer, port);
+    let mut receiver = tete(["127.0.0.1", &port_arg])
+        .stdin(Input::Null)
+        .stdout(Output::File(out.clone()))
+        .spawn();
+    wait_until("the whole file in the copy", TIMEOUT, || {
+        fs::metadata(&out).is_ok_and(|meta| meta.len() == LARGE as u64)
+    });
+    receiver.assert_running("waiting for nc's end");
+    peer.assert_running();
+    receiver.kill();
+    assert_same_file("tete's copy", &file, &out);
 }
 
 #[test]

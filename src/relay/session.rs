@@ -2,7 +2,7 @@
 //! moves them until nothing more can move. When the session ends is [`super::ending`]'s call;
 //! this module only reports to it what happened.
 
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use mio::Registry;
 use mio::net::TcpStream;
 
 use super::chat_front::ChatFront;
-use super::ending::{Ending, HoldEnd, Receiving, Rules, Sending};
+use super::ending::{Ending, HoldEnd, Receiving, Rules, Sending, WAITING_LINE};
 use super::{End, Input, Output, write_queued};
 use crate::error::{Error, os_reason};
 use crate::layer::{Flow, Layer, LayerError};
@@ -23,6 +23,11 @@ use crate::zerocopy::{self, Direct, Outcome};
 /// otherwise. (A listener's handshakes run before its session, with their own deadlines: see
 /// [`super::pending`].)
 const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
+/// The quiet window of the end rules (see [`super::ending`]): how long a connection where
+/// nothing has moved either way stays quiet before a held end of stream goes out. One second
+/// until the liveness check tells when the path is known to be alive.
+const QUIET_WINDOW: Duration = Duration::from_secs(1);
 
 /// How often `--send-only` checks whether the peer has acknowledged everything, once sent.
 const ACK_RECHECK: Duration = Duration::from_millis(5);
@@ -46,6 +51,8 @@ pub(super) struct Session {
     handshake_deadline: Instant,
     /// When a byte last moved either way.
     last_activity: Instant,
+    /// Since when the path has been known to be alive (for the end rules' quiet window).
+    alive_since: Instant,
     /// Bytes of stdin taken into the session (plaintext, before `-C`), for the progress line
     /// and the `-v` summary.
     sent: u64,
@@ -117,10 +124,15 @@ impl Session {
             chat: input.stream.is_terminal,
             quit_after_end: config.quit_after_eof,
             idle_after_end: config.wait,
+            quiet_window: Some(QUIET_WINDOW),
+            tell_waiting: io::stderr().is_terminal(),
         };
         let mut ending = Ending::new(rules);
         if input.ended || receive_only {
             ending.stdin_ended();
+        }
+        if !early.is_empty() {
+            ending.received();
         }
         // A proxy's reply is read in small pieces, so what followed it is small; only a peer
         // that sends more than a handshake's worth before its turn can overflow a handshake's
@@ -156,6 +168,7 @@ impl Session {
             down_route,
             handshake_deadline: now + config.wait.unwrap_or(HANDSHAKE_TIME),
             last_activity: now,
+            alive_since: now,
             sent: 0,
             received: 0,
             hello: if secure {
@@ -242,7 +255,9 @@ impl Session {
             }
             let now = Instant::now();
             // Queued once the record layer has room for it (at once in plain mode).
-            if self.ending.should_close(now, self.last_activity)
+            if self
+                .ending
+                .should_close(now, self.last_activity, Some(self.alive_since))
                 && self
                     .layer
                     .close_outbound(CloseReason::EndOfInput)
@@ -356,6 +371,7 @@ impl Session {
             match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
                 Ok(Outcome::Moved(n)) => {
                     self.last_activity = Instant::now();
+                    self.ending.received();
                     self.received += n as u64;
                     progress = true;
                 }
@@ -438,6 +454,7 @@ impl Session {
                 Ok(n) => {
                     buf.commit(n);
                     self.last_activity = Instant::now();
+                    self.ending.received();
                     if self.watching_hello() {
                         let plain = self.layer.stdout_bytes();
                         self.look_for_hello(plain.len() - n);
@@ -481,10 +498,14 @@ impl Session {
         matches!(self.hello, HelloWatch::Watching(_))
     }
 
-    /// What the user should hear about the peer, once: that it opened with a password HELLO.
+    /// What the user should hear, once: that the peer opened with a password HELLO, or, at a
+    /// terminal, what a wait with no end in sight waits for ([`WAITING_LINE`]).
     pub(super) fn take_hint(&mut self) -> Option<&'static str> {
         if self.hello != HelloWatch::Seen {
-            return None;
+            return self
+                .ending
+                .take_waiting_line(Instant::now(), self.last_activity)
+                .then_some(WAITING_LINE);
         }
         self.hello = HelloWatch::Done;
         Some(
@@ -556,10 +577,10 @@ impl Session {
         let acks = (config.direction == Direction::SendOnly
             && matches!(self.ending.sending(), Sending::Out { .. }))
         .then(|| Instant::now() + ACK_RECHECK);
-        [idle, acks, self.ending.next_deadline(self.last_activity)]
-            .into_iter()
-            .flatten()
-            .min()
+        let ending = self
+            .ending
+            .next_deadline(self.last_activity, Some(self.alive_since));
+        [idle, acks, ending].into_iter().flatten().min()
     }
 
     pub(super) fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
