@@ -17,7 +17,7 @@ use std::fmt;
 use std::io::{self, IoSliceMut};
 
 use crate::buffer::Buffer;
-use crate::secure::{self, Channel, CloseReason, Content, Handshake, Role, SecureError};
+use crate::secure::{self, Beat, Channel, CloseReason, Content, Handshake, Role, SecureError};
 
 /// Plain mode's buffer from the socket: few system calls per megabyte, yet the whole process
 /// stays within a few MiB.
@@ -263,6 +263,7 @@ impl Layer {
     /// one) behind everything else. Returns false when there is no room yet: call again after the
     /// socket took some bytes.
     pub fn close_outbound(&mut self, reason: CloseReason) -> Result<bool, LayerError> {
+        self.answer_ping()?;
         let Some(Secure::Open(channel)) = &mut self.secure else {
             return Ok(true);
         };
@@ -302,21 +303,42 @@ impl Layer {
                 loop {
                     let (buf, to, from) = self.inbound.opening_window();
                     match channel.opener.open_within(buf, to, from) {
-                        Ok(None) => return Ok(progress),
+                        Ok(None) => break,
                         Ok(Some(opened)) => {
                             let payload = match opened.content {
                                 Content::Data(n) => n,
-                                Content::Close(_) | Content::Ready => 0,
+                                Content::Close(_) | Content::Ready | Content::Heartbeat(_) => 0,
                             };
                             self.inbound.opened(opened.consumed, payload);
                             progress = true;
                         }
-                        Err(_) if progress => return Ok(true),
+                        Err(_) if progress => break,
                         Err(err) => return Err(LayerError::Open(err)),
                     }
                 }
+                self.answer_ping()?;
+                Ok(progress)
             }
         }
+    }
+
+    /// Queues the pong a peer's ping is owed, if it may go and there is room for it (else it
+    /// waits for the next call, still owed: a flood of pings owes one pong).
+    fn answer_ping(&mut self) -> Result<(), LayerError> {
+        let Some(Secure::Open(channel)) = &mut self.secure else {
+            return Ok(());
+        };
+        if !channel.pong_due() || self.outbound.room() < secure::HEARTBEAT_LEN {
+            return Ok(());
+        }
+        let record = &mut self.outbound.spare()[..secure::HEARTBEAT_LEN];
+        if channel
+            .seal_heartbeat(Beat::Pong, record)
+            .map_err(LayerError::Seal)?
+        {
+            self.outbound.commit(secure::HEARTBEAT_LEN);
+        }
+        Ok(())
     }
 
     /// The handshake is complete: the channel replaces it and the buffers take their working size.
@@ -675,6 +697,54 @@ mod tests {
         inbound.spare()[..wire.len()].copy_from_slice(wire);
         inbound.commit(wire.len());
         to.decode()
+    }
+
+    /// Pings from `from`'s channel, sealed straight into its socket buffer (the relay decides
+    /// when a ping is due, not the layer).
+    fn ping(from: &mut Layer, count: usize) -> Vec<u8> {
+        let Some(Secure::Open(channel)) = &mut from.secure else {
+            panic!("the channel is not open");
+        };
+        let mut wire = Vec::new();
+        for _ in 0..count {
+            let mut record = [0; secure::HEARTBEAT_LEN];
+            assert!(channel.seal_heartbeat(Beat::Ping, &mut record).unwrap());
+            wire.extend_from_slice(&record);
+        }
+        wire
+    }
+
+    /// The peer's ping is answered by a pong in the socket buffer, one for a flood of them,
+    /// ahead of our CLOSE; the pong reaches the peer as nothing for its stdout.
+    #[test]
+    fn a_ping_is_answered_with_one_pong() {
+        let (mut c, mut l, result) = connected_pair(b"pw");
+        result.unwrap();
+        assert!(l.outgoing().is_empty());
+        let wire = ping(&mut c, 500);
+        deliver(&mut l, &wire).unwrap();
+        assert!(l.stdout_bytes().is_empty());
+        assert_eq!(
+            l.outgoing().len(),
+            secure::HEARTBEAT_LEN,
+            "one pong for all"
+        );
+        l.decode().unwrap();
+        assert_eq!(l.outgoing().len(), secure::HEARTBEAT_LEN, "owed once");
+        carry(&mut l, &mut c, usize::MAX).unwrap();
+        assert!(c.stdout_bytes().is_empty());
+        assert!(c.outgoing().is_empty(), "a pong is not answered");
+
+        // Our CLOSE is out: a ping after it goes unanswered.
+        assert!(l.close_outbound(CloseReason::EndOfInput).unwrap());
+        assert_eq!(l.outgoing().len(), secure::CLOSE_LEN);
+        let wire = ping(&mut c, 1);
+        deliver(&mut l, &wire).unwrap();
+        assert_eq!(
+            l.outgoing().len(),
+            secure::CLOSE_LEN,
+            "nothing after our CLOSE, not even a pong"
+        );
     }
 
     #[test]

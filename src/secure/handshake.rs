@@ -38,6 +38,8 @@ const FLAGS_AT: usize = ROLE_AT + 1;
 const SPAKE_AT: usize = FLAGS_AT + 1;
 /// HELLO flags bit 0: AES-GCM is fast on this end.
 const FLAG_AES: u8 = 0x01;
+/// HELLO flags bit 1: this end answers heartbeat pings (and sends them while it hears nothing).
+pub(super) const FLAG_HEARTBEATS: u8 = 0x02;
 
 const ID_CONNECTOR: &[u8] = b"tete/2 connector";
 const ID_LISTENER: &[u8] = b"tete/2 listener";
@@ -122,6 +124,19 @@ impl Handshake {
         rng: impl CryptoRng + RngCore,
         out: &mut Vec<u8>,
     ) -> Handshake {
+        let aes = if aes_fast { FLAG_AES } else { 0 };
+        Handshake::with_flags(role, password, aes | FLAG_HEARTBEATS, rng, out)
+    }
+
+    /// Same as [`Handshake::with_rng`] with the HELLO's whole flags byte (the tests play an
+    /// older tete, without heartbeats, with it).
+    pub(super) fn with_flags(
+        role: Role,
+        password: &[u8],
+        flags: u8,
+        rng: impl CryptoRng + RngCore,
+        out: &mut Vec<u8>,
+    ) -> Handshake {
         let password = Password::new(password);
         let (id_a, id_b) = (Identity::new(ID_CONNECTOR), Identity::new(ID_LISTENER));
         let (spake, message) = match role {
@@ -132,7 +147,7 @@ impl Handshake {
         our_hello[..MAGIC_LEN].copy_from_slice(MAGIC);
         our_hello[MAGIC_LEN] = VERSION;
         our_hello[ROLE_AT] = role.byte();
-        our_hello[FLAGS_AT] = if aes_fast { FLAG_AES } else { 0 };
+        our_hello[FLAGS_AT] = flags;
         // spake2 always returns 33 bytes for Ed25519 (side byte + point): the HELLO's tail.
         our_hello[SPAKE_AT..].copy_from_slice(&message);
         out.extend_from_slice(&our_hello);
@@ -241,11 +256,13 @@ impl Handshake {
             Role::Connector => (&self.our_hello, peer_hello),
             Role::Listener => (peer_hello, &self.our_hello),
         };
-        let cipher = if hello_c[FLAGS_AT] & hello_l[FLAGS_AT] & FLAG_AES != 0 {
+        let both = hello_c[FLAGS_AT] & hello_l[FLAGS_AT];
+        let cipher = if both & FLAG_AES != 0 {
             Cipher::Aes256Gcm
         } else {
             Cipher::ChaCha20Poly1305
         };
+        let heartbeats = both & FLAG_HEARTBEATS != 0;
         let th = Sha256::new()
             .chain_update(b"tete/2 transcript")
             .chain_update(hello_c)
@@ -271,22 +288,24 @@ impl Handshake {
                 out.extend_from_slice(&confirm_c.finalize().into_bytes());
                 Stage::ConfirmL {
                     expected: confirm_l,
-                    channel: Box::new(Channel {
+                    channel: Box::new(Channel::new(
                         cipher,
-                        sealer: Sealer::new(cipher, &c2l),
-                        opener: Opener::new(cipher, &l2c, false),
-                    }),
+                        heartbeats,
+                        Sealer::new(cipher, &c2l),
+                        Opener::new(cipher, &l2c, false),
+                    )),
                     got,
                 }
             }
             Role::Listener => Stage::ConfirmC {
                 expected: confirm_c,
                 own_confirm: Zeroizing::new(confirm_l.finalize().into_bytes().into()),
-                channel: Box::new(Channel {
+                channel: Box::new(Channel::new(
                     cipher,
-                    sealer: Sealer::new(cipher, &l2c),
-                    opener: Opener::new(cipher, &c2l, true),
-                }),
+                    heartbeats,
+                    Sealer::new(cipher, &l2c),
+                    Opener::new(cipher, &c2l, true),
+                )),
                 got,
             },
         })

@@ -17,15 +17,18 @@
 //!    `TETE` | version `0x02` | role (`0x01` connector, `0x02` listener) | flags | 33-byte SPAKE2
 //!    message. SPAKE2 (RustCrypto `spake2` 0.4, Ed25519 group, asymmetric: connector = side A,
 //!    listener = side B, identities `tete/2 connector` and `tete/2 listener`). Flags bit 0: "AES-GCM
-//!    is fast here" (the CPU has AES and carry-less multiply instructions); other bits are sent as
-//!    zero and ignored. A peer's HELLO is checked byte by byte as it arrives: not `TETE`, another
+//!    is fast here" (the CPU has AES and carry-less multiply instructions); bit 1: "I answer
+//!    heartbeats" (see Heartbeats below; a version 2 tete from before them leaves it clear, and
+//!    then neither end sends one); other bits are sent as zero and ignored. A peer's HELLO is
+//!    checked byte by byte as it arrives: not `TETE`, another
 //!    version (a version 1 peer: "unsupported version"), our own role, a role byte that is neither,
 //!    a SPAKE2 message that is not a point of the other side: each fails at once.
 //! 2. K = SPAKE2 finish (32 bytes). TH = SHA-256(`tete/2 transcript` | connector's HELLO |
 //!    listener's HELLO). PRK = HKDF-Extract(salt = TH, K) with HKDF-SHA256, expanded to 32 bytes
 //!    each for `tete/2 key c2l`, `tete/2 key l2c`, `tete/2 confirm connector`,
 //!    `tete/2 confirm listener`. The cipher is AES-256-GCM if both HELLOs have flag bit 0 set,
-//!    ChaCha20-Poly1305 otherwise; the flags are in TH, so the choice is authenticated.
+//!    ChaCha20-Poly1305 otherwise; heartbeats are on if both have bit 1 set. The flags are in
+//!    TH, so both choices are authenticated.
 //! 3. The connector sends CONFIRM_C = HMAC-SHA256(connector confirm key, TH), 32 bytes, as soon
 //!    as it has the listener's HELLO.
 //! 4. The listener verifies CONFIRM_C (in constant time) before it sends anything that depends on
@@ -57,22 +60,46 @@
 //!   L is refused from the header alone, before anything is buffered for it.
 //! - Types: `0x00` DATA (payload 1 to 65,536 bytes), `0x01` CLOSE (payload: one reason byte,
 //!   `0x00` end of input, `0x01` interrupted: the sender was stopped by a signal), `0x02` READY
-//!   (empty; the connector's first record, and only that one). The type byte trails the payload
-//!   so that a record's payload can be decrypted straight to where the previous one ended.
+//!   (empty; the connector's first record, and only that one), `0x03` HEARTBEAT (payload: one
+//!   byte, `0x00` ping, `0x01` pong; only when heartbeats are on). Any other type, payload or
+//!   place is malformed and ends the channel. The type byte trails the payload so that a
+//!   record's payload can be decrypted straight to where the previous one ended.
 //! - Nonce: 4 zero bytes | the record counter as u64 big-endian; never sent, so a dropped,
 //!   replayed or reordered record fails its tag. The counter never wraps (the channel fails
 //!   first). AAD: the 4-byte header.
 //! - Rekeying: after every 2^20 records in a direction the key becomes
 //!   HKDF-Expand(PRK = key, `tete/2 next key`, 32) (HKDF-SHA256); the counter continues.
 //! - End of stream: a CLOSE record, then TCP FIN. A TCP end without CLOSE (or inside a record)
-//!   is truncation; any byte after CLOSE is an error. A record whose tag fails ends the channel
-//!   and nothing of it is delivered.
+//!   is truncation; any byte after CLOSE is an error, a heartbeat included. A record whose tag
+//!   fails ends the channel and nothing of it is delivered.
+//!
+//! ## Heartbeats
+//!
+//! They tell each end that the other's tete is there and reading, through anything in the path
+//! (a proxy answers TCP for the peer; a NAT forgets an idle mapping), and they are records like
+//! any other: a forged one fails its tag, a replayed or reordered one its nonce, and either ends
+//! the channel. Every authentic record, of any type, is a sign of life.
+//!
+//! - **Answering**: an end that opens a ping owes a pong, sent behind whatever it had already
+//!   queued, as soon as it can. One pong answers every ping opened before it, so a flood of pings
+//!   makes at most one pong owed. A pong is never answered; a pong that answers no ping is a sign
+//!   of life and nothing more.
+//! - **Asking**: an end sends a ping when it has opened no record from its peer for its probe
+//!   interval (tete: a sixth of its `--peer-timeout`, between 1 and 5 s; 5 s when the timeout is
+//!   off), at most one per interval, including while it does not read the channel because its own
+//!   output is full: so a peer that holds us back is still heard from while our pongs wait
+//!   unread behind its data.
+//! - **Around CLOSE**: nothing follows an end's CLOSE, no heartbeat either; pings opened after
+//!   it go unanswered. Once the peer's CLOSE has been opened, no ping is sent to it (no pong
+//!   could come); a pong still owed may go. A half-closed session is watched by TCP keepalive.
 //!
 //! # Map of the module
 //!
 //! - `handshake.rs`: [`Handshake`], the steps above for either role; it hands over a [`Channel`].
 //! - `record.rs`: [`Sealer`] writes records in place around a payload the caller already put in
 //!   the buffer; [`Opener`] authenticates and decrypts them in place.
+//! - [`Channel`]: both halves, and when a heartbeat may go out ([`Channel::may_ping`],
+//!   [`Channel::pong_due`], [`Channel::seal_heartbeat`]).
 //! - [`SecureError`]: every way the channel fails, one plain-words line each; [`SecureError::is_guess`]
 //!   tells a real password guess from everything else.
 //!
@@ -90,8 +117,8 @@ use std::fmt;
 
 pub use handshake::{CONFIRM_LEN, HELLO_LEN, HELLO_START, Handshake, REJECT};
 pub use record::{
-    CLOSE_LEN, Content, DATA_OFFSET, HEADER_LEN, MAX_PAYLOAD, MAX_RECORD, OVERHEAD, Opened, Opener,
-    READY_LEN, REKEY_INTERVAL, Sealer, TAG_LEN,
+    Beat, CLOSE_LEN, Content, DATA_OFFSET, HEADER_LEN, HEARTBEAT_LEN, MAX_PAYLOAD, MAX_RECORD,
+    OVERHEAD, Opened, Opener, READY_LEN, REKEY_INTERVAL, Sealer, TAG_LEN,
 };
 
 /// The environment variable that forces ChaCha20-Poly1305, for testing only (the mixed pair and
@@ -155,6 +182,51 @@ pub struct Channel {
     pub cipher: Cipher,
     pub sealer: Sealer,
     pub opener: Opener,
+}
+
+impl Channel {
+    fn new(cipher: Cipher, heartbeats: bool, sealer: Sealer, mut opener: Opener) -> Channel {
+        opener.heartbeats = heartbeats;
+        Channel {
+            cipher,
+            sealer,
+            opener,
+        }
+    }
+
+    /// True when both HELLOs offered heartbeats.
+    pub fn heartbeats(&self) -> bool {
+        self.opener.heartbeats
+    }
+
+    /// True when a ping may go out: heartbeats are on and neither end's CLOSE has passed.
+    pub fn may_ping(&self) -> bool {
+        self.heartbeats() && !self.sealer.is_closed() && self.opener.closed().is_none()
+    }
+
+    /// True when a ping of the peer's waits for its pong, and the pong may go out (our CLOSE
+    /// has not).
+    pub fn pong_due(&self) -> bool {
+        self.opener.pong_owed && !self.sealer.is_closed()
+    }
+
+    /// Seals a ping (if [`Channel::may_ping`]) or the owed pong (if [`Channel::pong_due`]) into
+    /// `record`, [`HEARTBEAT_LEN`] bytes; returns whether it did (otherwise `record` is
+    /// untouched and nothing may go out).
+    pub fn seal_heartbeat(&mut self, beat: Beat, record: &mut [u8]) -> Result<bool, SecureError> {
+        let allowed = match beat {
+            Beat::Ping => self.may_ping(),
+            Beat::Pong => self.pong_due(),
+        };
+        if !allowed {
+            return Ok(false);
+        }
+        self.sealer.seal_heartbeat(beat, record)?;
+        if beat == Beat::Pong {
+            self.opener.pong_owed = false;
+        }
+        Ok(true)
+    }
 }
 
 /// True when this CPU runs AES-GCM fast (AES and carry-less multiply instructions, detected at

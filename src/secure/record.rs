@@ -38,6 +38,8 @@ pub const MAX_RECORD: usize = OVERHEAD + MAX_PAYLOAD;
 pub const CLOSE_LEN: usize = OVERHEAD + 1;
 /// Length of a whole READY record: no payload.
 pub const READY_LEN: usize = OVERHEAD;
+/// Length of a whole HEARTBEAT record: its payload is the one ping-or-pong byte.
+pub const HEARTBEAT_LEN: usize = OVERHEAD + 1;
 /// Records sealed under one key before the next key is derived from it.
 pub const REKEY_INTERVAL: u64 = 1 << 20;
 
@@ -49,6 +51,7 @@ const MAX_L: usize = 1 + MAX_PAYLOAD + TAG_LEN;
 const TYPE_DATA: u8 = 0x00;
 const TYPE_CLOSE: u8 = 0x01;
 const TYPE_READY: u8 = 0x02;
+const TYPE_HEARTBEAT: u8 = 0x03;
 
 const NEXT_KEY_LABEL: &[u8] = b"tete/2 next key";
 
@@ -122,13 +125,43 @@ impl std::fmt::Debug for Direction {
     }
 }
 
-/// Our sending direction. Deliberately not `Clone`: two copies would reuse nonces.
+/// What a HEARTBEAT record says: a ping asks for a pong; a pong answers and is never answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    Ping,
+    Pong,
+}
+
+impl Beat {
+    fn byte(self) -> u8 {
+        match self {
+            Beat::Ping => 0x00,
+            Beat::Pong => 0x01,
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<Beat> {
+        match byte {
+            0x00 => Some(Beat::Ping),
+            0x01 => Some(Beat::Pong),
+            _ => None,
+        }
+    }
+}
+
+/// Our sending direction, and whether our CLOSE has been sealed (nothing may follow it).
+/// Deliberately not `Clone`: two copies would reuse nonces.
 #[derive(Debug)]
-pub struct Sealer(pub(super) Direction);
+pub struct Sealer(pub(super) Direction, bool);
 
 impl Sealer {
     pub(super) fn new(cipher: Cipher, key: &[u8; 32]) -> Self {
-        Sealer(Direction::new(cipher, key))
+        Sealer(Direction::new(cipher, key), false)
+    }
+
+    /// True once our CLOSE record has been sealed.
+    pub(super) fn is_closed(&self) -> bool {
+        self.1
     }
 
     /// Seals a DATA record in place. `record.len()` must be `OVERHEAD + n` with
@@ -152,7 +185,23 @@ impl Sealer {
             return Err(SecureError::LengthOutOfRange);
         }
         record[DATA_OFFSET] = reason.byte();
-        self.seal(TYPE_CLOSE, record)
+        self.seal(TYPE_CLOSE, record)?;
+        self.1 = true;
+        Ok(())
+    }
+
+    /// Writes a HEARTBEAT record into `record`, which must be [`HEARTBEAT_LEN`] bytes. When
+    /// one may go out is [`super::Channel`]'s business.
+    pub(super) fn seal_heartbeat(
+        &mut self,
+        beat: Beat,
+        record: &mut [u8],
+    ) -> Result<(), SecureError> {
+        if record.len() != HEARTBEAT_LEN {
+            return Err(SecureError::LengthOutOfRange);
+        }
+        record[DATA_OFFSET] = beat.byte();
+        self.seal(TYPE_HEARTBEAT, record)
     }
 
     /// Writes the READY record (the connector's first) into `record`, [`READY_LEN`] bytes.
@@ -161,7 +210,11 @@ impl Sealer {
     }
 
     /// Seals any type; the callers above have checked the length is within MIN_L..=MAX_L.
+    /// Nothing is sealed after CLOSE.
     pub(super) fn seal(&mut self, kind: u8, record: &mut [u8]) -> Result<(), SecureError> {
+        if self.is_closed() {
+            return Err(SecureError::DataAfterEnd);
+        }
         let nonce = self.0.next_nonce()?;
         let len =
             u32::try_from(record.len() - HEADER_LEN).map_err(|_| SecureError::LengthOutOfRange)?;
@@ -191,6 +244,9 @@ pub enum Content {
     Close(CloseReason),
     /// READY: the connector's first record (only the listener's handshake sees it).
     Ready,
+    /// HEARTBEAT (only when both HELLOs offered heartbeats): no bytes for stdout. A ping makes
+    /// a pong owed ([`super::Channel::pong_due`]).
+    Heartbeat(Beat),
 }
 
 /// One record opened by [`Opener::open_within`].
@@ -208,6 +264,10 @@ pub struct Opener {
     pub(super) dir: Direction,
     /// The first record must be READY (the listener's handshake); no later one may be.
     ready_first: bool,
+    /// Both HELLOs offered heartbeats: HEARTBEAT records are allowed.
+    pub(super) heartbeats: bool,
+    /// A ping has come since our last pong: one pong answers every ping before it.
+    pub(super) pong_owed: bool,
     closed: Option<CloseReason>,
     failed: Option<SecureError>,
 }
@@ -217,6 +277,8 @@ impl Opener {
         Opener {
             dir: Direction::new(cipher, key),
             ready_first,
+            heartbeats: false,
+            pong_owed: false,
             closed: None,
             failed: None,
         }
@@ -285,6 +347,11 @@ impl Opener {
                 let reason = CloseReason::from_byte(reason).ok_or(SecureError::MalformedRecord)?;
                 self.closed = Some(reason);
                 Content::Close(reason)
+            }
+            (TYPE_HEARTBEAT, &[beat]) if !first && self.heartbeats => {
+                let beat = Beat::from_byte(beat).ok_or(SecureError::MalformedRecord)?;
+                self.pong_owed |= beat == Beat::Ping;
+                Content::Heartbeat(beat)
             }
             _ => return Err(SecureError::MalformedRecord),
         };

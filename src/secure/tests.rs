@@ -132,6 +132,23 @@ fn close(sealer: &mut Sealer, reason: CloseReason) -> Vec<u8> {
     record
 }
 
+/// A HEARTBEAT sealed by `channel`, if the rules let it go out now.
+fn heartbeat(channel: &mut Channel, beat: Beat) -> Option<Vec<u8>> {
+    let mut record = vec![0; HEARTBEAT_LEN];
+    channel
+        .seal_heartbeat(beat, &mut record)
+        .unwrap()
+        .then_some(record)
+}
+
+/// Opens one whole record with `opener`: its content.
+fn open_one(opener: &mut Opener, record: &[u8]) -> Result<Content, SecureError> {
+    let mut buf = record.to_vec();
+    let opened = opener.open_within(&mut buf, 0, 0)?.expect("a whole record");
+    assert_eq!(opened.consumed, record.len());
+    Ok(opened.content)
+}
+
 /// Reads `wire` like the layer does, `chunk` bytes per read, into one growing buffer where each
 /// payload is decrypted right after the previous one, then hits EOF. Returns the plaintext
 /// delivered and how the stream ended.
@@ -726,78 +743,142 @@ fn messages_are_plain_lines() {
     }
 }
 
-/// The wire of a whole seeded session: both HELLOs, CONFIRM_C, CONFIRM_L, READY, one record and
-/// CLOSE each way.
-fn session_wire(aes: bool) -> [String; 9] {
-    let mut c = End::new(start(Role::Connector, PASSWORD, aes, 1));
-    let mut l = End::new(start(Role::Listener, PASSWORD, aes, 2));
+/// The wire of a whole seeded session between two ends whose HELLOs carry `flags`: both
+/// HELLOs, CONFIRM_C, CONFIRM_L, READY, then one record and CLOSE each way; with heartbeats on,
+/// a ping from the connector after its record and the listener's pong after its own.
+fn session_wire(flags: u8) -> Vec<String> {
+    let start = |role, seed| {
+        let mut hello = Vec::new();
+        let rng = ChaCha20Rng::seed_from_u64(seed);
+        (
+            Handshake::with_flags(role, PASSWORD, flags, rng, &mut hello),
+            hello,
+        )
+    };
+    let mut c = End::new(start(Role::Connector, 1));
+    let mut l = End::new(start(Role::Listener, 2));
     run(&mut c, &mut l, usize::MAX, &untouched, &untouched);
     let (c_wire, l_wire) = (l.inbox, c.inbox);
     let (mut c_chan, mut l_chan) = (c.hs.take_channel().unwrap(), l.hs.take_channel().unwrap());
-    [
+    let first = data(&mut c_chan.sealer, b"hello, listener");
+    let mut wire = vec![
         hex(&c_wire[..HELLO_LEN]),
         hex(&l_wire[..HELLO_LEN]),
         hex(&c_wire[HELLO_LEN..HELLO_LEN + CONFIRM_LEN]),
         hex(&l_wire[HELLO_LEN..]),
         hex(&c_wire[HELLO_LEN + CONFIRM_LEN..]),
-        hex(&data(&mut c_chan.sealer, b"hello, listener")),
-        hex(&close(&mut c_chan.sealer, CloseReason::EndOfInput)),
-        hex(&data(&mut l_chan.sealer, b"hello, connector")),
-        hex(&close(&mut l_chan.sealer, CloseReason::Interrupted)),
-    ]
+        hex(&first),
+    ];
+    if c_chan.heartbeats() {
+        // The listener opens the ping, and so owes the pong it sends below.
+        let ping = heartbeat(&mut c_chan, Beat::Ping).unwrap();
+        assert_eq!(open_one(&mut l_chan.opener, &first), Ok(Content::Data(15)));
+        assert_eq!(
+            open_one(&mut l_chan.opener, &ping),
+            Ok(Content::Heartbeat(Beat::Ping))
+        );
+        wire.push(hex(&ping));
+    }
+    wire.push(hex(&close(&mut c_chan.sealer, CloseReason::EndOfInput)));
+    wire.push(hex(&data(&mut l_chan.sealer, b"hello, connector")));
+    if l_chan.heartbeats() {
+        wire.push(hex(&heartbeat(&mut l_chan, Beat::Pong).unwrap()));
+    }
+    wire.push(hex(&close(&mut l_chan.sealer, CloseReason::Interrupted)));
+    wire
 }
 
-/// Freezes the wire format with AES-256-GCM: seeded RNGs make every handshake message and the
-/// first records reproducible, so any change to framing, labels, key schedule or AEAD use fails.
+/// Freezes the wire format with AES-256-GCM and heartbeats: seeded RNGs make every handshake
+/// message and the first records reproducible, so any change to framing, labels, key schedule
+/// or AEAD use fails.
 #[test]
 fn known_answer_aes_256_gcm() {
-    let expected: [&str; 9] = [
-        // connector's HELLO
-        "5445544502010141c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
+    let expected = [
+        // connector's HELLO (flags 0x03: AES-GCM is fast, heartbeats)
+        "5445544502010341c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
         // listener's HELLO
-        "54455445020201424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
+        "54455445020203424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
         // CONFIRM_C
-        "920ea35f53d47a1d4bddd94885c88b4cf89a4aff074ee4d2de3a34bbaf0eb19f",
+        "e0e4563d5434a36c03350a7a4eee31e9f777e67cf95b675c4ea013abf405683c",
         // CONFIRM_L
-        "7de61dc49b230dd90bdef346480a003d65cde2af39d4931d353a85c88ff5f07b",
+        "4489f5c8bf4421e9bfd80abc0152d6dda827e2fc06351952cbcdd35d972cd446",
         // READY
-        "000000117eb13581c8065e88c3c74a2c64126fb189",
+        "00000011ddb4955cd7df135a0e5d5559ca0a3db1bf",
         // DATA c2l
-        "00000020fafc61f2c809598503c76aed28e6bc4780baa2f5e5705ce4fb387608debb1686",
+        "0000002073ad093b896d039dcc941214b5fea4623145cae562551f929c9566edcee7bdf0",
+        // HEARTBEAT c2l (ping)
+        "000000123275533b8a1fe9ab5f39069c498518c62fcc",
         // CLOSE c2l (end of input)
-        "000000121bccc8ea6794bd01a8302450f0ab2d844d4b",
+        "00000012bce65a7be332ba3fe838a44197a1aeff2ae3",
         // DATA l2c
-        "00000021778739963a098377ae7feaa7e290e627b0f71b73de42a361dd8e95dc4210a19cd8",
+        "000000215fa5cd9e562151f68b91ac69e888fe5b4164a6afcb7bdfb3b2fa96c96ee66f7cdb",
+        // HEARTBEAT l2c (pong)
+        "00000012e82c5b55edaa982b31c9425e97f7e42b387d",
         // CLOSE l2c (interrupted)
-        "0000001264ea7487697fafa0efc6668c7a791665e719",
+        "00000012564b7710937f26b332c42ba65d126d94bf06",
     ];
-    assert_eq!(session_wire(true), expected);
+    assert_eq!(session_wire(0x03), expected);
 }
 
 /// The same with ChaCha20-Poly1305 (both HELLOs without the AES flag).
 #[test]
 fn known_answer_chacha20_poly1305() {
-    let expected: [&str; 9] = [
-        // connector's HELLO
-        "5445544502010041c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
+    let expected = [
+        // connector's HELLO (flags 0x02: heartbeats)
+        "5445544502010241c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
         // listener's HELLO
-        "54455445020200424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
+        "54455445020202424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
         // CONFIRM_C
-        "f10dbd8fc31ffbb95f8e462dc81e16459dbb18613feaba3d9ad427d5cdbfc340",
+        "cd93b9ae7c36a56bd0fc76ef8b29587b973f1c28d3c6c34a9446221e4fb13602",
         // CONFIRM_L
-        "2c43d827babfe76f12a063925ba2bfe74f676d54c825ac30816b3c7e651c7480",
+        "efb8720ea45d280e6d302913e2449461418345706fb03d5f8403c7607fa8637b",
         // READY
-        "00000011574e538e9dffb6a6e7844da68dd8646989",
+        "000000117592c7e1a902e485207c2ddda49f47704f",
         // DATA c2l
-        "00000020a489235d2079620895aad10aa08efc70155a3cf89ef5c3564869a8fa10b89fe7",
+        "00000020aa8a84138ebb176768226a9417ef07ba5bdd8bc6670cf3d447f504fc4fcbb94e",
+        // HEARTBEAT c2l (ping)
+        "0000001227a745fd36c4982fe0238a1995492ed2d66b",
         // CLOSE c2l (end of input)
-        "00000012c0a1abf63dd56e60f57275e39513dd2566cc",
+        "000000120e18bfd13fcd891bdeb64c00cc5b2caddde9",
         // DATA l2c
-        "00000021011f5fe0fb24f4e8e01e156e4eb29976fbb53c78666640e744456b25b23bb421e9",
+        "00000021b839eb5f3064acb52098e3b89bba112316ac76bff323864cd2c62f2e4aca683adf",
+        // HEARTBEAT l2c (pong)
+        "00000012e182a45b34cbd70876cd1319eccdf3dddf77",
         // CLOSE l2c (interrupted)
+        "000000124707f5437d5a76fc321ad019f88967fe0f95",
+    ];
+    assert_eq!(session_wire(0x02), expected);
+}
+
+/// A version 2 tete from before heartbeats (flag bit 1 clear) gets exactly the wire it always
+/// did: these are the known answers of that version, unchanged. Heartbeats stay off when either
+/// HELLO lacks the bit.
+#[test]
+fn known_answer_without_heartbeats_is_the_older_wire() {
+    let aes: [&str; 9] = [
+        "5445544502010141c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
+        "54455445020201424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
+        "920ea35f53d47a1d4bddd94885c88b4cf89a4aff074ee4d2de3a34bbaf0eb19f",
+        "7de61dc49b230dd90bdef346480a003d65cde2af39d4931d353a85c88ff5f07b",
+        "000000117eb13581c8065e88c3c74a2c64126fb189",
+        "00000020fafc61f2c809598503c76aed28e6bc4780baa2f5e5705ce4fb387608debb1686",
+        "000000121bccc8ea6794bd01a8302450f0ab2d844d4b",
+        "00000021778739963a098377ae7feaa7e290e627b0f71b73de42a361dd8e95dc4210a19cd8",
+        "0000001264ea7487697fafa0efc6668c7a791665e719",
+    ];
+    let chacha: [&str; 9] = [
+        "5445544502010041c581cf958db72643cacd7a137b6e77873a265f47ac1be1750ed8e27baa99063d",
+        "54455445020200424565b854537544789c55375b1498ca070b2702f75b42260b0ccb6c9e130ce9fb",
+        "f10dbd8fc31ffbb95f8e462dc81e16459dbb18613feaba3d9ad427d5cdbfc340",
+        "2c43d827babfe76f12a063925ba2bfe74f676d54c825ac30816b3c7e651c7480",
+        "00000011574e538e9dffb6a6e7844da68dd8646989",
+        "00000020a489235d2079620895aad10aa08efc70155a3cf89ef5c3564869a8fa10b89fe7",
+        "00000012c0a1abf63dd56e60f57275e39513dd2566cc",
+        "00000021011f5fe0fb24f4e8e01e156e4eb29976fbb53c78666640e744456b25b23bb421e9",
         "00000012e37feb1b03c437a881400cecfa150485d8ea",
     ];
-    assert_eq!(session_wire(false), expected);
+    assert_eq!(session_wire(0x01), aes);
+    assert_eq!(session_wire(0x00), chacha);
 }
 
 /// The record layout (L, payload, trailing type byte, nonce = 4 zero bytes | counter, AAD =
@@ -820,4 +901,236 @@ fn record_layout_matches_an_independent_implementation() {
         "00000012e81622b6f34f62aa988c662c256fa726a482",
     ];
     assert_eq!(got, expected);
+    // HEARTBEAT: a ping (record 0) and a pong (record 1), type 0x03, one payload byte.
+    let mut got = Vec::new();
+    for cipher in CIPHERS {
+        let (mut sealer, _) = direction(cipher);
+        for beat in [Beat::Ping, Beat::Pong] {
+            let mut record = [0; HEARTBEAT_LEN];
+            sealer.seal_heartbeat(beat, &mut record).unwrap();
+            got.push(hex(&record));
+        }
+    }
+    let expected = [
+        "0000001261dbe57715b16d49aa0bd5894296c421a4e0",
+        "00000012314b7d3d1ae82edfc4604f79f63e6c5572f9",
+        "0000001237871c0c767a02ee6f5f0d6a99e21a558936",
+        "00000012e8143ae55cfc3bc440eb925583c031d7818f",
+    ];
+    assert_eq!(got, expected);
+}
+
+/// Heartbeats are on only when both HELLOs offer them: a version 2 tete from before them, on
+/// either side, turns them off for both, and the cipher is chosen as before.
+#[test]
+fn heartbeats_need_both_hellos() {
+    for (flags_c, flags_l, on) in [
+        (0x03, 0x03, true),
+        (0x02, 0x03, true),
+        (0x01, 0x03, false),
+        (0x03, 0x01, false),
+        (0x00, 0x00, false),
+    ] {
+        let start = |role, flags, seed| {
+            let mut hello = Vec::new();
+            let rng = ChaCha20Rng::seed_from_u64(seed);
+            End::new((
+                Handshake::with_flags(role, PASSWORD, flags, rng, &mut hello),
+                hello,
+            ))
+        };
+        let mut c = start(Role::Connector, flags_c, 1);
+        let mut l = start(Role::Listener, flags_l, 2);
+        run(&mut c, &mut l, 7, &untouched, &untouched);
+        let (mut c, mut l) = (c.hs.take_channel().unwrap(), l.hs.take_channel().unwrap());
+        let aes = flags_c & flags_l & 1 != 0;
+        assert_eq!(c.cipher == Cipher::Aes256Gcm, aes);
+        assert_eq!(
+            (c.heartbeats(), l.heartbeats()),
+            (on, on),
+            "{flags_c} {flags_l}"
+        );
+        assert_eq!(c.may_ping(), on);
+        let ping = heartbeat(&mut c, Beat::Ping);
+        assert_eq!(
+            ping.is_some(),
+            on,
+            "a ping goes out only when both offered them"
+        );
+        if !on {
+            // A peer that sends one all the same has sent a malformed record.
+            let mut forced = [0; HEARTBEAT_LEN];
+            c.sealer.seal_heartbeat(Beat::Ping, &mut forced).unwrap();
+            assert_eq!(
+                open_one(&mut l.opener, &forced),
+                Err(SecureError::MalformedRecord)
+            );
+        }
+    }
+}
+
+/// A ping is answered by one pong; the pong is not answered; a flood of pings owes one pong.
+#[test]
+fn a_ping_is_answered_once_and_a_pong_never() {
+    for cipher in CIPHERS {
+        let (mut c, mut l) = channels(usize::MAX, 1, (cipher == Cipher::Aes256Gcm, true));
+        assert!(!l.pong_due());
+        let ping = heartbeat(&mut c, Beat::Ping).unwrap();
+        assert_eq!(
+            open_one(&mut l.opener, &ping),
+            Ok(Content::Heartbeat(Beat::Ping))
+        );
+        assert!(l.pong_due());
+        let pong = heartbeat(&mut l, Beat::Pong).unwrap();
+        assert!(!l.pong_due(), "answered");
+        assert_eq!(
+            heartbeat(&mut l, Beat::Pong),
+            None,
+            "no pong without a ping"
+        );
+        assert_eq!(
+            open_one(&mut c.opener, &pong),
+            Ok(Content::Heartbeat(Beat::Pong))
+        );
+        assert!(!c.pong_due(), "a pong is never answered");
+
+        // A flood: every ping opened before the pong is answered by that one pong.
+        for _ in 0..10_000 {
+            let ping = heartbeat(&mut c, Beat::Ping).unwrap();
+            assert_eq!(
+                open_one(&mut l.opener, &ping),
+                Ok(Content::Heartbeat(Beat::Ping))
+            );
+        }
+        assert!(heartbeat(&mut l, Beat::Pong).is_some());
+        assert_eq!(
+            heartbeat(&mut l, Beat::Pong),
+            None,
+            "one pong owed, and sent"
+        );
+
+        // Heartbeats deliver nothing and interleave with data.
+        let wire = [
+            data(&mut c.sealer, b"before"),
+            heartbeat(&mut c, Beat::Ping).unwrap(),
+            data(&mut c.sealer, b" after"),
+            close(&mut c.sealer, CloseReason::EndOfInput),
+        ]
+        .concat();
+        for chunk in [1, 5, usize::MAX] {
+            let mut opener = l.opener.clone();
+            assert_eq!(
+                open_all(&mut opener, &wire, chunk),
+                (b"before after".to_vec(), Ok(CloseReason::EndOfInput))
+            );
+        }
+    }
+}
+
+/// A heartbeat is a record like any other: forged, damaged, replayed or reordered, it fails.
+#[test]
+fn heartbeats_cannot_be_forged_or_replayed() {
+    let (mut c, l) = channels(usize::MAX, 1, (true, true));
+    let ping = heartbeat(&mut c, Beat::Ping).unwrap();
+    let next = heartbeat(&mut c, Beat::Ping).unwrap();
+    // Any flipped bit: never opened as a heartbeat (the tag fails, or the header does).
+    for bit in 0..HEARTBEAT_LEN * 8 {
+        let mut damaged = ping.clone();
+        damaged[bit / 8] ^= 1 << (bit % 8);
+        let result = l.opener.clone().open_within(&mut damaged, 0, 0);
+        assert!(
+            matches!(
+                result,
+                Ok(None) | Err(SecureError::Tampered | SecureError::LengthOutOfRange)
+            ),
+            "bit {bit}: {result:?}"
+        );
+    }
+    let mut opener = l.opener.clone();
+    assert!(open_one(&mut opener, &ping).is_ok());
+    assert_eq!(
+        open_one(&mut opener, &ping),
+        Err(SecureError::Tampered),
+        "replayed"
+    );
+    let mut opener = l.opener.clone();
+    assert_eq!(
+        open_one(&mut opener, &next),
+        Err(SecureError::Tampered),
+        "reordered"
+    );
+}
+
+/// Authentic heartbeats with a payload other than one ping-or-pong byte, or as the listener's
+/// first record instead of READY, are malformed.
+#[test]
+fn malformed_heartbeats_are_rejected() {
+    for (len, byte) in [
+        (OVERHEAD, 0),
+        (OVERHEAD + 1, 2),
+        (OVERHEAD + 1, 0xff),
+        (OVERHEAD + 2, 0),
+    ] {
+        let (mut sealer, mut opener) = direction(Cipher::Aes256Gcm);
+        opener.heartbeats = true;
+        let mut record = vec![byte; len];
+        sealer.seal(3, &mut record).unwrap();
+        assert_eq!(
+            open_one(&mut opener, &record),
+            Err(SecureError::MalformedRecord),
+            "length {len}, byte {byte}"
+        );
+    }
+    let (mut sealer, _) = direction(Cipher::Aes256Gcm);
+    let mut opener = Opener::new(Cipher::Aes256Gcm, &[7; 32], true);
+    opener.heartbeats = true;
+    let mut ping = [0; HEARTBEAT_LEN];
+    sealer.seal_heartbeat(Beat::Ping, &mut ping).unwrap();
+    assert_eq!(
+        open_one(&mut opener, &ping),
+        Err(SecureError::MalformedRecord)
+    );
+}
+
+/// Around CLOSE: nothing follows our CLOSE, not even the pong we owe; once the peer's CLOSE is
+/// in, we send it no ping, but a pong still owed may go; a heartbeat after a CLOSE on the wire
+/// is data after the end.
+#[test]
+fn no_heartbeat_after_close() {
+    let (mut c, mut l) = channels(usize::MAX, 1, (true, true));
+    let ping = heartbeat(&mut c, Beat::Ping).unwrap();
+    assert!(open_one(&mut l.opener, &ping).is_ok());
+    let end = close(&mut l.sealer, CloseReason::EndOfInput);
+    assert!(!l.pong_due() && !l.may_ping(), "our CLOSE is out");
+    assert_eq!(heartbeat(&mut l, Beat::Pong), None);
+    assert_eq!(heartbeat(&mut l, Beat::Ping), None);
+    let mut record = [0; HEARTBEAT_LEN];
+    assert_eq!(
+        l.sealer.seal_heartbeat(Beat::Ping, &mut record),
+        Err(SecureError::DataAfterEnd),
+        "the sealer refuses anything after CLOSE"
+    );
+    assert_eq!(
+        l.sealer.seal_data(&mut [0; OVERHEAD + 1]),
+        Err(SecureError::DataAfterEnd)
+    );
+
+    // The connector has the listener's CLOSE: no ping to it, but a pong it owes may go.
+    let (mut c2, mut l2) = channels(usize::MAX, 1, (true, true));
+    let ping = heartbeat(&mut l2, Beat::Ping).unwrap();
+    assert!(open_one(&mut c2.opener, &ping).is_ok());
+    let their_end = close(&mut l2.sealer, CloseReason::EndOfInput);
+    assert!(open_one(&mut c2.opener, &their_end).is_ok());
+    assert!(!c2.may_ping());
+    assert!(c2.pong_due());
+    assert!(heartbeat(&mut c2, Beat::Pong).is_some());
+
+    // On the wire: a heartbeat behind a CLOSE ends the channel.
+    let (mut sealer, mut opener) = direction(Cipher::Aes256Gcm);
+    opener.heartbeats = true;
+    let wire = [close(&mut sealer, CloseReason::EndOfInput), end].concat();
+    let (plain, result) = open_all(&mut opener, &wire, usize::MAX);
+    assert!(plain.is_empty());
+    assert_eq!(result, Err(SecureError::DataAfterEnd));
+    let _ = c;
 }

@@ -59,7 +59,7 @@ pub fn open_all(
                     raw_start += opened.consumed;
                     match opened.content {
                         Content::Data(n) => plain_end += n,
-                        Content::Close(_) => {}
+                        Content::Close(_) | Content::Heartbeat(_) => {}
                         Content::Ready => panic!("READY after the handshake"),
                     }
                     assert!(plain_end <= raw_start);
