@@ -86,9 +86,9 @@
 //!   of life and nothing more.
 //! - **Asking**: an end sends a ping when it has opened no record from its peer for its probe
 //!   interval (tete: a sixth of its `--peer-timeout`, between 1 and 5 s; 5 s when the timeout is
-//!   off), at most one per interval, including while it does not read the channel because its own
-//!   output is full: so a peer that holds us back is still heard from while our pongs wait
-//!   unread behind its data.
+//!   off), and, whatever it has heard, every probe interval while its own output is full and it
+//!   reads no more: the peer's records then wait unread behind data, and these pings are how
+//!   the peer still hears from it. At most one ping per interval.
 //! - **Around CLOSE**: nothing follows an end's CLOSE, no heartbeat either; pings opened after
 //!   it go unanswered. Once the peer's CLOSE has been opened, no ping is sent to it (no pong
 //!   could come); a pong still owed may go. A half-closed session is watched by TCP keepalive.
