@@ -40,6 +40,7 @@ mod probe;
 mod progress;
 mod proxy;
 mod relay;
+mod saved;
 pub mod secure;
 mod signals;
 mod stdio;
