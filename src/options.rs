@@ -16,7 +16,7 @@ use std::time::Duration;
 use getopts::{Fail, Options};
 
 use crate::error::Error;
-use crate::password::Password;
+use crate::password::{Password, PasswordSource};
 use crate::proxy::{self, Credentials, Proxy};
 
 /// What the command line asks for.
@@ -143,18 +143,6 @@ pub struct Environment {
     pub password: Option<Password>,
     /// `TETE_PROXY_AUTH` ([`proxy::AUTH_VARIABLE`]): `user:password` for the proxy.
     pub proxy_auth: Option<Vec<u8>>,
-}
-
-/// Where the room password comes from, if anywhere.
-#[derive(Debug, PartialEq, Eq)]
-pub enum PasswordSource {
-    None,
-    /// `-P`: ask on the controlling terminal.
-    Prompt,
-    /// `--password-file FILE`: the file's first line.
-    File(String),
-    /// `TETE_PASSWORD`, taken from the environment by the caller; never empty.
-    Environment(Password),
 }
 
 /// The usage lines shown by `--help`.
