@@ -20,6 +20,7 @@ use std::ffi::OsStr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use crate::address::{Family, Source};
 use crate::error::Error;
 use crate::password::{Password, PasswordSource};
 use crate::proxy::{self, Credentials, Proxy};
@@ -109,13 +110,6 @@ pub enum Mode {
     },
 }
 
-/// The local end to bind before connecting (`-s`, `-p`), if any.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Source {
-    pub address: Option<String>,
-    pub port: Option<u16>,
-}
-
 /// Which ways bytes move in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -137,14 +131,6 @@ pub struct Probe {
     pub verbose: bool,
     /// `-w`: how long each port may take to answer.
     pub wait: Option<Duration>,
-}
-
-/// Which address families to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Any,
-    V4,
-    V6,
 }
 
 /// What tete takes from the environment; the caller reads it, so parsing stays pure.

@@ -409,7 +409,7 @@ impl<'a> Peers<'a> {
         if let (Some(proxy), Mode::Connect { host, port, .. }) = (self.proxy(), &self.config.mode) {
             self.verbose(&format!(
                 "{proxy} connected us to {}",
-                address::host_port(host, *port)
+                address::HostPort::new(host, *port)
             ));
         }
         Ok(Next::Session {
@@ -449,7 +449,7 @@ impl<'a> Peers<'a> {
             )),
             Mode::Connect { host, port, .. } => Error::Runtime(format!(
                 "cannot connect to {}: timed out after {wait} s",
-                address::host_port(host, *port)
+                address::HostPort::new(host, *port)
             )),
             Mode::Listen { .. } if self.failed_handshakes > 0 => Error::Runtime(format!(
                 "no peer completed the password handshake within {wait} s ({} failed)",
