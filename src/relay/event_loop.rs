@@ -2,28 +2,23 @@
 //! the loop is doing (waiting for a peer, or pumping a session's bytes).
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::chat_front::ChatFront;
+use super::connecting::{Connecting, Dial};
+use super::listening::Listening;
 use super::meter::Meter;
-use super::peer::{Next, Peers};
 use super::session::Session;
-use super::{Input, Output};
+use super::{Arrival, End, Input, LISTENER, Output, PEER, SIGNALS, STDIN, STDOUT};
 use crate::error::Error;
-use crate::options::Config;
+use crate::options::{Config, Mode};
 use crate::password::{self, Password};
+use crate::secure::Cipher;
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
-
-pub(super) const STDIN: Token = Token(0);
-pub(super) const STDOUT: Token = Token(1);
-pub(super) const PEER: Token = Token(2);
-pub(super) const LISTENER: Token = Token(3);
-const SIGNALS: Token = Token(4);
-/// The first of a password listener's pending handshakes' tokens, one a slot.
-pub(super) const FIRST_PENDING: usize = 5;
 
 pub(super) struct Relay<'a> {
     config: &'a Config,
@@ -143,15 +138,15 @@ impl<'a> Relay<'a> {
                 let registry = self.poll.registry();
                 let peers = &mut self.peers;
                 match aside(self.chat.as_mut(), || peers.step(registry, now, password))? {
-                    Next::Wait => return Ok(false),
+                    None => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
-                    Next::Session {
+                    Some(Arrival {
                         stream,
                         peer,
                         early,
                         layer,
-                    } => {
+                    }) => {
                         let layer = layer.unwrap_or_else(|| {
                             Session::fresh_layer(self.config, self.password.as_deref())
                         });
@@ -211,8 +206,9 @@ impl<'a> Relay<'a> {
                 meter.erase();
             }
             let transferred = session.transferred();
+            let config = self.config;
             let over = self.beside_chat(|peers, registry| {
-                let over = peers.session_over(registry, end, peer);
+                let over = peers.session_over(registry, end, peer, config);
                 if let Some(meter) = &meter {
                     meter.summarize(Instant::now(), transferred);
                 }
@@ -233,7 +229,8 @@ impl<'a> Relay<'a> {
             && session.authenticate()
         {
             let cipher = session.cipher();
-            self.beside_chat(|peers, registry| peers.authenticated(registry, cipher));
+            let config = self.config;
+            self.beside_chat(|peers, registry| peers.authenticated(registry, cipher, config));
         }
     }
 
@@ -283,6 +280,129 @@ impl<'a> Relay<'a> {
                 (Signal::Continued, Some(chat)) => chat.redraw(),
                 (Signal::Continued | Signal::WindowChanged, None) => {}
             }
+        }
+    }
+}
+
+/// Where the peer comes from: connecting to it, or listening for it.
+/// Both boxed, as they differ in size (a password listener's slots, a proxy's handshake).
+enum Peers<'a> {
+    Connecting(Box<Connecting<'a>>),
+    Listening(Box<Listening<'a>>),
+}
+
+impl<'a> Peers<'a> {
+    /// Resolves the host, or opens the listener: whatever can fail on the command line's
+    /// account happens here, before the password prompt.
+    fn start(config: &'a Config, registry: &Registry) -> Result<Peers<'a>, Error> {
+        Ok(match &config.mode {
+            Mode::Connect {
+                host,
+                port,
+                source,
+                proxy,
+            } => {
+                let dial = Dial {
+                    host,
+                    port: *port,
+                    source,
+                    proxy: proxy.as_ref(),
+                };
+                Peers::Connecting(Box::new(Connecting::start(config, dial)?))
+            }
+            Mode::Listen { address, port, .. } => {
+                let listening = Listening::start(config, address.as_deref(), *port, registry)?;
+                Peers::Listening(Box::new(listening))
+            }
+        })
+    }
+
+    /// Connect mode: starts connecting; `-w` counts from here.
+    fn connect(&mut self, registry: &Registry) -> Result<(), Error> {
+        match self {
+            Peers::Connecting(connecting) => connecting.connect(registry),
+            Peers::Listening(_) => Ok(()),
+        }
+    }
+
+    fn listener_ready(&mut self) {
+        if let Peers::Listening(listening) = self {
+            listening.listener_ready();
+        }
+    }
+
+    fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
+        if let Peers::Listening(listening) = self {
+            listening.pending_ready(token, readable, writable);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<std::time::Instant> {
+        match self {
+            Peers::Connecting(connecting) => connecting.next_deadline(),
+            Peers::Listening(listening) => listening.next_deadline(),
+        }
+    }
+
+    /// Advances the wait for a peer; `password` is the room's.
+    fn step(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        password: Option<&[u8]>,
+    ) -> Result<Option<Arrival>, Error> {
+        match self {
+            Peers::Connecting(connecting) => connecting.step(registry, now),
+            Peers::Listening(listening) => listening.step(registry, now, password),
+        }
+    }
+
+    /// The session's peer has proved it knows the password (at once when there is none).
+    fn authenticated(&mut self, registry: &Registry, cipher: Option<Cipher>, config: &Config) {
+        if let Some(cipher) = cipher
+            && config.verbose
+        {
+            eprintln!("tete: secure channel up ({cipher})");
+        }
+        if let Peers::Listening(listening) = self {
+            listening.authenticated(registry);
+        }
+    }
+
+    /// Decides what follows a session that ended with `end`. Returns true when tete is done.
+    fn session_over(
+        &mut self,
+        registry: &Registry,
+        end: End,
+        peer: SocketAddr,
+        config: &Config,
+    ) -> Result<bool, Error> {
+        let keep_open = config.keep_open();
+        match end {
+            End::StdoutClosed => return Ok(true),
+            // With -k one peer's broken connection or channel is that peer's loss, not the
+            // server's end; stdin and stdout failures still end it.
+            End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if keep_open => {
+                eprintln!("tete: {err}")
+            }
+            End::Failed(err) | End::PeerLost(err) => return Err(err),
+            End::Idle => {
+                let idle = config.idle_timeout.unwrap_or_default().as_secs_f64();
+                eprintln!("tete: nothing moved for {idle} s; closing the connection to {peer}");
+                if !keep_open {
+                    return Err(Error::Silent);
+                }
+            }
+            End::Done => {
+                if config.verbose {
+                    eprintln!("tete: peer closed");
+                }
+            }
+            End::PeerLeft => eprintln!("tete: the peer left"),
+        }
+        match self {
+            Peers::Listening(listening) if keep_open => listening.listen(registry).map(|()| false),
+            _ => Ok(true),
         }
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! The rooms, from the outside in:
 //! - [`event_loop`]: the poll, one `match` on the event's token, and the step that follows.
-//! - [`peer`]: where the peer comes from: connecting (each address of the host in turn, or
-//!   the proxy of `-x` and then its handshake), listening, `-k`, the password listener's
-//!   patience with strangers, and what happens after a session (end, or the next peer).
+//! - [`connecting`]: where the peer comes from in connect mode: each address of the host in
+//!   turn, or the proxy of `-x` and then its handshake.
+//! - [`listening`]: where it comes from in listen mode: the listener, and `-k`.
+//! - [`admission`]: a password listener's patience with strangers: who gets in, and the guess
+//!   budget.
 //! - [`pending`]: a password listener's handshakes under way, each in a slot of its own.
 //! - [`session`]: one peer's connection and the bytes in flight to and from it: the pump that
 //!   moves bytes until nothing more can move, and the kernel's zero-copy routes.
@@ -20,22 +22,37 @@
 //! mio reports readiness on edges, so each descriptor carries a `ready` flag: set by an event,
 //! cleared only when a call answers `WouldBlock`.
 
+mod admission;
 mod chat_front;
+mod connecting;
 mod ending;
 mod event_loop;
+mod listening;
 mod meter;
-mod peer;
 mod pending;
 mod session;
 
 use std::io::{self, Write};
+use std::net::SocketAddr;
 
+use mio::Token;
 use mio::net::TcpStream;
 
 use crate::buffer::Buffer;
 use crate::error::Error;
+use crate::layer::Layer;
 use crate::options::Config;
 use crate::stdio::StdStream;
+
+// The loop's token space: one token a source, and the pending handshakes' slots after them.
+const STDIN: Token = Token(0);
+const STDOUT: Token = Token(1);
+/// The session's connection (or the connection being made, in connect mode).
+const PEER: Token = Token(2);
+const LISTENER: Token = Token(3);
+const SIGNALS: Token = Token(4);
+/// The first of a password listener's pending handshakes' tokens, one a slot.
+const FIRST_PENDING: usize = 5;
 
 /// Runs tete as `config` says until the work is done.
 pub fn run(config: &Config) -> Result<(), Error> {
@@ -54,6 +71,16 @@ struct Input {
 struct Output {
     stream: StdStream,
     ready: bool,
+}
+
+/// A peer that has just come, connected (and registered with the poll as [`PEER`]): its session
+/// starts with `early`, what the destination sent right behind a proxy's reply, as its first
+/// input, and with `layer`, the channel a password listener's handshake has already opened.
+struct Arrival {
+    stream: TcpStream,
+    peer: SocketAddr,
+    early: Vec<u8>,
+    layer: Option<Layer>,
 }
 
 /// Why a session is over.
