@@ -118,15 +118,14 @@ impl ChatFront {
             if !self.wants_keys(input) {
                 break;
             }
-            let n = match input.stream.read(&mut keys) {
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    input.ready = false;
-                    break;
-                }
+            let stream = &input.stream;
+            let read = input.ready.attempt(|| match stream.read(&mut keys) {
                 // A terminal that hung up reads as its end, or fails with EIO.
-                Err(err) if err.raw_os_error() == Some(libc::EIO) => 0,
-                Err(err) => return Err(err),
+                Err(err) if err.raw_os_error() == Some(libc::EIO) => Ok(0),
+                other => other,
+            });
+            let Some(n) = read? else {
+                break;
             };
             if n == 0 {
                 self.terminal_ended = true;
@@ -150,7 +149,10 @@ impl ChatFront {
     /// True while keys should be read now: the terminal has some, and there is room for what
     /// they make. The loop asks again after a session took typed lines.
     pub(super) fn wants_keys(&self, input: &Input) -> bool {
-        input.ready && !self.terminal_ended && self.typed.len() < QUEUE_LIMIT && !self.screen_full()
+        input.ready.is_ready()
+            && !self.terminal_ended
+            && self.typed.len() < QUEUE_LIMIT
+            && !self.screen_full()
     }
 
     /// True when the session has something to take: typed lines, or the end of input.
@@ -220,13 +222,13 @@ impl ChatFront {
 
     /// Writes the screen's queue while the terminal takes it.
     fn flush(&mut self, output: &mut Output) -> io::Result<()> {
-        while output.ready && self.written < self.screen.len() {
-            match rustix::io::write(&self.terminal, &self.screen[self.written..]) {
-                Ok(n) => self.written += n,
-                Err(rustix::io::Errno::AGAIN) => output.ready = false,
-                Err(rustix::io::Errno::INTR) => {}
-                Err(err) => return Err(err.into()),
-            }
+        while self.written < self.screen.len() {
+            let unwritten = &self.screen[self.written..];
+            let write = || rustix::io::write(&self.terminal, unwritten).map_err(io::Error::from);
+            let Some(n) = output.ready.attempt(write)? else {
+                break;
+            };
+            self.written += n;
         }
         if self.written == self.screen.len() {
             self.screen.clear();

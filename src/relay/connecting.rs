@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
 
-use super::{Arrival, PEER};
+use super::{Arrival, PEER, Readiness, write_ready};
 use crate::address::{self, HostPort, Source};
 use crate::error::Error;
 use crate::options::Config;
@@ -322,29 +322,24 @@ fn exchange(
     early: &mut Vec<u8>,
 ) -> Result<bool, Exchange> {
     let mut buf = [0u8; PROXY_READ];
+    // Called at every step while the handshake runs, so the socket is tried each time.
+    let (mut readable, mut writable) = (Readiness::new(true), Readiness::new(true));
     loop {
-        while !out.is_empty() {
-            match io::Write::write(stream, out) {
-                Ok(n) => {
-                    out.drain(..n);
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(Exchange::Io(err)),
-            }
+        let written = write_ready(stream, out, &mut writable).map_err(Exchange::Io)?;
+        out.drain(..written);
+        let Some(n) = readable
+            .attempt(|| stream.read(&mut buf))
+            .map_err(Exchange::Io)?
+        else {
+            return Ok(false);
+        };
+        if n == 0 {
+            return Err(Exchange::Proxy(handshake.closed()));
         }
-        match stream.read(&mut buf) {
-            Ok(0) => return Err(Exchange::Proxy(handshake.closed())),
-            Ok(n) => {
-                let used = handshake.receive(&buf[..n], out).map_err(Exchange::Proxy)?;
-                if handshake.is_complete() {
-                    early.extend_from_slice(&buf[used..n]);
-                    return Ok(true);
-                }
-            }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(Exchange::Io(err)),
+        let used = handshake.receive(&buf[..n], out).map_err(Exchange::Proxy)?;
+        if handshake.is_complete() {
+            early.extend_from_slice(&buf[used..n]);
+            return Ok(true);
         }
     }
 }

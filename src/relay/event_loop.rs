@@ -12,7 +12,7 @@ use super::connecting::{Connecting, Dial};
 use super::listening::Listening;
 use super::meter::Meter;
 use super::session::Session;
-use super::{Arrival, End, Input, LISTENER, Output, PEER, SIGNALS, STDIN, STDOUT};
+use super::{Arrival, End, Input, LISTENER, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT};
 use crate::error::Error;
 use crate::options::{Config, Mode};
 use crate::password::{self, Password};
@@ -58,12 +58,12 @@ impl<'a> Relay<'a> {
             .map_err(|err| Error::io("stdout", &err))?;
         peers.connect(poll.registry())?;
         let input = Input {
-            ready: !stdin.pollable,
+            ready: Readiness::new(!stdin.pollable),
             ended: false,
             stream: stdin,
         };
         let output = Output {
-            ready: !stdout.pollable,
+            ready: Readiness::new(!stdout.pollable),
             stream: stdout,
         };
         let chat = ChatFront::start(config, &input, &output)?;
@@ -94,8 +94,8 @@ impl<'a> Relay<'a> {
                 let writable = event.is_writable() || event.is_write_closed() || event.is_error();
                 match event.token() {
                     SIGNALS => self.on_signals(),
-                    STDIN => self.input.ready = true,
-                    STDOUT => self.output.ready = true,
+                    STDIN => self.input.ready.set(),
+                    STDOUT => self.output.ready.set(),
                     LISTENER => self.peers.listener_ready(),
                     // While connecting, the event itself is the news: the step checks the outcome.
                     PEER => {

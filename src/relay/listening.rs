@@ -14,7 +14,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
 use super::admission::{Admission, Connection};
-use super::{Arrival, LISTENER, PEER};
+use super::{Arrival, LISTENER, PEER, Readiness};
 use crate::address;
 use crate::error::Error;
 use crate::layer::Layer;
@@ -53,7 +53,7 @@ impl<'a> Listening<'a> {
             port,
             door: Door {
                 listener: None,
-                ready: false,
+                ready: Readiness::new(false),
             },
             waiting: false,
             deadline: None,
@@ -65,7 +65,7 @@ impl<'a> Listening<'a> {
     }
 
     pub(super) fn listener_ready(&mut self) {
-        self.door.ready = true;
+        self.door.ready.set();
     }
 
     /// Notes readiness from a poll event on a pending handshake's token, if `token` is one.
@@ -135,7 +135,7 @@ impl<'a> Listening<'a> {
                 registry
                     .register(&mut listener, LISTENER, Interest::READABLE)
                     .map_err(|err| Error::io("event loop", &err))?;
-                self.door.ready = false;
+                self.door.ready.clear();
                 listener
             }
         };
@@ -170,7 +170,7 @@ impl<'a> Listening<'a> {
         let admitted = self
             .admission
             .step(registry, now, password, || door.next(config))?;
-        if admitted.held_back && self.door.ready {
+        if admitted.held_back && self.door.ready.is_ready() {
             self.accept_more = Some(now);
         }
         let Some((mut stream, peer, layer)) = admitted.partner else {
@@ -226,7 +226,7 @@ impl<'a> Listening<'a> {
 /// The listening socket and its readiness.
 struct Door {
     listener: Option<TcpListener>,
-    ready: bool,
+    ready: Readiness,
 }
 
 impl Door {
@@ -235,23 +235,20 @@ impl Door {
         let Some(listener) = &self.listener else {
             return Ok(None);
         };
-        while self.ready {
-            match listener.accept() {
-                Ok((stream, peer)) => {
+        loop {
+            match self.ready.attempt(|| listener.accept()) {
+                Ok(Some((stream, peer))) => {
                     // An IPv4 peer of a dual-stack listener: 127.0.0.1, not [::ffff:127.0.0.1].
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
                     verbose(config, &format!("connection from {peer}"));
                     return Ok(Some((stream, peer)));
                 }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    self.ready = false;
-                }
+                Ok(None) => return Ok(None),
                 // The peer gave up before we accepted: take the next one, if any.
                 Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => {}
                 Err(err) => return Err(Error::io("accept", &err)),
             }
         }
-        Ok(None)
     }
 }
 

@@ -19,8 +19,8 @@
 //! - [`meter`]: what the user sees of a session's progress: `--progress`'s live line and the
 //!   `-v` summary.
 //!
-//! mio reports readiness on edges, so each descriptor carries a `ready` flag: set by an event,
-//! cleared only when a call answers `WouldBlock`.
+//! mio reports readiness on edges, so each descriptor carries a [`readiness::Readiness`]: set
+//! by an event, cleared only when a call answers `WouldBlock`.
 
 mod admission;
 mod chat_front;
@@ -30,9 +30,10 @@ mod event_loop;
 mod listening;
 mod meter;
 mod pending;
+mod readiness;
 mod session;
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 
 use mio::Token;
@@ -43,6 +44,7 @@ use crate::error::Error;
 use crate::layer::Layer;
 use crate::options::Config;
 use crate::stdio::StdStream;
+use readiness::{Readiness, write_ready};
 
 // The loop's token space: one token a source, and the pending handshakes' slots after them.
 const STDIN: Token = Token(0);
@@ -62,7 +64,7 @@ pub fn run(config: &Config) -> Result<(), Error> {
 /// stdin, which outlives any one peer (with `-k` it feeds each in turn).
 struct Input {
     stream: StdStream,
-    ready: bool,
+    ready: Readiness,
     /// End of input seen: no session reads it again.
     ended: bool,
 }
@@ -70,7 +72,7 @@ struct Input {
 /// stdout.
 struct Output {
     stream: StdStream,
-    ready: bool,
+    ready: Readiness,
 }
 
 /// A peer that has just come, connected (and registered with the poll as [`PEER`]): its session
@@ -100,23 +102,13 @@ enum End {
 }
 
 /// Writes what `queue` holds to `stream` until it is empty or the socket would block (then
-/// `writable` turns false, until the next readiness event). Returns how many bytes went out.
+/// `writable` clears, until the next readiness event). Returns how many bytes went out.
 fn write_queued(
     stream: &mut TcpStream,
     queue: &mut Buffer,
-    writable: &mut bool,
+    writable: &mut Readiness,
 ) -> io::Result<usize> {
-    let mut written = 0;
-    while *writable && !queue.is_empty() {
-        match stream.write(queue.filled()) {
-            Ok(n) => {
-                queue.consume(n);
-                written += n;
-            }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => *writable = false,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
+    let written = write_ready(stream, queue.filled(), writable)?;
+    queue.consume(written);
     Ok(written)
 }

@@ -12,7 +12,7 @@ use mio::net::TcpStream;
 
 use super::chat_front::ChatFront;
 use super::ending::{Ending, HoldEnd, Receiving, Rules, Sending};
-use super::{End, Input, Output, write_queued};
+use super::{End, Input, Output, Readiness, write_queued};
 use crate::error::{Error, os_reason};
 use crate::layer::{Flow, Layer, LayerError};
 use crate::options::{Config, Direction, Mode};
@@ -33,8 +33,8 @@ pub(super) struct Session {
     peer: SocketAddr,
     /// What happens to the bytes on the way, and the buffers they wait in.
     layer: Layer,
-    readable: bool,
-    writable: bool,
+    readable: Readiness,
+    writable: Readiness,
     ending: Ending,
     /// The relay has seen the layer open (at once without a password) and acted on it.
     authenticated: bool,
@@ -148,8 +148,8 @@ impl Session {
             peer,
             layer,
             // Unknown until tried: a call that would block clears these.
-            readable: true,
-            writable: true,
+            readable: Readiness::new(true),
+            writable: Readiness::new(true),
             ending,
             authenticated: false,
             up_route,
@@ -182,8 +182,8 @@ impl Session {
 
     /// Notes the socket's readiness from a poll event.
     pub(super) fn ready(&mut self, readable: bool, writable: bool) {
-        self.readable |= readable;
-        self.writable |= writable;
+        self.readable.note(readable);
+        self.writable.note(writable);
     }
 
     /// True the first time the layer is seen open: the peer has proved it knows the password
@@ -309,7 +309,11 @@ impl Session {
             return Ok(false);
         };
         let mut progress = false;
-        while self.ending.reads_stdin() && !input.ended && input.ready && self.writable {
+        while self.ending.reads_stdin()
+            && !input.ended
+            && input.ready.is_ready()
+            && self.writable.is_ready()
+        {
             match route.transfer(input.stream.as_fd(), self.stream.as_fd()) {
                 Ok(Outcome::Moved(n)) => {
                     self.last_activity = Instant::now();
@@ -321,8 +325,8 @@ impl Session {
                     input.ended = true;
                     progress = true;
                 }
-                Ok(Outcome::SourceDry) => input.ready = false,
-                Ok(Outcome::SinkFull) => self.writable = false,
+                Ok(Outcome::SourceDry) => input.ready.clear(),
+                Ok(Outcome::SinkFull) => self.writable.clear(),
                 // Nothing moved: the ordinary path takes over from here.
                 Err(err) if zerocopy::unsupported(&err) => {
                     self.up_route = None;
@@ -348,8 +352,8 @@ impl Session {
         // Bytes already in the layer (what followed a proxy's reply) go first; the first few
         // bytes go through the layer, to be looked at.
         while !matches!(self.hello, HelloWatch::Watching(_))
-            && output.ready
-            && (self.readable || route.has_pending())
+            && output.ready.is_ready()
+            && (self.readable.is_ready() || route.has_pending())
             && self.ending.receiving() == Receiving::Open
             && self.layer.stdout_bytes().is_empty()
         {
@@ -363,8 +367,8 @@ impl Session {
                     self.ending.peer_ended();
                     progress = true;
                 }
-                Ok(Outcome::SourceDry) => self.readable = false,
-                Ok(Outcome::SinkFull) => output.ready = false,
+                Ok(Outcome::SourceDry) => self.readable.clear(),
+                Ok(Outcome::SinkFull) => output.ready.clear(),
                 // Nothing is lost while nothing waits in the route: the ordinary path takes over.
                 Err(err) if zerocopy::unsupported(&err) && !route.has_pending() => {
                     self.down_route = None;
@@ -390,22 +394,28 @@ impl Session {
         while self.up_route.is_none()
             && self.ending.reads_stdin()
             && !input.ended
-            && chat.as_ref().map_or(input.ready, |chat| chat.has_typed())
+            && chat
+                .as_ref()
+                .map_or(input.ready.is_ready(), |chat| chat.has_typed())
             && self.layer.outbound_has_room()
         {
-            let stream = &input.stream;
-            match self.layer.fill_outbound(|bufs| match chat.as_deref_mut() {
-                Some(chat) => chat.take_typed(bufs),
-                None => stream.read_vectored(bufs),
-            }) {
-                Ok(0) => input.ended = true,
-                Ok(n) => {
+            let layer = &mut self.layer;
+            let read = match chat.as_deref_mut() {
+                // The chat's typed lines are always there to take.
+                Some(chat) => layer.fill_outbound(|bufs| chat.take_typed(bufs)).map(Some),
+                None => {
+                    let stream = &input.stream;
+                    input
+                        .ready
+                        .attempt(|| layer.fill_outbound(|bufs| stream.read_vectored(bufs)))
+                }
+            };
+            match read {
+                Ok(None) => break,
+                Ok(Some(0)) => input.ended = true,
+                Ok(Some(n)) => {
                     self.ending.sent();
                     self.sent += n as u64;
-                }
-                Err(LayerError::Read(err)) if err.kind() == io::ErrorKind::WouldBlock => {
-                    input.ready = false;
-                    break;
                 }
                 Err(err) => return Err(self.layer_failure(err)),
             }
@@ -426,29 +436,27 @@ impl Session {
     fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
         while (self.down_route.is_none() || self.watching_hello())
-            && self.readable
             && self.ending.receiving() == Receiving::Open
         {
             let buf = self.layer.incoming();
             if buf.room() == 0 {
                 break;
             }
-            match self.stream.read(buf.spare()) {
-                Ok(0) => self.ending.peer_ended(),
-                Ok(n) => {
-                    buf.commit(n);
-                    self.last_activity = Instant::now();
-                    if self.watching_hello() {
-                        let plain = self.layer.stdout_bytes();
-                        self.look_for_hello(plain.len() - n);
-                    }
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    self.readable = false;
-                    continue;
-                }
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            let stream = &mut self.stream;
+            let read = match self.readable.attempt(|| stream.read(buf.spare())) {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
                 Err(err) => return Err(self.network_failure("receiving from", &err)),
+            };
+            if read == 0 {
+                self.ending.peer_ended();
+            } else {
+                buf.commit(read);
+                self.last_activity = Instant::now();
+                if self.watching_hello() {
+                    let plain = self.layer.stdout_bytes();
+                    self.look_for_hello(plain.len() - read);
+                }
             }
             progress = true;
         }
@@ -507,16 +515,18 @@ impl Session {
             return Ok(shown > 0);
         }
         let mut progress = false;
-        while output.ready && !self.layer.stdout_bytes().is_empty() {
-            match output.stream.write(self.layer.stdout_bytes()) {
-                Ok(n) => {
-                    self.layer.stdout_consumed(n);
-                    self.received += n as u64;
-                    progress = true;
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => output.ready = false,
-                Err(err) => return Err(stdout_failure(err)),
-            }
+        while !self.layer.stdout_bytes().is_empty() {
+            let (stream, bytes) = (&output.stream, self.layer.stdout_bytes());
+            let Some(n) = output
+                .ready
+                .attempt(|| stream.write(bytes))
+                .map_err(stdout_failure)?
+            else {
+                break;
+            };
+            self.layer.stdout_consumed(n);
+            self.received += n as u64;
+            progress = true;
         }
         Ok(progress)
     }
@@ -597,7 +607,7 @@ impl Session {
 
     /// Writes what is queued for the socket, as far as it takes it without waiting.
     fn write_now(&mut self) {
-        let mut writable = true;
+        let mut writable = Readiness::new(true);
         let _ = write_queued(&mut self.stream, self.layer.outgoing(), &mut writable);
     }
 
