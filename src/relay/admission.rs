@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Registry, Token};
 
-use super::FIRST_PENDING;
 use super::pending::{Failure, Outcome, Room, SLOTS, Slots};
+use super::{FIRST_PENDING, Notices};
 use crate::error::Error;
 use crate::layer::Layer;
 use crate::options::Config;
@@ -109,7 +109,8 @@ impl<'a> Admission<'a> {
         registry: &Registry,
         now: Instant,
         password: &[u8],
-        mut accept: impl FnMut() -> Result<Option<Connection>, Error>,
+        notices: &mut Notices,
+        mut accept: impl FnMut(&mut Notices) -> Result<Option<Connection>, Error>,
     ) -> Result<Admitted, Error> {
         let may_check = self.next_check.is_none_or(|at| now >= at);
         let mut checked = false;
@@ -136,7 +137,7 @@ impl<'a> Admission<'a> {
                 held_back = true;
                 break;
             }
-            let Some(connection) = accept()? else {
+            let Some(connection) = accept(notices)? else {
                 break;
             };
             let peer = connection.1;
@@ -147,7 +148,7 @@ impl<'a> Admission<'a> {
                 .map_err(|err| Error::io("event loop", &err))?;
             if let Room::Replaced(replaced) = room {
                 self.failed_handshakes += 1;
-                self.verbose(&format!(
+                notices.verbose(format!(
                     "{replaced} made the least progress of {SLOTS} pending handshakes: \
                      dropped for {peer}"
                 ));
@@ -156,7 +157,7 @@ impl<'a> Admission<'a> {
         if checked {
             self.next_check = Some(now + GUESS_INTERVAL);
         }
-        let partner = self.settle(outcomes)?;
+        let partner = self.settle(outcomes, notices)?;
         if partner.is_some() {
             // The partner is in: nobody else's handshake goes on.
             self.pending.clear(registry);
@@ -168,6 +169,7 @@ impl<'a> Admission<'a> {
     fn settle(
         &mut self,
         outcomes: Vec<Outcome>,
+        notices: &mut Notices,
     ) -> Result<Option<(TcpStream, SocketAddr, Layer)>, Error> {
         let mut opened = None;
         for outcome in outcomes {
@@ -178,7 +180,7 @@ impl<'a> Admission<'a> {
                     } else {
                         // Two partners proved the password in the same step: the room is one
                         // person's, the first one's.
-                        self.verbose(&format!(
+                        notices.verbose(format!(
                             "{peer} also knew the password, after the partner: dropped"
                         ));
                     }
@@ -193,33 +195,32 @@ impl<'a> Admission<'a> {
                              so choose another"
                         )));
                     }
-                    eprintln!("tete: secure channel with {peer}: {err}; waiting for another peer");
+                    notices.always(format!(
+                        "secure channel with {peer}: {err}; waiting for another peer"
+                    ));
                 }
                 Outcome::Dropped(peer, Failure::NotTete) => {
                     self.failed_handshakes += 1;
-                    if self.config.verbose || !self.said_not_tete {
-                        eprintln!(
-                            "tete: {peer} is not a password peer (it did not open with tete's \
-                             handshake); waiting for another peer"
-                        );
-                        self.said_not_tete = true;
+                    // Said once a run, and with -v every time.
+                    let text = format!(
+                        "{peer} is not a password peer (it did not open with tete's \
+                         handshake); waiting for another peer"
+                    );
+                    match self.said_not_tete {
+                        true => notices.verbose(text),
+                        false => notices.always(text),
                     }
+                    self.said_not_tete = true;
                 }
                 Outcome::Dropped(peer, Failure::Other(why)) => {
                     self.failed_handshakes += 1;
-                    self.verbose(&format!(
+                    notices.verbose(format!(
                         "secure channel with {peer}: {why}; waiting for another peer"
                     ));
                 }
             }
         }
         Ok(opened)
-    }
-
-    fn verbose(&self, message: &str) {
-        if self.config.verbose {
-            eprintln!("tete: {message}");
-        }
     }
 }
 

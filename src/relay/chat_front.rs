@@ -7,8 +7,9 @@
 //! front and reads the keys itself, at every step, even after Ctrl-D; the session only takes the
 //! lines the editor sent ([`ChatFront::take_typed`], in place of reading stdin) and hands over
 //! the peer's bytes ([`ChatFront::show_peer`], in place of writing stdout). tete's own
-//! messages on stderr (`-v`, a peer lost with `-k`) are written with the input line taken out
-//! of their way ([`ChatFront::aside`]).
+//! status lines (`-v`, a peer lost with `-k`), which the loop hands it as [`Notice`]s, are
+//! written on stderr with the input line taken out of their way
+//! ([`ChatFront::show_notices`]).
 //!
 //! Memory stays bounded as in the rest of the relay: keys are read only while the lines waiting
 //! for the session and the bytes waiting for the terminal are below [`QUEUE_LIMIT`], and the
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use super::{Input, Output};
+use super::{Input, Notice, Output};
 use crate::chat::{Action, Chat};
 use crate::error::Error;
 use crate::options::{Config, Direction};
@@ -183,16 +184,19 @@ impl ChatFront {
         }
     }
 
-    /// Runs `write_lines`, which may write lines of its own to the terminal (tete's messages
-    /// on stderr), with the live area out of their way: it is drawn again below them.
-    pub(super) fn aside<T>(&mut self, write_lines: impl FnOnce() -> T) -> T {
+    /// Writes tete's status lines on stderr (the terminal, usually) with the live area out of
+    /// their way, each from the first column; the live area is drawn again below them.
+    pub(super) fn show_notices(&mut self, notices: &[Notice]) {
         self.chat.step_aside(&mut self.screen);
         self.drain();
-        let result = write_lines();
-        // Without output processing a line's LF leaves the cursor in the column it ended in.
-        self.screen.push(b'\r');
+        for notice in notices {
+            notice.print();
+            // Without output processing a line's LF leaves the cursor in the column it ended
+            // in: the next line starts from the first.
+            self.screen.push(b'\r');
+            self.drain();
+        }
         self.chat.show(&mut self.screen);
-        result
     }
 
     /// SIGWINCH: the chat drawn again for the terminal's new width.

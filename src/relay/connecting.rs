@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
 
-use super::{Arrival, PEER, Readiness, write_ready};
+use super::{Arrival, Notices, PEER, Readiness, write_ready};
 use crate::address::{self, HostPort, Source};
 use crate::error::Error;
 use crate::options::Config;
@@ -107,12 +107,16 @@ impl<'a> Connecting<'a> {
     }
 
     /// Starts connecting to the resolved addresses; `-w` counts from here.
-    pub(super) fn connect(&mut self, registry: &Registry) -> Result<(), Error> {
+    pub(super) fn connect(
+        &mut self,
+        registry: &Registry,
+        notices: &mut Notices,
+    ) -> Result<(), Error> {
         let Phase::Resolved(targets) = std::mem::replace(&mut self.phase, Phase::Connected) else {
             return Ok(());
         };
         self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
-        self.connect_next(registry, targets, None)
+        self.connect_next(registry, targets, None, notices)
     }
 
     /// The next deadline of the wait for the connection, if any.
@@ -128,11 +132,12 @@ impl<'a> Connecting<'a> {
         &mut self,
         registry: &Registry,
         now: Instant,
+        notices: &mut Notices,
     ) -> Result<Option<Arrival>, Error> {
         match self.phase {
             Phase::Resolved(_) | Phase::Connected => Ok(None),
-            Phase::Trying { .. } => self.check_connecting(registry, now),
-            Phase::Proxying { .. } => self.check_proxying(now),
+            Phase::Trying { .. } => self.check_connecting(registry, now, notices),
+            Phase::Proxying { .. } => self.check_proxying(now, notices),
         }
     }
 
@@ -142,12 +147,13 @@ impl<'a> Connecting<'a> {
         registry: &Registry,
         mut targets: VecDeque<SocketAddr>,
         failure: Option<Error>,
+        notices: &mut Notices,
     ) -> Result<(), Error> {
         let mut failure = failure;
         while let Some(target) = targets.pop_front() {
             // Each failure but the last, which becomes the error, is worth a word with -v.
             if let Some(earlier) = &failure {
-                self.verbose(&earlier.to_string());
+                notices.verbose(earlier.to_string());
             }
             match address::start_connect(target, self.dial.source, self.config.numeric) {
                 Ok(mut stream) => {
@@ -172,6 +178,7 @@ impl<'a> Connecting<'a> {
         &mut self,
         registry: &Registry,
         now: Instant,
+        notices: &mut Notices,
     ) -> Result<Option<Arrival>, Error> {
         let Phase::Trying { stream, target, .. } = &mut self.phase else {
             return Ok(None);
@@ -193,7 +200,7 @@ impl<'a> Connecting<'a> {
         match (outcome, self.proxy_handshake.take()) {
             (Ok(()), None) => {
                 self.deadline = None;
-                self.verbose(&format!("connected to {target}"));
+                notices.verbose(format!("connected to {target}"));
                 Ok(Some(Arrival {
                     stream,
                     peer: target,
@@ -202,7 +209,7 @@ impl<'a> Connecting<'a> {
                 }))
             }
             (Ok(()), Some((handshake, out))) => {
-                self.verbose(&format!("connected to {}", self.named(target)));
+                notices.verbose(format!("connected to {}", self.named(target)));
                 self.deadline = self.deadline.or(Some(now + PROXY_REPLY_TIME));
                 self.phase = Phase::Proxying {
                     stream,
@@ -210,20 +217,24 @@ impl<'a> Connecting<'a> {
                     handshake,
                     out,
                 };
-                self.check_proxying(now)
+                self.check_proxying(now, notices)
             }
             (Err(err), handshake) => {
                 self.proxy_handshake = handshake;
                 let _ = registry.deregister(&mut stream);
                 let failure = Error::io(format!("cannot connect to {}", self.named(target)), &err);
-                self.connect_next(registry, rest, Some(failure))?;
+                self.connect_next(registry, rest, Some(failure), notices)?;
                 Ok(None)
             }
         }
     }
 
     /// Advances the proxy's handshake as far as the socket allows.
-    fn check_proxying(&mut self, now: Instant) -> Result<Option<Arrival>, Error> {
+    fn check_proxying(
+        &mut self,
+        now: Instant,
+        notices: &mut Notices,
+    ) -> Result<Option<Arrival>, Error> {
         let Phase::Proxying {
             stream,
             handshake,
@@ -261,7 +272,7 @@ impl<'a> Connecting<'a> {
         self.deadline = None;
         if let Some(proxy) = self.dial.proxy {
             let destination = HostPort::new(self.dial.host, self.dial.port);
-            self.verbose(&format!("{proxy} connected us to {destination}"));
+            notices.verbose(format!("{proxy} connected us to {destination}"));
         }
         Ok(Some(Arrival {
             stream,
@@ -291,12 +302,6 @@ impl<'a> Connecting<'a> {
         Error::Runtime(format!(
             "cannot connect to {what}: timed out after {wait} s"
         ))
-    }
-
-    fn verbose(&self, message: &str) {
-        if self.config.verbose {
-            eprintln!("tete: {message}");
-        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! The poll loop: named tokens, one `match` on each event's token, then one step of whatever
-//! the loop is doing (waiting for a peer, or pumping a session's bytes).
+//! The poll loop: one `match` on each event's token, then one step of whatever the loop is
+//! doing (waiting for a peer, or pumping a session's bytes), then the notices that step handed
+//! back, shown.
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,11 +13,12 @@ use super::connecting::{Connecting, Dial};
 use super::listening::Listening;
 use super::meter::Meter;
 use super::session::Session;
-use super::{Arrival, End, Input, LISTENER, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT};
+use super::{
+    Arrival, End, Input, LISTENER, Notice, Notices, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT,
+};
 use crate::error::Error;
 use crate::options::{Config, Mode};
 use crate::password::{self, Password};
-use crate::secure::Cipher;
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
 
@@ -36,6 +38,8 @@ pub(super) struct Relay<'a> {
     chat: Option<ChatFront>,
     /// The progress line and summary of that session.
     meter: Option<Meter>,
+    /// What the rooms had to say, not yet shown.
+    notices: Notices,
 }
 
 impl<'a> Relay<'a> {
@@ -45,7 +49,10 @@ impl<'a> Relay<'a> {
     /// so that no handshake deadline runs while the password is typed.
     pub(super) fn new(config: &'a Config) -> Result<Relay<'a>, Error> {
         let poll = Poll::new().map_err(|err| Error::io("cannot create the event loop", &err))?;
-        let mut peers = Peers::start(config, poll.registry())?;
+        let mut notices = Notices::default();
+        let peers = Peers::start(config, poll.registry(), &mut notices);
+        show(notices.take(config.verbose), None);
+        let mut peers = peers?;
         let password = password::obtain(&config.password)?;
         let mut signals =
             SignalSource::new().map_err(|err| Error::io("cannot take signals", &err))?;
@@ -56,7 +63,9 @@ impl<'a> Relay<'a> {
             .map_err(|err| Error::io("stdin", &err))?;
         let stdout = StdStream::open(libc::STDOUT_FILENO, poll.registry(), STDOUT)
             .map_err(|err| Error::io("stdout", &err))?;
-        peers.connect(poll.registry())?;
+        let connected = peers.connect(poll.registry(), &mut notices);
+        show(notices.take(config.verbose), None);
+        connected?;
         let input = Input {
             ready: Readiness::new(!stdin.pollable),
             ended: false,
@@ -78,6 +87,7 @@ impl<'a> Relay<'a> {
             session: None,
             chat,
             meter: None,
+            notices,
         })
     }
 
@@ -136,8 +146,9 @@ impl<'a> Relay<'a> {
             if self.session.is_none() {
                 let password = self.password.as_deref();
                 let registry = self.poll.registry();
-                let peers = &mut self.peers;
-                match aside(self.chat.as_mut(), || peers.step(registry, now, password))? {
+                let arrival = self.peers.step(registry, now, password, &mut self.notices);
+                self.tell();
+                match arrival? {
                     None => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
@@ -178,7 +189,8 @@ impl<'a> Relay<'a> {
                 )
                 .or_else(|| session.timed_out(self.config, now));
             if let Some(hint) = session.take_hint() {
-                aside(self.chat.as_mut(), || eprintln!("tete: {hint}"));
+                self.notices.push(hint);
+                self.tell();
             }
             self.check_authenticated();
             let Some(end) = end else {
@@ -205,15 +217,15 @@ impl<'a> Relay<'a> {
             if let Some(meter) = &meter {
                 meter.erase();
             }
-            let transferred = session.transferred();
-            let config = self.config;
-            let over = self.beside_chat(|peers, registry| {
-                let over = peers.session_over(registry, end, peer, config);
-                if let Some(meter) = &meter {
-                    meter.summarize(Instant::now(), transferred);
-                }
-                over
-            });
+            let registry = self.poll.registry();
+            let over = self
+                .peers
+                .session_over(registry, end, peer, self.config, &mut self.notices);
+            if let Some(meter) = &meter {
+                let summary = meter.summary(Instant::now(), session.transferred());
+                self.notices.push(summary);
+            }
+            self.tell();
             if over? {
                 return Ok(true);
             }
@@ -228,17 +240,18 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session
             && session.authenticate()
         {
-            let cipher = session.cipher();
-            let config = self.config;
-            self.beside_chat(|peers, registry| peers.authenticated(registry, cipher, config));
+            if let Some(cipher) = session.cipher() {
+                self.notices
+                    .verbose(format!("secure channel up ({cipher})"));
+            }
+            self.peers.authenticated(self.poll.registry());
+            self.tell();
         }
     }
 
-    /// Runs a step of the peer lifecycle, which may report on stderr (`-v`, a lost peer with
-    /// `-k`), with chat mode's input line out of the way of its lines.
-    fn beside_chat<T>(&mut self, step: impl FnOnce(&mut Peers<'a>, &Registry) -> T) -> T {
-        let (peers, registry) = (&mut self.peers, self.poll.registry());
-        aside(self.chat.as_mut(), || step(peers, registry))
+    /// Shows the notices the rooms handed back.
+    fn tell(&mut self) {
+        show(self.notices.take(self.config.verbose), self.chat.as_mut());
     }
 
     /// Chat mode: reads the keys typed and acts on them. Ctrl-C ends tete as it does without
@@ -294,7 +307,11 @@ enum Peers<'a> {
 impl<'a> Peers<'a> {
     /// Resolves the host, or opens the listener: whatever can fail on the command line's
     /// account happens here, before the password prompt.
-    fn start(config: &'a Config, registry: &Registry) -> Result<Peers<'a>, Error> {
+    fn start(
+        config: &'a Config,
+        registry: &Registry,
+        notices: &mut Notices,
+    ) -> Result<Peers<'a>, Error> {
         Ok(match &config.mode {
             Mode::Connect {
                 host,
@@ -311,16 +328,17 @@ impl<'a> Peers<'a> {
                 Peers::Connecting(Box::new(Connecting::start(config, dial)?))
             }
             Mode::Listen { address, port, .. } => {
-                let listening = Listening::start(config, address.as_deref(), *port, registry)?;
+                let address = address.as_deref();
+                let listening = Listening::start(config, address, *port, registry, notices)?;
                 Peers::Listening(Box::new(listening))
             }
         })
     }
 
     /// Connect mode: starts connecting; `-w` counts from here.
-    fn connect(&mut self, registry: &Registry) -> Result<(), Error> {
+    fn connect(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
         match self {
-            Peers::Connecting(connecting) => connecting.connect(registry),
+            Peers::Connecting(connecting) => connecting.connect(registry, notices),
             Peers::Listening(_) => Ok(()),
         }
     }
@@ -350,20 +368,16 @@ impl<'a> Peers<'a> {
         registry: &Registry,
         now: Instant,
         password: Option<&[u8]>,
+        notices: &mut Notices,
     ) -> Result<Option<Arrival>, Error> {
         match self {
-            Peers::Connecting(connecting) => connecting.step(registry, now),
-            Peers::Listening(listening) => listening.step(registry, now, password),
+            Peers::Connecting(connecting) => connecting.step(registry, now, notices),
+            Peers::Listening(listening) => listening.step(registry, now, password, notices),
         }
     }
 
     /// The session's peer has proved it knows the password (at once when there is none).
-    fn authenticated(&mut self, registry: &Registry, cipher: Option<Cipher>, config: &Config) {
-        if let Some(cipher) = cipher
-            && config.verbose
-        {
-            eprintln!("tete: secure channel up ({cipher})");
-        }
+    fn authenticated(&mut self, registry: &Registry) {
         if let Peers::Listening(listening) = self {
             listening.authenticated(registry);
         }
@@ -376,6 +390,7 @@ impl<'a> Peers<'a> {
         end: End,
         peer: SocketAddr,
         config: &Config,
+        notices: &mut Notices,
     ) -> Result<bool, Error> {
         let keep_open = config.keep_open();
         match end {
@@ -383,35 +398,38 @@ impl<'a> Peers<'a> {
             // With -k one peer's broken connection or channel is that peer's loss, not the
             // server's end; stdin and stdout failures still end it.
             End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if keep_open => {
-                eprintln!("tete: {err}")
+                notices.always(err.to_string())
             }
             End::Failed(err) | End::PeerLost(err) => return Err(err),
             End::Idle => {
                 let idle = config.idle_timeout.unwrap_or_default().as_secs_f64();
-                eprintln!("tete: nothing moved for {idle} s; closing the connection to {peer}");
+                notices.always(format!(
+                    "nothing moved for {idle} s; closing the connection to {peer}"
+                ));
                 if !keep_open {
                     return Err(Error::Silent);
                 }
             }
-            End::Done => {
-                if config.verbose {
-                    eprintln!("tete: peer closed");
-                }
-            }
-            End::PeerLeft => eprintln!("tete: the peer left"),
+            End::Done => notices.verbose("peer closed"),
+            End::PeerLeft => notices.always("the peer left"),
         }
         match self {
-            Peers::Listening(listening) if keep_open => listening.listen(registry).map(|()| false),
+            Peers::Listening(listening) if keep_open => {
+                listening.listen(registry, notices).map(|()| false)
+            }
             _ => Ok(true),
         }
     }
 }
 
-/// Runs `step`, which may write lines on stderr, with chat mode's input line (if any) out of
-/// the way of them.
-fn aside<T>(chat: Option<&mut ChatFront>, step: impl FnOnce() -> T) -> T {
+/// Shows `notices`: in chat mode through the chat front, out of the way of the line being
+/// typed; else on stderr.
+fn show(notices: Vec<Notice>, chat: Option<&mut ChatFront>) {
+    if notices.is_empty() {
+        return;
+    }
     match chat {
-        Some(chat) => chat.aside(step),
-        None => step(),
+        Some(chat) => chat.show_notices(&notices),
+        None => notices.iter().for_each(Notice::print),
     }
 }

@@ -14,7 +14,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
 use super::admission::{Admission, Connection};
-use super::{Arrival, LISTENER, PEER, Readiness};
+use super::{Arrival, LISTENER, Notices, PEER, Readiness};
 use crate::address;
 use crate::error::Error;
 use crate::layer::Layer;
@@ -46,6 +46,7 @@ impl<'a> Listening<'a> {
         address: Option<&'a str>,
         port: u16,
         registry: &Registry,
+        notices: &mut Notices,
     ) -> Result<Listening<'a>, Error> {
         let mut listening = Listening {
             config,
@@ -60,7 +61,7 @@ impl<'a> Listening<'a> {
             accept_more: None,
             admission: Admission::new(config),
         };
-        listening.listen(registry)?;
+        listening.listen(registry, notices)?;
         Ok(listening)
     }
 
@@ -95,13 +96,14 @@ impl<'a> Listening<'a> {
         registry: &Registry,
         now: Instant,
         password: Option<&[u8]>,
+        notices: &mut Notices,
     ) -> Result<Option<Arrival>, Error> {
         if !self.waiting {
             return Ok(None);
         }
         match password {
-            Some(password) => self.admit(registry, now, password),
-            None => self.accept(registry, now),
+            Some(password) => self.admit(registry, now, password, notices),
+            None => self.accept(registry, now, notices),
         }
     }
 
@@ -119,7 +121,11 @@ impl<'a> Listening<'a> {
 
     /// Waits for a peer: on the listener still open (after a session, with `-k`), or on a new
     /// one.
-    pub(super) fn listen(&mut self, registry: &Registry) -> Result<(), Error> {
+    pub(super) fn listen(
+        &mut self,
+        registry: &Registry,
+        notices: &mut Notices,
+    ) -> Result<(), Error> {
         self.waiting = true;
         self.deadline = self.config.wait.map(|wait| Instant::now() + wait);
         let listener = match self.door.listener.take() {
@@ -140,15 +146,20 @@ impl<'a> Listening<'a> {
             }
         };
         if let Ok(local) = listener.local_addr() {
-            self.verbose(&format!("listening on {local}"));
+            notices.verbose(format!("listening on {local}"));
         }
         self.door.listener = Some(listener);
         Ok(())
     }
 
     /// Plain listen mode: the first connection is the peer.
-    fn accept(&mut self, registry: &Registry, now: Instant) -> Result<Option<Arrival>, Error> {
-        let Some((mut stream, peer)) = self.door.next(self.config)? else {
+    fn accept(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        notices: &mut Notices,
+    ) -> Result<Option<Arrival>, Error> {
+        let Some((mut stream, peer)) = self.door.next(notices)? else {
             return self.check_wait(now).map(|()| None);
         };
         registry
@@ -163,13 +174,15 @@ impl<'a> Listening<'a> {
         registry: &Registry,
         now: Instant,
         password: &[u8],
+        notices: &mut Notices,
     ) -> Result<Option<Arrival>, Error> {
         self.accept_more = None;
         let door = &mut self.door;
-        let config = self.config;
         let admitted = self
             .admission
-            .step(registry, now, password, || door.next(config))?;
+            .step(registry, now, password, notices, |notices| {
+                door.next(notices)
+            })?;
         if admitted.held_back && self.door.ready.is_ready() {
             self.accept_more = Some(now);
         }
@@ -217,10 +230,6 @@ impl<'a> Listening<'a> {
             )),
         }
     }
-
-    fn verbose(&self, message: &str) {
-        verbose(self.config, message);
-    }
 }
 
 /// The listening socket and its readiness.
@@ -231,7 +240,7 @@ struct Door {
 
 impl Door {
     /// The next connection waiting on the listener, if any.
-    fn next(&mut self, config: &Config) -> Result<Option<Connection>, Error> {
+    fn next(&mut self, notices: &mut Notices) -> Result<Option<Connection>, Error> {
         let Some(listener) = &self.listener else {
             return Ok(None);
         };
@@ -240,7 +249,7 @@ impl Door {
                 Ok(Some((stream, peer))) => {
                     // An IPv4 peer of a dual-stack listener: 127.0.0.1, not [::ffff:127.0.0.1].
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                    verbose(config, &format!("connection from {peer}"));
+                    notices.verbose(format!("connection from {peer}"));
                     return Ok(Some((stream, peer)));
                 }
                 Ok(None) => return Ok(None),
@@ -249,11 +258,5 @@ impl Door {
                 Err(err) => return Err(Error::io("accept", &err)),
             }
         }
-    }
-}
-
-fn verbose(config: &Config, message: &str) {
-    if config.verbose {
-        eprintln!("tete: {message}");
     }
 }

@@ -21,6 +21,10 @@
 //!
 //! mio reports readiness on edges, so each descriptor carries a [`readiness::Readiness`]: set
 //! by an event, cleared only when a call answers `WouldBlock`.
+//!
+//! No room writes on stderr: what tete has to say (`-v`'s lines, a lost peer with `-k`, a
+//! wrong password) goes back to the loop as [`Notice`]s, which the loop shows, on stderr or,
+//! in chat mode, through the chat front, out of the way of the line being typed.
 
 mod admission;
 mod chat_front;
@@ -85,6 +89,71 @@ struct Arrival {
     layer: Option<Layer>,
 }
 
+/// A status line of tete's own for the person running it ("connection from 192.0.2.1:5000").
+/// The rooms hand them back to the loop, which shows them; a chat screen may draw them in a
+/// style of its own, told apart by [`Shown`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Notice {
+    /// The line, without the `tete: ` prefix and without a line end.
+    text: String,
+    shown: Shown,
+}
+
+/// Whether a [`Notice`] is always shown, or only with `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// Something the user must hear about (a lost peer with `-k`, a wrong password).
+    Always,
+    /// `-v`'s account of what happens (connections, the channel, the summary).
+    Verbose,
+}
+
+impl Notice {
+    fn always(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            shown: Shown::Always,
+        }
+    }
+
+    fn verbose(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            shown: Shown::Verbose,
+        }
+    }
+
+    /// The line as stderr shows it.
+    fn print(&self) {
+        eprintln!("tete: {}", self.text);
+    }
+}
+
+/// The notices the rooms handed back, in order, until the loop shows them.
+#[derive(Debug, Default)]
+struct Notices(Vec<Notice>);
+
+impl Notices {
+    fn push(&mut self, notice: Notice) {
+        self.0.push(notice);
+    }
+
+    fn always(&mut self, text: impl Into<String>) {
+        self.push(Notice::always(text));
+    }
+
+    fn verbose(&mut self, text: impl Into<String>) {
+        self.push(Notice::verbose(text));
+    }
+
+    /// Takes the notices to show: every one with `-v` (`verbose`), else those always shown.
+    fn take(&mut self, verbose: bool) -> Vec<Notice> {
+        let mut taken = std::mem::take(&mut self.0);
+        taken.retain(|notice| verbose || notice.shown == Shown::Always);
+        taken
+    }
+}
+
 /// Why a session is over.
 enum End {
     /// Both sides are done: the normal end.
@@ -111,4 +180,29 @@ fn write_queued(
     let written = write_ready(stream, queue.filled(), writable)?;
     queue.consume(written);
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Notice, Notices};
+
+    #[test]
+    fn verbose_notices_show_only_with_v_and_order_is_kept() {
+        let mut notices = Notices::default();
+        notices.verbose("connection from 192.0.2.1:5000");
+        notices.always("the peer left");
+        notices.verbose("peer closed");
+        let mut again = Notices(notices.0.clone());
+        assert_eq!(notices.take(false), [Notice::always("the peer left")]);
+        assert!(notices.take(true).is_empty(), "taken once");
+        let texts: Vec<String> = again.take(true).into_iter().map(|n| n.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "connection from 192.0.2.1:5000",
+                "the peer left",
+                "peer closed"
+            ]
+        );
+    }
 }

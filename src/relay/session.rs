@@ -12,7 +12,7 @@ use mio::net::TcpStream;
 
 use super::chat_front::ChatFront;
 use super::ending::{Ending, HoldEnd, Receiving, Rules, Sending};
-use super::{End, Input, Output, Readiness, write_queued};
+use super::{End, Input, Notice, Output, Readiness, write_queued};
 use crate::error::{Error, os_reason};
 use crate::layer::{Flow, Layer, LayerError};
 use crate::options::{Config, Direction, Mode};
@@ -490,15 +490,15 @@ impl Session {
     }
 
     /// What the user should hear about the peer, once: that it opened with a password HELLO.
-    pub(super) fn take_hint(&mut self) -> Option<&'static str> {
+    pub(super) fn take_hint(&mut self) -> Option<Notice> {
         if self.hello != HelloWatch::Seen {
             return None;
         }
         self.hello = HelloWatch::Done;
-        Some(
+        Some(Notice::always(
             "the peer expects a room password (it opened with tete's password handshake): \
              run both ends with -P and the same password",
-        )
+        ))
     }
 
     fn write_stdout(
