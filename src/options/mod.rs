@@ -134,6 +134,7 @@ pub struct Probe {
 }
 
 /// What tete takes from the environment; the caller reads it, so parsing stays pure.
+#[derive(Default)]
 pub struct Environment {
     /// `TETE_PASSWORD`.
     pub password: Option<Password>,

@@ -17,7 +17,7 @@ use mio::net::TcpStream;
 use mio::{Registry, Token};
 
 use super::pending::{Failure, Outcome, Room, SLOTS, Slots};
-use super::{FIRST_PENDING, Notices};
+use super::{FIRST_PENDING, Notices, fresh_layer};
 use crate::error::Error;
 use crate::layer::Layer;
 use crate::options::Config;
@@ -142,9 +142,10 @@ impl<'a> Admission<'a> {
             };
             let peer = connection.1;
             accepted += 1;
+            let layer = fresh_layer(self.config, Some(password));
             let room = self
                 .pending
-                .admit(registry, slot, connection, password, self.config.crlf, now)
+                .admit(registry, slot, connection, layer, now)
                 .map_err(|err| Error::io("event loop", &err))?;
             if let Room::Replaced(replaced) = room {
                 self.failed_handshakes += 1;

@@ -3,18 +3,19 @@
 //! back, shown.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::chat_front::ChatFront;
 use super::connecting::{Connecting, Dial};
+use super::ending::{self, Then};
 use super::listening::Listening;
 use super::meter::Meter;
 use super::session::Session;
 use super::{
-    Arrival, End, Input, LISTENER, Notice, Notices, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT,
+    Arrival, Input, LISTENER, Notice, Notices, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT,
+    fresh_layer,
 };
 use crate::error::Error;
 use crate::options::{Config, Mode};
@@ -158,9 +159,8 @@ impl<'a> Relay<'a> {
                         early,
                         layer,
                     }) => {
-                        let layer = layer.unwrap_or_else(|| {
-                            Session::fresh_layer(self.config, self.password.as_deref())
-                        });
+                        let layer = layer
+                            .unwrap_or_else(|| fresh_layer(self.config, self.password.as_deref()));
                         let session = Session::begin(
                             stream,
                             peer,
@@ -217,10 +217,15 @@ impl<'a> Relay<'a> {
             if let Some(meter) = &meter {
                 meter.erase();
             }
-            let registry = self.poll.registry();
-            let over = self
-                .peers
-                .session_over(registry, end, peer, self.config, &mut self.notices);
+            let notices = &mut self.notices;
+            let over = match ending::after(end, self.config, peer, notices) {
+                Ok(Then::Exit) => Ok(true),
+                Ok(Then::NextPeer) => self
+                    .peers
+                    .listen(self.poll.registry(), notices)
+                    .map(|()| false),
+                Err(err) => Err(err),
+            };
             if let Some(meter) = &meter {
                 let summary = meter.summary(Instant::now(), session.transferred());
                 self.notices.push(summary);
@@ -383,41 +388,11 @@ impl<'a> Peers<'a> {
         }
     }
 
-    /// Decides what follows a session that ended with `end`. Returns true when tete is done.
-    fn session_over(
-        &mut self,
-        registry: &Registry,
-        end: End,
-        peer: SocketAddr,
-        config: &Config,
-        notices: &mut Notices,
-    ) -> Result<bool, Error> {
-        let keep_open = config.keep_open();
-        match end {
-            End::StdoutClosed => return Ok(true),
-            // With -k one peer's broken connection or channel is that peer's loss, not the
-            // server's end; stdin and stdout failures still end it.
-            End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if keep_open => {
-                notices.always(err.to_string())
-            }
-            End::Failed(err) | End::PeerLost(err) => return Err(err),
-            End::Idle => {
-                let idle = config.idle_timeout.unwrap_or_default().as_secs_f64();
-                notices.always(format!(
-                    "nothing moved for {idle} s; closing the connection to {peer}"
-                ));
-                if !keep_open {
-                    return Err(Error::Silent);
-                }
-            }
-            End::Done => notices.verbose("peer closed"),
-            End::PeerLeft => notices.always("the peer left"),
-        }
+    /// `-k`: waits for the next peer.
+    fn listen(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
         match self {
-            Peers::Listening(listening) if keep_open => {
-                listening.listen(registry, notices).map(|()| false)
-            }
-            _ => Ok(true),
+            Peers::Connecting(_) => Ok(()),
+            Peers::Listening(listening) => listening.listen(registry, notices),
         }
     }
 }

@@ -31,6 +31,7 @@ mod chat_front;
 mod connecting;
 mod ending;
 mod event_loop;
+mod hello_watch;
 mod listening;
 mod meter;
 mod pending;
@@ -46,7 +47,8 @@ use mio::net::TcpStream;
 use crate::buffer::Buffer;
 use crate::error::Error;
 use crate::layer::Layer;
-use crate::options::Config;
+use crate::options::{Config, Mode};
+use crate::secure::Role;
 use crate::stdio::StdStream;
 use readiness::{Readiness, write_ready};
 
@@ -151,6 +153,21 @@ impl Notices {
         let mut taken = std::mem::take(&mut self.0);
         taken.retain(|notice| verbose || notice.shown == Shown::Always);
         taken
+    }
+}
+
+/// The layer of a session that starts from a bare connection, or of a password listener's
+/// pending handshake: plain, or with `password` at the start of its handshake.
+fn fresh_layer(config: &Config, password: Option<&[u8]>) -> Layer {
+    match password {
+        None => Layer::plain(config.crlf),
+        Some(password) => {
+            let role = match config.mode {
+                Mode::Connect { .. } => Role::Connector,
+                Mode::Listen { .. } => Role::Listener,
+            };
+            Layer::secure(config.crlf, role, password)
+        }
     }
 }
 

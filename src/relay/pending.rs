@@ -30,7 +30,7 @@ use mio::{Interest, Registry, Token};
 
 use super::{Readiness, write_queued};
 use crate::layer::{Layer, LayerError};
-use crate::secure::{CONFIRM_LEN, HELLO_LEN, Role, SecureError};
+use crate::secure::{CONFIRM_LEN, HELLO_LEN, SecureError};
 
 /// How many handshakes a password listener runs at once.
 pub(super) const SLOTS: usize = 8;
@@ -151,15 +151,15 @@ impl Slots {
         self.slots.iter().all(Option::is_some)
     }
 
-    /// Starts the handshake with a new connection in `slot`, from [`Slots::vacancy`]: the
-    /// handshake there, if any, is dropped for it (`crlf`: `-C`, for the session after it).
+    /// Starts the handshake with a new connection in `slot`, from [`Slots::vacancy`], in
+    /// `layer` (a listener's, at the start of its handshake): the handshake there, if any, is
+    /// dropped for it.
     pub(super) fn admit(
         &mut self,
         registry: &Registry,
         slot: usize,
         (mut stream, peer): (TcpStream, SocketAddr),
-        password: &[u8],
-        crlf: bool,
+        layer: Layer,
         now: Instant,
     ) -> io::Result<Room> {
         let room = match self.remove(registry, slot) {
@@ -175,7 +175,7 @@ impl Slots {
         self.slots[slot] = Some(Pending {
             stream,
             peer,
-            layer: Layer::secure(crlf, Role::Listener, password),
+            layer,
             accepted: now,
             number: self.admitted,
             received: 0,

@@ -1,23 +1,32 @@
 //! One peer's session: the connection, the bytes in flight to and from it, and the pump that
 //! moves them until nothing more can move. When the session ends is [`super::ending`]'s call;
 //! this module only reports to it what happened.
+//!
+//! The rooms, each an `impl Session` of its own: this file (the session, and the pump through
+//! the layer), `direct.rs` (the kernel's zero-copy routes), `closing.rs` (the close, and the
+//! interrupted end), `failure.rs` (how an I/O or channel failure ends the session).
 
-use std::io::{self, Read};
+mod closing;
+mod direct;
+mod failure;
+
+use std::io::Read;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use mio::Registry;
 use mio::net::TcpStream;
 
 use super::chat_front::ChatFront;
-use super::ending::{Ending, HoldEnd, Receiving, Rules, Sending};
+use super::ending::{self, Ending, Receiving, Sending};
+use super::hello_watch::HelloWatch;
 use super::{End, Input, Notice, Output, Readiness, write_queued};
-use crate::error::{Error, os_reason};
-use crate::layer::{Flow, Layer, LayerError};
-use crate::options::{Config, Direction, Mode};
-use crate::secure::{Cipher, CloseReason, HELLO_START, Role, SecureError};
-use crate::zerocopy::{self, Direct, Outcome};
+use crate::error::Error;
+use crate::layer::{Flow, Layer};
+use crate::options::{Config, Direction};
+use crate::secure::{Cipher, CloseReason, SecureError};
+use crate::zerocopy::Direct;
+use failure::stdout_failure;
 
 /// How long a connector's listener has to complete the password handshake, unless `-w` says
 /// otherwise. (A listener's handshakes run before its session, with their own deadlines: see
@@ -55,33 +64,7 @@ pub(super) struct Session {
     hello: HelloWatch,
 }
 
-/// Plain mode's look at the peer's first bytes, for the forgotten `-P`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HelloWatch {
-    /// This many of the peer's first bytes match a password HELLO's start so far.
-    Watching(usize),
-    /// They matched whole, and nobody has been told yet ([`Session::take_hint`]).
-    Seen,
-    /// Decided (or password mode, where there is nothing to watch for).
-    Done,
-}
-
 impl Session {
-    /// The layer of a session that starts from a bare connection: plain, or with `password`
-    /// at the start of its handshake.
-    pub(super) fn fresh_layer(config: &Config, password: Option<&[u8]>) -> Layer {
-        match password {
-            None => Layer::plain(config.crlf),
-            Some(password) => {
-                let role = match config.mode {
-                    Mode::Connect { .. } => Role::Connector,
-                    Mode::Listen { .. } => Role::Listener,
-                };
-                Layer::secure(config.crlf, role, password)
-            }
-        }
-    }
-
     /// Starts the session with `stream`, already registered with the poll, and `layer` (fresh,
     /// or a password channel already open). `early` is what the peer sent before the session
     /// began (what followed a proxy's reply): it is handled before anything read from the
@@ -98,28 +81,9 @@ impl Session {
         // Chat lines must leave at once, not wait to be coalesced with later ones.
         let _ = stream.set_nodelay(true);
         let secure = layer.is_secure();
-        let receive_only = config.direction == Direction::ReceiveOnly;
         let send_only = config.direction == Direction::SendOnly;
-        let rules = Rules {
-            // In password mode the peer is always tete, which does not stop on our end of
-            // stream, and without the authenticated CLOSE it would see a truncation: there
-            // -d ends our direction at once instead.
-            receive_only: receive_only && !secure,
-            send_only,
-            // The password mode's peer is always tete, which reads our CLOSE as no more than
-            // the end of our direction; -q asks for the end; through a proxy the end waits for
-            // the reply (see ending.rs).
-            hold_end: match (secure, &config.mode, config.quit_after_eof) {
-                (true, _, _) | (_, _, Some(_)) => HoldEnd::Never,
-                (false, Mode::Connect { proxy: Some(_), .. }, None) => HoldEnd::Always,
-                (false, _, None) => HoldEnd::IfNothingSent,
-            },
-            chat: input.stream.is_terminal,
-            quit_after_end: config.quit_after_eof,
-            idle_after_end: config.wait,
-        };
-        let mut ending = Ending::new(rules);
-        if input.ended || receive_only {
+        let mut ending = Ending::new(ending::rules_for(config, secure, input.stream.is_terminal));
+        if input.ended || config.direction == Direction::ReceiveOnly {
             ending.stdin_ended();
         }
         // A proxy's reply is read in small pieces, so what followed it is small; only a peer
@@ -158,11 +122,7 @@ impl Session {
             last_activity: now,
             sent: 0,
             received: 0,
-            hello: if secure {
-                HelloWatch::Done
-            } else {
-                HelloWatch::Watching(0)
-            },
+            hello: HelloWatch::new(secure),
         })
     }
 
@@ -256,9 +216,7 @@ impl Session {
         if matches!(self.ending.sending(), Sending::Closed { .. })
             && self.layer.outgoing().is_empty()
         {
-            // In password mode the CLOSE record is the end of stream, and a FIN after it would
-            // only end a proxy's whole relay early: the connection closes when the session ends.
-            if config.half_close && !self.layer.is_secure() {
+            if ending::half_closes(config, self.layer.is_secure()) {
                 // The peer sees our end of stream; it may still answer, so keep receiving.
                 let _ = self.stream.shutdown(Shutdown::Write);
             }
@@ -299,86 +257,6 @@ impl Session {
             }
             self.ending.peer_finished();
             progress = true;
-        }
-        Ok(progress)
-    }
-
-    /// stdin straight into the socket, inside the kernel, where that route exists.
-    fn send_direct(&mut self, input: &mut Input) -> Result<bool, End> {
-        let Some(route) = &mut self.up_route else {
-            return Ok(false);
-        };
-        let mut progress = false;
-        while self.ending.reads_stdin()
-            && !input.ended
-            && input.ready.is_ready()
-            && self.writable.is_ready()
-        {
-            match route.transfer(input.stream.as_fd(), self.stream.as_fd()) {
-                Ok(Outcome::Moved(n)) => {
-                    self.last_activity = Instant::now();
-                    self.ending.sent();
-                    self.sent += n as u64;
-                    progress = true;
-                }
-                Ok(Outcome::End) => {
-                    input.ended = true;
-                    progress = true;
-                }
-                Ok(Outcome::SourceDry) => input.ready.clear(),
-                Ok(Outcome::SinkFull) => self.writable.clear(),
-                // Nothing moved: the ordinary path takes over from here.
-                Err(err) if zerocopy::unsupported(&err) => {
-                    self.up_route = None;
-                    break;
-                }
-                Err(err)
-                    if is_connection_error(&err) || err.kind() == io::ErrorKind::BrokenPipe =>
-                {
-                    return Err(self.network_failure("sending to", &err));
-                }
-                Err(err) => return Err(End::Failed(Error::io("stdin", &err))),
-            }
-        }
-        Ok(progress)
-    }
-
-    /// The socket straight into stdout, inside the kernel, where that route exists.
-    fn receive_direct(&mut self, output: &mut Output) -> Result<bool, End> {
-        let Some(route) = &mut self.down_route else {
-            return Ok(false);
-        };
-        let mut progress = false;
-        // Bytes already in the layer (what followed a proxy's reply) go first; the first few
-        // bytes go through the layer, to be looked at.
-        while !matches!(self.hello, HelloWatch::Watching(_))
-            && output.ready.is_ready()
-            && (self.readable.is_ready() || route.has_pending())
-            && self.ending.receiving() == Receiving::Open
-            && self.layer.stdout_bytes().is_empty()
-        {
-            match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
-                Ok(Outcome::Moved(n)) => {
-                    self.last_activity = Instant::now();
-                    self.received += n as u64;
-                    progress = true;
-                }
-                Ok(Outcome::End) => {
-                    self.ending.peer_ended();
-                    progress = true;
-                }
-                Ok(Outcome::SourceDry) => self.readable.clear(),
-                Ok(Outcome::SinkFull) => output.ready.clear(),
-                // Nothing is lost while nothing waits in the route: the ordinary path takes over.
-                Err(err) if zerocopy::unsupported(&err) && !route.has_pending() => {
-                    self.down_route = None;
-                    break;
-                }
-                Err(err) if is_connection_error(&err) => {
-                    return Err(self.network_failure("receiving from", &err));
-                }
-                Err(err) => return Err(stdout_failure(err)),
-            }
         }
         Ok(progress)
     }
@@ -435,7 +313,7 @@ impl Session {
 
     fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
-        while (self.down_route.is_none() || self.watching_hello())
+        while (self.down_route.is_none() || self.hello.watching())
             && self.ending.receiving() == Receiving::Open
         {
             let buf = self.layer.incoming();
@@ -453,9 +331,9 @@ impl Session {
             } else {
                 buf.commit(read);
                 self.last_activity = Instant::now();
-                if self.watching_hello() {
+                if self.hello.watching() {
                     let plain = self.layer.stdout_bytes();
-                    self.look_for_hello(plain.len() - read);
+                    self.hello.look(&plain[plain.len() - read..]);
                 }
             }
             progress = true;
@@ -466,39 +344,9 @@ impl Session {
         Ok(progress || decoded)
     }
 
-    /// Plain mode: compares the peer's bytes from `from` in [`Layer::stdout_bytes`] with a
-    /// password HELLO's start, until they differ or match whole.
-    fn look_for_hello(&mut self, from: usize) {
-        let HelloWatch::Watching(seen) = self.hello else {
-            return;
-        };
-        let fresh = &self.layer.stdout_bytes()[from..];
-        let len = fresh.len().min(HELLO_START.len() - seen);
-        self.hello = if fresh[..len] != HELLO_START[seen..seen + len] {
-            HelloWatch::Done
-        } else if seen + len == HELLO_START.len() {
-            HelloWatch::Seen
-        } else {
-            HelloWatch::Watching(seen + len)
-        };
-    }
-
-    /// True while the peer's first bytes are still being compared with a password HELLO (they
-    /// go through the layer, not the zero-copy route, meanwhile).
-    fn watching_hello(&self) -> bool {
-        matches!(self.hello, HelloWatch::Watching(_))
-    }
-
     /// What the user should hear about the peer, once: that it opened with a password HELLO.
     pub(super) fn take_hint(&mut self) -> Option<Notice> {
-        if self.hello != HelloWatch::Seen {
-            return None;
-        }
-        self.hello = HelloWatch::Done;
-        Some(Notice::always(
-            "the peer expects a room password (it opened with tete's password handshake): \
-             run both ends with -P and the same password",
-        ))
+        self.hello.take_notice()
     }
 
     fn write_stdout(
@@ -531,31 +379,6 @@ impl Session {
         Ok(progress)
     }
 
-    fn network_failure(&self, doing: &str, err: &io::Error) -> End {
-        End::PeerLost(Error::Runtime(format!(
-            "{doing} {}: {}",
-            self.peer,
-            os_reason(err)
-        )))
-    }
-
-    /// stdin's failure, or the secure channel's.
-    fn layer_failure(&self, err: LayerError) -> End {
-        match err {
-            LayerError::Read(err) => End::Failed(Error::io("stdin", &err)),
-            LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err) => {
-                self.secure_failure(err)
-            }
-        }
-    }
-
-    fn secure_failure(&self, err: SecureError) -> End {
-        End::Failed(Error::Secure(format!(
-            "secure channel with {}: {err}",
-            self.peer
-        )))
-    }
-
     /// The next time something is due: the handshake's deadline, `-i`, or an end rule's.
     pub(super) fn next_deadline(&self, config: &Config) -> Option<Instant> {
         if !self.layer.is_open() {
@@ -582,56 +405,6 @@ impl Session {
         let idle = config.idle_timeout?;
         (now >= self.last_activity + idle).then_some(End::Idle)
     }
-
-    /// We are being stopped (a signal, or Ctrl-C in a chat): a password session's peer is told
-    /// with CLOSE(interrupted), unless our stream has already ended. Best effort and bounded:
-    /// only what the socket takes at once, as a stalled peer must not hold up the exit.
-    pub(super) fn interrupt(&mut self) {
-        if !self.layer.is_open() || matches!(self.ending.sending(), Sending::Closed { .. }) {
-            return;
-        }
-        // The CLOSE goes behind what is queued; if there is no room for it, the socket may
-        // take some of the queue first.
-        for _ in 0..2 {
-            if !matches!(
-                self.layer.close_outbound(CloseReason::Interrupted),
-                Ok(false)
-            ) {
-                break;
-            }
-            self.write_now();
-        }
-        self.write_now();
-        self.drain();
-    }
-
-    /// Writes what is queued for the socket, as far as it takes it without waiting.
-    fn write_now(&mut self) {
-        let mut writable = Readiness::new(true);
-        let _ = write_queued(&mut self.stream, self.layer.outgoing(), &mut writable);
-    }
-
-    /// Reads and drops what the peer sent that nobody will read, so that the close is a FIN
-    /// and not a reset, which could destroy data the peer has not yet read. Bounded, as a peer
-    /// that keeps sending must not keep tete from ending.
-    fn drain(&mut self) {
-        let mut sink = [0u8; 16 * 1024];
-        for _ in 0..64 {
-            if !matches!(self.stream.read(&mut sink), Ok(n) if n > 0) {
-                break;
-            }
-        }
-    }
-
-    /// Closes the connection. Whatever the peer sent that nobody will read is drained first, so
-    /// that the close is a FIN and not a reset, which could destroy data the peer has not yet read.
-    pub(super) fn close(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.stream);
-        // What is already queued goes out if the socket takes it now (a failed handshake's
-        // answer, which tells the peer why); nothing waits for it.
-        self.write_now();
-        self.drain();
-    }
 }
 
 /// Bytes sent on `stream` that the peer has not acknowledged yet (0 where the system cannot
@@ -646,27 +419,4 @@ fn unacknowledged(stream: &TcpStream) -> usize {
         let _ = stream;
         0
     }
-}
-
-/// How a failed write to stdout ends the session.
-fn stdout_failure(err: io::Error) -> End {
-    if err.kind() == io::ErrorKind::BrokenPipe {
-        End::StdoutClosed
-    } else {
-        End::Failed(Error::io("stdout", &err))
-    }
-}
-
-/// True for errors that come from the connection rather than from stdin or stdout.
-fn is_connection_error(err: &io::Error) -> bool {
-    matches!(
-        err.raw_os_error(),
-        Some(
-            libc::ECONNRESET
-                | libc::ETIMEDOUT
-                | libc::ENOTCONN
-                | libc::ECONNABORTED
-                | libc::EHOSTUNREACH
-        )
-    )
 }
