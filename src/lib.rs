@@ -1,8 +1,8 @@
 //! tete joins standard input and standard output to one TCP connection, like netcat, and ends
 //! every session correctly: nothing is cut off at the end, and nothing hangs once the work is done.
 //!
-//! The modules, from the command line inwards (all private but `secure`, which the fuzz
-//! targets use, and [`Error`]):
+//! The modules, from the command line inwards (all private: the library exports [`run`] and
+//! [`Error`], and `secure` only with the `internals` feature, for the fuzz targets):
 //! - `options`: the getopts table and the validated `options::Command`;
 //! - `completions`: shell completion scripts written from the same option table;
 //! - `address`: name resolution, the listening socket, starting a connection;
@@ -12,7 +12,7 @@
 //! - `relay`: the single-threaded mio event loop and the end-of-session rules;
 //! - `layer`: what happens to bytes between the standard streams and the socket (`-C`, and the
 //!   password mode's records);
-//! - [`secure`]: the password mode's handshake and records, as state machines over bytes;
+//! - `secure`: the password mode's handshake and records, as state machines over bytes;
 //! - `password`: where the room password comes from (terminal, file, environment);
 //! - `progress`: the `-v` summary line and the live progress line, as text and terminal bytes;
 //! - `zerocopy`: splice(2) and sendfile(2), for plaintext that needs no change on the way;
@@ -41,6 +41,12 @@ mod progress;
 mod proxy;
 mod relay;
 mod saved;
+#[cfg(not(feature = "internals"))]
+mod secure;
+/// The password mode's sans-IO core, for the fuzz targets and the protocol tests only (the
+/// `internals` feature): not a stable API.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod secure;
 mod signals;
 mod stdio;
@@ -57,12 +63,7 @@ use options::Command;
 /// Runs tete with the arguments after the program name. `Ok(text)` is what to print on stdout.
 pub fn run(args: &[OsString]) -> Result<Option<String>, Error> {
     stdio::fill_closed_standard_fds().map_err(|err| Error::io("standard descriptors", &err))?;
-    // Both secrets leave the environment block (and /proc/PID/environ) at once.
-    let env = options::Environment {
-        password: password::take_from_environment(),
-        proxy_auth: sys::take_environment_variable(proxy::AUTH_VARIABLE).map(|v| v.to_vec()),
-    };
-    match options::parse(args, env)? {
+    match options::parse(args, options::Environment::take())? {
         Command::Help => Ok(Some(options::help())),
         Command::Version => Ok(Some(format!("tete {}\n", env!("CARGO_PKG_VERSION")))),
         Command::Completions(shell) => Ok(Some(completions::script(shell))),

@@ -24,7 +24,9 @@ use std::fmt;
 use std::io::{self, IoSliceMut};
 
 use crate::buffer::Buffer;
-use crate::secure::{self, Channel, CloseReason, Content, Handshake, Role, SecureError};
+use crate::secure::{
+    self, Channel, CipherChoice, CloseReason, Content, Handshake, Role, SecureError,
+};
 
 use crlf::expand_bare_lf;
 pub use inbound::Inbound;
@@ -125,10 +127,11 @@ impl Layer {
         }
     }
 
-    /// Starts the handshake as `role`, queueing our HELLO for the socket.
-    pub fn secure(crlf: bool, role: Role, password: &[u8]) -> Layer {
+    /// Starts the handshake as `role`, offering the ciphers of `choice`, queueing our HELLO for
+    /// the socket.
+    pub fn secure(crlf: bool, role: Role, password: &[u8], choice: CipherChoice) -> Layer {
         let mut hello = Vec::new();
-        let handshake = Handshake::new(role, password, &mut hello);
+        let handshake = Handshake::offering(role, password, choice, &mut hello);
         let mut outbound = Buffer::new(HANDSHAKE_BUFFER_SIZE);
         outbound.extend(&hello);
         Layer {

@@ -65,8 +65,8 @@ fn carry(from: &mut Layer, to: &mut Layer, chunk: usize) -> Result<bool, LayerEr
 }
 
 fn connected_pair(password_l: &[u8]) -> (Layer, Layer, Result<(), LayerError>) {
-    let mut c = Layer::secure(false, Role::Connector, b"pw");
-    let mut l = Layer::secure(true, Role::Listener, password_l);
+    let mut c = Layer::secure(false, Role::Connector, b"pw", CipherChoice::Fastest);
+    let mut l = Layer::secure(true, Role::Listener, password_l, CipherChoice::Fastest);
     let result = (|| {
         while carry(&mut c, &mut l, 7)? | carry(&mut l, &mut c, 7)? {}
         Ok(())
@@ -225,8 +225,8 @@ fn a_wrong_password_is_a_guess_on_the_listener_only() {
     let err = result.unwrap_err();
     assert!(err.is_guess(), "{err:?}");
     assert!(!l.is_open());
-    let mut c = Layer::secure(false, Role::Connector, b"pw");
-    let mut l = Layer::secure(false, Role::Listener, b"other");
+    let mut c = Layer::secure(false, Role::Connector, b"pw", CipherChoice::Fastest);
+    let mut l = Layer::secure(false, Role::Listener, b"other", CipherChoice::Fastest);
     carry(&mut c, &mut l, usize::MAX).unwrap();
     carry(&mut l, &mut c, usize::MAX).unwrap();
     assert!(carry(&mut c, &mut l, usize::MAX).unwrap_err().is_guess());

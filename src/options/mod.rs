@@ -22,8 +22,9 @@ use std::time::Duration;
 
 use crate::address::{Family, Source};
 use crate::error::Error;
-use crate::password::{Password, PasswordSource};
+use crate::password::{self, Password, PasswordSource};
 use crate::proxy::{self, Credentials, Proxy};
+use crate::secure::CipherChoice;
 
 pub use table::help;
 pub(crate) use table::{OptionSpec, SHELLS, all_options};
@@ -73,6 +74,8 @@ pub struct Config {
     /// Chat mode where the standard streams allow it; false with `--no-chat`.
     pub chat: bool,
     pub password: PasswordSource,
+    /// The ciphers the password mode offers (from the environment: for tests only).
+    pub cipher: CipherChoice,
     /// `--progress`: a live progress line on stderr, where it is a terminal.
     pub progress: bool,
 }
@@ -133,13 +136,42 @@ pub struct Probe {
     pub wait: Option<Duration>,
 }
 
-/// What tete takes from the environment; the caller reads it, so parsing stays pure.
+/// The environment variable that makes the password mode offer ChaCha20-Poly1305 only, for
+/// testing (the mixed pair, the benchmark): `TETE_TEST_CIPHER=chacha20-poly1305`.
+const TEST_CIPHER_VARIABLE: &str = "TETE_TEST_CIPHER";
+
+/// What tete takes from the environment, read at the edge ([`Environment::take`]), so that
+/// parsing and everything after it stay pure.
 #[derive(Default)]
 pub struct Environment {
     /// `TETE_PASSWORD`.
     pub password: Option<Password>,
     /// `TETE_PROXY_AUTH` ([`proxy::AUTH_VARIABLE`]): `user:password` for the proxy.
     pub proxy_auth: Option<Vec<u8>>,
+    /// `TETE_TEST_CIPHER` ([`TEST_CIPHER_VARIABLE`]).
+    pub cipher: CipherChoice,
+}
+
+impl Environment {
+    /// Reads what tete uses of the environment; both secrets leave the environment block (and
+    /// `/proc/PID/environ`) at once. Call once, first thing, while tete is the only thread.
+    pub fn take() -> Environment {
+        Environment {
+            password: password::take_from_environment(),
+            proxy_auth: crate::sys::take_environment_variable(proxy::AUTH_VARIABLE)
+                .map(|value| value.to_vec()),
+            cipher: cipher_choice(std::env::var_os(TEST_CIPHER_VARIABLE).as_deref()),
+        }
+    }
+}
+
+/// The ciphers [`TEST_CIPHER_VARIABLE`]'s `value` asks for; anything but
+/// `chacha20-poly1305` leaves the choice to the CPU.
+fn cipher_choice(value: Option<&OsStr>) -> CipherChoice {
+    match value {
+        Some(value) if value == "chacha20-poly1305" => CipherChoice::ChaCha20Poly1305,
+        _ => CipherChoice::Fastest,
+    }
 }
 
 /// Parses the arguments after the program name, with what the environment says.
@@ -291,6 +323,7 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
         crlf: matches.opt_present("C"),
         chat: !matches.opt_present("no-chat"),
         password,
+        cipher: env.cipher,
         progress: matches.opt_present("progress"),
     })
 }

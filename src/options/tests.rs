@@ -4,7 +4,7 @@ use super::*;
 fn parse_args(args: &[&str], env_password: Option<&str>) -> Result<Command, Error> {
     let env = Environment {
         password: env_password.map(|p| Password::from(p.as_bytes())),
-        proxy_auth: None,
+        ..Environment::default()
     };
     parse(args, env)
 }
@@ -321,8 +321,8 @@ fn other_netcats_options_name_the_tool_that_has_them() {
 fn proxy_as_openbsd_nc_reads_it() {
     let proxy_of = |args: &[&str], auth: Option<&str>| {
         let env = Environment {
-            password: None,
             proxy_auth: auth.map(|a| a.as_bytes().to_vec()),
+            ..Environment::default()
         };
         match parse(args, env) {
             Ok(Command::Run(Config {
@@ -446,4 +446,26 @@ fn every_message_is_lower_case() {
             "{args:?}: {message}"
         );
     }
+}
+
+#[test]
+fn only_the_test_variable_picks_chacha20_poly1305() {
+    use std::ffi::OsStr;
+
+    use crate::secure::CipherChoice;
+    let choice = |value: Option<&str>| cipher_choice(value.map(OsStr::new));
+    assert_eq!(choice(None), CipherChoice::Fastest);
+    assert_eq!(choice(Some("aes")), CipherChoice::Fastest);
+    assert_eq!(
+        choice(Some("chacha20-poly1305")),
+        CipherChoice::ChaCha20Poly1305
+    );
+    let env = Environment {
+        cipher: CipherChoice::ChaCha20Poly1305,
+        ..Environment::default()
+    };
+    let Ok(Command::Run(config)) = parse(&["h", "1"], env) else {
+        panic!("expected a run");
+    };
+    assert_eq!(config.cipher, CipherChoice::ChaCha20Poly1305);
 }

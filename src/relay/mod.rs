@@ -166,7 +166,7 @@ fn fresh_layer(config: &Config, password: Option<&[u8]>) -> Layer {
                 Mode::Connect { .. } => Role::Connector,
                 Mode::Listen { .. } => Role::Listener,
             };
-            Layer::secure(config.crlf, role, password)
+            Layer::secure(config.crlf, role, password, config.cipher)
         }
     }
 }
