@@ -29,7 +29,7 @@ use crate::secure::CipherChoice;
 pub use table::help;
 pub(crate) use table::{OptionSpec, SHELLS, all_options};
 use table::{make_opts, option_failure, shell_named};
-use values::{is_number, parse_port, parse_port_range, parse_quit_after_eof, parse_seconds};
+use values::{is_number, parse_port, parse_port_list, parse_quit_after_eof, parse_seconds};
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -127,7 +127,8 @@ pub enum Direction {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Probe {
     pub host: String,
-    pub ports: RangeInclusive<u16>,
+    /// The ports in the order given: each a port, or a range (`20-25`).
+    pub ports: Vec<RangeInclusive<u16>>,
     pub source: Source,
     pub family: Family,
     pub numeric: bool,
@@ -245,8 +246,8 @@ fn probe(matches: &getopts::Matches) -> Result<Probe, Error> {
     let (host, ports) = match matches.free.as_slice() {
         [] => return Err(usage("missing host and port")),
         [_] => return Err(usage("missing port")),
-        [host, ports] => (host.clone(), parse_port_range(ports)?),
-        [_, _, extra, ..] => return Err(usage(&format!("unexpected operand '{extra}'"))),
+        // Several ports, as nc -z takes them: `-z host 20-25 80 443`.
+        [host, ports @ ..] => (host.clone(), parse_port_list(ports)?),
     };
     Ok(Probe {
         host,

@@ -9,7 +9,7 @@ use crate::error::Error;
 /// The usage lines shown by `--help`.
 const USAGE: &str = "Usage: tete [options] host port\n       \
                      tete -l [options] [address] port\n       \
-                     tete -z [options] host port[-port]";
+                     tete -z [options] host port[-port] ...";
 
 /// One option of the table.
 pub(crate) struct OptionSpec {
@@ -91,7 +91,7 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "z",
                 "zero",
                 "",
-                "only report whether ports (20-25: a range) accept",
+                "only report whether ports (several, or ranges: 20-25) accept",
             ),
         ],
     ),

@@ -132,8 +132,8 @@ fn unknown_service_is_a_usage_error() {
 #[test]
 fn ranges_only_for_probes() {
     let probe = probe_of(&["-z", "h", "20-25"], None).unwrap();
-    assert_eq!(probe.ports, 20..=25);
-    assert_eq!(probe_of(&["-z", "h", "22"], None).unwrap().ports, 22..=22);
+    assert_eq!(probe.ports, [20..=25]);
+    assert_eq!(probe_of(&["-z", "h", "22"], None).unwrap().ports, [22..=22]);
     assert!(usage_message(&["h", "20-25"]).contains("only work with -z"));
     assert!(usage_message(&["-z", "h", "25-20"]).contains("above the last"));
     assert!(usage_message(&["-z", "h", "0-20"]).contains("from 1 to 65535"));
@@ -164,7 +164,7 @@ fn probe_keeps_what_probing_needs() {
         probe,
         Probe {
             host: "h".into(),
-            ports: 1..=2,
+            ports: vec![1..=2],
             source: Source {
                 address: Some("127.0.0.1".into()),
                 port: Some(5000)
@@ -468,4 +468,27 @@ fn only_the_test_variable_picks_chacha20_poly1305() {
         panic!("expected a run");
     };
     assert_eq!(config.cipher, CipherChoice::ChaCha20Poly1305);
+}
+
+#[test]
+fn probes_take_several_ports_and_ranges_as_nc_does() {
+    let ports = |args: &[&str]| probe_of(args, None).map(|probe| probe.ports);
+    assert_eq!(
+        ports(&["-z", "h", "6390", "8000"]),
+        Ok(vec![6390..=6390, 8000..=8000])
+    );
+    assert_eq!(
+        ports(&["-z", "h", "20-25", "80", "443"]),
+        Ok(vec![20..=25, 80..=80, 443..=443])
+    );
+    // In the order given, repeats and all: each is tried as written.
+    assert_eq!(
+        ports(&["-z", "h", "9", "1-2", "9"]),
+        Ok(vec![9..=9, 1..=2, 9..=9])
+    );
+    assert!(usage_message(&["-z", "h", "80", "x-y-z"]).contains("'x-y-z'"));
+    assert!(usage_message(&["-z", "h", "80", "25-20"]).contains("above the last"));
+    assert!(usage_message(&["-z", "h"]).contains("missing port"));
+    // A connection still takes one port.
+    assert!(usage_message(&["h", "80", "443"]).contains("unexpected operand '443'"));
 }

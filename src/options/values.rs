@@ -1,5 +1,5 @@
-//! The values options and operands take: ports (numbers or service names), `-z`'s port ranges,
-//! and seconds.
+//! The values options and operands take: ports (numbers or service names), `-z`'s port lists
+//! and ranges, and seconds.
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -42,8 +42,13 @@ pub(super) fn parse_port(text: &str, zero_allowed: bool) -> Result<u16, Error> {
     })
 }
 
-/// `-z`'s ports: one port, or `first-last`.
-pub(super) fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, Error> {
+/// `-z`'s ports: each operand one port, or `first-last`, in the order given.
+pub(super) fn parse_port_list(operands: &[String]) -> Result<Vec<RangeInclusive<u16>>, Error> {
+    operands.iter().map(|text| parse_port_range(text)).collect()
+}
+
+/// One of `-z`'s operands: one port, or `first-last`.
+fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, Error> {
     let Some((first, last)) = split_range(text) else {
         let port = parse_port(text, false)?;
         return Ok(port..=port);
