@@ -56,6 +56,14 @@ pub enum Protocol {
     HttpConnect,
 }
 
+/// The protocols by the names `-X` takes (`connect` in any case), the default first; the
+/// parser and the completion scripts both read this.
+pub const PROTOCOL_NAMES: [(&str, Protocol); 3] = [
+    ("5", Protocol::Socks5),
+    ("4", Protocol::Socks4),
+    ("connect", Protocol::HttpConnect),
+];
+
 impl Protocol {
     /// nc's default port for the protocol.
     pub fn default_port(self) -> u16 {
@@ -139,14 +147,12 @@ impl fmt::Display for Proxy {
 /// because its last group could be taken for a port. The error is a usage message.
 pub fn parse(proxy_arg: &str, protocol_arg: Option<&str>) -> Result<Proxy, String> {
     let protocol = match protocol_arg {
-        None | Some("5") => Protocol::Socks5,
-        Some("4") => Protocol::Socks4,
-        Some(other) if other.eq_ignore_ascii_case("connect") => Protocol::HttpConnect,
-        Some(other) => {
-            return Err(format!(
-                "invalid proxy protocol '{other}': must be 4, 5 or connect"
-            ));
-        }
+        None => Protocol::Socks5,
+        Some(name) => PROTOCOL_NAMES
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|&(_, protocol)| protocol)
+            .ok_or_else(|| format!("invalid proxy protocol '{name}': must be 4, 5 or connect"))?,
     };
     let (host, port) = if let Some(rest) = proxy_arg.strip_prefix('[') {
         let (inside, after) = rest
