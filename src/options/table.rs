@@ -254,7 +254,14 @@ pub(super) fn make_opts() -> Options {
     opts
 }
 
-/// The text of `--help`: the options grouped as in the man page.
+/// How wide `--help` may be, in columns.
+pub(super) const HELP_WIDTH: usize = 100;
+
+/// Where an option's description starts in `--help`.
+const HELP_INDENT: usize = 30;
+
+/// The text of `--help`: the options grouped as in the man page, within [`HELP_WIDTH`]
+/// columns (a long description goes on below, under its start).
 pub fn help() -> String {
     let mut text = format!("tete: join stdin and stdout to one TCP connection\n\n{USAGE}\n");
     for (title, specs) in OPTION_GROUPS {
@@ -273,7 +280,13 @@ pub fn help() -> String {
             let names = format!("{short}{long}")
                 .trim_end_matches([' ', ','])
                 .to_string();
-            text.push_str(&format!("  {names:<28}{}\n", spec.help));
+            let mut lines = wrap(spec.help, HELP_WIDTH - HELP_INDENT).into_iter();
+            let first = lines.next().unwrap_or_default();
+            let names_width = HELP_INDENT - 2;
+            text.push_str(&format!("  {names:<names_width$}{first}\n"));
+            for line in lines {
+                text.push_str(&format!("{:HELP_INDENT$}{line}\n", ""));
+            }
         }
     }
     text.push_str(
@@ -291,6 +304,22 @@ pub fn help() -> String {
          See tete(1) for the details.\n",
     );
     text
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a word longer than
+/// that has a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 /// What getopts refused, in tete's words; an option of another netcat gets the tool to use.

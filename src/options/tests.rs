@@ -492,3 +492,32 @@ fn probes_take_several_ports_and_ranges_as_nc_does() {
     // A connection still takes one port.
     assert!(usage_message(&["h", "80", "443"]).contains("unexpected operand '443'"));
 }
+
+#[test]
+fn help_fits_its_width_and_long_descriptions_go_on_below() {
+    use super::table::HELP_WIDTH;
+    let help = help();
+    for line in help.lines() {
+        assert!(
+            line.chars().count() <= HELP_WIDTH,
+            "{} columns: {line}",
+            line.len()
+        );
+    }
+    // -w's description is longer than a line: it goes on under its start.
+    let mut lines = help
+        .lines()
+        .skip_while(|line| !line.contains("-w, --wait SECS"));
+    let first = lines.next().unwrap_or_default();
+    let next = lines.next().unwrap_or_default();
+    let start = first.find("give up").expect("-w's description");
+    assert_eq!(
+        next.find(|c: char| c != ' '),
+        Some(start),
+        "{first}\n{next}"
+    );
+    assert!(
+        !next.trim_start().starts_with('-'),
+        "not taken for an option: {next}"
+    );
+}
