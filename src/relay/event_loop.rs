@@ -239,8 +239,8 @@ impl<'a> Relay<'a> {
         }
     }
 
-    /// Tells the peer lifecycle when the session's peer has proved it knows the password (at
-    /// once when there is none).
+    /// Once the session's peer has proved it knows the password (at once when there is none):
+    /// says so with `-v`, and tells the listener, which closes unless `-k`.
     fn check_authenticated(&mut self) {
         if let Some(session) = &mut self.session
             && session.authenticate()

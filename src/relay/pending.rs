@@ -18,7 +18,7 @@
 //! that a CONFIRM_C that arrived since the last poll counts.
 //!
 //! This module only runs the handshakes; which CONFIRM_C may be checked when (the guess rate
-//! limit) and what a failure counts for is the peer lifecycle's call ([`super::peer`]).
+//! limit) and what a failure counts for is the admission's call ([`super::admission`]).
 
 use std::cmp::Reverse;
 use std::io::{self, Read};
