@@ -11,8 +11,6 @@
 //! L = payload + 1 + 16, so a CLOSE (one reason byte) has L == 18. Exit status 3 is a failure of
 //! the secure channel.
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -21,7 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use rustix::process::Signal;
+
+use crate::harness::*;
 
 /// The room password of most tests.
 const PASSWORD: &str = "open sesame";
@@ -1104,7 +1104,7 @@ fn no_plaintext_and_no_password_on_the_wire() {
 fn prompt_on_a_terminal() -> (Pty, Termios, Running, u16) {
     let tty = Pty::open();
     let original = tty.termios();
-    assert!(original.lflag & libc::ECHO != 0, "a fresh terminal echoes");
+    assert!(original.echo(), "a fresh terminal echoes");
     let port = free_port();
     let listener = tete([
         "-P",
@@ -1123,9 +1123,9 @@ fn prompt_on_a_terminal() -> (Pty, Termios, Running, u16) {
     // The prompt is on the screen: what the user types now must not show.
     let during = tty.termios();
     assert!(
-        during.lflag & libc::ECHO == 0,
-        "echo is still on while 'Password: ' waits: lflag {:#o}",
-        during.lflag
+        !during.echo(),
+        "echo is still on while 'Password: ' waits: {:?}",
+        during.local
     );
     (tty, original, listener, port)
 }
@@ -1167,9 +1167,9 @@ fn ctrl_c_at_the_prompt_restores_the_terminal() {
     let (tty, original, listener, _) = prompt_on_a_terminal();
     tty.type_bytes(&[0x03]);
     let listener = listener.wait();
-    listener.assert_signal(libc::SIGINT);
+    listener.assert_signal(Signal::INT);
     let after = tty.termios();
-    assert!(after.lflag & libc::ECHO != 0, "echo left off after Ctrl-C");
+    assert!(after.echo(), "echo left off after Ctrl-C");
     assert_eq!(after, original, "the terminal's settings after Ctrl-C");
 }
 
@@ -1179,7 +1179,7 @@ fn ctrl_c_at_the_prompt_restores_the_terminal() {
 fn ctrl_backslash_at_the_prompt_restores_the_terminal() {
     let (tty, original, listener, _) = prompt_on_a_terminal();
     tty.type_bytes(&[0x1c]);
-    listener.wait().assert_signal(libc::SIGQUIT);
+    listener.wait().assert_signal(Signal::QUIT);
     assert_eq!(
         tty.termios(),
         original,
@@ -1248,7 +1248,7 @@ fn prompt_flag_takes_no_value() {
     );
 }
 
-/// An explicit password with `-z` is an error (an exported TETE_PASSWORD is ignored: tests/cli.rs).
+/// An explicit password with `-z` is an error (an exported TETE_PASSWORD is ignored: tests/e2e/cli.rs).
 #[test]
 fn zero_io_takes_no_password() {
     let port = free_port().to_string();

@@ -3,16 +3,17 @@
 //! an interrupted partner reads as "left" in a chat and as "incomplete" in a transfer; and a
 //! side that forgot `-P` is told so. Loopback only.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use rustix::process::Signal;
+
+use crate::harness::*;
 use tete::secure::{CONFIRM_LEN, HELLO_LEN, Handshake, Role};
 
 const PASSWORD: &str = "a private room";
@@ -184,31 +185,17 @@ fn backlog(port: u16) -> u64 {
 fn queued_in(port: u16, state: u8) -> u64 {
     room_sockets(port)
         .iter()
-        .filter(|(its, _)| *its == state)
-        .map(|(_, queued)| queued)
+        .filter(|socket| socket.state == state)
+        .map(|socket| socket.unread)
         .sum()
 }
 
-/// /proc/net/tcp's states for a connection that is up, one closed (its port kept a while),
-/// and a listening socket.
-const ESTABLISHED: u8 = 0x01;
-const TIME_WAIT: u8 = 0x06;
-const LISTENING: u8 = 0x0a;
-
 /// The room's sockets (local port `port`), listener and connections, accepted or still in its
-/// backlog: each one's TCP state and how many bytes wait unread in it.
-fn room_sockets(port: u16) -> Vec<(u8, u64)> {
-    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
-            let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
-            let unread = u64::from_str_radix(fields.get(4)?.split(':').nth(1)?, 16).ok()?;
-            (local_port == port).then_some((state, unread))
-        })
+/// backlog.
+fn room_sockets(port: u16) -> Vec<TcpSocket> {
+    tcp_sockets()
+        .into_iter()
+        .filter(|socket| socket.local_port == port)
         .collect()
 }
 
@@ -224,9 +211,9 @@ fn unread_junk_does_not_fill_the_room() {
     wait_until("the room drops its probe", TIMEOUT, || {
         room_sockets(port)
             .iter()
-            .all(|(state, _)| matches!(*state, LISTENING | TIME_WAIT))
+            .all(|socket| matches!(socket.state, LISTENING | TIME_WAIT))
     });
-    listener.signal(libc::SIGSTOP);
+    listener.signal(Signal::STOP);
     let junk = random_bytes(10, HELLO_LEN + CONFIRM_LEN + 100);
     let strangers: Vec<TcpStream> = (0..SLOTS)
         .map(|_| {
@@ -239,10 +226,10 @@ fn unread_junk_does_not_fill_the_room() {
     let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
     wait_until("the partner queues behind the strangers", TIMEOUT, || {
         let sockets = room_sockets(port);
-        let queued = sockets.iter().filter(|(state, _)| *state == ESTABLISHED);
+        let queued = sockets.iter().filter(|socket| socket.state == ESTABLISHED);
         queued.count() > strangers.len()
     });
-    listener.signal(libc::SIGCONT);
+    listener.signal(Signal::CONT);
     partner_got_in(listener, client, &up, &listener_data);
     drop(strangers);
 }
@@ -258,7 +245,7 @@ fn connections_are_let_in_sixteen_at_a_time() {
     let listener_data = random_bytes(12, 10 * KIB);
     let (listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
     wait_until("the room drops its probe", TIMEOUT, || backlog(port) == 0);
-    listener.signal(libc::SIGSTOP);
+    listener.signal(Signal::STOP);
     let strangers: Vec<TcpStream> = (0..100)
         .map(|_| {
             let mut stream = connect(loopback(port));
@@ -271,7 +258,7 @@ fn connections_are_let_in_sixteen_at_a_time() {
     wait_until("the partner queues behind the strangers", TIMEOUT, || {
         backlog(port) > strangers.len() as u64
     });
-    listener.signal(libc::SIGCONT);
+    listener.signal(Signal::CONT);
     let room = partner_got_in(listener, client, &up, &listener_data);
     // "connection from" is said as each is let in, what became of them after the burst.
     let mut longest = 0;
@@ -435,13 +422,12 @@ fn pending_strangers_cost_little_memory() {
             held.remove(8);
         }
     }
-    let memory = listener.memory();
-    eprintln!("a room with 8 pending strangers and a junk flood: {memory:?}");
+    let peak_kib = listener.peak_memory_kib();
+    eprintln!("a room with 8 pending strangers and a junk flood: peak RSS {peak_kib} KiB");
     assert!(
-        memory.peak_kib < limit_kib,
-        "{}: peak RSS {} KiB, over {limit_kib} KiB",
+        peak_kib < limit_kib,
+        "{}: peak RSS {peak_kib} KiB, over {limit_kib} KiB",
         listener.description,
-        memory.peak_kib
     );
     listener.assert_running("junk guessed nothing");
     partner_gets_in(listener, port, &listener_data);
@@ -459,9 +445,9 @@ fn an_interrupted_transfer_is_incomplete() {
         .expect("the sender's stdin");
     let mut listener = listener;
     listener.wait_for_stderr("secure channel up");
-    sender.signal(libc::SIGINT);
+    sender.signal(Signal::INT);
     let sender = sender.wait();
-    sender.assert_signal(libc::SIGINT);
+    sender.assert_signal(Signal::INT);
     let listener = listener.wait();
     listener.assert_code(1);
     assert!(
@@ -488,19 +474,21 @@ fn an_interruption_never_waits_for_a_stalled_peer() {
     listener.wait_listening();
     let mut sender = partner(port, PASSWORD, Input::Pipe).spawn();
     let mut stdin = sender.take_stdin();
+    let stdin_left = stdin.as_fd().try_clone_to_owned().expect("dup stdin");
     let counter = Arc::new(AtomicU64::new(0));
     let fed = counter.clone();
     let feeder = thread::spawn(move || stream_into(&mut stdin, 64 * MIB as u64, &fed));
     listener.wait_for_stderr("secure channel up");
-    let fed = wait_until_stalled(&counter, Duration::from_millis(500));
+    sender.wait_until_stalled("stdin unread", || pending_bytes(&stdin_left) > 0);
+    let fed = counter.load(Ordering::SeqCst);
     assert!(
         fed > 4 * MIB as u64,
         "the sender stalled after only {fed} bytes"
     );
     let stopped = Instant::now();
-    sender.signal(libc::SIGTERM);
+    sender.signal(Signal::TERM);
     let sender = sender.wait_within(Duration::from_secs(2));
-    sender.assert_signal(libc::SIGTERM);
+    sender.assert_signal(Signal::TERM);
     assert!(
         stopped.elapsed() < Duration::from_secs(1),
         "{}: took {:?} to end",
@@ -528,9 +516,7 @@ fn ctrl_c_in_a_private_chat_is_leaving() {
     let here = Pty::open();
     let there = Pty::open();
     let listener = chat(&["-l", "127.0.0.1", &port], &here);
-    wait_until("the chat listens", TIMEOUT, || {
-        here.termios().lflag & libc::ICANON == 0
-    });
+    wait_until("the chat listens", TIMEOUT, || !here.termios().canonical());
     let port_number: u16 = port.parse().expect("the port");
     wait_until("the port is open", TIMEOUT, || {
         std::net::TcpStream::connect(loopback(port_number)).is_ok()
@@ -540,7 +526,7 @@ fn ctrl_c_in_a_private_chat_is_leaving() {
     here.wait_for_output("hello");
     here.type_bytes(&[0x03]);
     let leaver = listener.wait();
-    leaver.assert_signal(libc::SIGINT);
+    leaver.assert_signal(Signal::INT);
     let stayer = connector.wait();
     stayer.assert_success();
     let said = there.wait_for_output("the peer left");

@@ -2,13 +2,11 @@
 //! python3's http.server, curl, redis-server, OpenBSD nc, ncat and socat. A test whose program
 //! is not installed says so (`SKIPPED: ...`) and passes.
 
-mod common;
-
 use std::fs::{self, File};
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::harness::*;
 
 /// The size of the byte-exact transfers with the netcats.
 const TRANSFER: usize = 4 * MIB + 321;
@@ -20,7 +18,7 @@ const TRANSFER: usize = 4 * MIB + 321;
 /// `printf 'GET /file HTTP/1.0\r\n\r\n' | tete 127.0.0.1 PORT` against python3's http.server.
 #[test]
 fn http_server_answers_through_tete() {
-    let Some(python) = program_or_skip("python3") else {
+    let Some(python) = program_or_skip("python3", "python3") else {
         return;
     };
     let dir = TempDir::new("http-server");
@@ -94,7 +92,7 @@ fn http_server_answers_through_tete() {
 /// curl as the client of `tete -l` serving a canned response from stdin.
 #[test]
 fn curl_fetches_from_tete() {
-    let Some(curl) = program_or_skip("curl") else {
+    let Some(curl) = program_or_skip("curl", "curl") else {
         return;
     };
     let dir = TempDir::new("curl");
@@ -172,14 +170,14 @@ fn start_redis(dir: &TempDir, redis: &Path) -> (Process, String) {
         None,
         None,
     );
-    wait_connectable(&mut server, port);
+    wait_listening_on(&mut server, port);
     (server, port_arg)
 }
 
 /// `printf 'PING\r\n' | tete 127.0.0.1 PORT` → `+PONG\r\n`, and `-C` with a bare LF.
 #[test]
 fn redis_ping() {
-    let Some(redis) = program_or_skip("redis-server") else {
+    let Some(redis) = program_or_skip("redis-server", "redis-server") else {
         return;
     };
     let dir = TempDir::new("redis-ping");
@@ -197,7 +195,7 @@ fn redis_ping() {
 /// A SET and, in another connection, a GET of a value holding CR LF.
 #[test]
 fn redis_set_get() {
-    let Some(redis) = program_or_skip("redis-server") else {
+    let Some(redis) = program_or_skip("redis-server", "redis-server") else {
         return;
     };
     let dir = TempDir::new("redis-set-get");
@@ -432,14 +430,14 @@ netcat_tests! {
     nc_listens_tete_receives: openbsd_nc_or_skip(), OpenBsdNc, Case::PeerListensAndSends, 301;
     tete_listens_nc_receives: openbsd_nc_or_skip(), OpenBsdNc, Case::TeteListensAndSends, 302;
     tete_listens_nc_sends: openbsd_nc_or_skip(), OpenBsdNc, Case::TeteListensAndReceives, 303;
-    ncat_listens_tete_sends: program_or_skip("ncat"), Ncat, Case::PeerListensAndReceives, 310;
-    ncat_listens_tete_receives: program_or_skip("ncat"), Ncat, Case::PeerListensAndSends, 311;
-    tete_listens_ncat_receives: program_or_skip("ncat"), Ncat, Case::TeteListensAndSends, 312;
-    tete_listens_ncat_sends: program_or_skip("ncat"), Ncat, Case::TeteListensAndReceives, 313;
-    socat_listens_tete_sends: program_or_skip("socat"), Socat, Case::PeerListensAndReceives, 320;
-    socat_listens_tete_receives: program_or_skip("socat"), Socat, Case::PeerListensAndSends, 321;
-    tete_listens_socat_receives: program_or_skip("socat"), Socat, Case::TeteListensAndSends, 322;
-    tete_listens_socat_sends: program_or_skip("socat"), Socat, Case::TeteListensAndReceives, 323;
+    ncat_listens_tete_sends: program_or_skip("ncat", "ncat"), Ncat, Case::PeerListensAndReceives, 310;
+    ncat_listens_tete_receives: program_or_skip("ncat", "ncat"), Ncat, Case::PeerListensAndSends, 311;
+    tete_listens_ncat_receives: program_or_skip("ncat", "ncat"), Ncat, Case::TeteListensAndSends, 312;
+    tete_listens_ncat_sends: program_or_skip("ncat", "ncat"), Ncat, Case::TeteListensAndReceives, 313;
+    socat_listens_tete_sends: program_or_skip("socat", "socat"), Socat, Case::PeerListensAndReceives, 320;
+    socat_listens_tete_receives: program_or_skip("socat", "socat"), Socat, Case::PeerListensAndSends, 321;
+    tete_listens_socat_receives: program_or_skip("socat", "socat"), Socat, Case::TeteListensAndSends, 322;
+    tete_listens_socat_sends: program_or_skip("socat", "socat"), Socat, Case::TeteListensAndReceives, 323;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,7 +519,7 @@ fn nc_listener_to_tete_with_empty_stdin() {
 
 #[test]
 fn ncat_listener_to_tete_with_empty_stdin() {
-    if let Some(ncat) = program_or_skip("ncat") {
+    if let Some(ncat) = program_or_skip("ncat", "ncat") {
         receive_from_default_listener(&ncat, &[], 401);
     }
 }
@@ -531,7 +529,7 @@ fn ncat_listener_to_tete_with_empty_stdin() {
 /// once nothing has moved for two seconds.
 #[test]
 fn ncat_listener_to_tete_recv_only() {
-    if let Some(ncat) = program_or_skip("ncat") {
+    if let Some(ncat) = program_or_skip("ncat", "ncat") {
         receive_from_default_listener(&ncat, &["-d"], 402);
     }
 }
@@ -552,7 +550,7 @@ fn tete_listener_to_nc_receiver() {
 
 #[test]
 fn tete_listener_to_ncat_receiver() {
-    if let Some(ncat) = program_or_skip("ncat") {
+    if let Some(ncat) = program_or_skip("ncat", "ncat") {
         send_to_default_receiver(&ncat, 405);
     }
 }

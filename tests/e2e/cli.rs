@@ -2,15 +2,13 @@
 //! ports by name, `-l 0`, `-z` ranges), the options it refuses and why, the room-password rules
 //! that belong to the command line, and the completion scripts loaded in real shells.
 
-mod common;
-
 use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Output as ProcessOutput, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 
 // ---------------------------------------------------------------------------------------------
 // Usage errors

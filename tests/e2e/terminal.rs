@@ -1,30 +1,24 @@
 //! What tete leaves behind on the terminal and in the process table, run for real: the password
 //! prompt under a job-control shell (Ctrl-Z, then `fg`), and the room password gone from
-//! `/proc/PID/environ` and kept out of core files. (The prompt and fatal signals: tests/secure.rs.)
-
-mod common;
+//! `/proc/PID/environ` and kept out of core files. (The prompt and fatal signals: tests/e2e/secure.rs.)
 
 use std::fs;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 
 #[track_caller]
 fn assert_echo(tty: &Pty, on: bool, when: &str) {
-    let lflag = tty.termios().lflag;
-    assert_eq!(
-        lflag & libc::ECHO != 0,
-        on,
-        "{when}: echo, lflag {lflag:#o}"
-    );
+    let termios = tty.termios();
+    assert_eq!(termios.echo(), on, "{when}: echo, {:?}", termios.local);
 }
 
 /// Waits until the terminal's echo is `on`, as another process sets it.
 #[track_caller]
 fn wait_for_echo(tty: &Pty, on: bool, when: &str) {
     let deadline = Instant::now() + TIMEOUT;
-    while (tty.termios().lflag & libc::ECHO != 0) != on {
+    while tty.termios().echo() != on {
         assert!(
             Instant::now() < deadline,
             "{when}: echo never turned {}; the terminal shows {:?}",
@@ -43,7 +37,7 @@ fn ctrl_z_then_fg_at_the_prompt_keeps_the_password_hidden() {
     let tty = Pty::open();
     let original = tty.termios();
     let port = free_port();
-    // Without chat mode, whose raw terminal would follow the prompt (tests/chat.rs).
+    // Without chat mode, whose raw terminal would follow the prompt (tests/e2e/chat.rs).
     let port = port.to_string();
     let _job = JobShell::start(&tty, &["-P", "-v", "--no-chat", "-l", "127.0.0.1", &port]);
     tty.wait_for_output("Password: ");

@@ -12,8 +12,6 @@
 //! the connection is quiet, and the password mode ends in its CLOSE record, never with a FIN:
 //! every test here runs with the default options.
 
-mod common;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 
 /// The program `name` (from Debian package `package`), or `None` after a `SKIPPED:` line.
 fn program(name: &str, package: &str) -> Option<PathBuf> {

@@ -2,20 +2,20 @@
 //! every kind of stdin, shared descriptors left as found, bounded memory, errors and their exit
 //! statuses, IPv6, and a chat between two terminals.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use rustix::process::Signal;
+
+use crate::harness::*;
 
 /// The size of the "tens of MiB" transfers.
 const BIG: usize = 32 * MIB;
@@ -256,9 +256,7 @@ fn server_speaks_first_stdin_terminal() {
 #[test]
 fn peer_eof_while_stdout_pipe_is_full() {
     let (mut stdout_read, stdout_write) = pipe();
-    let capacity = unsafe { libc::fcntl(stdout_write.as_raw_fd(), libc::F_GETPIPE_SZ) };
-    assert!(capacity > 0, "F_GETPIPE_SZ");
-    let data = random_bytes(21, capacity as usize);
+    let data = random_bytes(21, pipe_capacity(&stdout_write));
     let sent = data.clone();
     let peer = Peer::spawn(move |mut stream| stream.write_all(&sent).expect("sending"));
     let running = tete(["127.0.0.1", &peer.port().to_string()])
@@ -315,7 +313,7 @@ fn shared_pipes_stay_blocking() {
         stream.write_all(&sent_down).expect("the download");
         (ping, rest)
     });
-    let running = tete(["127.0.0.1", &peer.port().to_string()])
+    let mut running = tete(["127.0.0.1", &peer.port().to_string()])
         .stdin(Input::Fd(stdin_read.into()))
         .stdout(Output::Fd(stdout_write.into()))
         .spawn();
@@ -333,7 +331,8 @@ fn shared_pipes_stay_blocking() {
     let writer = thread::spawn(move || {
         write_counting(&mut stdin_write, &sent_up, &written).expect("the upload");
     });
-    let stalled_at = wait_until_stalled(&counter, Duration::from_millis(300));
+    running.wait_until_stalled("stdin unread", || pending_bytes(&stdin_shared) > 0);
+    let stalled_at = counter.load(Ordering::SeqCst);
     assert!(
         stalled_at < upload.len() as u64,
         "all of stdin went although the peer reads nothing"
@@ -367,26 +366,27 @@ fn shared_pipes_stay_blocking() {
 // ---------------------------------------------------------------------------------------------
 
 #[track_caller]
-fn assert_memory_bounded(memory: Memory, situation: &str) {
-    eprintln!("{situation}: {memory:?}");
+fn assert_memory_bounded(running: &Running, situation: &str) {
+    let peak_kib = running.peak_memory_kib();
+    eprintln!("{situation}: peak RSS {peak_kib} KiB");
     assert!(
-        memory.peak_kib < MEMORY_LIMIT_KIB,
-        "{situation}: tete's peak RSS is {} KiB, over {MEMORY_LIMIT_KIB} KiB ({memory:?})",
-        memory.peak_kib
+        peak_kib < MEMORY_LIMIT_KIB,
+        "{situation}: tete's peak RSS is {peak_kib} KiB, over {MEMORY_LIMIT_KIB} KiB"
     );
 }
 
 /// The peer floods tete while nobody reads tete's stdout (`stdout`, whose unread end is
 /// `unread`): the flood must stall with tete's memory bounded.
-fn assert_bounded_behind_stalled_reader(situation: &str, stdout: OwnedFd, unread: &impl AsRawFd) {
+fn assert_bounded_behind_stalled_reader(situation: &str, stdout: OwnedFd, unread: &impl AsFd) {
     let counter = Arc::new(AtomicU64::new(0));
     let sent = counter.clone();
     let peer = Peer::spawn(move |mut stream| stream_into(&mut stream, FLOOD, &sent));
     let mut running = tete(["127.0.0.1", &peer.port().to_string()])
         .stdout(Output::Fd(stdout))
         .spawn();
-    let sent = wait_until_stalled(&counter, Duration::from_millis(500));
-    let memory = running.memory();
+    let peer_port = peer.port();
+    running.wait_until_stalled("the peer's bytes unread", || unread_from(peer_port) > 0);
+    let sent = counter.load(Ordering::SeqCst);
     running.assert_running(&format!("waiting ({situation}, its stdout stalled)"));
     assert!(
         pending_bytes(unread) > 0,
@@ -396,7 +396,7 @@ fn assert_bounded_behind_stalled_reader(situation: &str, stdout: OwnedFd, unread
         sent < FLOOD,
         "{situation}: the peer sent all {FLOOD} bytes although nobody reads tete's stdout"
     );
-    assert_memory_bounded(memory, &format!("{situation}, {sent} bytes sent"));
+    assert_memory_bounded(&running, &format!("{situation}, {sent} bytes sent"));
     running.kill();
     peer.join();
 }
@@ -410,23 +410,26 @@ fn assert_bounded_behind_stalled_peer(situation: &str, options: &[&str]) {
         drop(stream);
     });
     let (stdin_read, mut stdin_write) = pipe();
+    let stdin_left = dup(&stdin_read);
     let port = peer.port().to_string();
     let args = options.iter().copied().chain(["127.0.0.1", port.as_str()]);
     let mut running = tete(args).stdin(Input::Fd(stdin_read.into())).spawn();
     let counter = Arc::new(AtomicU64::new(0));
     let fed = counter.clone();
     let feeder = thread::spawn(move || stream_into(&mut stdin_write, FLOOD, &fed));
-    let fed = wait_until_stalled(&counter, Duration::from_millis(500));
-    let memory = running.memory();
+    running.wait_until_stalled("stdin unread", || pending_bytes(&stdin_left) > 0);
+    let fed = counter.load(Ordering::SeqCst);
     running.assert_running(&format!("waiting ({situation}, its peer stalled)"));
     assert!(
         fed < FLOOD,
         "{situation}: tete took all {FLOOD} bytes of stdin although its peer reads nothing"
     );
-    assert_memory_bounded(memory, &format!("{situation}, {fed} bytes fed"));
+    assert_memory_bounded(&running, &format!("{situation}, {fed} bytes fed"));
     running.kill();
     let _ = release.send(());
     peer.join();
+    // The feeder's write fails once no read end of stdin is left.
+    drop(stdin_left);
     feeder.join().expect("the feeder thread");
 }
 
@@ -873,7 +876,7 @@ fn chat(key: u8, side: Side) {
         CTRL_C => {
             assert_eq!(
                 ender.status.signal(),
-                Some(libc::SIGINT),
+                Some(Signal::INT.as_raw()),
                 "{}: Ctrl-C should kill it; {screens}",
                 ender.description
             );

@@ -1,16 +1,13 @@
 //! The options for scripts, each with its interaction with the end-of-session rules: `-z`, `-w`,
 //! `-i`, `-k`, `-C`, `-d`, `--send-only`, `-N`, and the values they refuse.
 
-mod common;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 
 /// How soon "at once" is, generously, for a loaded machine.
 const PROMPTLY: Duration = Duration::from_secs(5);
@@ -60,10 +57,7 @@ impl Unanswered {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .map_err(|err| format!("binding 127.0.0.1:0: {err}"))?;
         // The smallest backlog: listen(2) again on a listening socket only changes it.
-        let rc = unsafe { libc::listen(listener.as_raw_fd(), 0) };
-        if rc != 0 {
-            return Err(format!("listen(0): {}", std::io::Error::last_os_error()));
-        }
+        rustix::net::listen(&listener, 0).map_err(|err| format!("listen(0): {err}"))?;
         let addr = listener.local_addr().map_err(|err| err.to_string())?;
         let probe = Duration::from_millis(300);
         let mut fillers = Vec::new();

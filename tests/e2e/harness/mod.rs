@@ -1,0 +1,57 @@
+//! The shared harness of tete's end-to-end tests, one module a concern: [`process`] (running
+//! tete), [`ports`] (ports, sockets, the test's own peers), [`fds`] (pipes and their flags),
+//! [`terminal`] (pseudo-terminals and what a person sees on them), [`peers`] (real programs,
+//! and skipping) and [`data`].
+//!
+//! Every test runs the real `tete` binary over loopback (127.0.0.1 or ::1), nothing else. The rules
+//! the harness enforces so that individual tests do not have to remember them:
+//!
+//! - **No fixed ports.** [`free_port`] checks that the port it gives is free (and keeps it
+//!   apart from the ports the OS picks); [`Peer`] binds port 0 itself.
+//! - **Readiness, not sleeps.** [`Running::wait_listening`] reads tete's `-v` stderr until
+//!   `tete: listening on ADDR:PORT`; [`Running::wait_for_stderr`] and [`Pty::wait_for_output`]
+//!   wait for any other text, woken by each byte; [`Running::wait_until_stalled`] asks the
+//!   scheduler whether tete sleeps with bytes waiting for it. The few loops that poll (a
+//!   child's exit, a terminal's modes) only observe, with a deadline. A test sleeps only where
+//!   the pause is the scenario (a slow server) or where it watches for something that must
+//!   not happen.
+//! - **Nothing can hang the run.** Every wait has a deadline ([`TIMEOUT`] unless said otherwise);
+//!   a child still running at its deadline is killed and the test fails saying that it hung. A
+//!   [`Running`] or [`Process`] dropped early (a failing test) kills its child, and peers'
+//!   sockets carry read and write timeouts.
+//! - **Exact checks.** [`assert_bytes_eq`] compares whole transfers and reports the first
+//!   difference; [`Finished`] asserts exit statuses and error lines with the command and its
+//!   stderr in the message.
+//! - **No leaked descriptors.** Every descriptor the harness creates is close-on-exec, so one
+//!   test's pipe or terminal never ends up in another test's child (where it would keep an EOF or
+//!   a hang-up from happening).
+//! - **Skips say so.** A test whose program is missing says `SKIPPED:` ([`skip`]).
+//!
+//! Test data is deterministic ([`XorShift`]) and lives in a per-test [`TempDir`] that is removed
+//! when the test ends.
+
+mod data;
+mod fds;
+mod peers;
+mod ports;
+mod process;
+mod terminal;
+mod watch;
+
+pub use data::*;
+pub use fds::*;
+pub use peers::*;
+pub use ports::*;
+pub use process::*;
+pub use terminal::*;
+
+use std::time::Duration;
+
+/// How long anything may take before the test calls it a hang.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The binary under test.
+pub const TETE: &str = env!("CARGO_BIN_EXE_tete");
+
+pub const KIB: usize = 1024;
+pub const MIB: usize = 1024 * 1024;
