@@ -139,7 +139,7 @@ fn listen_on_port_zero_reports_the_port() {
 #[test]
 fn service_name_as_port() {
     if !Path::new("/etc/services").exists() {
-        eprintln!("SKIPPED: no /etc/services (apt-get install -y netbase)");
+        skip::<()>("no /etc/services (apt-get install -y netbase)");
         return;
     }
     let finished = tete(["-z", "-v", "127.0.0.1", "http"]).run();
@@ -261,8 +261,9 @@ fn completion_script(dir: &TempDir, shell: &str) -> std::path::PathBuf {
 }
 
 /// Runs `shell ARGS...` with `SCRIPT` (the completion script's path) in its environment, killed
-/// after [`SHELL_TIMEOUT`]; `None` (after saying so) when the shell is not installed.
+/// after [`SHELL_TIMEOUT`]; `None` after [`skip`] when the shell is not installed.
 fn run_shell(shell: &str, args: &[&str], script: &Path) -> Option<ProcessOutput> {
+    program_or_skip(shell, shell)?;
     let mut command = Command::new("timeout");
     command
         .arg("--kill-after=1")
@@ -273,18 +274,6 @@ fn run_shell(shell: &str, args: &[&str], script: &Path) -> Option<ProcessOutput>
         .env("TERM", "xterm")
         .env("HOME", script.parent().expect("the script's directory"))
         .stdin(Stdio::null());
-    let shell_present = Command::new(shell)
-        .arg("-c")
-        .arg("exit 0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !shell_present {
-        eprintln!("SKIPPED: {shell} is not installed (apt-get install -y {shell})");
-        return None;
-    }
     let out = command.output().expect("run the shell");
     assert!(
         out.status.success(),

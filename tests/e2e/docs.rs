@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use crate::harness::program_or_skip;
+
 /// What `tete ARGS...` prints on stdout; it must succeed.
 fn tete_output(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_tete"))
@@ -182,14 +184,14 @@ fn man_page_has_the_sections_users_need() {
 
 #[test]
 fn man_page_is_clean_under_mandoc_lint() {
-    let Ok(out) = Command::new("mandoc")
+    let Some(mandoc) = program_or_skip("mandoc", "mandoc") else {
+        return;
+    };
+    let out = Command::new(mandoc)
         .args(["-T", "lint", "-W", "warning"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("man/tete.1"))
         .output()
-    else {
-        eprintln!("SKIPPED: mandoc is not installed (apt-get install -y mandoc)");
-        return;
-    };
+        .expect("running mandoc");
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

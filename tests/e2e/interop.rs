@@ -1,6 +1,6 @@
 //! tete against real programs that nobody here wrote, each started by the test on loopback:
 //! python3's http.server, curl, redis-server, OpenBSD nc, ncat and socat. A test whose program
-//! is not installed says so (`SKIPPED: ...`) and passes.
+//! is not installed says so (`SKIPPED: ...`) and passes, or fails under `TETE_REQUIRE_PEERS=1`.
 
 use std::fs::{self, File};
 

@@ -91,7 +91,7 @@ impl Unanswered {
         match Unanswered::new() {
             Ok(unanswered) => Some(unanswered),
             Err(reason) => {
-                eprintln!("SKIPPED: no hanging connect on loopback here: {reason}");
+                not_here(&format!("no hanging connect on loopback: {reason}"));
                 None
             }
         }

@@ -764,7 +764,7 @@ fn names_refused_with_numeric() {
 #[test]
 fn ipv6_loopback_transfer() {
     if !ipv6_available() {
-        eprintln!("SKIPPED: ::1 is not available here");
+        not_here("::1 is not available");
         return;
     }
     let dir = TempDir::new("ipv6");
@@ -777,11 +777,13 @@ fn ipv6_loopback_transfer() {
 fn localhost_to(listen_ip: IpAddr) {
     let addresses = localhost_addresses();
     if !addresses.contains(&listen_ip) {
-        eprintln!("SKIPPED: localhost does not stand for {listen_ip} here ({addresses:?})");
+        not_here(&format!(
+            "localhost does not stand for {listen_ip} ({addresses:?})"
+        ));
         return;
     }
     if listen_ip.is_ipv6() && !ipv6_available() {
-        eprintln!("SKIPPED: ::1 is not available here");
+        not_here("::1 is not available");
         return;
     }
     let dir = TempDir::new("localhost");

@@ -11,11 +11,29 @@ use std::time::{Duration, Instant};
 
 use super::{TIMEOUT, TempDir, listening_on};
 
-/// The test cannot run here because of `reason` (a program not installed): it says `SKIPPED:`
-/// and returns `None`, for `let Some(..) = .. else { return };`.
+/// Whether a test that cannot run here must fail instead of skipping: `TETE_REQUIRE_PEERS=1`,
+/// which `.ci/run` sets, so that CI cannot pass without meeting a single real peer.
+pub fn peers_required() -> bool {
+    std::env::var_os("TETE_REQUIRE_PEERS").is_some_and(|value| value == "1")
+}
+
+/// The test cannot run here because of `reason` (a program not installed, not root): it says
+/// `SKIPPED:` and returns `None`, for `let Some(..) = .. else { return };`. Under
+/// `TETE_REQUIRE_PEERS=1` it fails instead.
+#[track_caller]
 pub fn skip<T>(reason: &str) -> Option<T> {
+    assert!(
+        !peers_required(),
+        "{reason}; TETE_REQUIRE_PEERS=1 makes that a failure"
+    );
     eprintln!("SKIPPED: {reason}");
     None
+}
+
+/// The test does not apply to this machine (no ::1, a kernel that never drops a SYN): it says
+/// `SKIPPED:` and passes, whatever `TETE_REQUIRE_PEERS` says, as no package would change that.
+pub fn not_here(reason: &str) {
+    eprintln!("SKIPPED (not on this machine): {reason}");
 }
 
 /// The first executable file called `name` on PATH, or in the system's sbin directories (which
