@@ -7,7 +7,6 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use rustix::process::Signal;
 
@@ -146,18 +145,7 @@ impl Chat {
             "O_NONBLOCK afterwards"
         );
         self.peer.take();
-        // The reading thread may still be busy with tete's last bytes.
-        let output_len = || self.pty.output().len();
-        let mut seen = output_len();
-        loop {
-            std::thread::sleep(Duration::from_millis(50));
-            let now = output_len();
-            if now == seen {
-                break;
-            }
-            seen = now;
-        }
-        let output = self.pty.output();
+        let output = self.pty.settled_output();
         let screen = render(&output, &self.resizes).screen().clone();
         (finished, screen, output)
     }
@@ -560,12 +548,14 @@ fn verbose_messages_do_not_break_the_input_line() {
     });
 
     let mut peer = connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-    let screen = pty.wait_for_screen(&[], "the connection's message", |screen| {
-        conversation(screen)
-            .iter()
-            .any(|row| row.starts_with("tete: connection from 127.0.0.1:"))
+    // The message first, then the input line drawn again below it: the screen is judged once
+    // both are drawn (between the two, the cursor is on an empty row).
+    pty.wait_for_screen(&[], "the connection's message", |screen| {
+        input_row(screen).as_deref() == Some("> typed while waiting")
+            && conversation(screen)
+                .iter()
+                .any(|row| row.starts_with("tete: connection from 127.0.0.1:"))
     });
-    assert_eq!(input_row(&screen).as_deref(), Some("> typed while waiting"));
     pty.type_bytes(b"\r");
     let mut line = vec![0; b"typed while waiting\n".len()];
     peer.read_exact(&mut line).expect("the peer reading");

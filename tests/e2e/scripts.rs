@@ -626,10 +626,11 @@ fn send_only_ends_when_stdin_is_sent() {
 #[test]
 fn send_only_peer_greets_late() {
     let data = random_bytes(142, 2 * MIB + 5);
+    let (greet_tx, greet_rx) = mpsc::channel::<()>();
     let (ended_tx, ended_rx) = mpsc::channel::<()>();
     let peer = Peer::spawn(move |mut stream| {
-        // A timing test: the greeting comes after tete has had ample time to queue all of stdin.
-        thread::sleep(Duration::from_millis(200));
+        // The greeting comes once tete has queued all of stdin that it can.
+        let _ = greet_rx.recv_timeout(TIMEOUT);
         stream
             .write_all(&random_bytes(143, 4 * KIB))
             .expect("the peer's greeting");
@@ -637,9 +638,22 @@ fn send_only_peer_greets_late() {
         let _ = ended_rx.recv_timeout(TIMEOUT);
         received
     });
-    let finished = tete(["--send-only", "127.0.0.1", &peer.port().to_string()])
-        .stdin(Input::Bytes(data.clone()))
-        .run();
+    let (stdin_read, mut stdin_write) = pipe();
+    let stdin_left = dup(&stdin_read);
+    let running = tete(["--send-only", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Fd(stdin_read.into()))
+        .spawn();
+    let sent = data.clone();
+    let feeder = thread::spawn(move || stdin_write.write_all(&sent).expect("tete's stdin"));
+    // Queued: all of stdin read (the feeder done, the pipe empty), or tete no longer reading it.
+    wait_until("tete has queued its stdin", TIMEOUT, || {
+        (feeder.is_finished() && pending_bytes(&stdin_left) == 0)
+            || running.stalled(|| pending_bytes(&stdin_left) > 0)
+    });
+    greet_tx.send(()).expect("the peer waits to greet");
+    drop(stdin_left);
+    let finished = running.wait();
+    feeder.join().expect("the feeder");
     let _ = ended_tx.send(());
     let received = peer.join();
     finished.assert_success().assert_quiet();

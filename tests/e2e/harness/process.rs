@@ -416,8 +416,7 @@ impl Running {
     pub fn wait_until_stalled(&mut self, what: &str, mut waiting: impl FnMut() -> bool) {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let before = sleeps(self.pid());
-            if before.is_some() && waiting() && sleeps(self.pid()) == before {
+            if self.stalled(&mut waiting) {
                 return;
             }
             if Instant::now() >= deadline {
@@ -431,6 +430,13 @@ impl Running {
             }
             thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// One look for [`Running::wait_until_stalled`]: whether tete sleeps, not woken while
+    /// `waiting()` held.
+    pub fn stalled(&self, mut waiting: impl FnMut() -> bool) -> bool {
+        let before = sleeps(self.pid());
+        before.is_some() && waiting() && sleeps(self.pid()) == before
     }
 
     /// stderr once tete has ended: waits briefly for the pipe's EOF.

@@ -1,12 +1,14 @@
 //! Terminals: a pseudo-terminal the test types on and reads ([`Pty`]), its settings
 //! ([`Termios`]), what a person would see on it (a `vt100` emulator), and a job-control shell.
 
+use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::Write;
 use std::num::NonZeroU16;
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Command};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
@@ -19,6 +21,8 @@ use super::{TETE, TIMEOUT, dup};
 pub struct Pty {
     master: File,
     slave: File,
+    /// The slave's name, to open it anew.
+    name: CString,
     output: Arc<Watch>,
 }
 
@@ -39,6 +43,7 @@ impl Pty {
         Pty {
             master,
             slave: File::from(slave),
+            name,
             output,
         }
     }
@@ -84,6 +89,29 @@ impl Pty {
     /// Everything the terminal has shown so far.
     pub fn output(&self) -> String {
         self.output.text()
+    }
+
+    /// Everything written to the terminal up to now, read: a marker written on the slave after
+    /// the writers have ended comes out behind all they wrote, and is taken out again.
+    #[track_caller]
+    pub fn settled_output(&self) -> String {
+        static MARKS: AtomicUsize = AtomicUsize::new(0);
+        let marker = format!(
+            "<tete-test-settled-{}>",
+            MARKS.fetch_add(1, Ordering::SeqCst)
+        );
+        // A description of its own, non-blocking: a stopped terminal fails the test, not
+        // hangs it, and the flags of the descriptors tete had stay as they are.
+        let flags = OFlags::WRONLY | OFlags::NOCTTY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let slave = rustix::fs::open(self.name.as_c_str(), flags, Mode::empty())
+            .unwrap_or_else(|err| panic!("opening {:?}: {err}", self.name));
+        File::from(slave)
+            .write_all(marker.as_bytes())
+            .expect("writing the marker on the terminal");
+        self.output
+            .wait_and_remove(marker.as_bytes(), TIMEOUT)
+            .unwrap_or_else(|text| panic!("the marker never came through; {text:?}"));
+        self.output()
     }
 
     /// The terminal's settings now.

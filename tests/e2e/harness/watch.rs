@@ -98,6 +98,18 @@ impl Watch {
         })
     }
 
+    /// Waits for `marker` and takes it out of what was seen: everything written before it is
+    /// then known to have been read. `Err` as for [`Watch::wait_with`].
+    pub(super) fn wait_and_remove(&self, marker: &[u8], timeout: Duration) -> Result<(), String> {
+        self.wait_with(timeout, |bytes| {
+            let at = bytes
+                .windows(marker.len())
+                .position(|window| window == marker)?;
+            bytes.drain(at..at + marker.len());
+            Some(())
+        })
+    }
+
     pub(super) fn wait_closed(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut state = self.state.lock().unwrap();
