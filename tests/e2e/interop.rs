@@ -3,7 +3,6 @@
 //! is not installed says so (`SKIPPED: ...`) and passes, or fails under `TETE_REQUIRE_PEERS=1`.
 
 use std::fs::{self, File};
-
 use std::path::{Path, PathBuf};
 
 use crate::harness::*;

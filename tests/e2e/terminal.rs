@@ -1,10 +1,15 @@
 //! What tete leaves behind on the terminal and in the process table, run for real: the password
-//! prompt under a job-control shell (Ctrl-Z, then `fg`), and the room password gone from
-//! `/proc/PID/environ` and kept out of core files. (The prompt and fatal signals: tests/e2e/secure.rs.)
+//! prompt under a job-control shell (Ctrl-Z, then `fg`), the room password gone from
+//! `/proc/PID/environ` and kept out of core files, and two terminals in a chat ended each way,
+//! their settings as they were. (The prompt and fatal signals: password.rs; the chat screen:
+//! chat.rs.)
 
 use std::fs;
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
 
 use crate::harness::*;
 
@@ -37,7 +42,7 @@ fn ctrl_z_then_fg_at_the_prompt_keeps_the_password_hidden() {
     let tty = Pty::open();
     let original = tty.termios();
     let port = free_port();
-    // Without chat mode, whose raw terminal would follow the prompt (tests/e2e/chat.rs).
+    // Without chat mode, whose raw terminal would follow the prompt (chat.rs).
     let port = port.to_string();
     let _job = JobShell::start(&tty, &["-P", "-v", "--no-chat", "-l", "127.0.0.1", &port]);
     tty.wait_for_output("Password: ");
@@ -106,4 +111,139 @@ fn the_environment_no_longer_shows_the_password() {
         "{core}"
     );
     tete.kill();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A chat between two terminals
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Listener,
+    Client,
+}
+
+const CTRL_C: u8 = 0x03;
+const CTRL_D: u8 = 0x04;
+
+/// `tete -v -l 127.0.0.1 P` on one terminal, `tete 127.0.0.1 P` on another; a line typed each
+/// way; then `key` typed on `side`'s terminal.
+fn chat(key: u8, side: Side) {
+    let listener_tty = Pty::open();
+    let client_tty = Pty::open();
+    let listener_settings = listener_tty.termios();
+    let client_settings = client_tty.termios();
+    let on = |tty: &Pty, command: Tete| {
+        command
+            .stdin(Input::Fd(tty.slave_fd()))
+            .stdout(Output::Fd(tty.slave_fd()))
+            .stderr(Output::Fd(tty.slave_fd()))
+            .controlling_terminal()
+            .spawn()
+    };
+
+    let port = free_port();
+    let listener = on(
+        &listener_tty,
+        tete(["-v", "-l", "127.0.0.1", &port.to_string()]),
+    );
+    let line = listener_tty.wait_for_output("listening on ");
+    assert_eq!(
+        parse_listening(&line),
+        Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+        "{line:?}"
+    );
+    let client = on(&client_tty, tete(["127.0.0.1", &port.to_string()]));
+    listener_tty.wait_for_output("connection from 127.0.0.1:");
+
+    client_tty.type_bytes(b"hello from the client\n");
+    listener_tty.wait_for_output("hello from the client");
+    listener_tty.type_bytes(b"hello from the listener\n");
+    client_tty.wait_for_output("hello from the listener");
+    for (name, tty) in [("listener", &listener_tty), ("client", &client_tty)] {
+        assert!(
+            !is_nonblocking(tty.slave()),
+            "O_NONBLOCK set on the {name}'s terminal during the chat"
+        );
+    }
+
+    let (ender, other, ender_tty) = match side {
+        Side::Listener => (listener, client, &listener_tty),
+        Side::Client => (client, listener, &client_tty),
+    };
+    ender_tty.type_bytes(&[key]);
+    let start = Instant::now();
+    let ender = ender.wait();
+    let other = other.wait();
+    let took = start.elapsed();
+    let screens = format!(
+        "listener's terminal: {:?}; client's terminal: {:?}",
+        listener_tty.output(),
+        client_tty.output()
+    );
+    match key {
+        CTRL_C => {
+            assert_eq!(
+                ender.status.signal(),
+                Some(Signal::INT.as_raw()),
+                "{}: Ctrl-C should kill it; {screens}",
+                ender.description
+            );
+        }
+        _ => assert_eq!(
+            ender.status.code(),
+            Some(0),
+            "{}: {:?}; {screens}",
+            ender.description,
+            ender.status
+        ),
+    }
+    assert_eq!(
+        other.status.code(),
+        Some(0),
+        "{}: {:?}; {screens}",
+        other.description,
+        other.status
+    );
+    assert!(took < PROMPTLY, "the chat took {took:?} to end; {screens}");
+    if key == CTRL_D || side == Side::Client {
+        // The listener saw its peer go.
+        listener_tty.wait_for_output("peer closed");
+    }
+    assert_eq!(
+        listener_tty.termios(),
+        listener_settings,
+        "the listener's terminal settings changed"
+    );
+    assert_eq!(
+        client_tty.termios(),
+        client_settings,
+        "the client's terminal settings changed"
+    );
+    for (name, tty) in [("listener", &listener_tty), ("client", &client_tty)] {
+        assert!(
+            !is_nonblocking(tty.slave()),
+            "O_NONBLOCK left on the {name}'s terminal"
+        );
+    }
+}
+
+#[test]
+fn chat_ctrl_d_on_the_client() {
+    chat(CTRL_D, Side::Client);
+}
+
+#[test]
+fn chat_ctrl_d_on_the_listener() {
+    chat(CTRL_D, Side::Listener);
+}
+
+#[test]
+fn chat_ctrl_c_on_the_client() {
+    chat(CTRL_C, Side::Client);
+}
+
+#[test]
+fn chat_ctrl_c_on_the_listener() {
+    chat(CTRL_C, Side::Listener);
 }

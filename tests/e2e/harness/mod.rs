@@ -50,8 +50,21 @@ use std::time::Duration;
 /// How long anything may take before the test calls it a hang.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How soon "at once" is, generously, for a loaded machine.
+pub const PROMPTLY: Duration = Duration::from_secs(5);
+
 /// The binary under test.
 pub const TETE: &str = env!("CARGO_BIN_EXE_tete");
 
 pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * 1024;
+
+/// Asserts that `elapsed` lies within `[low, high]` seconds.
+#[track_caller]
+pub fn assert_elapsed(what: &str, elapsed: Duration, low: f64, high: f64) {
+    let secs = elapsed.as_secs_f64();
+    assert!(
+        (low..=high).contains(&secs),
+        "{what}: took {secs:.3} s, expected between {low} and {high} s"
+    );
+}
