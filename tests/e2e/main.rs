@@ -20,6 +20,7 @@ mod proxy;
 mod quiet_end;
 mod resources;
 mod room;
+mod room_limits;
 mod scripts;
 mod secure;
 mod sessions;

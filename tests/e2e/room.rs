@@ -16,7 +16,7 @@ use rustix::process::Signal;
 use crate::harness::*;
 use tete::secure::{CONFIRM_LEN, HELLO_LEN, Handshake, Role};
 
-const PASSWORD: &str = "a private room";
+pub(crate) const PASSWORD: &str = "a private room";
 
 /// How many handshakes the room runs at once (tete(1), SECURITY).
 const SLOTS: usize = 8;
@@ -25,7 +25,7 @@ const SLOTS: usize = 8;
 const HALF_HELLO: &[u8] = b"TETE\x02\x01\x00ABCDEFGHIJKLM";
 
 /// `tete [-v] -l EXTRA... 127.0.0.1 PORT` with the room password, waiting until it listens.
-fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
+pub(crate) fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
     let port = free_port();
     let mut args: Vec<String> = Vec::new();
     if verbose {
@@ -48,7 +48,7 @@ fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
 }
 
 /// `tete 127.0.0.1 PORT` with `password`.
-fn partner(port: u16, password: &str, stdin: Input) -> Tete {
+pub(crate) fn partner(port: u16, password: &str, stdin: Input) -> Tete {
     tete(["127.0.0.1".to_string(), port.to_string()])
         .password(password)
         .stdin(stdin)
@@ -56,7 +56,7 @@ fn partner(port: u16, password: &str, stdin: Input) -> Tete {
 
 /// The right partner gets in: both ends exit 0, each having printed what the other sent.
 #[track_caller]
-fn partner_gets_in(listener: Running, port: u16, listener_data: &[u8]) -> Finished {
+pub(crate) fn partner_gets_in(listener: Running, port: u16, listener_data: &[u8]) -> Finished {
     let up = random_bytes(u64::from(port), 40 * KIB + 3);
     let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
     partner_got_in(listener, client, &up, listener_data)
@@ -122,7 +122,9 @@ fn thirty_strangers_leave_the_room_open() {
 }
 
 /// Five silent connections and one that trickles a byte every 0.3 s hold slots, yet the
-/// partner's channel is up within about a second and a half of its start.
+/// partner's channel is up at once: within 3 s of its start, where a partner kept waiting for
+/// a stranger's slot would wait out the HELLO deadline (5 s). (It was 1.5 s, too close for a
+/// loaded machine; the channel takes a tenth of that here.)
 #[test]
 fn silence_and_trickles_do_not_hold_the_door() {
     let listener_data = random_bytes(2, 10 * KIB);
@@ -144,7 +146,7 @@ fn silence_and_trickles_do_not_hold_the_door() {
     listener.wait_for_stderr("secure channel up");
     let took = started.elapsed();
     assert!(
-        took < Duration::from_millis(1500),
+        took < Duration::from_secs(3),
         "{}: the partner's channel took {took:?} with strangers in the other slots",
         listener.description
     );
@@ -318,86 +320,6 @@ fn a_full_house_drops_the_least_progress_first() {
     drop(hellos);
 }
 
-/// A stranger that sends a whole HELLO and then nothing has the CONFIRM deadline (10 s from
-/// the accept), not the HELLO deadline (5 s): it is dropped after about 10 s, the room open.
-#[test]
-fn a_hello_without_confirm_has_ten_seconds() {
-    let listener_data = random_bytes(8, 10 * KIB);
-    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
-    let mut hello = Vec::new();
-    Handshake::new(Role::Connector, b"a stranger's guess", &mut hello);
-    let mut stranger = connect(loopback(port));
-    let connected = Instant::now();
-    stranger.write_all(&hello).expect("the stranger's HELLO");
-    let line = listener.wait_for_stderr("did not complete the handshake in time");
-    let took = connected.elapsed();
-    assert!(
-        took >= Duration::from_millis(9500) && took < Duration::from_secs(14),
-        "{}: dropped after {took:?}, not about 10 s: {line:?}",
-        listener.description
-    );
-    listener.assert_running("a stalled stranger guessed nothing");
-    partner_gets_in(listener, port, &listener_data);
-}
-
-/// Three guessers at once: their CONFIRMs are checked one a second, so the third is rejected
-/// about two seconds after the first.
-#[test]
-fn simultaneous_guesses_are_checked_one_a_second() {
-    let (mut listener, port) = room(true, &[], Input::Null);
-    let guessers: Vec<Running> = (0..3)
-        .map(|i| partner(port, &format!("guess {i}"), Input::Null).spawn())
-        .collect();
-    listener.wait_for_count("different passwords", 1);
-    let first = Instant::now();
-    listener.wait_for_count("different passwords", 3);
-    let spread = first.elapsed();
-    assert!(
-        spread >= Duration::from_millis(1800),
-        "{}: three guesses checked within {spread:?}",
-        listener.description
-    );
-    for guesser in guessers {
-        guesser.wait().assert_code(3);
-    }
-    listener.assert_running("three guesses are within the budget");
-}
-
-/// With `-k`, ten wrong guesses end the room with status 3 and a word about the password,
-/// although right partners came in between: an authenticated session does not reset the
-/// budget.
-#[test]
-fn ten_guesses_end_a_keep_open_room() {
-    let (mut listener, port) = room(false, &["-k"], Input::Null);
-    for attempt in 1..=10 {
-        let wrong = partner(port, &format!("guess {attempt}"), Input::Null).run();
-        wrong.assert_code(3);
-        assert!(
-            wrong.stderr.contains("different passwords"),
-            "attempt {attempt}: {:?}",
-            wrong.stderr
-        );
-        if attempt % 4 == 0 {
-            let right = partner(port, PASSWORD, Input::Bytes(b"in\n".to_vec())).run();
-            right.assert_success();
-        }
-        if attempt < 10 {
-            listener.wait_for_count("different passwords", attempt);
-            listener.assert_running(&format!("only {attempt} guesses"));
-        }
-    }
-    let listener = listener.wait();
-    listener.assert_code(3);
-    let last = listener.stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.contains("10 wrong passwords") && last.contains("choose another"),
-        "{}: the last line should say someone may be guessing: {:?}",
-        listener.description,
-        listener.stderr
-    );
-    assert_eq!(listener.stdout, b"in\nin\n", "the right partners' lines");
-}
-
 /// A listener holding eight pending strangers while a flood of junk connections comes and goes
 /// stays under 4 MiB: each handshake has a few hundred bytes of buffers, not a session's. (A
 /// debug build measured about 3.2 MiB, so the release bound holds for both.)
@@ -485,12 +407,14 @@ fn an_interruption_never_waits_for_a_stalled_peer() {
         fed > 4 * MIB as u64,
         "the sender stalled after only {fed} bytes"
     );
+    // At once: tete makes no wait of its own for the CLOSE to get through (a wait for the
+    // stalled peer would never end), so 3 s is margin for a loaded machine, not a grace period.
     let stopped = Instant::now();
     sender.signal(Signal::TERM);
-    let sender = sender.wait_within(Duration::from_secs(2));
+    let sender = sender.wait_within(PROMPTLY);
     sender.assert_signal(Signal::TERM);
     assert!(
-        stopped.elapsed() < Duration::from_secs(1),
+        stopped.elapsed() < Duration::from_secs(3),
         "{}: took {:?} to end",
         sender.description,
         stopped.elapsed()

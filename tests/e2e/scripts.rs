@@ -248,10 +248,10 @@ fn crlf_translates_many_lines() {
 /// `-d` means stdin is not there at all (nc's `-d`): no end of stream while tete runs, so a
 /// peer that takes a FIN as "the transfer is over" (nc, ncat) sends everything. The peer
 /// speaks and closes; tete prints it all and ends with 0, and only then does the peer see EOF.
-/// `--no-shutdown` changes nothing here.
+/// `--no-shutdown` changes nothing here (both at once).
 #[test]
 fn recv_only_never_half_closes() {
-    for (args, seed) in [(&["-d"][..], 130), (&["-d", "--no-shutdown"][..], 131)] {
+    let recv_only = |args: &[&str], seed: u64| {
         let greeting = random_bytes(seed, MIB + 3);
         let sent = greeting.clone();
         let peer = Peer::spawn(move |mut stream| {
@@ -270,7 +270,10 @@ fn recv_only_never_half_closes() {
         finished.assert_success().assert_quiet();
         assert_bytes_eq("what the peer received", b"", &late);
         assert_bytes_eq("what tete printed", &greeting, &finished.stdout);
-    }
+    };
+    at_once(&[&|| recv_only(&["-d"], 130), &|| {
+        recv_only(&["-d", "--no-shutdown"], 131)
+    }]);
 }
 
 /// `-d` never reads stdin: bytes waiting there are still there after tete has ended.

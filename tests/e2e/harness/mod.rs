@@ -45,6 +45,7 @@ pub use ports::*;
 pub use process::*;
 pub use terminal::*;
 
+use std::thread;
 use std::time::Duration;
 
 /// How long anything may take before the test calls it a hang.
@@ -67,4 +68,21 @@ pub fn assert_elapsed(what: &str, elapsed: Duration, low: f64, high: f64) {
         (low..=high).contains(&secs),
         "{what}: took {secs:.3} s, expected between {low} and {high} s"
     );
+}
+
+/// Runs `scenarios` at the same time, each on a thread of its own, and fails as the first of
+/// them to fail: for scenarios that spend their time waiting on tete's timers, so that the suite
+/// does not wait them out one after the other.
+pub fn at_once(scenarios: &[&(dyn Fn() + Sync)]) {
+    thread::scope(|scope| {
+        let running: Vec<_> = scenarios
+            .iter()
+            .map(|scenario| scope.spawn(scenario))
+            .collect();
+        for scenario in running {
+            if let Err(panic) = scenario.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 }
