@@ -13,6 +13,7 @@ mod chat;
 mod cli;
 mod docs;
 mod interop;
+mod links;
 mod mitm;
 mod password;
 mod progress;

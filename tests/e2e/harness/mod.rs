@@ -1,9 +1,11 @@
 //! The shared harness of tete's end-to-end tests, one module a concern: [`process`] (running
 //! tete), [`ports`] (ports, sockets, the test's own peers), [`fds`] (pipes and their flags),
 //! [`terminal`] (pseudo-terminals and what a person sees on them), [`peers`] (real programs,
-//! and skipping) and [`data`].
+//! and skipping), [`netns`] (hosts in network namespaces joined by real links, root only) and
+//! [`data`].
 //!
-//! Every test runs the real `tete` binary over loopback (127.0.0.1 or ::1), nothing else. The rules
+//! Every test runs the real `tete` binary over loopback (127.0.0.1 or ::1), or between hosts in
+//! network namespaces of its own with addresses from 198.18.0.0/15; nothing else. The rules
 //! the harness enforces so that individual tests do not have to remember them:
 //!
 //! - **No fixed ports.** [`free_port`] checks that the port it gives is free (and keeps it
@@ -17,21 +19,23 @@
 //!   not happen.
 //! - **Nothing can hang the run.** Every wait has a deadline ([`TIMEOUT`] unless said otherwise);
 //!   a child still running at its deadline is killed and the test fails saying that it hung. A
-//!   [`Running`] or [`Process`] dropped early (a failing test) kills its child, and peers'
-//!   sockets carry read and write timeouts.
+//!   [`Running`] or [`Process`] dropped early (a failing test) kills its child, a [`Net`] its
+//!   namespaces and every process in them, and peers' sockets carry read and write timeouts.
 //! - **Exact checks.** [`assert_bytes_eq`] compares whole transfers and reports the first
 //!   difference; [`Finished`] asserts exit statuses and error lines with the command and its
 //!   stderr in the message.
 //! - **No leaked descriptors.** Every descriptor the harness creates is close-on-exec, so one
 //!   test's pipe or terminal never ends up in another test's child (where it would keep an EOF or
 //!   a hang-up from happening).
-//! - **Skips say so.** A test whose program is missing says `SKIPPED:` ([`skip`]).
+//! - **No silent skips in CI.** A test whose program is missing, or that needs root, says
+//!   `SKIPPED:` ([`skip`]); under `TETE_REQUIRE_PEERS=1` (`.ci/run`) it fails instead.
 //!
 //! Test data is deterministic ([`XorShift`]) and lives in a per-test [`TempDir`] that is removed
 //! when the test ends.
 
 mod data;
 mod fds;
+mod netns;
 mod peers;
 mod ports;
 mod process;
@@ -40,6 +44,7 @@ mod watch;
 
 pub use data::*;
 pub use fds::*;
+pub use netns::*;
 pub use peers::*;
 pub use ports::*;
 pub use process::*;

@@ -204,8 +204,18 @@ impl Drop for Process {
 /// a probe would be a stranger to it).
 #[track_caller]
 pub fn wait_listening_on(server: &mut Process, port: u16) {
+    wait_listening_in(server, port, || listening_on(port));
+}
+
+/// Waits until `listening()` says that `server` listens on `port`.
+#[track_caller]
+pub(super) fn wait_listening_in(
+    server: &mut Process,
+    port: u16,
+    mut listening: impl FnMut() -> bool,
+) {
     let deadline = Instant::now() + TIMEOUT;
-    while !listening_on(port) {
+    while !listening() {
         server.assert_running();
         assert!(
             Instant::now() < deadline,

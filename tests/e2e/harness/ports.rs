@@ -183,13 +183,20 @@ pub const ESTABLISHED: u8 = 0x01;
 pub const TIME_WAIT: u8 = 0x06;
 pub const LISTENING: u8 = 0x0a;
 
+/// Where a network namespace lists its TCP sockets.
+pub(super) const TCP_TABLES: [&str; 2] = ["/proc/net/tcp", "/proc/net/tcp6"];
+
 /// Every TCP socket of this network namespace, IPv4 and IPv6.
 pub fn tcp_sockets() -> Vec<TcpSocket> {
+    let tables = TCP_TABLES.map(|table| fs::read_to_string(table).unwrap_or_default());
+    parse_tcp_tables(&tables.concat())
+}
+
+/// The sockets in the text of [`TCP_TABLES`] (their heading lines are passed over).
+pub(super) fn parse_tcp_tables(text: &str) -> Vec<TcpSocket> {
     let port = |field: &str| u16::from_str_radix(field.rsplit(':').next()?, 16).ok();
-    let mut sockets = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let text = fs::read_to_string(table).unwrap_or_default();
-        sockets.extend(text.lines().skip(1).filter_map(|line| {
+    text.lines()
+        .filter_map(|line| {
             // sl, local_address, rem_address, st, tx_queue:rx_queue, ...
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (_, unread) = fields.get(4)?.split_once(':')?;
@@ -199,14 +206,18 @@ pub fn tcp_sockets() -> Vec<TcpSocket> {
                 state: u8::from_str_radix(fields.get(3)?, 16).ok()?,
                 unread: u64::from_str_radix(unread, 16).ok()?,
             })
-        }));
-    }
-    sockets
+        })
+        .collect()
 }
 
 /// Whether a socket listens on `port`.
 pub fn listening_on(port: u16) -> bool {
-    tcp_sockets()
+    listens(&tcp_sockets(), port)
+}
+
+/// Whether one of `sockets` listens on `port`.
+pub(super) fn listens(sockets: &[TcpSocket], port: u16) -> bool {
+    sockets
         .iter()
         .any(|socket| socket.local_port == port && socket.state == LISTENING)
 }

@@ -49,6 +49,8 @@ pub enum Output {
 
 /// A tete command line about to run. Defaults: stdin `/dev/null`, stdout and stderr captured.
 pub struct Tete {
+    /// What runs tete (`ip netns exec NS`), if anything.
+    prefix: Vec<OsString>,
     args: Vec<OsString>,
     /// Environment variables to set (TETE_PASSWORD is removed unless set here).
     env: Vec<(OsString, OsString)>,
@@ -61,6 +63,7 @@ pub struct Tete {
 /// `tete ARGS...`
 pub fn tete<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Tete {
     Tete {
+        prefix: Vec::new(),
         args: args.into_iter().map(|a| a.as_ref().to_owned()).collect(),
         env: Vec::new(),
         stdin: Input::Null,
@@ -105,9 +108,21 @@ impl Tete {
         self
     }
 
+    /// Runs tete through `prefix` (a program and its arguments that end by running the rest
+    /// of the command line, as `ip netns exec NS` does), which keeps tete's process id.
+    pub(super) fn prefixed(mut self, prefix: Vec<OsString>) -> Tete {
+        self.prefix = prefix;
+        self
+    }
+
     /// The command as a shell would spell it, for messages.
     pub fn describe(&self) -> String {
-        let mut words = vec!["tete".to_string()];
+        let mut words: Vec<String> = self
+            .prefix
+            .iter()
+            .map(|word| word.to_string_lossy().into_owned())
+            .collect();
+        words.push("tete".to_string());
         for arg in &self.args {
             let arg = arg.to_string_lossy();
             if arg.is_empty() || arg.contains(' ') {
@@ -140,7 +155,14 @@ impl Tete {
     /// Starts tete.
     pub fn spawn(self) -> Running {
         let description = self.describe();
-        let mut command = Command::new(TETE);
+        let mut command = match self.prefix.split_first() {
+            None => Command::new(TETE),
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(TETE);
+                command
+            }
+        };
         command.args(&self.args).env_remove("TETE_PASSWORD");
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         let mut feed = None;
