@@ -278,6 +278,7 @@ fn idle_timeout_waits_for_the_channel() {
     );
     let _silent = connect(loopback(port));
     listener.wait_for_stderr("connection from");
+    // Watching for what must not happen: twice -i's time, with the stranger connected.
     thread::sleep(Duration::from_secs(1));
     assert_still_running(&mut listener, "-i must not end a password listener");
     right_peer_completes(listener, port, PASSWORD, &listener_data);
@@ -490,14 +491,9 @@ fn send_only_connector() {
     stdin
         .write_all(first)
         .expect("writing to the connector's stdin");
-    let deadline = Instant::now() + TIMEOUT;
-    while std::fs::metadata(&out).map_or(0, |meta| meta.len()) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the listener printed nothing within {TIMEOUT:?}"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("the listener printing", TIMEOUT, || {
+        std::fs::metadata(&out).is_ok_and(|meta| meta.len() > 0)
+    });
     stdin
         .write_all(rest)
         .expect("writing to the connector's stdin");

@@ -90,11 +90,9 @@ fn peer_eof_while_stdout_pipe_is_full() {
         .spawn();
     peer.join();
     // Only once the pipe is full does the test start reading it.
-    let deadline = Instant::now() + TIMEOUT;
-    while pending_bytes(&stdout_read) < data.len() {
-        assert!(Instant::now() < deadline, "tete never filled its stdout");
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("tete filling its stdout", TIMEOUT, || {
+        pending_bytes(&stdout_read) >= data.len()
+    });
     let received = read_exact_within(&mut stdout_read, data.len(), TIMEOUT);
     let finished = running.wait();
     finished.assert_success().assert_quiet();

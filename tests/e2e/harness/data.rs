@@ -1,9 +1,12 @@
-//! Test data: deterministic pseudo-random bytes, exact comparisons of whole transfers, and a
-//! directory of its own for each test.
+//! Test data: deterministic pseudo-random bytes, fed to a sink while counting them, exact
+//! comparisons of whole transfers, and a directory of its own for each test.
 
 use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use super::KIB;
 
 /// A xorshift64 generator: deterministic pseudo-random test data.
 pub struct XorShift(u64);
@@ -114,4 +117,33 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
     }
+}
+
+/// Writes all of `data` to `sink` in 64 KiB pieces, counting the bytes written in `counter`.
+pub fn write_counting(sink: &mut impl Write, data: &[u8], counter: &AtomicU64) -> io::Result<()> {
+    let mut sent = 0;
+    for piece in data.chunks(64 * KIB) {
+        sink.write_all(piece)?;
+        sent += piece.len() as u64;
+        counter.store(sent, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+/// Writes `total` bytes (a repeated pseudo-random block) to `sink`, counting them in `counter`,
+/// until done or a write fails. Returns how many were written.
+pub fn stream_into(sink: &mut impl Write, total: u64, counter: &AtomicU64) -> u64 {
+    let block = random_bytes(7, 64 * KIB);
+    let mut sent = 0u64;
+    while sent < total {
+        let len = block.len().min((total - sent) as usize);
+        match sink.write(&block[..len]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                sent += n as u64;
+                counter.store(sent, Ordering::SeqCst);
+            }
+        }
+    }
+    sent
 }

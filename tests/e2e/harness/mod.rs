@@ -1,5 +1,5 @@
 //! The shared harness of tete's end-to-end tests, one module a concern: [`process`] (running
-//! tete), [`ports`] (ports, sockets, the test's own peers), [`fds`] (pipes and their flags),
+//! tete) and [`finished`] (how it ended), [`ports`] (ports, sockets, the test's own peers), [`fds`] (pipes and their flags),
 //! [`terminal`] (pseudo-terminals and what a person sees on them), [`peers`] (real programs,
 //! and skipping), [`netns`] (hosts in network namespaces joined by real links, root only) and
 //! [`data`].
@@ -35,6 +35,7 @@
 
 mod data;
 mod fds;
+mod finished;
 mod netns;
 mod peers;
 mod ports;
@@ -44,6 +45,7 @@ mod watch;
 
 pub use data::*;
 pub use fds::*;
+pub use finished::*;
 pub use netns::*;
 pub use peers::*;
 pub use ports::*;

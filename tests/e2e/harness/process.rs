@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, mpsc};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, Signal};
 
 use super::watch::Watch;
-use super::{TETE, TIMEOUT};
+use super::{Finished, TETE, TIMEOUT};
 
 /// What tete's stdin is.
 pub enum Input {
@@ -544,151 +544,4 @@ pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool
 pub fn parse_listening(line: &str) -> Option<SocketAddr> {
     let rest = &line[line.find("listening on ")? + "listening on ".len()..];
     rest.split_whitespace().next()?.parse().ok()
-}
-
-/// How a tete run ended.
-pub struct Finished {
-    pub description: String,
-    pub status: ExitStatus,
-    pub stdout: Vec<u8>,
-    pub stderr: String,
-}
-
-impl Finished {
-    /// Asserts exit status `code`.
-    #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Finished {
-        assert_eq!(
-            self.status.code(),
-            Some(code),
-            "{}: expected exit status {code}, got {:?}; stderr: {:?}",
-            self.description,
-            self.status,
-            self.stderr
-        );
-        self
-    }
-
-    /// Asserts exit status 0.
-    #[track_caller]
-    pub fn assert_success(&self) -> &Finished {
-        self.assert_code(0)
-    }
-
-    /// Asserts that `signal` ended tete.
-    #[track_caller]
-    pub fn assert_signal(&self, signal: Signal) -> &Finished {
-        assert_eq!(
-            self.status.signal(),
-            Some(signal.as_raw()),
-            "{}: expected death by {signal:?}, got {:?}; stderr: {:?}",
-            self.description,
-            self.status,
-            self.stderr
-        );
-        self
-    }
-
-    /// Asserts that stderr is exactly one line starting `tete: `, and returns it.
-    #[track_caller]
-    pub fn error_line(&self) -> &str {
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert!(
-            lines.len() == 1 && self.stderr.ends_with('\n'),
-            "{}: expected one line on stderr, got {:?}",
-            self.description,
-            self.stderr
-        );
-        assert!(
-            lines[0].starts_with("tete: "),
-            "{}: the error line should start with 'tete: ': {:?}",
-            self.description,
-            lines[0]
-        );
-        lines[0]
-    }
-
-    /// Asserts that nothing went to stderr.
-    #[track_caller]
-    pub fn assert_quiet(&self) -> &Finished {
-        assert!(
-            self.stderr.is_empty(),
-            "{}: expected nothing on stderr, got {:?}",
-            self.description,
-            self.stderr
-        );
-        self
-    }
-}
-
-/// Runs tete with each command line of `cases`, which must all be usage errors: exit status 2,
-/// one line `tete: ...` that mentions `--help` (and the second element, if any), nothing on
-/// stdout. Reports every case that fails at once.
-pub fn assert_usage_errors(cases: &[(Vec<&str>, Option<&str>)]) {
-    let mut failures = Vec::new();
-    for (args, mentions) in cases {
-        let finished = tete(args).run();
-        let lines: Vec<&str> = finished.stderr.lines().collect();
-        let problem = if finished.status.code() != Some(2) {
-            Some(format!("exit status {:?}", finished.status))
-        } else if lines.len() != 1 || !lines[0].starts_with("tete: ") {
-            Some("not one line starting 'tete: '".to_string())
-        } else if !lines[0].contains("--help") {
-            Some("no mention of --help".to_string())
-        } else if let Some(missing) = mentions.filter(|m| !lines[0].contains(m)) {
-            Some(format!("no mention of {missing:?}"))
-        } else if !finished.stdout.is_empty() {
-            Some("output on stdout".to_string())
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            failures.push(format!(
-                "{}: {problem}; stderr {:?}",
-                finished.description, finished.stderr
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "bad command lines handled wrongly:\n{}",
-        failures.join("\n")
-    );
-}
-
-/// Writes all of `data` to `sink` in 64 KiB pieces, counting the bytes written in `counter`.
-pub fn write_counting(
-    sink: &mut impl Write,
-    data: &[u8],
-    counter: &std::sync::atomic::AtomicU64,
-) -> io::Result<()> {
-    let mut sent = 0;
-    for piece in data.chunks(64 * super::KIB) {
-        sink.write_all(piece)?;
-        sent += piece.len() as u64;
-        counter.store(sent, std::sync::atomic::Ordering::SeqCst);
-    }
-    Ok(())
-}
-
-/// Writes `total` bytes (a repeated pseudo-random block) to `sink`, counting them in `counter`,
-/// until done or a write fails. Returns how many were written.
-pub fn stream_into(
-    sink: &mut impl Write,
-    total: u64,
-    counter: &std::sync::atomic::AtomicU64,
-) -> u64 {
-    let block = super::random_bytes(7, 64 * super::KIB);
-    let mut sent = 0u64;
-    while sent < total {
-        let len = block.len().min((total - sent) as usize);
-        match sink.write(&block[..len]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                sent += n as u64;
-                counter.store(sent, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-    }
-    sent
 }
