@@ -60,16 +60,11 @@ fn a_slow_link_carries_a_transfer_whole() {
     let (file, data) = dir.random_file("data6", MIB, 501);
     let (listen, port) = (link.b.ipv6.to_string(), free_port());
     let out = dir.join("received6");
-    let mut nc = receiver.spawn(
-        &dir,
-        &nc,
-        &["-l", &listen, &port.to_string()],
-        None,
-        Some(&out),
-    );
+    let (nc, port_arg) = (nc.to_str().expect("a UTF-8 path"), port.to_string());
+    let mut nc = receiver.spawn(&dir, &[nc, "-l", &listen, &port_arg], Some(&out));
     receiver.wait_listening_on(&mut nc, port);
     sender
-        .tete([listen.as_str(), &port.to_string()])
+        .tete([listen.as_str(), port_arg.as_str()])
         .stdin(Input::File(file))
         .run()
         .assert_success()

@@ -15,7 +15,7 @@
 //! let link = net.link(&a, &b); // 198.19.N.1 on a, .2 on b (and 2001:db8:1NN::1, ::2)
 //! link.rate_mbit(50); // a tbf qdisc on both ends
 //! let listener = b.tete(["-v", "-l", &link.b.ipv4.to_string(), "0"]).spawn(); // a Running
-//! let nc = b.spawn(&dir, &nc_path, &["-l", ...], None, Some(&out)); // any program: a Process
+//! let nc = b.spawn(&dir, &["nc", "-l", ...], Some(&out)); // any program: a Process
 //! b.wait_listening_on(&mut nc, port); // b's own /proc/net/tcp
 //! link.b.down(); // b vanishes from the link: no FIN, no RST (addresses kept)
 //! link.b.up(); // and is back, once the link is up again
@@ -334,19 +334,12 @@ impl Host {
         wait_listening_in(server, port, || listens(&self.tcp_sockets(), port));
     }
 
-    /// `program ARGS...` started inside this host (see [`Process::spawn`]).
-    pub fn spawn(
-        &self,
-        dir: &TempDir,
-        program: &Path,
-        args: &[&str],
-        stdin: Option<&Path>,
-        stdout: Option<&Path>,
-    ) -> Process {
-        let program = program.to_str().expect("a UTF-8 path");
-        let mut all = vec!["netns", "exec", &self.namespace, program];
-        all.extend_from_slice(args);
-        Process::spawn(dir, &self.ip, &all, stdin, stdout)
+    /// `command` (a program and its arguments) started inside this host, its stdin /dev/null,
+    /// its stdout to `stdout` (or with its stderr in its log): see [`Process::spawn`].
+    pub fn spawn(&self, dir: &TempDir, command: &[&str], stdout: Option<&Path>) -> Process {
+        let mut all = vec!["netns", "exec", &self.namespace];
+        all.extend_from_slice(command);
+        Process::spawn(dir, &self.ip, &all, None, stdout)
     }
 
     /// `tete ARGS...` to run inside this host: `ip netns exec NAMESPACE tete ARGS...`, with

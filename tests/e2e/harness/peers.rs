@@ -6,6 +6,7 @@ use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -102,7 +103,12 @@ impl Process {
             .file_name()
             .map_or("program".into(), |name| name.to_string_lossy().into_owned());
         let mut description = format!("{name} {}", args.join(" "));
-        let log = dir.join(&format!("{name}.log"));
+        // Of its own: two programs of one test may have one name (`ip`, for those in a host).
+        static LOGS: AtomicUsize = AtomicUsize::new(0);
+        let log = dir.join(&format!(
+            "{name}.{}.log",
+            LOGS.fetch_add(1, Ordering::SeqCst)
+        ));
         let log_file = File::create(&log).unwrap_or_else(|err| panic!("{log:?}: {err}"));
         let mut command = Command::new(program);
         command.args(args);
