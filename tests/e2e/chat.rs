@@ -470,13 +470,14 @@ fn the_password_prompt_comes_before_the_chat() {
     let pty = Pty::open();
     pty.set_size(ROWS, COLS);
     let settings = pty.termios();
-    let port = free_port().to_string();
-    let listener = tete(["-P", "-l", "127.0.0.1", &port])
+    let mut listener = tete(["-P", "-l", "127.0.0.1", "0"])
         .stdin(Input::Fd(pty.slave_fd()))
         .stdout(Output::Fd(pty.slave_fd()))
         .stderr(Output::Fd(pty.slave_fd()))
         .controlling_terminal()
         .spawn();
+    // Bound before it asks (port 0: the OS picks).
+    let port = listener.wait_listening_socket().to_string();
     pty.wait_for_output("Password: ");
     let at_prompt = pty.termios();
     assert!(
@@ -533,21 +534,21 @@ fn verbose_messages_do_not_break_the_input_line() {
     let pty = Pty::open();
     pty.set_size(ROWS, COLS);
     let settings = pty.termios();
-    let port = free_port();
-    let listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+    let listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .stdin(Input::Fd(pty.slave_fd()))
         .stdout(Output::Fd(pty.slave_fd()))
         .stderr(Output::Fd(pty.slave_fd()))
         .controlling_terminal()
         .spawn();
-    pty.wait_for_output("listening on ");
+    let line = pty.wait_for_output("listening on ");
+    let addr = parse_listening(&line).unwrap_or_else(|| panic!("not an address: {line:?}"));
     wait_until("raw mode", TIMEOUT, || !pty.termios().canonical());
     pty.type_bytes(b"typed while waiting");
     pty.wait_for_screen(&[], "the half-typed line", |screen| {
         input_row(screen).as_deref() == Some("> typed while waiting")
     });
 
-    let mut peer = connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let mut peer = connect(addr);
     // The message first, then the input line drawn again below it: the screen is judged once
     // both are drawn (between the two, the cursor is on an empty row).
     pty.wait_for_screen(&[], "the connection's message", |screen| {

@@ -102,7 +102,7 @@ fn curl_fetches_from_tete() {
     )
     .into_bytes();
     response.extend_from_slice(&body);
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &free_port().to_string()])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .stdin(Input::Bytes(response))
         .spawn();
     let addr = listener.wait_listening();
@@ -393,11 +393,12 @@ fn transfer(program: &Path, netcat: &dyn Netcat, case: Case, seed: u64) {
                 Case::TeteListensAndSends => (Input::File(file.clone()), Output::Null),
                 _ => (Input::Null, Output::File(out.clone())),
             };
-            let mut listener = tete(["-v", "-l", "127.0.0.1", port_arg])
+            let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
                 .stdin(stdin)
                 .stdout(stdout)
                 .spawn();
-            listener.wait_listening();
+            let port_arg = listener.wait_listening().port().to_string();
+            let port_arg = port_arg.as_str();
             let run = match case {
                 Case::TeteListensAndSends => netcat.connect_receive(port_arg, &out),
                 _ => netcat.connect_send(port_arg, &file),
@@ -494,11 +495,10 @@ fn send_to_default_receiver(program: &Path, seed: u64) {
     let dir = TempDir::new("default-receiver");
     let (file, _) = dir.random_file("in", LARGE, seed);
     let out = dir.join("out");
-    let port = free_port().to_string();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .stdin(Input::File(file.clone()))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port().to_string();
     let mut peer = PeerRun::new(&["127.0.0.1", &port])
         .stdout(&out)
         .spawn(&dir, program);

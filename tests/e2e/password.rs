@@ -20,20 +20,14 @@ fn prompt_on_a_terminal() -> (Pty, Termios, Running, u16) {
     let tty = Pty::open();
     let original = tty.termios();
     assert!(original.echo(), "a fresh terminal echoes");
-    let port = free_port();
-    let listener = tete([
-        "-P",
-        "-v",
-        "--no-chat",
-        "-l",
-        "127.0.0.1",
-        &port.to_string(),
-    ])
-    .stdin(Input::Fd(tty.slave_fd()))
-    .stdout(Output::Fd(tty.slave_fd()))
-    .stderr(Output::Fd(tty.slave_fd()))
-    .controlling_terminal()
-    .spawn();
+    let mut listener = tete(["-P", "-v", "--no-chat", "-l", "127.0.0.1", "0"])
+        .stdin(Input::Fd(tty.slave_fd()))
+        .stdout(Output::Fd(tty.slave_fd()))
+        .stderr(Output::Fd(tty.slave_fd()))
+        .controlling_terminal()
+        .spawn();
+    // Bound before it asks (port 0: the OS picks).
+    let port = listener.wait_listening_socket();
     tty.wait_for_output("Password: ");
     // The prompt is on the screen: what the user types now must not show.
     let during = tty.termios();
@@ -112,18 +106,11 @@ fn password_file_first_line() {
     let dir = TempDir::new("password-file");
     let file = dir.file("pw", b"s3cret words\nsecond line\n");
     let down = random_bytes(81, 100 * KIB);
-    let port = free_port();
-    let mut listener = tete([
-        "-v",
-        "--password-file",
-        file.to_str().unwrap(),
-        "-l",
-        "127.0.0.1",
-        &port.to_string(),
-    ])
-    .stdin(Input::Bytes(down.clone()))
-    .spawn();
-    listener.wait_listening();
+    let file = file.to_str().unwrap();
+    let mut listener = tete(["-v", "--password-file", file, "-l", "127.0.0.1", "0"])
+        .stdin(Input::Bytes(down.clone()))
+        .spawn();
+    let port = listener.wait_listening().port();
     right_peer_completes(listener, port, "s3cret words", &down);
 }
 

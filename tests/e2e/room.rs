@@ -24,22 +24,24 @@ const SLOTS: usize = 8;
 /// SPAKE2 message. Never finished.
 const HALF_HELLO: &[u8] = b"TETE\x02\x01\x00ABCDEFGHIJKLM";
 
-/// `tete [-v] -l EXTRA... 127.0.0.1 PORT` with the room password, waiting until it listens.
+/// `tete [-v] -l EXTRA... 127.0.0.1 0` with the room password, waiting until it listens; and
+/// the port the OS picked.
 pub(crate) fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
-    let port = free_port();
     let mut args: Vec<String> = Vec::new();
     if verbose {
         args.push("-v".into());
     }
     args.push("-l".into());
     args.extend(extra.iter().map(|arg| arg.to_string()));
-    args.extend(["127.0.0.1".to_string(), port.to_string()]);
+    args.extend(["127.0.0.1".to_string(), "0".to_string()]);
     let mut listener = tete(&args)
         .password(PASSWORD)
         .stdin(stdin)
         .stderr(Output::Capture)
         .spawn();
-    wait_until("the room listens", TIMEOUT, || {
+    let port = listener.wait_listening_socket();
+    // The tests count this probe among the room's first strangers.
+    wait_until("the room accepts", TIMEOUT, || {
         std::net::TcpStream::connect_timeout(&loopback(port), Duration::from_millis(100)).is_ok()
     });
     // That probe was itself a stranger: give the room a moment to drop it.
@@ -387,13 +389,12 @@ fn an_interrupted_transfer_is_incomplete() {
 #[test]
 fn an_interruption_never_waits_for_a_stalled_peer() {
     let (unread, stdout) = pipe();
-    let port = free_port();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .password(PASSWORD)
         .stdin(Input::Null)
         .stdout(Output::Fd(stdout.into()))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port();
     let mut sender = partner(port, PASSWORD, Input::Pipe).spawn();
     let mut stdin = sender.take_stdin();
     let stdin_left = stdin.as_fd().try_clone_to_owned().expect("dup stdin");
@@ -428,7 +429,6 @@ fn an_interruption_never_waits_for_a_stalled_peer() {
 /// status 0, with no word of truncation.
 #[test]
 fn ctrl_c_in_a_private_chat_is_leaving() {
-    let port = free_port().to_string();
     let chat = |args: &[&str], pty: &Pty| {
         tete(args)
             .password(PASSWORD)
@@ -439,12 +439,9 @@ fn ctrl_c_in_a_private_chat_is_leaving() {
     };
     let here = Pty::open();
     let there = Pty::open();
-    let listener = chat(&["-l", "127.0.0.1", &port], &here);
+    let mut listener = chat(&["-l", "127.0.0.1", "0"], &here);
     wait_until("the chat listens", TIMEOUT, || !here.termios().canonical());
-    let port_number: u16 = port.parse().expect("the port");
-    wait_until("the port is open", TIMEOUT, || {
-        std::net::TcpStream::connect(loopback(port_number)).is_ok()
-    });
+    let port = listener.wait_listening_socket().to_string();
     let connector = chat(&["127.0.0.1", &port], &there);
     there.type_bytes(b"hello\r");
     here.wait_for_output("hello");

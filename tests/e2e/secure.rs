@@ -140,13 +140,12 @@ fn round_trip(name: &str, up_len: usize, down_len: usize) {
     let (up_file, up) = dir.random_file("up", up_len, 11);
     let (down_file, down) = dir.random_file("down", down_len, 12);
     let (listener_out, client_out) = (dir.join("listener.out"), dir.join("client.out"));
-    let port = free_port();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .password(PASSWORD)
         .stdin(Input::File(down_file))
         .stdout(Output::File(listener_out.clone()))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port();
     let client = connector(&["-v"], port, PASSWORD)
         .stdin(Input::File(up_file))
         .stdout(Output::File(client_out.clone()))
@@ -438,12 +437,11 @@ fn recv_only_connector() {
 fn keep_open_serves_two_peers_in_turn() {
     let dir = TempDir::new("secure-keep-open");
     let out = dir.join("listener.out");
-    let port = free_port();
-    let mut listener = tete(["-k", "-v", "-l", "127.0.0.1", &port.to_string()])
+    let mut listener = tete(["-k", "-v", "-l", "127.0.0.1", "0"])
         .password(PASSWORD)
         .stdout(Output::File(out.clone()))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port();
     let first = marker_text("first peer ", 100 * KIB);
     let second = marker_text("second peer ", 150 * KIB);
     for (turn, data) in [(1, &first), (2, &second)] {
@@ -476,13 +474,12 @@ fn send_only_connector() {
     let hi = dir.file("hi", b"the listener says hi\n");
     let out = dir.join("listener.out");
     let up = random_bytes(111, MIB + 5);
-    let port = free_port();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .password(PASSWORD)
         .stdin(Input::File(hi))
         .stdout(Output::File(out.clone()))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port();
     let mut client = connector(&["--send-only"], port, PASSWORD)
         .stdin(Input::Pipe)
         .spawn();

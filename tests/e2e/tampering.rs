@@ -229,13 +229,12 @@ fn mixed_pair_negotiates_chacha() {
     let dir = TempDir::new("secure-mixed");
     let (up_file, up) = dir.random_file("up", 700 * KIB + 3, 131);
     let (down_file, down) = dir.random_file("down", 500 * KIB + 9, 132);
-    let port = free_port();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .password(PASSWORD)
         .env("TETE_TEST_CIPHER", "chacha20-poly1305")
         .stdin(Input::File(down_file))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port();
     let mitm = Mitm::start(port, None, 0, untouched());
     let client = connector(&[], mitm.port(), PASSWORD)
         .stdin(Input::File(up_file))

@@ -41,10 +41,8 @@ fn wait_for_echo(tty: &Pty, on: bool, when: &str) {
 fn ctrl_z_then_fg_at_the_prompt_keeps_the_password_hidden() {
     let tty = Pty::open();
     let original = tty.termios();
-    let port = free_port();
     // Without chat mode, whose raw terminal would follow the prompt (chat.rs).
-    let port = port.to_string();
-    let _job = JobShell::start(&tty, &["-P", "-v", "--no-chat", "-l", "127.0.0.1", &port]);
+    let _job = JobShell::start(&tty, &["-P", "-v", "--no-chat", "-l", "127.0.0.1", "0"]);
     tty.wait_for_output("Password: ");
     assert_echo(&tty, false, "at the prompt");
 
@@ -142,11 +140,8 @@ fn chat(key: u8, side: Side) {
             .spawn()
     };
 
-    let port = free_port();
-    let listener = on(
-        &listener_tty,
-        tete(["-v", "-l", "127.0.0.1", &port.to_string()]),
-    );
+    let mut listener = on(&listener_tty, tete(["-v", "-l", "127.0.0.1", "0"]));
+    let port = listener.wait_listening_socket();
     let line = listener_tty.wait_for_output("listening on ");
     assert_eq!(
         parse_listening(&line),

@@ -8,8 +8,10 @@
 //! network namespaces of its own with addresses from 198.18.0.0/15; nothing else. The rules
 //! the harness enforces so that individual tests do not have to remember them:
 //!
-//! - **No fixed ports.** [`free_port`] checks that the port it gives is free (and keeps it
-//!   apart from the ports the OS picks); [`Peer`] binds port 0 itself.
+//! - **No fixed ports.** tete listens on port 0 and the test learns the port the OS picked
+//!   ([`Running::wait_listening`], [`Running::wait_listening_socket`]); [`Peer`] binds port 0
+//!   itself; [`free_port`] (a port free when checked, apart from the ones the OS picks) is for
+//!   closed ports and programs that must be told their port.
 //! - **Readiness, not sleeps.** [`Running::wait_listening`] reads tete's `-v` stderr until
 //!   `tete: listening on ADDR:PORT`; [`Running::wait_for_stderr`] and [`Pty::wait_for_output`]
 //!   wait for any other text, woken by each byte; [`Running::wait_until_stalled`] asks the

@@ -175,6 +175,8 @@ pub struct TcpSocket {
     pub state: u8,
     /// Bytes received and not yet read; for a listening socket, the connections in its backlog.
     pub unread: u64,
+    /// The socket's inode: which process holds it (`/proc/PID/fd`).
+    pub inode: u64,
 }
 
 /// The TCP states of [`TcpSocket::state`]: a connection that is up, one closed (its port kept a
@@ -197,7 +199,8 @@ pub(super) fn parse_tcp_tables(text: &str) -> Vec<TcpSocket> {
     let port = |field: &str| u16::from_str_radix(field.rsplit(':').next()?, 16).ok();
     text.lines()
         .filter_map(|line| {
-            // sl, local_address, rem_address, st, tx_queue:rx_queue, ...
+            // sl, local_address, rem_address, st, tx_queue:rx_queue, tr:tm->when, retrnsmt, uid,
+            // timeout, inode, ...
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (_, unread) = fields.get(4)?.split_once(':')?;
             Some(TcpSocket {
@@ -205,6 +208,7 @@ pub(super) fn parse_tcp_tables(text: &str) -> Vec<TcpSocket> {
                 remote_port: port(fields.get(2)?)?,
                 state: u8::from_str_radix(fields.get(3)?, 16).ok()?,
                 unread: u64::from_str_radix(unread, 16).ok()?,
+                inode: fields.get(9)?.parse().ok()?,
             })
         })
         .collect()

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
 
+use super::ports::parse_tcp_tables;
 use super::watch::Watch;
-use super::{Finished, TETE, TIMEOUT};
+use super::{Finished, LISTENING, TETE, TIMEOUT};
 
 /// What tete's stdin is.
 pub enum Input {
@@ -304,6 +305,32 @@ impl Running {
         }
     }
 
+    /// Waits until tete holds a listening TCP socket and returns its port: for a listener on
+    /// port 0 (the OS picks, so no other test run can take it first) that runs without `-v`.
+    /// Fails the test, with tete's stderr, if tete ends first.
+    #[track_caller]
+    pub fn wait_listening_socket(&mut self) -> u16 {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(port) = listening_port_of(self.pid()) {
+                return port;
+            }
+            if let Some(status) = self.try_status() {
+                panic!(
+                    "{}: ended ({status:?}) before it listened; stderr {:?}",
+                    self.description,
+                    self.stderr_so_far()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: not listening within {TIMEOUT:?}",
+                self.description
+            );
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Waits for `-v`'s `tete: listening on ADDR:PORT` and returns that address.
     #[track_caller]
     pub fn wait_listening(&mut self) -> SocketAddr {
@@ -485,6 +512,30 @@ fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
         .lines()
         .find_map(|line| line.strip_prefix(name))
         .map(str::trim)
+}
+
+/// The port of a listening TCP socket that process `pid` holds, if it holds one (in its own
+/// network namespace: `/proc/PID/net`).
+fn listening_port_of(pid: u32) -> Option<u16> {
+    let held: Vec<u64> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .flatten()
+        .filter_map(|fd| {
+            let target = fs::read_link(fd.path()).ok()?;
+            let target = target.to_str()?;
+            target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let tables = ["tcp", "tcp6"]
+        .map(|table| fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default());
+    parse_tcp_tables(&tables.concat())
+        .iter()
+        .find(|socket| socket.state == LISTENING && held.contains(&socket.inode))
+        .map(|socket| socket.local_port)
 }
 
 /// If process `pid` is asleep, how many times it has gone to sleep so far.
