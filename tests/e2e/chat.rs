@@ -4,18 +4,13 @@
 //! checked byte for byte; every test ends in a different way and checks that the terminal's
 //! settings and `O_NONBLOCK` are exactly as they were.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::num::NonZeroU16;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use common::*;
+use rustix::process::Signal;
 
-const ROWS: u16 = 24;
-const COLS: u16 = 80;
+use crate::harness::*;
 
 const CTRL_C: u8 = 0x03;
 const CTRL_D: u8 = 0x04;
@@ -24,32 +19,6 @@ const LEFT: &[u8] = b"\x1b[D";
 const END: &[u8] = b"\x1b[F";
 /// What the chat writes last: bracketed paste off, autowrap on.
 const MODES_OFF: &str = "\x1b[?2004l\x1b[?7h";
-
-/// What a terminal emulator was asked to do besides drawing.
-#[derive(Default)]
-struct Requests {
-    /// The window's title or icon name set.
-    retitled: bool,
-}
-
-impl vt100::Callbacks for Requests {
-    fn set_window_title(&mut self, _: &mut vt100::Screen, _: &[u8]) {
-        self.retitled = true;
-    }
-
-    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, _: &[u8]) {
-        self.retitled = true;
-    }
-}
-
-type Emulator = vt100::Parser<Requests>;
-
-fn size(rows: u16, cols: u16) -> (NonZeroU16, NonZeroU16) {
-    (
-        NonZeroU16::new(rows).expect("rows"),
-        NonZeroU16::new(cols).expect("columns"),
-    )
-}
 
 /// tete in chat mode on a terminal of [`ROWS`] x [`COLS`], connected to the test's peer.
 struct Chat {
@@ -61,14 +30,14 @@ struct Chat {
     /// The test's end of the connection, until it closes it.
     peer: Option<TcpStream>,
     /// Terminal sizes after the first, each with the length of the output before it.
-    resizes: Vec<(usize, u16, u16)>,
+    resizes: Vec<Resize>,
 }
 
 impl Chat {
     /// Starts `tete ARGS 127.0.0.1 PORT` on a new terminal and waits for its input line.
     fn start(args: &[&str]) -> Chat {
         let pty = Pty::open();
-        set_size(&pty, ROWS, COLS);
+        pty.set_size(ROWS, COLS);
         let settings = pty.termios();
         let nonblocking = is_nonblocking(pty.slave());
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding the peer");
@@ -95,9 +64,7 @@ impl Chat {
             resizes: Vec::new(),
         };
         // Keys typed before raw mode would be the line discipline's, not the chat's.
-        wait_until("raw mode", TIMEOUT, || {
-            chat.pty.termios().lflag & libc::ICANON == 0
-        });
+        wait_until("raw mode", TIMEOUT, || !chat.pty.termios().canonical());
         chat.wait_for("the input line", |screen| {
             input_row(screen).is_some_and(|row| row == ">")
         });
@@ -153,13 +120,13 @@ impl Chat {
     /// Waits until the screen shows what `ready` looks for, and returns it.
     #[track_caller]
     fn wait_for(&self, what: &str, ready: impl Fn(&vt100::Screen) -> bool) -> vt100::Screen {
-        wait_for_screen(&self.pty, &self.resizes, what, ready)
+        self.pty.wait_for_screen(&self.resizes, what, ready)
     }
 
     /// Resizes the terminal as a window manager would: the kernel tells tete (SIGWINCH).
     fn resize(&mut self, rows: u16, cols: u16) {
         self.resizes.push((self.pty.output().len(), rows, cols));
-        set_size(&self.pty, rows, cols);
+        self.pty.set_size(rows, cols);
     }
 
     /// Waits for tete's end, checks the terminal's settings are as they were, and returns the
@@ -178,79 +145,10 @@ impl Chat {
             "O_NONBLOCK afterwards"
         );
         self.peer.take();
-        // The reading thread may still be busy with tete's last bytes.
-        let output_len = || self.pty.output().len();
-        let mut seen = output_len();
-        loop {
-            std::thread::sleep(Duration::from_millis(50));
-            let now = output_len();
-            if now == seen {
-                break;
-            }
-            seen = now;
-        }
-        let output = self.pty.output();
+        let output = self.pty.settled_output();
         let screen = render(&output, &self.resizes).screen().clone();
         (finished, screen, output)
     }
-}
-
-/// Waits until `pty`'s screen shows what `ready` looks for, and returns it.
-#[track_caller]
-fn wait_for_screen(
-    pty: &Pty,
-    resizes: &[(usize, u16, u16)],
-    what: &str,
-    ready: impl Fn(&vt100::Screen) -> bool,
-) -> vt100::Screen {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let screen = render(&pty.output(), resizes).screen().clone();
-        if ready(&screen) {
-            return screen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the screen never showed {what}; it shows:\n{}",
-            rows(&screen).join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// What a terminal of [`ROWS`] x [`COLS`] shows after `output`, resized as `resizes` say.
-fn render(output: &str, resizes: &[(usize, u16, u16)]) -> Emulator {
-    let output = output.as_bytes();
-    let (rows, cols) = size(ROWS, COLS);
-    let mut emulator = Emulator::new_with_callbacks(rows, cols, 0, Requests::default());
-    let mut done = 0;
-    for &(at, rows, cols) in resizes {
-        emulator.process(&output[done..at]);
-        let (rows, cols) = size(rows, cols);
-        emulator.set_size(rows, cols);
-        done = at;
-    }
-    emulator.process(&output[done..]);
-    emulator
-}
-
-fn set_size(pty: &Pty, rows: u16, cols: u16) {
-    let size = rustix::termios::Winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    rustix::termios::tcsetwinsize(pty.slave(), size).expect("TIOCSWINSZ");
-}
-
-/// The screen's rows, without trailing blanks.
-fn rows(screen: &vt100::Screen) -> Vec<String> {
-    let (_, cols) = screen.size();
-    screen
-        .rows(0, cols.get())
-        .map(|row| row.trim_end().to_string())
-        .collect()
 }
 
 /// The row the cursor is on: the input line.
@@ -369,7 +267,7 @@ fn wide_characters_are_edited_whole() {
     chat.type_bytes(&[CTRL_C]);
     chat.peer_sees_the_end();
     let (finished, _, _) = chat.finish();
-    finished.assert_signal(libc::SIGINT);
+    finished.assert_signal(Signal::INT);
 }
 
 /// A prompt with no line end (`login: `) shows at once, above the input line. SIGTERM then
@@ -387,10 +285,10 @@ fn a_partial_line_shows_at_once() {
         conversation(screen).last().map(String::as_str) == Some("Password:")
     });
 
-    chat.tete.signal(libc::SIGTERM);
+    chat.tete.signal(Signal::TERM);
     chat.peer_sees_the_end();
     let (finished, screen, _) = chat.finish();
-    finished.assert_signal(libc::SIGTERM);
+    finished.assert_signal(Signal::TERM);
     assert!(
         rows(&screen).contains(&"Password:".to_string()),
         "the peer's unfinished line is kept: {:?}",
@@ -415,10 +313,10 @@ fn a_paste_of_200_lines_arrives_whole() {
     });
     assert_eq!(input_row(&screen).as_deref(), Some(">"));
 
-    chat.tete.signal(libc::SIGHUP);
+    chat.tete.signal(Signal::HUP);
     chat.peer_sees_the_end();
     let (finished, _, _) = chat.finish();
-    finished.assert_signal(libc::SIGHUP);
+    finished.assert_signal(Signal::HUP);
 }
 
 /// The window narrows while a long line is typed: the input line is drawn again for the new
@@ -479,7 +377,7 @@ fn a_resize_redraws_for_the_new_width() {
 /// `file` is given, connected to the test's peer.
 fn without_chat(extra: &[&str], file: Option<PathBuf>) -> (Pty, Termios, Running, TcpStream) {
     let pty = Pty::open();
-    set_size(&pty, ROWS, COLS);
+    pty.set_size(ROWS, COLS);
     let settings = pty.termios();
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding the peer");
     let port = listener.local_addr().expect("the peer's address").port();
@@ -570,25 +468,26 @@ fn no_chat_gives_the_terminal_the_raw_bytes() {
 fn the_password_prompt_comes_before_the_chat() {
     const PASSWORD: &str = "a room password";
     let pty = Pty::open();
-    set_size(&pty, ROWS, COLS);
+    pty.set_size(ROWS, COLS);
     let settings = pty.termios();
-    let port = free_port().to_string();
-    let listener = tete(["-P", "-l", "127.0.0.1", &port])
+    let mut listener = tete(["-P", "-l", "127.0.0.1", "0"])
         .stdin(Input::Fd(pty.slave_fd()))
         .stdout(Output::Fd(pty.slave_fd()))
         .stderr(Output::Fd(pty.slave_fd()))
         .controlling_terminal()
         .spawn();
+    // Bound before it asks (port 0: the OS picks).
+    let port = listener.wait_listening_socket().to_string();
     pty.wait_for_output("Password: ");
     let at_prompt = pty.termios();
     assert!(
-        at_prompt.lflag & libc::ICANON != 0 && at_prompt.lflag & libc::ECHO == 0,
-        "the prompt: line editing, no echo; lflag {:#o}",
-        at_prompt.lflag
+        at_prompt.canonical() && !at_prompt.echo(),
+        "the prompt: line editing, no echo; {:?}",
+        at_prompt.local
     );
     pty.type_bytes(format!("{PASSWORD}\n").as_bytes());
     wait_until("raw mode after the prompt", TIMEOUT, || {
-        pty.termios().lflag & libc::ICANON == 0
+        !pty.termios().canonical()
     });
 
     let dir = TempDir::new("chat-password");
@@ -599,7 +498,7 @@ fn the_password_prompt_comes_before_the_chat() {
         .stdout(Output::File(received.clone()))
         .spawn();
     let mut client_stdin = client.take_stdin();
-    let screen = wait_for_screen(&pty, &[], "the input line", |screen| {
+    let screen = pty.wait_for_screen(&[], "the input line", |screen| {
         input_row(screen).as_deref() == Some(">")
     });
     assert_eq!(conversation(&screen), ["Password:"]);
@@ -610,7 +509,7 @@ fn the_password_prompt_comes_before_the_chat() {
     client_stdin
         .write_all(b"hi back\n")
         .expect("the client's stdin");
-    wait_for_screen(&pty, &[], "the answer", |screen| {
+    pty.wait_for_screen(&[], "the answer", |screen| {
         conversation(screen).contains(&"hi back".to_string())
     });
 
@@ -633,31 +532,31 @@ fn the_password_prompt_comes_before_the_chat() {
 #[test]
 fn verbose_messages_do_not_break_the_input_line() {
     let pty = Pty::open();
-    set_size(&pty, ROWS, COLS);
+    pty.set_size(ROWS, COLS);
     let settings = pty.termios();
-    let port = free_port();
-    let listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+    let listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .stdin(Input::Fd(pty.slave_fd()))
         .stdout(Output::Fd(pty.slave_fd()))
         .stderr(Output::Fd(pty.slave_fd()))
         .controlling_terminal()
         .spawn();
-    pty.wait_for_output("listening on ");
-    wait_until("raw mode", TIMEOUT, || {
-        pty.termios().lflag & libc::ICANON == 0
-    });
+    let line = pty.wait_for_output("listening on ");
+    let addr = parse_listening(&line).unwrap_or_else(|| panic!("not an address: {line:?}"));
+    wait_until("raw mode", TIMEOUT, || !pty.termios().canonical());
     pty.type_bytes(b"typed while waiting");
-    wait_for_screen(&pty, &[], "the half-typed line", |screen| {
+    pty.wait_for_screen(&[], "the half-typed line", |screen| {
         input_row(screen).as_deref() == Some("> typed while waiting")
     });
 
-    let mut peer = connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-    let screen = wait_for_screen(&pty, &[], "the connection's message", |screen| {
-        conversation(screen)
-            .iter()
-            .any(|row| row.starts_with("tete: connection from 127.0.0.1:"))
+    let mut peer = connect(addr);
+    // The message first, then the input line drawn again below it: the screen is judged once
+    // both are drawn (between the two, the cursor is on an empty row).
+    pty.wait_for_screen(&[], "the connection's message", |screen| {
+        input_row(screen).as_deref() == Some("> typed while waiting")
+            && conversation(screen)
+                .iter()
+                .any(|row| row.starts_with("tete: connection from 127.0.0.1:"))
     });
-    assert_eq!(input_row(&screen).as_deref(), Some("> typed while waiting"));
     pty.type_bytes(b"\r");
     let mut line = vec![0; b"typed while waiting\n".len()];
     peer.read_exact(&mut line).expect("the peer reading");
@@ -670,7 +569,7 @@ fn verbose_messages_do_not_break_the_input_line() {
         settings,
         "the terminal's settings afterwards"
     );
-    let screen = wait_for_screen(&pty, &[], "the end's message", |screen| {
+    let screen = pty.wait_for_screen(&[], "the end's message", |screen| {
         rows(screen).contains(&"tete: peer closed".to_string())
     });
     let rows = rows(&screen);
@@ -689,7 +588,7 @@ fn verbose_messages_do_not_break_the_input_line() {
 #[test]
 fn ctrl_z_then_fg_brings_the_chat_back() {
     let pty = Pty::open();
-    set_size(&pty, ROWS, COLS);
+    pty.set_size(ROWS, COLS);
     let original = pty.termios();
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding the peer");
     let port = listener.local_addr().expect("the peer's address").port();
@@ -697,11 +596,9 @@ fn ctrl_z_then_fg_brings_the_chat_back() {
     let _job = JobShell::start(&pty, &["127.0.0.1", &port]);
     let mut peer = accept_within(&listener, TIMEOUT);
     peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
-    wait_until("raw mode", TIMEOUT, || {
-        pty.termios().lflag & libc::ICANON == 0
-    });
+    wait_until("raw mode", TIMEOUT, || !pty.termios().canonical());
     pty.type_bytes(b"half typed");
-    wait_for_screen(&pty, &[], "the half-typed line", |screen| {
+    pty.wait_for_screen(&[], "the half-typed line", |screen| {
         input_row(screen).as_deref() == Some("> half typed")
     });
 
@@ -715,13 +612,11 @@ fn ctrl_z_then_fg_brings_the_chat_back() {
 
     let before_fg = pty.output().len();
     pty.type_bytes(b"\n");
-    wait_until("raw mode after fg", TIMEOUT, || {
-        pty.termios().lflag & libc::ICANON == 0
-    });
+    wait_until("raw mode after fg", TIMEOUT, || !pty.termios().canonical());
     wait_until("the chat drawn again", TIMEOUT, || {
         pty.output()[before_fg..].contains("half typed")
     });
-    let screen = wait_for_screen(&pty, &[], "the input line again", |screen| {
+    let screen = pty.wait_for_screen(&[], "the input line again", |screen| {
         input_row(screen).as_deref() == Some("> half typed")
     });
     assert_eq!(

@@ -3,19 +3,20 @@
 //! an interrupted partner reads as "left" in a chat and as "incomplete" in a transfer; and a
 //! side that forgot `-P` is told so. Loopback only.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use rustix::process::Signal;
+
+use crate::harness::*;
 use tete::secure::{CONFIRM_LEN, HELLO_LEN, Handshake, Role};
 
-const PASSWORD: &str = "a private room";
+pub(crate) const PASSWORD: &str = "a private room";
 
 /// How many handshakes the room runs at once (tete(1), SECURITY).
 const SLOTS: usize = 8;
@@ -23,22 +24,24 @@ const SLOTS: usize = 8;
 /// SPAKE2 message. Never finished.
 const HALF_HELLO: &[u8] = b"TETE\x02\x01\x00ABCDEFGHIJKLM";
 
-/// `tete [-v] -l EXTRA... 127.0.0.1 PORT` with the room password, waiting until it listens.
-fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
-    let port = free_port();
+/// `tete [-v] -l EXTRA... 127.0.0.1 0` with the room password, waiting until it listens; and
+/// the port the OS picked.
+pub(crate) fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
     let mut args: Vec<String> = Vec::new();
     if verbose {
         args.push("-v".into());
     }
     args.push("-l".into());
     args.extend(extra.iter().map(|arg| arg.to_string()));
-    args.extend(["127.0.0.1".to_string(), port.to_string()]);
+    args.extend(["127.0.0.1".to_string(), "0".to_string()]);
     let mut listener = tete(&args)
         .password(PASSWORD)
         .stdin(stdin)
         .stderr(Output::Capture)
         .spawn();
-    wait_until("the room listens", TIMEOUT, || {
+    let port = listener.wait_listening_socket();
+    // The tests count this probe among the room's first strangers.
+    wait_until("the room accepts", TIMEOUT, || {
         std::net::TcpStream::connect_timeout(&loopback(port), Duration::from_millis(100)).is_ok()
     });
     // That probe was itself a stranger: give the room a moment to drop it.
@@ -47,7 +50,7 @@ fn room(verbose: bool, extra: &[&str], stdin: Input) -> (Running, u16) {
 }
 
 /// `tete 127.0.0.1 PORT` with `password`.
-fn partner(port: u16, password: &str, stdin: Input) -> Tete {
+pub(crate) fn partner(port: u16, password: &str, stdin: Input) -> Tete {
     tete(["127.0.0.1".to_string(), port.to_string()])
         .password(password)
         .stdin(stdin)
@@ -55,7 +58,7 @@ fn partner(port: u16, password: &str, stdin: Input) -> Tete {
 
 /// The right partner gets in: both ends exit 0, each having printed what the other sent.
 #[track_caller]
-fn partner_gets_in(listener: Running, port: u16, listener_data: &[u8]) -> Finished {
+pub(crate) fn partner_gets_in(listener: Running, port: u16, listener_data: &[u8]) -> Finished {
     let up = random_bytes(u64::from(port), 40 * KIB + 3);
     let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
     partner_got_in(listener, client, &up, listener_data)
@@ -73,14 +76,14 @@ fn partner_got_in(listener: Running, client: Running, up: &[u8], listener_data: 
     listener
 }
 
-/// A stranger that connects, says `bytes` and leaves.
+/// A stranger that connects, says `bytes` (junk) and leaves once the room has dropped it.
 fn say_and_leave(port: u16, bytes: &[u8]) {
     let mut stream = connect(loopback(port));
     let _ = stream.write_all(bytes);
-    // Whatever the room answers (its HELLO) is read, so that the close is a FIN.
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let mut sink = [0u8; 256];
-    let _ = stream.read(&mut sink);
+    // The room answers with its HELLO and drops the stranger; all it sent is read, so that the
+    // stranger's close is a FIN.
+    let mut sink = Vec::new();
+    let _ = stream.read_to_end(&mut sink);
 }
 
 /// 30 strangers of three kinds (a scanner's connect-and-close, an HTTP client, half HELLOs
@@ -121,7 +124,9 @@ fn thirty_strangers_leave_the_room_open() {
 }
 
 /// Five silent connections and one that trickles a byte every 0.3 s hold slots, yet the
-/// partner's channel is up within about a second and a half of its start.
+/// partner's channel is up at once: within 3 s of its start, where a partner kept waiting for
+/// a stranger's slot would wait out the HELLO deadline (5 s). (It was 1.5 s, too close for a
+/// loaded machine; the channel takes a tenth of that here.)
 #[test]
 fn silence_and_trickles_do_not_hold_the_door() {
     let listener_data = random_bytes(2, 10 * KIB);
@@ -143,7 +148,7 @@ fn silence_and_trickles_do_not_hold_the_door() {
     listener.wait_for_stderr("secure channel up");
     let took = started.elapsed();
     assert!(
-        took < Duration::from_millis(1500),
+        took < Duration::from_secs(3),
         "{}: the partner's channel took {took:?} with strangers in the other slots",
         listener.description
     );
@@ -184,31 +189,17 @@ fn backlog(port: u16) -> u64 {
 fn queued_in(port: u16, state: u8) -> u64 {
     room_sockets(port)
         .iter()
-        .filter(|(its, _)| *its == state)
-        .map(|(_, queued)| queued)
+        .filter(|socket| socket.state == state)
+        .map(|socket| socket.unread)
         .sum()
 }
 
-/// /proc/net/tcp's states for a connection that is up, one closed (its port kept a while),
-/// and a listening socket.
-const ESTABLISHED: u8 = 0x01;
-const TIME_WAIT: u8 = 0x06;
-const LISTENING: u8 = 0x0a;
-
 /// The room's sockets (local port `port`), listener and connections, accepted or still in its
-/// backlog: each one's TCP state and how many bytes wait unread in it.
-fn room_sockets(port: u16) -> Vec<(u8, u64)> {
-    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
-            let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
-            let unread = u64::from_str_radix(fields.get(4)?.split(':').nth(1)?, 16).ok()?;
-            (local_port == port).then_some((state, unread))
-        })
+/// backlog.
+fn room_sockets(port: u16) -> Vec<TcpSocket> {
+    tcp_sockets()
+        .into_iter()
+        .filter(|socket| socket.local_port == port)
         .collect()
 }
 
@@ -224,9 +215,9 @@ fn unread_junk_does_not_fill_the_room() {
     wait_until("the room drops its probe", TIMEOUT, || {
         room_sockets(port)
             .iter()
-            .all(|(state, _)| matches!(*state, LISTENING | TIME_WAIT))
+            .all(|socket| matches!(socket.state, LISTENING | TIME_WAIT))
     });
-    listener.signal(libc::SIGSTOP);
+    listener.signal(Signal::STOP);
     let junk = random_bytes(10, HELLO_LEN + CONFIRM_LEN + 100);
     let strangers: Vec<TcpStream> = (0..SLOTS)
         .map(|_| {
@@ -239,10 +230,10 @@ fn unread_junk_does_not_fill_the_room() {
     let client = partner(port, PASSWORD, Input::Bytes(up.clone())).spawn();
     wait_until("the partner queues behind the strangers", TIMEOUT, || {
         let sockets = room_sockets(port);
-        let queued = sockets.iter().filter(|(state, _)| *state == ESTABLISHED);
+        let queued = sockets.iter().filter(|socket| socket.state == ESTABLISHED);
         queued.count() > strangers.len()
     });
-    listener.signal(libc::SIGCONT);
+    listener.signal(Signal::CONT);
     partner_got_in(listener, client, &up, &listener_data);
     drop(strangers);
 }
@@ -258,7 +249,7 @@ fn connections_are_let_in_sixteen_at_a_time() {
     let listener_data = random_bytes(12, 10 * KIB);
     let (listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
     wait_until("the room drops its probe", TIMEOUT, || backlog(port) == 0);
-    listener.signal(libc::SIGSTOP);
+    listener.signal(Signal::STOP);
     let strangers: Vec<TcpStream> = (0..100)
         .map(|_| {
             let mut stream = connect(loopback(port));
@@ -271,7 +262,7 @@ fn connections_are_let_in_sixteen_at_a_time() {
     wait_until("the partner queues behind the strangers", TIMEOUT, || {
         backlog(port) > strangers.len() as u64
     });
-    listener.signal(libc::SIGCONT);
+    listener.signal(Signal::CONT);
     let room = partner_got_in(listener, client, &up, &listener_data);
     // "connection from" is said as each is let in, what became of them after the burst.
     let mut longest = 0;
@@ -331,86 +322,6 @@ fn a_full_house_drops_the_least_progress_first() {
     drop(hellos);
 }
 
-/// A stranger that sends a whole HELLO and then nothing has the CONFIRM deadline (10 s from
-/// the accept), not the HELLO deadline (5 s): it is dropped after about 10 s, the room open.
-#[test]
-fn a_hello_without_confirm_has_ten_seconds() {
-    let listener_data = random_bytes(8, 10 * KIB);
-    let (mut listener, port) = room(true, &[], Input::Bytes(listener_data.clone()));
-    let mut hello = Vec::new();
-    Handshake::new(Role::Connector, b"a stranger's guess", &mut hello);
-    let mut stranger = connect(loopback(port));
-    let connected = Instant::now();
-    stranger.write_all(&hello).expect("the stranger's HELLO");
-    let line = listener.wait_for_stderr("did not complete the handshake in time");
-    let took = connected.elapsed();
-    assert!(
-        took >= Duration::from_millis(9500) && took < Duration::from_secs(14),
-        "{}: dropped after {took:?}, not about 10 s: {line:?}",
-        listener.description
-    );
-    listener.assert_running("a stalled stranger guessed nothing");
-    partner_gets_in(listener, port, &listener_data);
-}
-
-/// Three guessers at once: their CONFIRMs are checked one a second, so the third is rejected
-/// about two seconds after the first.
-#[test]
-fn simultaneous_guesses_are_checked_one_a_second() {
-    let (mut listener, port) = room(true, &[], Input::Null);
-    let guessers: Vec<Running> = (0..3)
-        .map(|i| partner(port, &format!("guess {i}"), Input::Null).spawn())
-        .collect();
-    listener.wait_for_count("different passwords", 1);
-    let first = Instant::now();
-    listener.wait_for_count("different passwords", 3);
-    let spread = first.elapsed();
-    assert!(
-        spread >= Duration::from_millis(1800),
-        "{}: three guesses checked within {spread:?}",
-        listener.description
-    );
-    for guesser in guessers {
-        guesser.wait().assert_code(3);
-    }
-    listener.assert_running("three guesses are within the budget");
-}
-
-/// With `-k`, ten wrong guesses end the room with status 3 and a word about the password,
-/// although right partners came in between: an authenticated session does not reset the
-/// budget.
-#[test]
-fn ten_guesses_end_a_keep_open_room() {
-    let (mut listener, port) = room(false, &["-k"], Input::Null);
-    for attempt in 1..=10 {
-        let wrong = partner(port, &format!("guess {attempt}"), Input::Null).run();
-        wrong.assert_code(3);
-        assert!(
-            wrong.stderr.contains("different passwords"),
-            "attempt {attempt}: {:?}",
-            wrong.stderr
-        );
-        if attempt % 4 == 0 {
-            let right = partner(port, PASSWORD, Input::Bytes(b"in\n".to_vec())).run();
-            right.assert_success();
-        }
-        if attempt < 10 {
-            listener.wait_for_count("different passwords", attempt);
-            listener.assert_running(&format!("only {attempt} guesses"));
-        }
-    }
-    let listener = listener.wait();
-    listener.assert_code(3);
-    let last = listener.stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.contains("10 wrong passwords") && last.contains("choose another"),
-        "{}: the last line should say someone may be guessing: {:?}",
-        listener.description,
-        listener.stderr
-    );
-    assert_eq!(listener.stdout, b"in\nin\n", "the right partners' lines");
-}
-
 /// A listener holding eight pending strangers while a flood of junk connections comes and goes
 /// stays under 4 MiB: each handshake has a few hundred bytes of buffers, not a session's. (A
 /// debug build measured about 3.2 MiB, so the release bound holds for both.)
@@ -435,13 +346,12 @@ fn pending_strangers_cost_little_memory() {
             held.remove(8);
         }
     }
-    let memory = listener.memory();
-    eprintln!("a room with 8 pending strangers and a junk flood: {memory:?}");
+    let peak_kib = listener.peak_memory_kib();
+    eprintln!("a room with 8 pending strangers and a junk flood: peak RSS {peak_kib} KiB");
     assert!(
-        memory.peak_kib < limit_kib,
-        "{}: peak RSS {} KiB, over {limit_kib} KiB",
+        peak_kib < limit_kib,
+        "{}: peak RSS {peak_kib} KiB, over {limit_kib} KiB",
         listener.description,
-        memory.peak_kib
     );
     listener.assert_running("junk guessed nothing");
     partner_gets_in(listener, port, &listener_data);
@@ -459,9 +369,9 @@ fn an_interrupted_transfer_is_incomplete() {
         .expect("the sender's stdin");
     let mut listener = listener;
     listener.wait_for_stderr("secure channel up");
-    sender.signal(libc::SIGINT);
+    sender.signal(Signal::INT);
     let sender = sender.wait();
-    sender.assert_signal(libc::SIGINT);
+    sender.assert_signal(Signal::INT);
     let listener = listener.wait();
     listener.assert_code(1);
     assert!(
@@ -479,30 +389,33 @@ fn an_interrupted_transfer_is_incomplete() {
 #[test]
 fn an_interruption_never_waits_for_a_stalled_peer() {
     let (unread, stdout) = pipe();
-    let port = free_port();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port.to_string()])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .password(PASSWORD)
         .stdin(Input::Null)
         .stdout(Output::Fd(stdout.into()))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port();
     let mut sender = partner(port, PASSWORD, Input::Pipe).spawn();
     let mut stdin = sender.take_stdin();
+    let stdin_left = stdin.as_fd().try_clone_to_owned().expect("dup stdin");
     let counter = Arc::new(AtomicU64::new(0));
     let fed = counter.clone();
     let feeder = thread::spawn(move || stream_into(&mut stdin, 64 * MIB as u64, &fed));
     listener.wait_for_stderr("secure channel up");
-    let fed = wait_until_stalled(&counter, Duration::from_millis(500));
+    sender.wait_until_stalled("stdin unread", || pending_bytes(&stdin_left) > 0);
+    let fed = counter.load(Ordering::SeqCst);
     assert!(
         fed > 4 * MIB as u64,
         "the sender stalled after only {fed} bytes"
     );
+    // At once: tete makes no wait of its own for the CLOSE to get through (a wait for the
+    // stalled peer would never end), so 3 s is margin for a loaded machine, not a grace period.
     let stopped = Instant::now();
-    sender.signal(libc::SIGTERM);
-    let sender = sender.wait_within(Duration::from_secs(2));
-    sender.assert_signal(libc::SIGTERM);
+    sender.signal(Signal::TERM);
+    let sender = sender.wait_within(PROMPTLY);
+    sender.assert_signal(Signal::TERM);
     assert!(
-        stopped.elapsed() < Duration::from_secs(1),
+        stopped.elapsed() < Duration::from_secs(3),
         "{}: took {:?} to end",
         sender.description,
         stopped.elapsed()
@@ -516,7 +429,6 @@ fn an_interruption_never_waits_for_a_stalled_peer() {
 /// status 0, with no word of truncation.
 #[test]
 fn ctrl_c_in_a_private_chat_is_leaving() {
-    let port = free_port().to_string();
     let chat = |args: &[&str], pty: &Pty| {
         tete(args)
             .password(PASSWORD)
@@ -527,20 +439,15 @@ fn ctrl_c_in_a_private_chat_is_leaving() {
     };
     let here = Pty::open();
     let there = Pty::open();
-    let listener = chat(&["-l", "127.0.0.1", &port], &here);
-    wait_until("the chat listens", TIMEOUT, || {
-        here.termios().lflag & libc::ICANON == 0
-    });
-    let port_number: u16 = port.parse().expect("the port");
-    wait_until("the port is open", TIMEOUT, || {
-        std::net::TcpStream::connect(loopback(port_number)).is_ok()
-    });
+    let mut listener = chat(&["-l", "127.0.0.1", "0"], &here);
+    wait_until("the chat listens", TIMEOUT, || !here.termios().canonical());
+    let port = listener.wait_listening_socket().to_string();
     let connector = chat(&["127.0.0.1", &port], &there);
     there.type_bytes(b"hello\r");
     here.wait_for_output("hello");
     here.type_bytes(&[0x03]);
     let leaver = listener.wait();
-    leaver.assert_signal(libc::SIGINT);
+    leaver.assert_signal(Signal::INT);
     let stayer = connector.wait();
     stayer.assert_success();
     let said = there.wait_for_output("the peer left");

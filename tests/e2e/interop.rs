@@ -1,14 +1,11 @@
 //! tete against real programs that nobody here wrote, each started by the test on loopback:
 //! python3's http.server, curl, redis-server, OpenBSD nc, ncat and socat. A test whose program
-//! is not installed says so (`SKIPPED: ...`) and passes.
-
-mod common;
+//! is not installed says so (`SKIPPED: ...`) and passes, or fails under `TETE_REQUIRE_PEERS=1`.
 
 use std::fs::{self, File};
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::harness::*;
 
 /// The size of the byte-exact transfers with the netcats.
 const TRANSFER: usize = 4 * MIB + 321;
@@ -20,7 +17,7 @@ const TRANSFER: usize = 4 * MIB + 321;
 /// `printf 'GET /file HTTP/1.0\r\n\r\n' | tete 127.0.0.1 PORT` against python3's http.server.
 #[test]
 fn http_server_answers_through_tete() {
-    let Some(python) = program_or_skip("python3") else {
+    let Some(python) = program_or_skip("python3", "python3") else {
         return;
     };
     let dir = TempDir::new("http-server");
@@ -94,7 +91,7 @@ fn http_server_answers_through_tete() {
 /// curl as the client of `tete -l` serving a canned response from stdin.
 #[test]
 fn curl_fetches_from_tete() {
-    let Some(curl) = program_or_skip("curl") else {
+    let Some(curl) = program_or_skip("curl", "curl") else {
         return;
     };
     let dir = TempDir::new("curl");
@@ -105,7 +102,7 @@ fn curl_fetches_from_tete() {
     )
     .into_bytes();
     response.extend_from_slice(&body);
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &free_port().to_string()])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .stdin(Input::Bytes(response))
         .spawn();
     let addr = listener.wait_listening();
@@ -172,14 +169,14 @@ fn start_redis(dir: &TempDir, redis: &Path) -> (Process, String) {
         None,
         None,
     );
-    wait_connectable(&mut server, port);
+    wait_listening_on(&mut server, port);
     (server, port_arg)
 }
 
 /// `printf 'PING\r\n' | tete 127.0.0.1 PORT` → `+PONG\r\n`, and `-C` with a bare LF.
 #[test]
 fn redis_ping() {
-    let Some(redis) = program_or_skip("redis-server") else {
+    let Some(redis) = program_or_skip("redis-server", "redis-server") else {
         return;
     };
     let dir = TempDir::new("redis-ping");
@@ -197,7 +194,7 @@ fn redis_ping() {
 /// A SET and, in another connection, a GET of a value holding CR LF.
 #[test]
 fn redis_set_get() {
-    let Some(redis) = program_or_skip("redis-server") else {
+    let Some(redis) = program_or_skip("redis-server", "redis-server") else {
         return;
     };
     let dir = TempDir::new("redis-set-get");
@@ -396,11 +393,12 @@ fn transfer(program: &Path, netcat: &dyn Netcat, case: Case, seed: u64) {
                 Case::TeteListensAndSends => (Input::File(file.clone()), Output::Null),
                 _ => (Input::Null, Output::File(out.clone())),
             };
-            let mut listener = tete(["-v", "-l", "127.0.0.1", port_arg])
+            let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
                 .stdin(stdin)
                 .stdout(stdout)
                 .spawn();
-            listener.wait_listening();
+            let port_arg = listener.wait_listening().port().to_string();
+            let port_arg = port_arg.as_str();
             let run = match case {
                 Case::TeteListensAndSends => netcat.connect_receive(port_arg, &out),
                 _ => netcat.connect_send(port_arg, &file),
@@ -432,14 +430,14 @@ netcat_tests! {
     nc_listens_tete_receives: openbsd_nc_or_skip(), OpenBsdNc, Case::PeerListensAndSends, 301;
     tete_listens_nc_receives: openbsd_nc_or_skip(), OpenBsdNc, Case::TeteListensAndSends, 302;
     tete_listens_nc_sends: openbsd_nc_or_skip(), OpenBsdNc, Case::TeteListensAndReceives, 303;
-    ncat_listens_tete_sends: program_or_skip("ncat"), Ncat, Case::PeerListensAndReceives, 310;
-    ncat_listens_tete_receives: program_or_skip("ncat"), Ncat, Case::PeerListensAndSends, 311;
-    tete_listens_ncat_receives: program_or_skip("ncat"), Ncat, Case::TeteListensAndSends, 312;
-    tete_listens_ncat_sends: program_or_skip("ncat"), Ncat, Case::TeteListensAndReceives, 313;
-    socat_listens_tete_sends: program_or_skip("socat"), Socat, Case::PeerListensAndReceives, 320;
-    socat_listens_tete_receives: program_or_skip("socat"), Socat, Case::PeerListensAndSends, 321;
-    tete_listens_socat_receives: program_or_skip("socat"), Socat, Case::TeteListensAndSends, 322;
-    tete_listens_socat_sends: program_or_skip("socat"), Socat, Case::TeteListensAndReceives, 323;
+    ncat_listens_tete_sends: program_or_skip("ncat", "ncat"), Ncat, Case::PeerListensAndReceives, 310;
+    ncat_listens_tete_receives: program_or_skip("ncat", "ncat"), Ncat, Case::PeerListensAndSends, 311;
+    tete_listens_ncat_receives: program_or_skip("ncat", "ncat"), Ncat, Case::TeteListensAndSends, 312;
+    tete_listens_ncat_sends: program_or_skip("ncat", "ncat"), Ncat, Case::TeteListensAndReceives, 313;
+    socat_listens_tete_sends: program_or_skip("socat", "socat"), Socat, Case::PeerListensAndReceives, 320;
+    socat_listens_tete_receives: program_or_skip("socat", "socat"), Socat, Case::PeerListensAndSends, 321;
+    tete_listens_socat_receives: program_or_skip("socat", "socat"), Socat, Case::TeteListensAndSends, 322;
+    tete_listens_socat_sends: program_or_skip("socat", "socat"), Socat, Case::TeteListensAndReceives, 323;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,11 +495,10 @@ fn send_to_default_receiver(program: &Path, seed: u64) {
     let dir = TempDir::new("default-receiver");
     let (file, _) = dir.random_file("in", LARGE, seed);
     let out = dir.join("out");
-    let port = free_port().to_string();
-    let mut listener = tete(["-v", "-l", "127.0.0.1", &port])
+    let mut listener = tete(["-v", "-l", "127.0.0.1", "0"])
         .stdin(Input::File(file.clone()))
         .spawn();
-    listener.wait_listening();
+    let port = listener.wait_listening().port().to_string();
     let mut peer = PeerRun::new(&["127.0.0.1", &port])
         .stdout(&out)
         .spawn(&dir, program);
@@ -521,7 +518,7 @@ fn nc_listener_to_tete_with_empty_stdin() {
 
 #[test]
 fn ncat_listener_to_tete_with_empty_stdin() {
-    if let Some(ncat) = program_or_skip("ncat") {
+    if let Some(ncat) = program_or_skip("ncat", "ncat") {
         receive_from_default_listener(&ncat, &[], 401);
     }
 }
@@ -531,7 +528,7 @@ fn ncat_listener_to_tete_with_empty_stdin() {
 /// once nothing has moved for two seconds.
 #[test]
 fn ncat_listener_to_tete_recv_only() {
-    if let Some(ncat) = program_or_skip("ncat") {
+    if let Some(ncat) = program_or_skip("ncat", "ncat") {
         receive_from_default_listener(&ncat, &["-d"], 402);
     }
 }
@@ -552,7 +549,7 @@ fn tete_listener_to_nc_receiver() {
 
 #[test]
 fn tete_listener_to_ncat_receiver() {
-    if let Some(ncat) = program_or_skip("ncat") {
+    if let Some(ncat) = program_or_skip("ncat", "ncat") {
         send_to_default_receiver(&ncat, 405);
     }
 }

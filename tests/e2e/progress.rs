@@ -2,12 +2,10 @@
 //! person sees them, and their absence where they would be garbage (stderr a file) or in the
 //! way (a chat, stdin a terminal).
 
-mod common;
-
 use std::io::Write;
 use std::sync::mpsc;
 
-use common::*;
+use crate::harness::*;
 
 /// The bytes that erase the progress line.
 const ERASE: &str = "\r\x1b[K";

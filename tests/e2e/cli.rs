@@ -1,8 +1,7 @@
 //! The command line end to end, against the real binary: the netcat habits tete honours (`-N`,
 //! ports by name, `-l 0`, `-z` ranges), the options it refuses and why, the room-password rules
-//! that belong to the command line, and the completion scripts loaded in real shells.
-
-mod common;
+//! that belong to the command line, the completion scripts loaded in real shells, `--help` and
+//! `--version`, and runtime failures with their exit status and one line naming what failed.
 
 use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, TcpListener};
@@ -10,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output as ProcessOutput, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 
 // ---------------------------------------------------------------------------------------------
 // Usage errors
@@ -141,7 +140,7 @@ fn listen_on_port_zero_reports_the_port() {
 #[test]
 fn service_name_as_port() {
     if !Path::new("/etc/services").exists() {
-        eprintln!("SKIPPED: no /etc/services (apt-get install -y netbase)");
+        skip::<()>("no /etc/services (apt-get install -y netbase)");
         return;
     }
     let finished = tete(["-z", "-v", "127.0.0.1", "http"]).run();
@@ -263,8 +262,9 @@ fn completion_script(dir: &TempDir, shell: &str) -> std::path::PathBuf {
 }
 
 /// Runs `shell ARGS...` with `SCRIPT` (the completion script's path) in its environment, killed
-/// after [`SHELL_TIMEOUT`]; `None` (after saying so) when the shell is not installed.
+/// after [`SHELL_TIMEOUT`]; `None` after [`skip`] when the shell is not installed.
 fn run_shell(shell: &str, args: &[&str], script: &Path) -> Option<ProcessOutput> {
+    program_or_skip(shell, shell)?;
     let mut command = Command::new("timeout");
     command
         .arg("--kill-after=1")
@@ -275,18 +275,6 @@ fn run_shell(shell: &str, args: &[&str], script: &Path) -> Option<ProcessOutput>
         .env("TERM", "xterm")
         .env("HOME", script.parent().expect("the script's directory"))
         .stdin(Stdio::null());
-    let shell_present = Command::new(shell)
-        .arg("-c")
-        .arg("exit 0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !shell_present {
-        eprintln!("SKIPPED: {shell} is not installed (apt-get install -y {shell})");
-        return None;
-    }
     let out = command.output().expect("run the shell");
     assert!(
         out.status.success(),
@@ -418,4 +406,138 @@ fn zsh_completes_long_options() {
         "zsh: stderr {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn bad_command_lines_exit_2() {
+    let port = free_port().to_string();
+    let port = port.as_str();
+    let huge = "99999999999999999999";
+    let cases: Vec<(Vec<&str>, Option<&str>)> = vec![
+        (vec![], None),
+        (vec!["127.0.0.1"], None),
+        (vec!["127.0.0.1", port, "extra"], Some("extra")),
+        (vec!["-l"], None),
+        (vec!["-l", "127.0.0.1", port, "extra"], Some("extra")),
+        (vec!["127.0.0.1", "0"], Some("'0'")),
+        (vec!["127.0.0.1", "65536"], Some("65536")),
+        (vec!["127.0.0.1", "abc"], Some("abc")),
+        (vec!["127.0.0.1", ""], None),
+        (vec!["127.0.0.1", huge], Some(huge)),
+        (vec!["127.0.0.1", "-1"], None),
+        (vec!["-l", "127.0.0.1", "65536"], Some("65536")),
+        (vec!["-l", "abc"], Some("abc")),
+        (vec!["-l", ""], None),
+        (vec!["-l", huge], Some(huge)),
+        (
+            vec!["--no-such-option", "127.0.0.1", port],
+            Some("no-such-option"),
+        ),
+        (vec!["-Q", "127.0.0.1", port], Some("Q")),
+        (vec!["-4", "-6", "127.0.0.1", port], None),
+        (vec!["-l", "-4", "-6", port], None),
+    ];
+    assert_usage_errors(&cases);
+}
+
+#[test]
+fn help_goes_to_stdout() {
+    for flag in ["-h", "--help"] {
+        let finished = tete([flag]).run();
+        finished.assert_success().assert_quiet();
+        let text = String::from_utf8_lossy(&finished.stdout);
+        assert!(
+            text.contains("Usage: tete [options] host port"),
+            "tete {flag}: {text:?}"
+        );
+        assert!(text.contains("-l, --listen"), "tete {flag}: {text:?}");
+    }
+}
+
+#[test]
+fn version_goes_to_stdout() {
+    for flag in ["-V", "--version"] {
+        let finished = tete([flag]).run();
+        finished.assert_success().assert_quiet();
+        let text = String::from_utf8_lossy(&finished.stdout);
+        assert_eq!(text, format!("tete {}\n", env!("CARGO_PKG_VERSION")));
+        let version = text.trim_end().strip_prefix("tete ").unwrap_or_default();
+        let parts: Vec<&str> = version.split('.').collect();
+        assert!(
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+            "not X.Y.Z: {text:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime failures: exit status 1, naming what failed
+// ---------------------------------------------------------------------------------------------
+
+#[track_caller]
+fn assert_runtime_failure(finished: &Finished, mentions: &[&str]) {
+    finished.assert_code(1);
+    assert!(
+        finished.stdout.is_empty(),
+        "{}: output on stdout",
+        finished.description
+    );
+    let line = finished.error_line();
+    for what in mentions {
+        assert!(
+            line.contains(what),
+            "{}: the error should mention {what:?}: {line:?}",
+            finished.description
+        );
+    }
+}
+
+#[test]
+fn unknown_host() {
+    let port = free_port().to_string();
+    let finished = tete(["nosuch.invalid", &port]).run();
+    assert_runtime_failure(&finished, &["nosuch.invalid"]);
+}
+
+#[test]
+fn connection_refused() {
+    let port = free_port().to_string();
+    let finished = tete(["127.0.0.1", &port]).run();
+    assert_runtime_failure(&finished, &["127.0.0.1", &port, "connection refused"]);
+}
+
+#[test]
+fn address_already_in_use() {
+    let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
+    let port = held.local_addr().expect("address").port().to_string();
+    let finished = tete(["-l", "127.0.0.1", &port]).run();
+    assert_runtime_failure(&finished, &[&port, "address already in use"]);
+    drop(held);
+}
+
+/// `tete -P -l PORT` on a port in use says so before asking for a password: the listener is
+/// bound first. (Asked first, this run without a terminal would fail on /dev/tty instead.)
+#[test]
+fn port_in_use_is_reported_before_the_password_prompt() {
+    let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
+    let port = held.local_addr().expect("address").port().to_string();
+    let finished = tete(["-P", "-l", "127.0.0.1", &port]).run();
+    assert_runtime_failure(&finished, &[&port, "address already in use"]);
+    drop(held);
+}
+
+#[test]
+fn names_refused_with_numeric() {
+    let port = free_port().to_string();
+    let finished = tete(["-n", "localhost", &port]).run();
+    assert_runtime_failure(&finished, &["localhost"]);
+    let finished = tete(["-n", "-l", "localhost", &port]).run();
+    assert_runtime_failure(&finished, &["localhost"]);
 }

@@ -4,7 +4,8 @@
 //! must control the bytes (a name the proxy looks up, the destination's first bytes in the same
 //! segment as the proxy's reply, a proxy that never answers).
 //!
-//! A test whose program is missing says `SKIPPED:` and passes (`.ci/run` installs them all).
+//! A test whose program is missing says `SKIPPED:` and passes, or fails under
+//! `TETE_REQUIRE_PEERS=1` (`.ci/run` installs them all).
 //!
 //! Both proxies end the whole relay at the first end of stream from either side (no
 //! half-close), as many proxies do: a FIN from tete after its input would cut off the reply
@@ -12,107 +13,37 @@
 //! the connection is quiet, and the password mode ends in its CLOSE record, never with a FIN:
 //! every test here runs with the default options.
 
-mod common;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 
-/// The program `name` (from Debian package `package`), or `None` after a `SKIPPED:` line.
-fn program(name: &str, package: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain(["/usr/sbin".into(), "/usr/bin".into()])
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file());
-    if found.is_none() {
-        eprintln!("SKIPPED: {name} is not installed (apt-get install -y {package})");
-    }
-    found
-}
-
-/// A server the test started; killed and reaped when dropped.
-struct Daemon {
-    name: &'static str,
-    child: Child,
-    /// Where its diagnostics go, for the failure message.
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `command` (stdout and stderr to `log`) and waits until it accepts on
-    /// 127.0.0.1:`port`.
-    fn start(name: &'static str, mut command: Command, log: PathBuf, port: u16) -> Daemon {
-        let output = fs::File::create(&log).expect("creating the log");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().expect("dup"))
-            .stderr(output)
-            .spawn()
-            .unwrap_or_else(|err| panic!("starting {name}: {err}"));
-        let mut daemon = Daemon { name, child, log };
-        daemon.wait_accepting(port);
-        daemon
-    }
-
-    /// Polls until 127.0.0.1:`port` accepts; only observes, with a deadline.
-    fn wait_accepting(&mut self, port: u16) {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "{} ended ({status}) before accepting: {}",
-                    self.name,
-                    self.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not accept on port {port} within {TIMEOUT:?}: {}",
-                self.name,
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `program ARGS...` started as a server on 127.0.0.1:`port`, once it listens there.
+fn start_server(dir: &TempDir, program: &Path, args: &[&str], port: u16) -> Process {
+    let mut server = Process::spawn(dir, program, args, None, None);
+    wait_listening_on(&mut server, port);
+    server
 }
 
 /// microsocks on a free loopback port, with `extra` arguments (`-u user -P password`).
-fn microsocks(dir: &TempDir, extra: &[&str]) -> Option<(Daemon, u16)> {
-    let path = program("microsocks", "microsocks")?;
+fn microsocks(dir: &TempDir, extra: &[&str]) -> Option<(Process, u16)> {
+    let path = program_or_skip("microsocks", "microsocks")?;
     let port = free_port();
-    let mut command = Command::new(path);
-    command
-        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(extra);
-    let daemon = Daemon::start("microsocks", command, dir.join("microsocks.log"), port);
-    Some((daemon, port))
+    let port_arg = port.to_string();
+    let mut args = vec!["-i", "127.0.0.1", "-p", &port_arg];
+    args.extend_from_slice(extra);
+    Some((start_server(dir, &path, &args, port), port))
 }
 
 /// tinyproxy in the foreground on a free loopback port, allowing CONNECT to `connect_port`
 /// only; its configuration, pid file and log stay in `dir`.
-fn tinyproxy(dir: &TempDir, connect_port: u16) -> Option<(Daemon, u16)> {
-    let path = program("tinyproxy", "tinyproxy")?;
+fn tinyproxy(dir: &TempDir, connect_port: u16) -> Option<(Process, u16)> {
+    let path = program_or_skip("tinyproxy", "tinyproxy")?;
     let port = free_port();
     let config = dir.file(
         "tinyproxy.conf",
@@ -123,10 +54,8 @@ fn tinyproxy(dir: &TempDir, connect_port: u16) -> Option<(Daemon, u16)> {
         )
         .as_bytes(),
     );
-    let mut command = Command::new(path);
-    command.arg("-d").arg("-c").arg(&config);
-    let daemon = Daemon::start("tinyproxy", command, dir.join("tinyproxy.log"), port);
-    Some((daemon, port))
+    let config = config.to_str().expect("a UTF-8 path");
+    Some((start_server(dir, &path, &["-d", "-c", config], port), port))
 }
 
 /// The destination: takes the `expected` bytes tete sends while sending `reply` at the same
@@ -350,17 +279,18 @@ fn a_request_through_a_proxy_gets_its_reply() {
 fn ssh_proxy_command_through_socks5() {
     let dir = TempDir::new("ssh");
     let (Some(sshd), Some(ssh), Some(keygen)) = (
-        program("sshd", "openssh-server"),
-        program("ssh", "openssh-client"),
-        program("ssh-keygen", "openssh-client"),
+        program_or_skip("sshd", "openssh-server"),
+        program_or_skip("ssh", "openssh-client"),
+        program_or_skip("ssh-keygen", "openssh-client"),
     ) else {
         return;
     };
     // sshd insists on its privilege separation directory (systemd makes it at boot).
-    if !rustix::process::geteuid().is_root() || fs::create_dir_all("/run/sshd").is_err() {
-        eprintln!("SKIPPED: sshd needs root and /run/sshd");
+    if !rustix::process::geteuid().is_root() {
+        skip::<()>("not root: sshd needs root (CI runs as root)");
         return;
     }
+    fs::create_dir_all("/run/sshd").expect("making /run/sshd");
     let Some((_proxy, proxy_port)) = microsocks(&dir, &[]) else {
         return;
     };
@@ -388,9 +318,8 @@ fn ssh_proxy_command_through_socks5() {
         )
         .as_bytes(),
     );
-    let mut command = Command::new(sshd);
-    command.arg("-D").arg("-e").arg("-f").arg(&config);
-    let _sshd = Daemon::start("sshd", command, dir.join("sshd.log"), port);
+    let config = config.to_str().expect("a UTF-8 path");
+    let sshd = start_server(&dir, &sshd, &["-D", "-e", "-f", config], port);
 
     let proxy_command = format!("ProxyCommand={TETE} -X 5 -x 127.0.0.1:{proxy_port} %h %p");
     let output = Command::new(ssh)
@@ -410,7 +339,7 @@ fn ssh_proxy_command_through_socks5() {
         output.status,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
-        fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+        sshd.log()
     );
 }
 
