@@ -184,7 +184,6 @@ const TCP_RTO_MAX_MS: libc::c_int = 44;
 /// most `interval` apart: measured on a 50 Mbit/s link, the probes of a window closed for 170 s
 /// otherwise drifted up to 110 s apart (so a last ACK that old says nothing), and after a 20 s
 /// outage the next retransmission may come only after the link has long been back.
-#[cfg_attr(not(test), expect(dead_code, reason = "wired into the session next"))]
 pub fn keep_probing(socket: BorrowedFd<'_>, interval: Duration, count: u32) -> io::Result<()> {
     let keepalive = socket2::TcpKeepalive::new()
         .with_time(interval)
@@ -211,7 +210,6 @@ pub fn keep_probing(socket: BorrowedFd<'_>, interval: Duration, count: u32) -> i
 /// (measured: a reader that paused for longer than a 30 s limit was cut off at 30.5 s, every
 /// probe answered), so it must be lifted while the peer's window is closed.
 #[cfg(target_os = "linux")]
-#[cfg_attr(not(test), expect(dead_code, reason = "wired into the session next"))]
 pub fn set_user_timeout(socket: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<()> {
     socket2::SockRef::from(&socket).set_tcp_user_timeout(timeout)
 }
@@ -233,7 +231,6 @@ pub struct TcpSample {
 
 /// Samples `socket`'s `TCP_INFO` (and its send queue).
 #[cfg(target_os = "linux")]
-#[cfg_attr(not(test), expect(dead_code, reason = "wired into the session next"))]
 pub fn tcp_sample(socket: BorrowedFd<'_>) -> io::Result<TcpSample> {
     // SAFETY: tcp_info is plain integers: all zeros is a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };

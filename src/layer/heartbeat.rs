@@ -7,14 +7,12 @@ use crate::secure::{self, Beat};
 impl Layer {
     /// True when a ping may go out: password mode, both ends offered heartbeats, and neither
     /// end's CLOSE has passed.
-    #[cfg_attr(not(test), expect(dead_code, reason = "wired into the session next"))]
     pub fn may_ping(&self) -> bool {
         matches!(&self.secure, Some(Secure::Open(channel)) if channel.may_ping())
     }
 
     /// Queues a ping behind everything queued, if one may go and there is room; returns how
     /// many bytes are queued with it (so where it ends), or `None` if it did not go.
-    #[cfg_attr(not(test), expect(dead_code, reason = "wired into the session next"))]
     pub fn ping(&mut self) -> Result<Option<usize>, LayerError> {
         self.seal_heartbeat(Beat::Ping)
     }

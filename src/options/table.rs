@@ -116,6 +116,13 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "SECS",
                 "quit SECS after stdin ends (0: at once)",
             ),
+            spec(
+                "",
+                "peer-timeout",
+                "SECS",
+                "end the session, status 1, once the peer has not answered for SECS; an empty \
+                 stdin's end goes after SECS of silence on a live link (default 30; 0: never)",
+            ),
             spec("N", "", "", "half-close when stdin ends (always done)"),
             spec(
                 "",

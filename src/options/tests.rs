@@ -409,6 +409,35 @@ fn fractional_seconds() {
     assert_eq!(config.idle_timeout, Some(Duration::from_secs(2)));
 }
 
+/// `--peer-timeout`: 30 s unless given; 0 turns the check off; seconds as -w takes them; not
+/// with -z, whose connections carry nothing.
+#[test]
+fn peer_timeout() {
+    assert_eq!(
+        run(&["h", "1"]).unwrap().peer_timeout,
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(
+        run(&["--peer-timeout", "0", "h", "1"])
+            .unwrap()
+            .peer_timeout,
+        None
+    );
+    assert_eq!(
+        run(&["--peer-timeout", "2.5", "-l", "1"])
+            .unwrap()
+            .peer_timeout,
+        Some(Duration::from_millis(2500))
+    );
+    for bad in ["-1", "soon", "1e19", "inf"] {
+        assert!(
+            usage_message(&["--peer-timeout", bad, "h", "1"]).contains("--peer-timeout"),
+            "{bad}"
+        );
+    }
+    assert!(usage_message(&["-z", "--peer-timeout", "5", "h", "1"]).contains("--peer-timeout"));
+}
+
 #[test]
 fn bad_values_are_usage_errors() {
     for args in [

@@ -15,8 +15,8 @@
 //!   while the peer may still send. OpenBSD nc and ncat take a FIN as "the transfer is over" and
 //!   stop sending, so a FIN too early cuts `nc -l < file` on the other side short, and both ends
 //!   report success. No timer guesses that the peer is done:
-//!   - **once a byte has been received**, the end waits for the peer's end, `-w`'s idle limit,
-//!     or the user (Ctrl-C); a partner that has gone is noticed by the liveness check
+//!   - **once a byte has been received**, the end waits for the peer's end, `-w` (SECS with
+//!     nothing moving releases it), or the user (Ctrl-C); a partner that has gone is noticed by the liveness check
 //!     ([`super::liveness`]), which ends the session with an error. A sender that never ends
 //!     its side (OpenBSD `nc -l` without `-N`) is waited for, as nc itself waits; a pause in
 //!     the data (tar over a big tree, zfs send) cuts nothing. At a terminal, tete says once,
@@ -32,7 +32,8 @@
 //!     after the window. A sender that may stay silent longer is best received with `-d`.
 //!
 //!   Not in password mode, whose peer is always tete (it reads CLOSE as the end of our
-//!   direction only), nor with `-q`, which asks for the end. Through a proxy the end is held
+//!   direction only), nor once a plain peer has shown it is tete (a password HELLO), nor with
+//!   `-q`, which asks for the end. Through a proxy the end is held
 //!   whatever was sent, with the same two cases: most proxies end the whole relay at the first
 //!   FIN from either side, which would cut off the reply.
 //! - **`-d`**: stdin is not part of the session at all, so our side never ends; the peer's end
@@ -43,8 +44,8 @@
 //! - **the session is over** when our end of stream is out and everything the peer sent is
 //!   written out; with `--send-only` (the peer's bytes are discarded) when our end is out and
 //!   the peer has acknowledged every byte; with `-q SECS` that long after our end went out;
-//!   with `-w SECS`, once stdin has ended, after SECS with nothing moving (OpenBSD nc's `-w`;
-//!   counted from our end of stream once it is out, so the reply to our last bytes has SECS).
+//!   with `-w SECS`, SECS after our end went out with nothing moving since (OpenBSD nc's `-w`:
+//!   the reply to our last bytes has SECS).
 
 use std::time::{Duration, Instant};
 
@@ -64,7 +65,7 @@ pub struct Rules {
     pub receive_only: bool,
     /// `--send-only`: the peer's bytes are discarded, so only ours need to arrive.
     pub send_only: bool,
-    /// When our end of stream waits for the peer's end or a quiet moment.
+    /// When our end of stream waits for the peer's end, or for the quiet window.
     pub hold_end: HoldEnd,
     /// stdin is a terminal: the session is a conversation.
     pub chat: bool,
@@ -211,7 +212,7 @@ impl Ending {
         self.sending == Sending::Draining
             && (!self.holds_end()
                 || self
-                    .quiet_release(last_activity, alive_since)
+                    .release(last_activity, alive_since)
                     .is_some_and(|at| now >= at))
     }
 
@@ -238,18 +239,22 @@ impl Ending {
         rule && self.receiving == Receiving::Open
     }
 
-    /// When a held end of stream goes out by itself: only while nothing has come from the
-    /// peer, after the quiet window, counted from the last byte or from when the path became
-    /// known to be alive, whichever is later.
-    fn quiet_release(
-        &self,
-        last_activity: Instant,
-        alive_since: Option<Instant>,
-    ) -> Option<Instant> {
-        if self.received_any {
-            return None;
-        }
-        Some(last_activity.max(alive_since?) + self.rules.quiet_window?)
+    /// When a held end of stream goes out by itself: with `-w`, once nothing has moved for its
+    /// time; and while nothing has come from the peer, after the quiet window, counted from the
+    /// last byte or from when the path became known to be alive, whichever is later.
+    fn release(&self, last_activity: Instant, alive_since: Option<Instant>) -> Option<Instant> {
+        let idle = self.rules.idle_after_end.map(|idle| last_activity + idle);
+        let quiet = match (self.received_any, alive_since, self.rules.quiet_window) {
+            (false, Some(alive), Some(window)) => Some(last_activity.max(alive) + window),
+            _ => None,
+        };
+        idle.into_iter().chain(quiet).min()
+    }
+
+    /// The peer has shown that it is tete (it opened with a password HELLO in plain mode),
+    /// which does not stop sending at our end of stream: nothing is held for it.
+    pub fn peer_is_tete(&mut self) {
+        self.rules.hold_end = HoldEnd::Never;
     }
 
     /// Whether the session is over. `acknowledged` tells whether the peer has acknowledged
@@ -269,8 +274,6 @@ impl Ending {
         match self.sending {
             // With no stdin there is no end of ours to wait for: -w counts from the start.
             Sending::Absent => all_received || idle_since(last_activity),
-            // stdin has ended and its end is held: -w ends an idle connection all the same.
-            Sending::Draining if self.holds_end() => idle_since(last_activity),
             Sending::Open | Sending::Draining | Sending::Closed { .. } => false,
             Sending::Out { at } => {
                 all_received
@@ -328,13 +331,7 @@ impl Ending {
                 .map(|idle| last_activity.max(since) + idle)
         };
         let timer = match self.sending {
-            Sending::Draining if self.holds_end() => [
-                self.quiet_release(last_activity, alive_since),
-                idle(last_activity),
-            ]
-            .into_iter()
-            .flatten()
-            .min(),
+            Sending::Draining if self.holds_end() => self.release(last_activity, alive_since),
             Sending::Absent => idle(last_activity),
             Sending::Out { at } => {
                 let quit = self.rules.quit_after_end.map(|quit| at + quit);
@@ -362,9 +359,6 @@ use super::{End, Notices};
 use crate::error::Error;
 use crate::options::{Config, Direction, Mode};
 
-/// The quiet window: one second until the liveness check tells when the path is alive.
-const QUIET_WINDOW: Duration = Duration::from_secs(1);
-
 /// The end rules `config` chooses for a session: `secure` in password mode, `chat` when stdin
 /// is a terminal.
 pub(super) fn rules_for(config: &Config, secure: bool, chat: bool) -> Rules {
@@ -385,7 +379,8 @@ pub(super) fn rules_for(config: &Config, secure: bool, chat: bool) -> Rules {
         chat,
         quit_after_end: config.quit_after_eof,
         idle_after_end: config.wait,
-        quiet_window: Some(QUIET_WINDOW),
+        // Silence means something after the peer timeout, and nothing when it is off.
+        quiet_window: config.peer_timeout,
         tell_waiting: std::io::stderr().is_terminal(),
     }
 }
@@ -478,6 +473,9 @@ mod policy_tests {
         assert!(secure.chat);
         assert_eq!(secure.idle_after_end, Some(Duration::from_secs(2)));
         assert!(rules_for(&config(&["-d", "h", "1"]), false, false).receive_only);
+        assert_eq!(plain.quiet_window, Some(Duration::from_secs(30)));
+        let off = rules_for(&config(&["--peer-timeout", "0", "h", "1"]), false, false);
+        assert_eq!(off.quiet_window, None);
         assert!(half_closes(&config(&["h", "1"]), false));
         assert!(!half_closes(&config(&["h", "1"]), true));
         assert!(!half_closes(&config(&["--no-shutdown", "h", "1"]), false));

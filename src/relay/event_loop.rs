@@ -187,9 +187,12 @@ impl<'a> Relay<'a> {
                     self.chat.as_mut(),
                     self.config,
                 )
-                .or_else(|| session.timed_out(self.config, now));
-            if let Some(hint) = session.take_hint() {
-                self.notices.push(hint);
+                .or_else(|| session.timed_out(self.config, now))
+                .or_else(|| session.watch());
+            let said = session.take_notices();
+            if !said.is_empty() {
+                said.into_iter()
+                    .for_each(|notice| self.notices.push(notice));
                 self.tell();
             }
             self.check_authenticated();

@@ -42,9 +42,6 @@ use std::time::{Duration, Instant};
 
 use crate::sys::TcpSample;
 
-/// `--peer-timeout`'s default: a gone partner ends the session within about 30 s.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The longest probe interval, and the one of the pings when the check is off: a partner held
 /// back by its output pings at least this often, so a limit of a few times this never takes
 /// it for gone.
@@ -165,6 +162,11 @@ impl Liveness {
             alive_since: Some(now),
             state: State::Answering,
         }
+    }
+
+    /// The limits, or `None` when the check is off.
+    pub fn limits(&self) -> Option<Limits> {
+        self.limits
     }
 
     /// The peer's bytes or records came.

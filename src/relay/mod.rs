@@ -35,7 +35,6 @@ mod ending;
 mod event_loop;
 mod hello_watch;
 mod listening;
-#[cfg_attr(not(test), expect(dead_code, reason = "wired into the session next"))]
 mod liveness;
 mod meter;
 mod pending;

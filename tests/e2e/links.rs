@@ -38,7 +38,7 @@ fn a_slow_link_carries_a_transfer_whole() {
     client.assert_success().assert_quiet();
     listener.assert_success();
     assert_bytes_eq("what crossed the link", &data, &listener.stdout);
-    // 4 MiB at 50 Mbit/s is 0.67 s; the tbf's 64 KiB burst and the end's quiet second aside.
+    // 4 MiB at 50 Mbit/s is 0.67 s, the tbf's 64 KiB burst aside.
     assert!(
         took >= Duration::from_millis(550),
         "4 MiB crossed a 50 Mbit/s link in {took:?}: the rate is not in force"

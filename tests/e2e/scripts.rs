@@ -101,18 +101,23 @@ fn zero_unknown_host() {
 // -k
 // ---------------------------------------------------------------------------------------------
 
-/// `tete -k -l > out < /dev/null` serves three peers in turn: each reads EOF at once, and the
+/// `tete -k -l > out < /dev/null` serves three peers in turn: each reads EOF once its
+/// connection has been quiet for the quiet window (a short `--peer-timeout` here), and the
 /// output is the three peers' bytes in order.
 #[test]
 fn keep_open_serves_peers_in_turn() {
     let dir = TempDir::new("keep-open");
     let out = dir.join("out");
-    let (mut listener, addr) = start_listener(&["-k"], Input::Null, Output::File(out.clone()));
+    let (mut listener, addr) = start_listener(
+        &["-k", "--peer-timeout", "1"],
+        Input::Null,
+        Output::File(out.clone()),
+    );
     let mut expected = Vec::new();
     for i in 0..3 {
         let bytes = random_bytes(100 + i as u64, 100 * KIB + i);
         let mut stream = connect(addr);
-        // stdin has ended with nothing sent: an end of stream after the quiet moment.
+        // stdin has ended with nothing sent: an end of stream after the quiet window.
         assert!(
             poll_readable(&stream, PROMPTLY),
             "peer {i}: no EOF from the listener"
@@ -130,14 +135,15 @@ fn keep_open_serves_peers_in_turn() {
     assert_bytes_eq("what tete -k printed", &expected, &dir.read(&out));
 }
 
-/// `-k` with stdin data: the first peer gets it all, the next an immediate end of stream.
+/// `-k` with stdin data: the first peer gets it all, the next only an end of stream (once its
+/// connection has been quiet for the quiet window, a short `--peer-timeout` here).
 #[test]
 fn keep_open_stdin_goes_to_the_first_peer() {
     let dir = TempDir::new("keep-open-stdin");
     let out = dir.join("out");
     let data = random_bytes(110, 300 * KIB + 7);
     let (mut listener, addr) = start_listener(
-        &["-k"],
+        &["-k", "--peer-timeout", "1"],
         Input::Bytes(data.clone()),
         Output::File(out.clone()),
     );

@@ -326,8 +326,8 @@ fn idle_with_keep_open_serves_the_next_peer() {
     let (mut listener, addr) = start_listener(&["-k", "-i", "1"], Input::Null, Output::Capture);
     let mut silent = connect(addr);
     let silent_addr = silent.local_addr().expect("the silent peer's address");
-    // stdin /dev/null: tete half-closes once the connection has been quiet for a moment. The
-    // peer then stays silent, its end open.
+    // stdin /dev/null and a silent peer, its end open: -i 1 ends the session, and the peer
+    // reads its end.
     assert_eq!(read_to_eof(&mut silent, "the silent peer"), b"");
     listener.wait_for_count("listening on", 2);
     let stderr = listener.stderr_so_far();

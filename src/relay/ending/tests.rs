@@ -256,9 +256,11 @@ fn through_a_proxy_the_end_waits_for_the_reply() {
     );
 }
 
-/// `-w SECS` also ends a session whose end is held, once nothing has moved for SECS.
+/// `-w SECS` releases a held end once nothing has moved for SECS, and the session ends SECS
+/// later if nothing moves (OpenBSD nc's `-w`: an idle connection ends); a reply in between
+/// still arrives.
 #[test]
-fn wait_ends_a_session_whose_end_is_held() {
+fn wait_releases_a_held_end() {
     let mut run = Run::new(Rules {
         idle_after_end: Some(2 * SECOND),
         ..plain()
@@ -267,10 +269,28 @@ fn wait_ends_a_session_whose_end_is_held() {
     run.receive();
     assert_eq!(run.deadline(), Some(run.now + 2 * SECOND));
     run.wait(2 * SECOND - Duration::from_millis(1));
+    assert!(!run.try_close());
+    run.wait(Duration::from_millis(1));
+    assert!(run.try_close(), "idle for -w: the end goes");
+    assert!(!run.finished(), "a reply may still come");
+    run.wait(SECOND);
+    run.receive();
+    run.wait(2 * SECOND - Duration::from_millis(1));
     assert!(!run.finished());
     run.wait(Duration::from_millis(1));
     assert!(run.finished());
-    assert!(!run.try_close(), "the end itself is still held");
+}
+
+/// A plain peer that turns out to be tete (a password HELLO) does not stop at our end of
+/// stream: nothing is held for it.
+#[test]
+fn nothing_is_held_for_a_peer_that_is_tete() {
+    let mut run = Run::new(plain());
+    run.ending.stdin_ended();
+    run.receive();
+    assert!(!run.try_close());
+    run.ending.peer_is_tete();
+    assert!(run.try_close());
 }
 
 /// `-d`: never an end of stream of ours; the peer's end ends the session.
@@ -616,9 +636,9 @@ fn end_of_session_matrix() {
         // Bytes came: the end waits for the peer's end, as nc waits.
         (Empty, SendsNeverEnds, Alive, default, false, false),
         (Empty, Silent, Alive, default, true, false),
-        // -w ends an idle session, whether its end is held or out.
-        (Empty, SendsNeverEnds, Alive, wait, false, true),
-        (Empty, Silent, Stalled, wait, false, true),
+        // -w ends an idle session: a held end goes, then the session.
+        (Empty, SendsNeverEnds, Alive, wait, true, true),
+        (Empty, Silent, Stalled, wait, true, true),
         (Bytes, SendsNeverEnds, Alive, wait, true, true),
         // A chat ends when the other person leaves, and only then.
         (Terminal, EndsFirst, Alive, default, true, true),

@@ -120,7 +120,7 @@ impl Sim {
 }
 
 fn default() -> Option<Limits> {
-    Limits::new(DEFAULT_TIMEOUT)
+    Limits::new(30 * SECOND)
 }
 
 /// A healthy path: everything written is acknowledged at once, and an idle connection's

@@ -29,6 +29,7 @@ impl Session {
                     self.last_activity = Instant::now();
                     self.ending.sent();
                     self.sent += n as u64;
+                    self.written += n as u64;
                     progress = true;
                 }
                 Ok(Outcome::End) => {
@@ -69,7 +70,9 @@ impl Session {
         {
             match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
                 Ok(Outcome::Moved(n)) => {
-                    self.last_activity = Instant::now();
+                    let now = Instant::now();
+                    self.last_activity = now;
+                    self.liveness.heard(now);
                     self.ending.received();
                     self.received += n as u64;
                     progress = true;

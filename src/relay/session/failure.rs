@@ -11,6 +11,14 @@ use crate::secure::SecureError;
 
 impl Session {
     pub(super) fn network_failure(&self, doing: &str, err: &io::Error) -> End {
+        // The kernel gave up first (its user timeout, or keepalive): the check says how long.
+        if matches!(
+            err.raw_os_error(),
+            Some(libc::ETIMEDOUT | libc::EHOSTUNREACH)
+        ) && let Some(silent) = self.silent_for()
+        {
+            return self.gone(silent);
+        }
         End::PeerLost(Error::Runtime(format!(
             "{doing} {}: {}",
             self.peer,

@@ -6,6 +6,7 @@
 //! the layer), `direct.rs` (the kernel's zero-copy routes), `closing.rs` (the close, and the
 //! interrupted end), `failure.rs` (how an I/O or channel failure ends the session).
 
+mod clocks;
 mod closing;
 mod direct;
 mod failure;
@@ -20,21 +21,14 @@ use mio::net::TcpStream;
 use super::chat_front::ChatFront;
 use super::ending::{self, Ending, Receiving, Sending};
 use super::hello_watch::HelloWatch;
+use super::liveness::{Limits, Liveness};
 use super::{End, Input, Notice, Output, Readiness, write_queued};
 use crate::error::Error;
 use crate::layer::{Flow, Layer};
 use crate::options::{Config, Direction};
-use crate::secure::{Cipher, CloseReason, SecureError};
+use crate::secure::{Cipher, CloseReason};
 use crate::zerocopy::Direct;
 use failure::stdout_failure;
-
-/// How long a connector's listener has to complete the password handshake, unless `-w` says
-/// otherwise. (A listener's handshakes run before its session, with their own deadlines: see
-/// [`super::pending`].)
-const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
-
-/// How often `--send-only` checks whether the peer has acknowledged everything, once sent.
-const ACK_RECHECK: Duration = Duration::from_millis(5);
 
 /// One peer's connection and the bytes in flight to and from it.
 pub(super) struct Session {
@@ -51,12 +45,22 @@ pub(super) struct Session {
     up_route: Option<Direct>,
     /// The socket to stdout inside the kernel, instead of through the layer.
     down_route: Option<Direct>,
-    /// When an unfinished password handshake fails.
-    handshake_deadline: Instant,
+    /// When the session began.
+    begun: Instant,
+    /// When the peer's first byte came.
+    first_heard: Option<Instant>,
+    /// A password connector has said that it waits for the listener's password.
+    said_password_wait: bool,
     /// When a byte last moved either way.
     last_activity: Instant,
-    /// Since when the path has been known to be alive (for the end rules' quiet window).
-    alive_since: Instant,
+    /// Whether the partner is still there.
+    liveness: Liveness,
+    /// Bytes written to the socket so far (where our pings end, for the check).
+    written: u64,
+    /// The socket's `TCP_USER_TIMEOUT` as last set.
+    user_timeout: Option<Duration>,
+    /// What the session has to say, until the loop takes it.
+    notices: Vec<Notice>,
     /// Bytes of stdin taken into the session (plaintext, before `-C`), for the progress line
     /// and the `-v` summary.
     sent: u64,
@@ -112,6 +116,8 @@ impl Session {
             .then(|| Direct::for_stdout(&output.stream))
             .flatten();
         let now = Instant::now();
+        let limits = config.peer_timeout.and_then(Limits::new);
+        let user_timeout = Self::watch_socket(&stream, limits);
         Ok(Session {
             stream,
             peer,
@@ -123,9 +129,14 @@ impl Session {
             authenticated: false,
             up_route,
             down_route,
-            handshake_deadline: now + config.wait.unwrap_or(HANDSHAKE_TIME),
+            begun: now,
+            first_heard: None,
+            said_password_wait: false,
             last_activity: now,
-            alive_since: now,
+            liveness: Liveness::new(limits, now),
+            written: 0,
+            user_timeout,
+            notices: Vec::new(),
             sent: 0,
             received: 0,
             hello: HelloWatch::new(secure),
@@ -210,7 +221,7 @@ impl Session {
             // Queued once the record layer has room for it (at once in plain mode).
             if self
                 .ending
-                .should_close(now, self.last_activity, Some(self.alive_since))
+                .should_close(now, self.last_activity, self.liveness.alive_since())
                 && self
                     .layer
                     .close_outbound(CloseReason::EndOfInput)
@@ -315,6 +326,7 @@ impl Session {
             .map_err(|err| self.network_failure("sending to", &err))?;
         if sent > 0 {
             self.last_activity = Instant::now();
+            self.written += sent as u64;
         }
         Ok(sent > 0)
     }
@@ -338,11 +350,17 @@ impl Session {
                 self.ending.peer_ended();
             } else {
                 buf.commit(read);
-                self.last_activity = Instant::now();
+                let now = Instant::now();
+                self.last_activity = now;
+                self.first_heard.get_or_insert(now);
+                self.liveness.heard(now);
                 self.ending.received();
                 if self.hello.watching() {
                     let plain = self.layer.stdout_bytes();
                     self.hello.look(&plain[plain.len() - read..]);
+                    if self.hello == HelloWatch::Seen {
+                        self.ending.peer_is_tete();
+                    }
                 }
             }
             progress = true;
@@ -353,14 +371,18 @@ impl Session {
         Ok(progress || decoded)
     }
 
-    /// What the user should hear, once: that the peer opened with a password HELLO, or, at a
-    /// terminal, what a wait with no end in sight waits for ([`ending::WAITING_LINE`]).
-    pub(super) fn take_hint(&mut self) -> Option<Notice> {
-        self.hello.take_notice().or_else(|| {
-            self.ending
-                .take_waiting_line(Instant::now(), self.last_activity)
-                .then(|| Notice::always(ending::WAITING_LINE))
-        })
+    /// What the session has to say: that the peer opened with a password HELLO; at a
+    /// terminal, what a wait with no end in sight waits for ([`ending::WAITING_LINE`]); what the
+    /// liveness check concluded; that a password connector waits for the listener's person.
+    pub(super) fn take_notices(&mut self) -> Vec<Notice> {
+        self.notices.extend(self.hello.take_notice());
+        if self
+            .ending
+            .take_waiting_line(Instant::now(), self.last_activity)
+        {
+            self.notices.push(Notice::always(ending::WAITING_LINE));
+        }
+        std::mem::take(&mut self.notices)
     }
 
     fn write_stdout(
@@ -391,33 +413,6 @@ impl Session {
             progress = true;
         }
         Ok(progress)
-    }
-
-    /// The next time something is due: the handshake's deadline, `-i`, or an end rule's.
-    pub(super) fn next_deadline(&self, config: &Config) -> Option<Instant> {
-        if !self.layer.is_open() {
-            return Some(self.handshake_deadline);
-        }
-        let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
-        // No event tells when the last ACK arrives, so --send-only looks again shortly.
-        let acks = (config.direction == Direction::SendOnly
-            && matches!(self.ending.sending(), Sending::Out { .. }))
-        .then(|| Instant::now() + ACK_RECHECK);
-        let ending = self
-            .ending
-            .next_deadline(self.last_activity, Some(self.alive_since));
-        [idle, acks, ending].into_iter().flatten().min()
-    }
-
-    pub(super) fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
-        // Until the channel is up only the handshake's deadline counts: -i is about the
-        // session's bytes, and there are none yet.
-        if !self.layer.is_open() {
-            return (now >= self.handshake_deadline)
-                .then(|| self.secure_failure(SecureError::Stalled));
-        }
-        let idle = config.idle_timeout?;
-        (now >= self.last_activity + idle).then_some(End::Idle)
     }
 }
 
