@@ -87,53 +87,34 @@ fn a_sender_that_never_ends_is_waited_for() {
     assert_bytes_eq("the copy", &sent, &dir.read(&out));
 }
 
-/// Two tetes with nothing to say, at `--peer-timeout SECS`: each holds its end of stream until
-/// the connection has been quiet for SECS, then both end by themselves with 0.
-fn two_silent_tetes(window: &str) -> Duration {
-    let (listener, addr) =
-        start_listener(&["--peer-timeout", window], Input::Null, Output::Capture);
+/// Two tetes with nothing to say, the window given to each as `args` (none: the default): each
+/// holds its end of stream until the connection has been quiet for the window, then both end
+/// by themselves with 0. Returns how long the client ran.
+fn two_silent_tetes(args: &[&str], within: Duration) -> Duration {
+    let (listener, addr) = start_listener(args, Input::Null, Output::Capture);
     let start = Instant::now();
-    let client = tete([
-        "--peer-timeout",
-        window,
-        "127.0.0.1",
-        &addr.port().to_string(),
-    ])
-    .stdin(Input::Null)
-    .run();
+    let port = addr.port().to_string();
+    let mut all = args.to_vec();
+    all.extend(["127.0.0.1", port.as_str()]);
+    let client = tete(all).stdin(Input::Null).spawn().wait_within(within);
     let took = start.elapsed();
     client.assert_success().assert_quiet();
-    listener.wait().assert_success();
+    listener.wait_within(within).assert_success();
     assert!(client.stdout.is_empty());
     took
 }
 
 #[test]
 fn two_tetes_with_empty_stdin_end_by_themselves() {
-    assert_elapsed(
-        "the client",
-        two_silent_tetes("1"),
-        0.9,
-        PROMPTLY.as_secs_f64(),
-    );
+    let took = two_silent_tetes(&["--peer-timeout", "1"], TIMEOUT);
+    assert_elapsed("the client", took, 0.9, PROMPTLY.as_secs_f64());
 }
 
 #[test]
 #[ignore = "slow: waits out the default quiet window of 30 s (two_tetes_with_empty_stdin_end_by_themselves is its 1 s twin)"]
 fn two_tetes_with_empty_stdin_end_by_themselves_at_the_defaults() {
-    let took = two_silent_tetes("30");
-    let default = {
-        let (listener, addr) = start_listener(&[], Input::Null, Output::Capture);
-        let start = Instant::now();
-        let client = tete(["127.0.0.1", &addr.port().to_string()]).run();
-        let took = start.elapsed();
-        client.assert_success().assert_quiet();
-        listener.wait().assert_success();
-        took
-    };
-    for took in [took, default] {
-        assert_elapsed("the client", took, 29.9, 30.0 + PROMPTLY.as_secs_f64());
-    }
+    let took = two_silent_tetes(&[], Duration::from_secs(40));
+    assert_elapsed("the client", took, 29.9, 30.0 + PROMPTLY.as_secs_f64());
 }
 
 /// A server that answers only after the request's end, and a request with no bytes at all

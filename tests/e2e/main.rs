@@ -16,6 +16,7 @@ mod held_end;
 mod interop;
 mod links;
 mod mitm;
+mod partner;
 mod password;
 mod progress;
 mod proxy;

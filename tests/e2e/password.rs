@@ -2,7 +2,10 @@
 //! after Ctrl-C and Ctrl-\\), a password file's first line, and the command lines that take no
 //! password.
 
+use std::io::Write;
 use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
@@ -69,6 +72,31 @@ fn prompt_reads_the_password_without_echo() {
         original,
         "the terminal's settings at the end"
     );
+}
+
+/// A connector started 14 s before the listener's person types the password (more than the
+/// 10 s a handshake has once the listener answers) gets in: the listener is listening before it
+/// asks, so the connection is made, and the connector waits for its first answer, saying so;
+/// a line then arrives.
+#[test]
+fn a_connector_waits_while_the_password_is_typed() {
+    let (tty, _, listener, port) = prompt_on_a_terminal();
+    let started = Instant::now();
+    let mut client = connector(&["-v"], port, "secret")
+        .stdin(Input::Pipe)
+        .spawn();
+    client.wait_for_stderr("waiting for the partner to enter the password");
+    // The person types late: the pause is the scenario.
+    thread::sleep(Duration::from_secs(14).saturating_sub(started.elapsed()));
+    client.assert_running("waiting for the password to be typed");
+    tty.type_bytes(b"secret\n");
+    client.wait_for_stderr("secure channel up");
+    let mut stdin = client.take_stdin();
+    stdin.write_all(b"after the wait\n").expect("the line");
+    drop(stdin);
+    tty.wait_for_output("after the wait");
+    client.wait().assert_success();
+    assert_eq!(listener.wait().status.code(), Some(0));
 }
 
 #[test]
