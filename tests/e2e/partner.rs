@@ -41,6 +41,17 @@ fn path(program: &std::path::Path) -> &str {
     program.to_str().expect("a UTF-8 path")
 }
 
+/// OpenBSD `nc -l` (stdin /dev/null: it never ends its side) at `end`'s address, listening,
+/// its stdout to `out` (or its log); `None` after a SKIPPED line.
+fn nc_listening(end: &End, dir: &TempDir, out: Option<&std::path::Path>) -> Option<(Process, u16)> {
+    let nc = openbsd_nc_or_skip()?;
+    let port = free_port();
+    let command = [path(&nc), "-l", &end.ipv4.to_string(), &port.to_string()];
+    let mut process = end.host.spawn(dir, &command, out);
+    end.host.wait_listening_on(&mut process, port);
+    Some((process, port))
+}
+
 /// What a session's -v says once it is up.
 fn up(password: bool) -> &'static str {
     if password {
@@ -85,13 +96,9 @@ fn idle_partner_vanishes(limit: &str, password: bool, nc: bool, within: Duration
     let mut listener = None;
     let mut other = None;
     let port = if nc {
-        let Some(nc) = openbsd_nc_or_skip() else {
+        let Some((process, port)) = nc_listening(&link.b, &dir, None) else {
             return;
         };
-        let port = free_port();
-        let command = [path(&nc), "-l", &target, &port.to_string()];
-        let mut process = link.b.host.spawn(&dir, &command, None);
-        link.b.host.wait_listening_on(&mut process, port);
         other = Some(process);
         port
     } else {
@@ -147,13 +154,9 @@ fn sender_into_a_dead_link(limit: &str, password: bool, within: Duration) {
         let (running, addr) = spawn_listening(receiving);
         (Some(running), None, addr.port())
     } else {
-        let Some(nc) = openbsd_nc_or_skip() else {
+        let Some((nc, port)) = nc_listening(&link.b, &dir, None) else {
             return;
         };
-        let port = free_port();
-        let command = [path(&nc), "-l", &target, &port.to_string()];
-        let mut nc = link.b.host.spawn(&dir, &command, None);
-        link.b.host.wait_listening_on(&mut nc, port);
         (None, Some(nc), port)
     };
     let port = port.to_string();
