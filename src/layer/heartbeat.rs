@@ -38,6 +38,16 @@ impl Layer {
             return Ok(None);
         }
         self.outbound.commit(secure::HEARTBEAT_LEN);
+        self.heartbeat_tail = match self.outbound.len() {
+            secure::HEARTBEAT_LEN => secure::HEARTBEAT_LEN,
+            _ => self.heartbeat_tail + secure::HEARTBEAT_LEN,
+        };
         Ok(Some(self.outbound.len()))
+    }
+
+    /// True when what waits for the socket is heartbeats alone: writing it moves no data (so
+    /// it is no activity for `-i` or the end rules).
+    pub fn only_heartbeats_queued(&self) -> bool {
+        !self.outbound.is_empty() && self.outbound.len() <= self.heartbeat_tail
     }
 }

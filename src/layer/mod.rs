@@ -107,6 +107,8 @@ pub struct Layer {
     crlf: Option<bool>,
     /// stdin's bytes (and handshake messages) on their way to the socket.
     outbound: Buffer,
+    /// How many of the last bytes queued are heartbeats (queued after the last data).
+    heartbeat_tail: usize,
     inbound: Inbound,
     secure: Option<Secure>,
 }
@@ -123,6 +125,7 @@ impl Layer {
         Layer {
             crlf: crlf.then_some(false),
             outbound: Buffer::new(PLAIN_OUTBOUND_SIZE),
+            heartbeat_tail: 0,
             inbound: Inbound::new(BUFFER_SIZE, false),
             secure: None,
         }
@@ -138,6 +141,7 @@ impl Layer {
         Layer {
             crlf: crlf.then_some(false),
             outbound,
+            heartbeat_tail: 0,
             inbound: Inbound::new(HANDSHAKE_BUFFER_SIZE, true),
             secure: Some(Secure::Handshaking(Box::new(handshake))),
         }
@@ -270,6 +274,7 @@ impl Layer {
             None => len,
         };
         self.outbound.commit(queued);
+        self.heartbeat_tail = 0;
         Ok(n)
     }
 
@@ -290,6 +295,7 @@ impl Layer {
             .seal_close(reason, record)
             .map_err(LayerError::Seal)?;
         self.outbound.commit(secure::CLOSE_LEN);
+        self.heartbeat_tail = 0;
         Ok(true)
     }
 

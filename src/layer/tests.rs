@@ -167,6 +167,27 @@ fn a_ping_is_answered_with_one_pong() {
     assert!(!c.may_ping(), "no ping to a peer whose CLOSE is in");
 }
 
+/// Heartbeats alone in the socket buffer are told from data: writing them moves no data.
+#[test]
+fn heartbeats_alone_in_the_queue_are_told_from_data() {
+    let (mut c, _l, result) = connected_pair(b"pw");
+    result.unwrap();
+    assert!(!c.only_heartbeats_queued(), "nothing queued");
+    c.ping().unwrap();
+    assert!(c.only_heartbeats_queued());
+    c.fill_outbound(stdin_of(b"data")).unwrap();
+    assert!(!c.only_heartbeats_queued(), "data behind the ping");
+    c.outgoing().consume(secure::HEARTBEAT_LEN);
+    assert!(!c.only_heartbeats_queued());
+    c.ping().unwrap();
+    let data = c.outgoing().len() - secure::HEARTBEAT_LEN;
+    c.outgoing().consume(data);
+    assert!(c.only_heartbeats_queued(), "only the last ping is left");
+    c.outgoing().consume(secure::HEARTBEAT_LEN);
+    c.fill_outbound(stdin_of(b"x")).unwrap();
+    assert!(!c.only_heartbeats_queued(), "a one-byte record is data");
+}
+
 /// Plain mode has no heartbeats.
 #[test]
 fn plain_mode_does_not_ping() {

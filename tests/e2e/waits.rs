@@ -258,6 +258,36 @@ fn idle_session_ends() {
     );
 }
 
+/// Heartbeats are not traffic: two password tetes idle with `-i 2` at `--peer-timeout 1` (a
+/// ping each way every second) still end after two seconds with nothing said, status 1.
+#[test]
+fn idle_timer_not_reset_by_heartbeats() {
+    let password = "idle heartbeats";
+    let (listener, addr) = spawn_listening(
+        tete(["-v", "--peer-timeout", "1", "-l", "127.0.0.1", "0"])
+            .password(password)
+            .stdin(Input::Pipe),
+    );
+    let start = Instant::now();
+    let mut client = tete([
+        "-i",
+        "2",
+        "--peer-timeout",
+        "1",
+        "127.0.0.1",
+        &addr.port().to_string(),
+    ])
+    .password(password)
+    .stdin(Input::Pipe)
+    .spawn();
+    let _silent = client.take_stdin();
+    let finished = client.wait();
+    finished.assert_code(1);
+    assert_elapsed(&finished.description, start.elapsed(), 1.9, 4.0);
+    assert!(finished.error_line().contains("nothing moved for 2 s"));
+    drop(listener);
+}
+
 /// Traffic either way resets `-i`'s timer (the two scenarios below, at once).
 #[test]
 fn idle_timer_reset_by_traffic() {

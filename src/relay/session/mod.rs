@@ -322,17 +322,21 @@ impl Session {
     }
 
     fn send(&mut self) -> Result<bool, End> {
+        // Heartbeats are no activity: -i and the end rules count what the peer and we say.
+        let heartbeats = self.layer.only_heartbeats_queued();
         let sent = write_queued(&mut self.stream, self.layer.outgoing(), &mut self.writable)
             .map_err(|err| self.network_failure("sending to", &err))?;
-        if sent > 0 {
+        if sent > 0 && !heartbeats {
             self.last_activity = Instant::now();
-            self.written += sent as u64;
         }
+        self.written += sent as u64;
         Ok(sent > 0)
     }
 
     fn receive(&mut self) -> Result<bool, End> {
         let mut progress = false;
+        // What counts as activity is the peer's data and its end, not its heartbeats.
+        let (data, closed) = (self.layer.stdout_bytes().len(), self.layer.peer_closed());
         while (self.down_route.is_none() || self.hello.watching())
             && self.ending.receiving() == Receiving::Open
         {
@@ -351,7 +355,6 @@ impl Session {
             } else {
                 buf.commit(read);
                 let now = Instant::now();
-                self.last_activity = now;
                 self.first_heard.get_or_insert(now);
                 self.liveness.heard(now);
                 self.ending.received();
@@ -368,6 +371,9 @@ impl Session {
         // A listener's session starts with the channel open (its handshake ran in the peer
         // lifecycle), so a handshake here is a connector's, which has no CONFIRM_C to check.
         let decoded = self.layer.decode().map_err(|err| self.layer_failure(err))?;
+        if self.layer.stdout_bytes().len() > data || self.layer.peer_closed() != closed {
+            self.last_activity = Instant::now();
+        }
         Ok(progress || decoded)
     }
 
