@@ -16,11 +16,12 @@
 //!   stop sending, so a FIN too early cuts `nc -l < file` on the other side short, and both ends
 //!   report success. No timer guesses that the peer is done:
 //!   - **once a byte has been received**, the end waits for the peer's end, `-w` (SECS with
-//!     nothing moving releases it), or the user (Ctrl-C); a partner that has gone is noticed by the liveness check
-//!     ([`super::liveness`]), which ends the session with an error. A sender that never ends
-//!     its side (OpenBSD `nc -l` without `-N`) is waited for, as nc itself waits; a pause in
-//!     the data (tar over a big tree, zfs send) cuts nothing. At a terminal, tete says once,
-//!     after [`SAY_AFTER`] of quiet, what it waits for and how to end the wait.
+//!     nothing moving releases it), or the user (Ctrl-C); a partner that has gone is noticed
+//!     by the liveness check ([`super::liveness`]), which ends the session with an error. A
+//!     sender that never ends its side (OpenBSD `nc -l` without `-N`) is waited for, as nc
+//!     itself waits; a pause in the data (tar over a big tree, zfs send) cuts nothing. At a
+//!     terminal, tete says once, after [`SAY_AFTER`] of quiet, what it waits for and how to
+//!     end the wait.
 //!   - **while nothing has moved either way** (two tetes with nothing to say; a server that
 //!     answers only after our end), the end goes out after the quiet window
 //!     ([`Rules::quiet_window`], the peer timeout: 30 s by default), counted only while the path

@@ -111,7 +111,7 @@ fn two_tetes_with_empty_stdin_end_by_themselves() {
 }
 
 #[test]
-#[ignore = "slow: waits out the default quiet window of 30 s (two_tetes_with_empty_stdin_end_by_themselves is its 1 s twin)"]
+#[ignore = "slow: the default quiet window, 30 s (its 1 s twin: the test above)"]
 fn two_tetes_with_empty_stdin_end_by_themselves_at_the_defaults() {
     let took = two_silent_tetes(&[], Duration::from_secs(40));
     assert_elapsed("the client", took, 29.9, 30.0 + PROMPTLY.as_secs_f64());

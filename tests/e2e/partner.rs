@@ -138,6 +138,35 @@ fn idle_partner_vanishes(limit: &str, password: bool, nc: bool, within: Duration
     drop(other);
 }
 
+/// An idle session the other way round: `tete -l --peer-timeout LIMIT` in `a`, stdin open and
+/// silent, and socat connecting from `b` (`-u`: it only reads the connection); `b`'s link goes
+/// down: the listener ends with status 1 within `within`.
+fn idle_client_vanishes(limit: &str, within: Duration) {
+    let Some(socat) = program_or_skip("socat", "socat") else {
+        return;
+    };
+    let Some((_net, link)) = two_hosts() else {
+        return;
+    };
+    let dir = TempDir::new("idle-client");
+    let here = link.a.ipv4.to_string();
+    let args = ["--peer-timeout", limit, "-l", &here, "0"];
+    let (mut listener, addr) =
+        spawn_listening(tete_in(&link.a.host, &args, false).stdin(Input::Pipe));
+    let _silent = listener.take_stdin();
+    let to = format!("TCP:{here}:{}", addr.port());
+    let _socat = link
+        .b
+        .host
+        .spawn(&dir, &[path(&socat), "-u", &to, "STDOUT"], None);
+    listener.wait_for_stderr("connection from");
+    thread::sleep(Duration::from_secs(2));
+    listener.assert_running("idle on a healthy link");
+    link.b.down();
+    let down = Instant::now();
+    assert_gone(&listener.wait_within(within + PROMPTLY), down, within);
+}
+
 /// Data in flight into a dead link: `tete --peer-timeout LIMIT` in `a` sends a large file to a
 /// receiver in `b` (OpenBSD nc, or tete with the password), whose link goes down mid-transfer:
 /// the sender ends with status 1 within `within`, not at the kernel's limit of 15 minutes.
@@ -174,14 +203,15 @@ fn sender_into_a_dead_link(limit: &str, password: bool, within: Duration) {
     assert_gone(&sender.wait_within(within + PROMPTLY), down, within);
 }
 
-/// A partner that vanishes, idle (from OpenBSD nc, plain; from tete, password) or with data in
-/// flight (into nc, plain; into tete, password), at `--peer-timeout 3`: every session ends with
-/// status 1 within seconds.
+/// A partner that vanishes, idle (from OpenBSD nc and from socat, plain; from tete, password)
+/// or with data in flight (into nc, plain; into tete, password), at `--peer-timeout 3`: every
+/// session ends with status 1 within seconds.
 #[test]
 fn a_vanished_partner_ends_the_session() {
     let within = Duration::from_secs(6);
     at_once(&[
         &|| idle_partner_vanishes("3", false, true, within),
+        &|| idle_client_vanishes("3", within),
         &|| idle_partner_vanishes("3", true, false, within),
         &|| sender_into_a_dead_link("3", false, within),
         &|| sender_into_a_dead_link("3", true, within),
@@ -191,11 +221,12 @@ fn a_vanished_partner_ends_the_session() {
 /// The same at the defaults: idle, within 60 s (30 s is the aim); with data in flight, within
 /// 120 s.
 #[test]
-#[ignore = "slow: waits out the default --peer-timeout of 30 s (a_vanished_partner_ends_the_session is its 3 s twin)"]
+#[ignore = "slow: the default --peer-timeout, 30 s (its short twin: the test above)"]
 fn a_vanished_partner_ends_the_session_at_the_defaults() {
     let idle = Duration::from_secs(36);
     at_once(&[
         &|| idle_partner_vanishes("30", false, true, idle),
+        &|| idle_client_vanishes("30", idle),
         &|| idle_partner_vanishes("30", true, false, idle),
         &|| sender_into_a_dead_link("30", false, Duration::from_secs(36)),
         &|| sender_into_a_dead_link("30", true, Duration::from_secs(36)),
@@ -407,7 +438,7 @@ fn partners_that_are_there_are_waited_for() {
 /// At the defaults: a healthy idle session still up after 75 s, a line then arriving; 30 MiB
 /// with the link down for 20 s in the middle, whole, plain and password.
 #[test]
-#[ignore = "slow: 75 s idle and a 20 s outage at the defaults (partners_that_are_there_are_waited_for is its short twin)"]
+#[ignore = "slow: 75 s idle, a 20 s outage (its short twin: the test above)"]
 fn partners_that_are_there_are_waited_for_at_the_defaults() {
     let idle = Duration::from_secs(75);
     let outage = Duration::from_secs(20);
