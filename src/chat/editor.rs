@@ -10,7 +10,8 @@ use std::collections::VecDeque;
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::width::text_columns;
+use super::sanitize::{Glyph, text_glyphs};
+use super::width::char_columns;
 
 /// The longest line, in bytes of UTF-8.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -173,14 +174,19 @@ impl Editor {
     }
 }
 
-/// How many columns one grapheme of the line takes: as [`text_columns`] counts, and 1 for a TAB
-/// (shown in the input line as a single space).
+/// How many columns one grapheme of the line takes as the input line shows it: as
+/// [`char_columns`] counts its characters, the width of the escaped form for those shown
+/// escaped ([`text_glyphs`]), and 1 for a TAB (shown as a single space).
 pub fn grapheme_columns(grapheme: &str) -> usize {
-    if grapheme == "\t" {
-        1
-    } else {
-        text_columns(grapheme)
-    }
+    let mut columns = 0;
+    text_glyphs(grapheme, &mut |glyph| {
+        columns += match glyph {
+            Glyph::Char(c) => char_columns(c),
+            Glyph::Escaped(escape) => escape.as_str().len(),
+            Glyph::Tab | Glyph::LineEnd => 1,
+        }
+    });
+    columns
 }
 
 #[cfg(test)]

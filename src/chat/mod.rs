@@ -14,8 +14,10 @@
 //!
 //! The conversation keeps the lines sent, marked with the input line's own `> ` prompt (and
 //! dimmed, with colour), in order with the peer's. The peer's text passes through
-//! [`sanitize`]: control characters and invalid UTF-8 are shown escaped (`^[`, `\u{9b}`,
-//! `\xff`; in reverse video with colour), never sent to the terminal.
+//! [`sanitize`]: control characters, characters that would change the layout unseen
+//! ([`visible`]: bidi overrides, zero-width joiners, ...) and invalid UTF-8 are shown escaped
+//! (`^[`, `\u{202e}`, `\xff`; in reverse video with colour), never sent to the terminal. The
+//! line typed is shown by the same rules, and sent as typed.
 //!
 //! [`Chat`] takes the bytes read from the terminal and from the peer and the terminal's width,
 //! and gives back the bytes for the peer and for the screen; the event loop does the I/O:
@@ -42,13 +44,14 @@ mod keys;
 mod peer_row;
 mod sanitize;
 mod utf8;
+mod visible;
 mod width;
 
 use editor::Editor;
 use input_view::InputView;
 use keys::{Key, KeyDecoder};
-use peer_row::PeerRow;
-use sanitize::{Glyph, Sanitizer};
+use peer_row::{PeerRow, render_glyph};
+use sanitize::{Glyph, Sanitizer, text_glyphs};
 
 /// What the caller does after [`Chat::keys`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,7 +274,7 @@ impl Chat {
             screen.extend(SENT_STYLE);
         }
         screen.extend(PROMPT.as_bytes());
-        screen.extend(line.as_bytes());
+        text_glyphs(line, &mut |glyph| render_glyph(glyph, self.color, screen));
         if self.color {
             screen.extend(SENT_STYLE_END);
         }
@@ -342,9 +345,13 @@ impl Chat {
             room -= PROMPT.len();
             column = PROMPT.len();
         }
-        column += self
-            .view
-            .render(self.editor.line(), self.editor.cursor(), room, screen);
+        column += self.view.render(
+            self.editor.line(),
+            self.editor.cursor(),
+            room,
+            self.color,
+            screen,
+        );
         screen.push(b'\r');
         if column > 0 {
             screen.extend(format!("\x1b[{column}C").as_bytes());

@@ -55,19 +55,24 @@ impl PeerRow {
 
     /// Writes the row's text; with `color`, escapes are in reverse video.
     pub fn render(&self, color: bool, out: &mut Vec<u8>) {
-        for glyph in &self.glyphs {
-            match glyph {
-                Glyph::Char(c) => out.extend(c.encode_utf8(&mut [0; 4]).as_bytes()),
-                Glyph::Tab => out.push(b'\t'),
-                Glyph::Escaped(escape) if color => {
-                    out.extend(ESCAPE_STYLE);
-                    out.extend(escape.as_str().as_bytes());
-                    out.extend(ESCAPE_STYLE_END);
-                }
-                Glyph::Escaped(escape) => out.extend(escape.as_str().as_bytes()),
-                Glyph::LineEnd => {}
-            }
+        for &glyph in &self.glyphs {
+            render_glyph(glyph, color, out);
         }
+    }
+}
+
+/// Writes one glyph; with `color`, an escape in reverse video.
+pub fn render_glyph(glyph: Glyph, color: bool, out: &mut Vec<u8>) {
+    match glyph {
+        Glyph::Char(c) => out.extend(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        Glyph::Tab => out.push(b'\t'),
+        Glyph::Escaped(escape) if color => {
+            out.extend(ESCAPE_STYLE);
+            out.extend(escape.as_str().as_bytes());
+            out.extend(ESCAPE_STYLE_END);
+        }
+        Glyph::Escaped(escape) => out.extend(escape.as_str().as_bytes()),
+        Glyph::LineEnd => {}
     }
 }
 

@@ -358,6 +358,20 @@ fn ctrl_l_clears_the_screen_and_keeps_the_line() {
 }
 
 #[test]
+fn format_characters_typed_are_shown_escaped_and_sent_as_typed() {
+    let mut term = Term::new(40, false);
+    term.keys("a\u{200d}b\u{202e}cd".as_bytes());
+    assert_eq!(term.rows(), ["> a\\u{200d}b\\u{202e}cd"]);
+    assert_eq!(term.cursor(), (0, 22));
+    // Left passes over `d`, then over `c`, then over the override as one character.
+    term.keys(b"\x1b[D\x1b[D\x1b[D");
+    assert_eq!(term.cursor(), (0, 12));
+    term.keys(b"\x7f\r");
+    assert_eq!(term.sent(), "a\u{200d}\u{202e}cd\n");
+    assert_eq!(term.rows()[0], "> a\\u{200d}\\u{202e}cd");
+}
+
+#[test]
 fn up_and_down_bring_back_sent_lines() {
     let mut term = Term::new(40, false);
     term.keys(b"first\rsecond\r");
@@ -407,7 +421,9 @@ fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
 fn whatever_the_peer_sends_the_screen_gets_only_text_and_our_sequences() {
     let mut every_byte: Vec<u8> = (0..=255).collect();
     every_byte.extend("\u{9b}\u{85}\u{9d}".as_bytes());
-    every_byte.extend(b"\x1b[2J\x1b]0;x\x07\x1bP\x1b\\\n\xe4\xb8");
+    every_byte.extend(b"\x1b[2J\x1b]0;x\x07\x1bP\x1b\\\n");
+    every_byte.extend("\u{202e}\u{2067}\u{200d}\u{feff}\u{e0041}\u{2028}a\u{fe0f}".as_bytes());
+    every_byte.extend(b"\xe4\xb8");
     for color in [false, true] {
         for chunk in [1, 3, every_byte.len()] {
             let mut chat = Chat::new(30, color);
@@ -418,8 +434,18 @@ fn whatever_the_peer_sends_the_screen_gets_only_text_and_our_sequences() {
                 chat.peer_bytes(piece, &mut screen);
             }
             chat.finish(&mut screen);
-            // Invalid UTF-8 only ever reaches the screen escaped.
+            // Invalid UTF-8 only ever reaches the screen escaped, and so do the characters
+            // that change the layout unseen.
             let text = String::from_utf8(screen).expect("screen bytes are UTF-8");
+            let mut after_emoji = false;
+            for c in text.chars().filter(|c| !c.is_control()) {
+                assert!(
+                    visible::is_shown(c, after_emoji),
+                    "U+{:04X} raw",
+                    u32::from(c)
+                );
+                after_emoji = visible::takes_selector(c);
+            }
             let mut rest = text.as_str();
             while let Some(at) = rest.find(|c: char| c.is_control() && !"\r\n\t".contains(c)) {
                 assert!(
@@ -454,7 +480,7 @@ fn how_the_peer_bytes_are_split_does_not_change_what_is_shown() {
         (term.rows(), term.cursor())
     };
     let whole = shown(sample.len());
-    assert_eq!(whole.0[..3], ["one", "two 中文   x", "^[[31m\u{200b}"]);
+    assert_eq!(whole.0[..4], ["one", "two 中文   x", "^[[31m", "\\u{200b}"]);
     for chunk in 1..sample.len() {
         assert_eq!(shown(chunk), whole, "in pieces of {chunk}");
     }
