@@ -26,6 +26,8 @@
 //!   an empty row;
 //! - the bytes for the peer are what stdin would have given (lines end in LF; `-C` and the
 //!   password mode apply to them after, as to any stdin bytes);
+//! - after the terminal's reads, once it has nothing more to read for now, [`Chat::keys_paused`]
+//!   (a paste's end marker counts only then);
 //! - [`Action`] says when to half-close, leave or suspend; after a suspension, the terminal
 //!   back in raw mode, [`Chat::show`] again; at the end, [`Chat::finish`], then the terminal's
 //!   modes restored;
@@ -155,6 +157,11 @@ impl Chat {
             self.redraw_input(screen);
         }
         action
+    }
+
+    /// The terminal has nothing more to read for now: a paste whose end marker came last is over.
+    pub fn keys_paused(&mut self) {
+        self.keys.pause();
     }
 
     /// Takes the live area off the screen, the cursor at the start of its first row, so that

@@ -57,7 +57,15 @@ impl Term {
         self.terminal.process(&screen);
     }
 
+    /// One read of the terminal, and then nothing more to read.
     fn keys(&mut self, input: &[u8]) -> Action {
+        let action = self.keys_in_burst(input);
+        self.chat.keys_paused();
+        action
+    }
+
+    /// One read of the terminal, with more to read after it.
+    fn keys_in_burst(&mut self, input: &[u8]) -> Action {
         let mut screen = Vec::new();
         let action = self.chat.keys(input, &mut self.to_peer, &mut screen);
         self.terminal.process(&screen);
@@ -369,6 +377,16 @@ fn format_characters_typed_are_shown_escaped_and_sent_as_typed() {
     term.keys(b"\x7f\r");
     assert_eq!(term.sent(), "a\u{200d}\u{202e}cd\n");
     assert_eq!(term.rows()[0], "> a\\u{200d}\\u{202e}cd");
+}
+
+#[test]
+fn a_paste_holding_its_end_marker_and_ctrl_c_does_not_leave() {
+    let mut term = Term::new(40, false);
+    let action = term.keys_in_burst(b"\x1b[200~text\x1b[201~\x03more\x1b[201~");
+    assert_eq!(action, Action::Continue);
+    term.chat.keys_paused();
+    assert_eq!(term.rows(), ["> textmore"]);
+    assert_eq!(term.keys(b"\x03"), Action::Leave);
 }
 
 #[test]

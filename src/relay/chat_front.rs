@@ -122,6 +122,7 @@ impl ChatFront {
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     input.ready = false;
+                    self.chat.keys_paused();
                     break;
                 }
                 // A terminal that hung up reads as its end, or fails with EIO.
