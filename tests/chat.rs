@@ -282,11 +282,11 @@ fn a_line_arriving_while_you_type_leaves_both_whole() {
 
     chat.send(b"incoming message\n");
     let screen = chat.wait_for("the peer's line", |screen| {
-        conversation(screen).contains(&"incoming message".to_string())
+        conversation(screen).contains(&"| incoming message".to_string())
     });
     assert_eq!(input_row(&screen).as_deref(), Some("> half a li"));
     assert_eq!(screen.cursor_position().1, 11, "the cursor after \"li\"");
-    assert_eq!(conversation(&screen), ["incoming message"]);
+    assert_eq!(conversation(&screen), ["| incoming message"]);
 
     chat.type_bytes(b"ne\r");
     chat.peer_receives(b"half a line\n");
@@ -295,7 +295,7 @@ fn a_line_arriving_while_you_type_leaves_both_whole() {
     });
     assert_eq!(
         conversation(&screen),
-        ["incoming message", "> half a line"],
+        ["| incoming message", "> half a line"],
         "in the order they happened"
     );
     assert_eq!(input_row(&screen).as_deref(), Some(">"));
@@ -323,7 +323,7 @@ fn the_peer_cannot_drive_the_terminal() {
     });
     assert_eq!(
         conversation(&screen),
-        ["before", "^[]0;pwned^G^[[2J^[[Hafter"],
+        ["| before", "| ^[]0;pwned^G^[[2J^[[Hafter"],
         "the screen was cleared or the bytes not shown"
     );
     assert!(!chat.emulator().callbacks().retitled, "the title changed");
@@ -334,7 +334,7 @@ fn the_peer_cannot_drive_the_terminal() {
     chat.peer_sees_the_end();
     let (finished, screen, _) = chat.finish();
     finished.assert_success();
-    assert!(rows(&screen).contains(&"before".to_string()));
+    assert!(rows(&screen).contains(&"| before".to_string()));
 }
 
 /// Wide characters are edited whole, with the cursor where the terminal draws it; the peer
@@ -378,13 +378,13 @@ fn wide_characters_are_edited_whole() {
 fn a_partial_line_shows_at_once() {
     let mut chat = Chat::start(&[]);
     chat.send(b"login: ");
-    let screen = chat.wait_for("the prompt", |screen| conversation(screen) == ["login:"]);
+    let screen = chat.wait_for("the prompt", |screen| conversation(screen) == ["| login:"]);
     assert_eq!(input_row(&screen).as_deref(), Some(">"));
     chat.type_bytes(b"alice\r");
     chat.peer_receives(b"alice\n");
     chat.send(b"Password: ");
     chat.wait_for("the next prompt", |screen| {
-        conversation(screen).last().map(String::as_str) == Some("Password:")
+        conversation(screen).last().map(String::as_str) == Some("| Password:")
     });
 
     chat.tete.signal(libc::SIGTERM);
@@ -392,7 +392,7 @@ fn a_partial_line_shows_at_once() {
     let (finished, screen, _) = chat.finish();
     finished.assert_signal(libc::SIGTERM);
     assert!(
-        rows(&screen).contains(&"Password:".to_string()),
+        rows(&screen).contains(&"| Password:".to_string()),
         "the peer's unfinished line is kept: {:?}",
         rows(&screen)
     );
@@ -446,7 +446,7 @@ fn a_resize_redraws_for_the_new_width() {
     );
     chat.send(b"after the resize\n");
     let screen = chat.wait_for("the peer's line", |screen| {
-        conversation(screen).contains(&"after the resize".to_string())
+        conversation(screen).contains(&"| after the resize".to_string())
     });
     assert!(
         input_row(&screen).is_some_and(|row| row.ends_with(&long[90..])),
@@ -611,7 +611,7 @@ fn the_password_prompt_comes_before_the_chat() {
         .write_all(b"hi back\n")
         .expect("the client's stdin");
     wait_for_screen(&pty, &[], "the answer", |screen| {
-        conversation(screen).contains(&"hi back".to_string())
+        conversation(screen).contains(&"| hi back".to_string())
     });
 
     pty.type_bytes(&[CTRL_D]);

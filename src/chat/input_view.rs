@@ -13,7 +13,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::editor::grapheme_columns;
-use super::peer_row::render_glyph;
+use super::row::render_glyph;
 use super::sanitize::{Glyph, text_glyphs};
 
 /// The window: the byte offset in the line of the first grapheme shown.
