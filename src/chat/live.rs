@@ -1,7 +1,7 @@
 //! Drawing: rows written into the conversation, and the live area below them (the peer's
-//! unfinished row, the input line), erased and drawn again around them.
+//! unfinished row, the presence row, the input line), erased and drawn again around them.
 
-use super::row::{Mark, write_line};
+use super::row::{Mark, write_line, write_presence};
 use super::{Chat, TERMINAL_MODES_OFF};
 
 /// The input line's prompt, which also marks the lines sent in the conversation.
@@ -60,6 +60,11 @@ impl Chat {
         let mut above = 0;
         if !self.peer_row.is_empty() {
             self.peer_row.render(true, self.color, screen);
+            screen.extend(b"\r\n");
+            above += 1;
+        }
+        if let Some(presence) = &self.presence {
+            write_presence(presence, self.width, self.color, screen);
             screen.extend(b"\r\n");
             above += 1;
         }

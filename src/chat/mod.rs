@@ -4,20 +4,28 @@
 //! they are typing, and the peer's bytes go to the terminal raw, so a peer can clear the
 //! screen or retitle the window. With stdin and stdout both terminals, tete instead puts the
 //! terminal in raw mode and edits the line itself: the conversation scrolls as usual, and
-//! below it sits the *live area*: the peer's unfinished line, if any (a `login: ` prompt), and
-//! the input line, one row that scrolls sideways ([`input_view`]). Whenever something joins the conversation the live area is
+//! below it sits the *live area*: the peer's unfinished line, if any (a `login: ` prompt), the
+//! presence row, if any (who is, or is not, there), and the input line, one row that scrolls
+//! sideways ([`input_view`]). Whenever something joins the conversation the live area is
 //! erased, the new rows written where it was, and the live area drawn again below them; so the
 //! line being typed is never split, overwritten or lost.
 //!
 //! Every row says whose it is with a mark that the peer's bytes cannot produce ([`row`]): `| `
-//! before the peer's text, `> ` before your lines, `tete: ` before tete's status lines; so a
-//! peer cannot pass its text off as yours or as tete's, with colour or without. Widths follow [`width`]; rows are written with autowrap off, so each takes
+//! before the peer's text, `> ` before your lines, `tete: ` before tete's status lines, `-- `
+//! before the presence row; so a peer cannot pass its text off as yours or as tete's, with
+//! colour or without. Widths follow [`width`]; rows are written with autowrap off, so each takes
 //! exactly the row the chat counts, and the peer's text can never reach the first column.
 //!
 //! The peer's text passes through [`sanitize`]: control characters, characters that would
 //! change the layout unseen ([`visible`]: bidi overrides, zero-width joiners, ...) and invalid
 //! UTF-8 are shown escaped (`^[`, `\u{202e}`, `\xff`; in reverse video with colour), never sent
 //! to the terminal. The line typed is shown by the same rules, and sent as typed.
+//!
+//! Lines typed are sent only while a channel to a partner is open ([`Chat::set_channel`]);
+//! meanwhile Enter does not send the line but writes it back as a status line saying it was not
+//! sent, so nothing is shown as sent that was not, and nothing typed is lost (Up brings it
+//! back). A line longer than the editor's limit (64 KiB, a long paste) is refused whole, with a
+//! status line saying so, never cut. Inside a bracketed paste nothing acts as a key ([`keys`]).
 //!
 //! [`Chat`] takes the bytes read from the terminal and from the peer and the terminal's width,
 //! and gives back the bytes for the peer and for the screen; the event loop does the I/O:
@@ -33,7 +41,7 @@
 //!   modes restored;
 //! - a call that changes nothing on the screen writes nothing;
 //! - memory is bounded: a few fixed buffers, the line being typed and the history (see
-//!   [`editor`]), and the peer's unfinished row. The screen bytes are the
+//!   [`editor`]), the peer's unfinished row and the presence row. The screen bytes are the
 //!   caller's to bound: [`Chat::peer_bytes`] writes at most 32 bytes per byte given (an
 //!   invalid byte escaped in reverse video on a row of its own), plus the live area redrawn, at
 //!   most 32 × (2 × width + 256) + 64 KiB bytes. So the caller feeds the peer's bytes only
@@ -50,7 +58,7 @@ mod utf8;
 mod visible;
 mod width;
 
-use editor::Editor;
+use editor::{Editor, MAX_LINE};
 use input_view::InputView;
 use keys::{Key, KeyDecoder};
 use row::{Mark, Row};
@@ -98,6 +106,13 @@ pub struct Chat {
     peer_row_cut: bool,
     /// After Ctrl-D on an empty line: nothing more is sent.
     input_ended: bool,
+    /// Lines typed are sent: a channel to a partner is open.
+    channel_open: bool,
+    /// The presence row's text, while there is one.
+    presence: Option<String>,
+    /// The line being typed outgrew the editor and was refused: the rest of it is dropped, up
+    /// to its end (Enter, the end of the paste, or another editing key).
+    overlong: bool,
     /// Whether the live area is drawn at the end of each call (not before [`Chat::show`], nor
     /// while suspended or after [`Chat::finish`]).
     visible: bool,
@@ -108,7 +123,7 @@ pub struct Chat {
 impl Chat {
     /// A chat on a terminal `width` columns wide; with `color` (the terminal has it and
     /// `NO_COLOR` is not set), the marks have their colours, sent lines are dimmed and escapes
-    /// in reverse video.
+    /// in reverse video. Lines typed are sent until [`Chat::set_channel`] says otherwise.
     pub fn new(width: u16, color: bool) -> Chat {
         Chat {
             width: usize::from(width.max(1)),
@@ -120,6 +135,9 @@ impl Chat {
             peer_row: Row::new(Mark::Peer),
             peer_row_cut: false,
             input_ended: false,
+            channel_open: true,
+            presence: None,
+            overlong: false,
             visible: false,
             on_screen: None,
         }
@@ -162,7 +180,10 @@ impl Chat {
 
     /// The terminal has nothing more to read for now: a paste whose end marker came last is over.
     pub fn keys_paused(&mut self) {
-        self.keys.pause();
+        if self.keys.pause() {
+            // A refused line pasted without its line end ends with the paste.
+            self.overlong = false;
+        }
     }
 
     /// Takes the live area off the screen, the cursor at the start of its first row, so that
@@ -194,6 +215,41 @@ impl Chat {
         });
     }
 
+    /// Shows `text` in the presence row above the input line (a partner awaited, a handshake,
+    /// a partner not answering), or no presence row with `None`. Draws only what changed.
+    // Called by the front once its Notices and presence reach it (issue 19, second part).
+    #[allow(dead_code)]
+    pub fn set_presence(&mut self, text: Option<&str>, screen: &mut Vec<u8>) {
+        if self.presence.as_deref() == text {
+            return;
+        }
+        self.presence = text.map(str::to_owned);
+        if self.on_screen.is_some() {
+            self.framed(screen, |chat, screen| {
+                chat.erase(screen);
+                chat.draw(screen);
+            });
+        }
+    }
+
+    /// Says whether a channel to a partner is open, so that lines typed can be sent. When it
+    /// closes (the partner left), the partner's last text goes into the conversation, the
+    /// unfinished row included; what is being typed stays.
+    // Called by the front once its Notices and presence reach it (issue 19, second part).
+    #[allow(dead_code)]
+    pub fn set_channel(&mut self, open: bool, screen: &mut Vec<u8>) {
+        if open == self.channel_open {
+            return;
+        }
+        self.channel_open = open;
+        if !open {
+            self.framed(screen, |chat, screen| {
+                chat.end_peer_text(screen);
+                chat.redraw_live_area(screen);
+            });
+        }
+    }
+
     /// The terminal is now `width` columns wide (SIGWINCH): the live area is drawn again for it.
     pub fn resize(&mut self, width: u16, screen: &mut Vec<u8>) {
         self.framed(screen, |chat, screen| {
@@ -206,12 +262,16 @@ impl Chat {
         });
     }
 
-    /// Leaves the screen tidy at the end: the input line erased, the peer's unfinished line
-    /// (and any character or CR it held back) kept, the cursor at the start of the next row,
-    /// attributes reset, bracketed paste off.
+    /// Leaves the screen tidy at the end: the peer's unfinished line (and any character or CR
+    /// it held back) kept, a line being typed written out as not sent, the input line erased,
+    /// the cursor at the start of the next row, attributes reset, bracketed paste off.
     pub fn finish(&mut self, screen: &mut Vec<u8>) {
         self.framed(screen, |chat, screen| {
             chat.end_peer_text(screen);
+            let line = chat.editor.take();
+            if !line.is_empty() && !chat.overlong {
+                chat.say(&format!("not sent: {line}"), screen);
+            }
             chat.hide(screen);
         });
     }
@@ -225,15 +285,29 @@ impl Chat {
                 self.on_screen = None;
             }
             _ if self.input_ended => {}
-            Key::Char(c) => self.editor.insert(c),
+            Key::Char(_) if self.overlong => {}
+            Key::Char(c) => {
+                if !self.editor.insert(c) {
+                    self.editor.discard();
+                    self.overlong = true;
+                    let limit = MAX_LINE / 1024;
+                    self.say(
+                        &format!("not sent: the line is longer than {limit} KiB"),
+                        screen,
+                    );
+                }
+            }
             Key::Enter => self.send(Some(b'\n'), to_peer, screen),
-            Key::EndOfInput if self.editor.line().is_empty() => {
+            Key::EndOfInput if self.editor.line().is_empty() && !self.overlong => {
                 self.input_ended = true;
                 return Action::EndInput;
             }
             // As a terminal's line discipline does: what is typed goes, without a newline.
             Key::EndOfInput => self.send(None, to_peer, screen),
-            key => self.edit(key),
+            key => {
+                self.overlong = false;
+                self.edit(key);
+            }
         }
         Action::Continue
     }
@@ -254,9 +328,21 @@ impl Chat {
         }
     }
 
-    /// Sends the line typed, ended by `line_end`.
+    /// Sends the line typed, ended by `line_end`, if it can be: not a refused one (which ends
+    /// here), and only through an open channel (else it is written back, not sent).
     fn send(&mut self, line_end: Option<u8>, to_peer: &mut Vec<u8>, screen: &mut Vec<u8>) {
+        if std::mem::take(&mut self.overlong) {
+            return;
+        }
         let line = self.editor.take();
+        if !self.channel_open {
+            let separator = if line.is_empty() { "" } else { ": " };
+            self.say(
+                &format!("not sent (nobody to send it to){separator}{line}"),
+                screen,
+            );
+            return;
+        }
         to_peer.extend(line.as_bytes());
         to_peer.extend(line_end);
         self.commit_sent(&line, screen);

@@ -8,7 +8,8 @@
 //! - `| ` before every row of the peer's text, continuation rows too;
 //! - `> ` before a line you sent (the input line's prompt), its continuation rows indented as
 //!   far;
-//! - `tete: ` before tete's own status lines, their continuation rows indented as far.
+//! - `tete: ` before tete's own status lines, their continuation rows indented as far;
+//! - `-- ` before the presence row above the input line (who is, or is not, there).
 //!
 //! The marks differ in their first character, so they tell the rows apart without colour (with
 //! `NO_COLOR`, or `TERM=dumb`); with colour, the peer's bar is cyan, your lines are dim and
@@ -47,6 +48,8 @@ pub enum Mark {
     Sent,
     /// One of tete's status lines.
     Status,
+    /// The presence row, in the live area.
+    Presence,
 }
 
 impl Mark {
@@ -56,6 +59,7 @@ impl Mark {
             (Mark::Peer, _) => "| ",
             (Mark::Sent, true) => "> ",
             (Mark::Status, true) => "tete: ",
+            (Mark::Presence, _) => "-- ",
             (Mark::Sent, false) => "  ",
             (Mark::Status, false) => "      ",
         }
@@ -70,14 +74,14 @@ impl Mark {
         match self {
             Mark::Peer => b"",
             Mark::Sent => DIM,
-            Mark::Status => BOLD,
+            Mark::Status | Mark::Presence => BOLD,
         }
     }
 
     fn style_end(self) -> &'static [u8] {
         match self {
             Mark::Peer => b"",
-            Mark::Sent | Mark::Status => INTENSITY_END,
+            Mark::Sent | Mark::Status | Mark::Presence => INTENSITY_END,
         }
     }
 }
@@ -176,6 +180,21 @@ pub fn write_line(mark: Mark, text: &str, width: usize, color: bool, out: &mut V
     out.extend(b"\r\n");
 }
 
+/// Writes `text` as the presence row: one row, cut at `width - 1` columns (the last column
+/// stays empty, as on the input line), without a line end.
+pub fn write_presence(text: &str, width: usize, color: bool, out: &mut Vec<u8>) {
+    let room = width.saturating_sub(1);
+    let mut row = Row::new(Mark::Presence);
+    let mut full = false;
+    text_glyphs(text, &mut |glyph| {
+        full = full || row.columns + columns(glyph, row.columns, room) > room;
+        if !full {
+            row.push(glyph, room);
+        }
+    });
+    row.render(true, color, out);
+}
+
 /// The columns `glyph` takes when drawn at `column`: a TAB moves to the next tab stop, or to the
 /// last column, where a terminal's tab stops.
 fn columns(glyph: Glyph, column: usize, width: usize) -> usize {
@@ -267,5 +286,14 @@ mod tests {
             row.render(false, true, out);
         });
         assert_eq!(peer, "\x1b[36m|\x1b[39m x");
+    }
+
+    #[test]
+    fn the_presence_row_is_cut_to_fit() {
+        let presence = |text, width| written(|out| write_presence(text, width, false, out));
+        assert_eq!(presence("waiting", 20), "-- waiting");
+        assert_eq!(presence("waiting for a partner", 12), "-- waiting ");
+        assert_eq!(presence("a\u{200b}b", 9), "-- a");
+        assert_eq!(presence("abc", 2), "-- ");
     }
 }

@@ -322,9 +322,10 @@ fn ctrl_c_leaves_and_finish_leaves_the_terminal_tidy() {
     assert_eq!(term.keys(b"unsent\x03more\r"), Action::Leave);
     assert_eq!(term.sent(), "");
     term.screen(|chat, screen| chat.finish(screen));
-    // The peer's last words (and the byte held back) stay; the input line goes.
-    assert_eq!(term.rows(), ["| bye \\xe4", ""]);
-    assert_eq!(term.cursor(), (1, 0));
+    // The peer's last words (and the byte held back) stay; the input line goes, and what was
+    // typed on it is written out as not sent.
+    assert_eq!(term.rows(), ["| bye \\xe4", "tete: not sent: unsent", ""]);
+    assert_eq!(term.cursor(), (2, 0));
     let screen = term.terminal.screen();
     assert!(!screen.bracketed_paste());
     assert!(!screen.dim() && !screen.inverse());
