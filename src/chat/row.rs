@@ -267,12 +267,15 @@ mod tests {
             line(Mark::Status, "a\u{202e}b", 12),
             "tete: a\r\n      \\u{202e}\r\n      b\r\n"
         );
-        let peer = written(|out| {
+        assert_eq!(peer_row_of_x(false), "| x");
+    }
+
+    fn peer_row_of_x(color: bool) -> String {
+        written(|out| {
             let mut row = Row::new(Mark::Peer);
             row.push(Glyph::Char('x'), 10);
-            row.render(false, false, out);
-        });
-        assert_eq!(peer, "| x");
+            row.render(false, color, out);
+        })
     }
 
     #[test]
@@ -280,12 +283,7 @@ mod tests {
         let line = |mark, text| written(|out| write_line(mark, text, 20, true, out));
         assert_eq!(line(Mark::Sent, "hi"), "\x1b[2m> hi\x1b[22m\r\n");
         assert_eq!(line(Mark::Status, "hi"), "\x1b[1mtete: hi\x1b[22m\r\n");
-        let peer = written(|out| {
-            let mut row = Row::new(Mark::Peer);
-            row.push(Glyph::Char('x'), 10);
-            row.render(false, true, out);
-        });
-        assert_eq!(peer, "\x1b[36m|\x1b[39m x");
+        assert_eq!(peer_row_of_x(true), "\x1b[36m|\x1b[39m x");
     }
 
     #[test]
