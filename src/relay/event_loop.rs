@@ -5,20 +5,19 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Registry, Token};
+use mio::{Events, Interest, Poll};
 
 use super::chat_front::ChatFront;
-use super::connecting::{Connecting, Dial};
 use super::ending::{self, Then};
-use super::listening::Listening;
 use super::meter::Meter;
+use super::peers::Peers;
 use super::session::Session;
 use super::{
     Arrival, Input, LISTENER, Notice, Notices, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT,
     fresh_layer,
 };
 use crate::error::Error;
-use crate::options::{Config, Mode};
+use crate::options::Config;
 use crate::password::{self, Password};
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
@@ -298,101 +297,6 @@ impl<'a> Relay<'a> {
                 (Signal::Continued, Some(chat)) => chat.redraw(),
                 (Signal::Continued | Signal::WindowChanged, None) => {}
             }
-        }
-    }
-}
-
-/// Where the peer comes from: connecting to it, or listening for it.
-/// Both boxed, as they differ in size (a password listener's slots, a proxy's handshake).
-enum Peers<'a> {
-    Connecting(Box<Connecting<'a>>),
-    Listening(Box<Listening<'a>>),
-}
-
-impl<'a> Peers<'a> {
-    /// Resolves the host, or opens the listener: whatever can fail on the command line's
-    /// account happens here, before the password prompt.
-    fn start(
-        config: &'a Config,
-        registry: &Registry,
-        notices: &mut Notices,
-    ) -> Result<Peers<'a>, Error> {
-        Ok(match &config.mode {
-            Mode::Connect {
-                host,
-                port,
-                source,
-                proxy,
-            } => {
-                let dial = Dial {
-                    host,
-                    port: *port,
-                    source,
-                    proxy: proxy.as_ref(),
-                };
-                Peers::Connecting(Box::new(Connecting::start(config, dial)?))
-            }
-            Mode::Listen { address, port, .. } => {
-                let address = address.as_deref();
-                let listening = Listening::start(config, address, *port, registry, notices)?;
-                Peers::Listening(Box::new(listening))
-            }
-        })
-    }
-
-    /// Connect mode: starts connecting; `-w` counts from here.
-    fn connect(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
-        match self {
-            Peers::Connecting(connecting) => connecting.connect(registry, notices),
-            Peers::Listening(_) => Ok(()),
-        }
-    }
-
-    fn listener_ready(&mut self) {
-        if let Peers::Listening(listening) = self {
-            listening.listener_ready();
-        }
-    }
-
-    fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
-        if let Peers::Listening(listening) = self {
-            listening.pending_ready(token, readable, writable);
-        }
-    }
-
-    fn next_deadline(&self) -> Option<std::time::Instant> {
-        match self {
-            Peers::Connecting(connecting) => connecting.next_deadline(),
-            Peers::Listening(listening) => listening.next_deadline(),
-        }
-    }
-
-    /// Advances the wait for a peer; `password` is the room's.
-    fn step(
-        &mut self,
-        registry: &Registry,
-        now: Instant,
-        password: Option<&[u8]>,
-        notices: &mut Notices,
-    ) -> Result<Option<Arrival>, Error> {
-        match self {
-            Peers::Connecting(connecting) => connecting.step(registry, now, notices),
-            Peers::Listening(listening) => listening.step(registry, now, password, notices),
-        }
-    }
-
-    /// The session's peer has proved it knows the password (at once when there is none).
-    fn authenticated(&mut self, registry: &Registry) {
-        if let Peers::Listening(listening) = self {
-            listening.authenticated(registry);
-        }
-    }
-
-    /// `-k`: waits for the next peer.
-    fn listen(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
-        match self {
-            Peers::Connecting(_) => Ok(()),
-            Peers::Listening(listening) => listening.listen(registry, notices),
         }
     }
 }

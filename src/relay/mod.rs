@@ -4,6 +4,7 @@
 //!
 //! The rooms, from the outside in:
 //! - [`event_loop`]: the poll, one `match` on the event's token, and the step that follows.
+//! - [`peers`]: where the peer comes from, whichever way: connecting or listening.
 //! - [`connecting`]: where the peer comes from in connect mode: each address of the host in
 //!   turn, or the proxy of `-x` and then its handshake.
 //! - [`listening`]: where it comes from in listen mode: the listener, and `-k`.
@@ -34,6 +35,7 @@ mod event_loop;
 mod hello_watch;
 mod listening;
 mod meter;
+mod peers;
 mod pending;
 mod readiness;
 mod session;
