@@ -15,7 +15,8 @@
 //! for the session and the bytes waiting for the terminal are below [`QUEUE_LIMIT`], and the
 //! peer's bytes are taken in pieces of [`PIECE`] only while the screen's queue is below it (the
 //! chat writes at most a fixed multiple of what it is given): a slow terminal holds back the
-//! peer, as a slow stdout does.
+//! session, which then stops reading the socket, and so the peer, as a slow stdout does. What
+//! the terminal has taken leaves the queue at once.
 //!
 //! However tete ends (a normal end, an error, Ctrl-C, a fatal signal the loop takes, a panic
 //! unwinding), dropping the front leaves the screen tidy ([`Chat::finish`], the queue written
@@ -56,9 +57,8 @@ pub(super) struct ChatFront {
     input_ended: bool,
     /// The terminal gave its end (a hangup): it is read no more.
     terminal_ended: bool,
-    /// Bytes for the screen, from `written` on not yet written.
+    /// Bytes for the screen, not yet written.
     screen: Vec<u8>,
-    written: usize,
     /// stdout's terminal, for writing the screen, also when the front is dropped.
     terminal: OwnedFd,
     /// Raw mode; dropped after the screen is left tidy.
@@ -99,7 +99,6 @@ impl ChatFront {
             input_ended: false,
             terminal_ended: false,
             screen: Vec::new(),
-            written: 0,
             terminal,
             raw_mode,
         };
@@ -223,23 +222,22 @@ impl ChatFront {
     }
 
     fn screen_full(&self) -> bool {
-        self.screen.len() - self.written >= QUEUE_LIMIT
+        self.screen.len() >= QUEUE_LIMIT
     }
 
-    /// Writes the screen's queue while the terminal takes it.
+    /// Writes the screen's queue while the terminal takes it; what it took leaves the queue.
     fn flush(&mut self, output: &mut Output) -> io::Result<()> {
-        while self.written < self.screen.len() {
-            let unwritten = &self.screen[self.written..];
+        let mut written = 0;
+        while written < self.screen.len() {
+            let unwritten = &self.screen[written..];
             let write = || rustix::io::write(&self.terminal, unwritten).map_err(io::Error::from);
             let Some(n) = output.ready.attempt(write)? else {
                 break;
             };
-            self.written += n;
+            written += n;
         }
-        if self.written == self.screen.len() {
-            self.screen.clear();
-            self.written = 0;
-        }
+        // Kept until all of it was written, the queue grew by every byte a slow terminal took.
+        self.screen.drain(..written);
         Ok(())
     }
 
@@ -247,9 +245,10 @@ impl ChatFront {
     /// all; what a failing or stuck terminal does not take is dropped.
     fn drain(&mut self) {
         let deadline = Instant::now() + DRAIN_TIME;
-        while self.written < self.screen.len() {
-            match rustix::io::write(&self.terminal, &self.screen[self.written..]) {
-                Ok(n) => self.written += n,
+        let mut written = 0;
+        while written < self.screen.len() {
+            match rustix::io::write(&self.terminal, &self.screen[written..]) {
+                Ok(n) => written += n,
                 Err(rustix::io::Errno::INTR) => {}
                 Err(rustix::io::Errno::AGAIN) => {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -267,7 +266,6 @@ impl ChatFront {
             }
         }
         self.screen.clear();
-        self.written = 0;
     }
 }
 
