@@ -18,18 +18,24 @@
 //! session, which then stops reading the socket, and so the peer, as a slow stdout does. What
 //! the terminal has taken leaves the queue at once.
 //!
+//! The loop sleeps while nothing happens: the chat writes nothing unless something changed, and
+//! stdout's writability is watched only while bytes wait for the terminal
+//! ([`ChatFront::settle`]); a terminal that drains what was written does not wake the loop.
+//!
 //! However tete ends (a normal end, an error, Ctrl-C, a fatal signal the loop takes, a panic
 //! unwinding), dropping the front leaves the screen tidy ([`Chat::finish`], the queue written
 //! out within [`DRAIN_TIME`]) and then the terminal's modes as they were (the [`ModeGuard`]).
 
 use std::ffi::OsStr;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use mio::unix::SourceFd;
+use mio::{Interest, Registry};
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use super::{Input, Notice, Output};
+use super::{Input, Notice, Output, STDOUT};
 use crate::chat::{Action, Chat};
 use crate::error::Error;
 use crate::options::{Config, Direction};
@@ -61,6 +67,8 @@ pub(super) struct ChatFront {
     screen: Vec<u8>,
     /// stdout's terminal, for writing the screen, also when the front is dropped.
     terminal: OwnedFd,
+    /// stdout is registered with the poll for its writability.
+    watching: bool,
     /// Raw mode; dropped after the screen is left tidy.
     raw_mode: ModeGuard,
 }
@@ -100,6 +108,8 @@ impl ChatFront {
             terminal_ended: false,
             screen: Vec::new(),
             terminal,
+            // The stream registered itself when it opened.
+            watching: output.stream.pollable,
             raw_mode,
         };
         front.chat.show(&mut front.screen);
@@ -198,6 +208,28 @@ impl ChatFront {
             self.drain();
         }
         self.chat.show(&mut self.screen);
+    }
+
+    /// At the end of each of the loop's steps: writes what the terminal takes, and watches
+    /// stdout's writability only while bytes still wait for it (else a terminal draining what
+    /// was written would wake the loop for nothing).
+    pub(super) fn settle(&mut self, registry: &Registry, output: &mut Output) -> io::Result<()> {
+        self.flush(output)?;
+        let watch = !self.screen.is_empty() && !output.ready.is_ready();
+        if watch == self.watching {
+            return Ok(());
+        }
+        let fd = output.stream.as_raw_fd();
+        if watch {
+            // Registered while writable, the poll reports it at once: no wakeup is lost.
+            registry.register(&mut SourceFd(&fd), STDOUT, Interest::WRITABLE)?;
+        } else {
+            registry.deregister(&mut SourceFd(&fd))?;
+            // Unwatched, the terminal is tried at the next write, which says if it is full.
+            output.ready.set();
+        }
+        self.watching = watch;
+        Ok(())
     }
 
     /// SIGWINCH: the chat drawn again for the terminal's new width.

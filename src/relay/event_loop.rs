@@ -139,8 +139,18 @@ impl<'a> Relay<'a> {
             .map(|deadline| deadline.saturating_duration_since(now))
     }
 
-    /// Waits for a peer or pumps the session. Returns true when tete is done.
+    /// Waits for a peer or pumps the session, then writes what chat mode drew. Returns true
+    /// when tete is done.
     fn step(&mut self, now: Instant) -> Result<bool, Error> {
+        let done = self.advance(now);
+        if let Some(chat) = &mut self.chat {
+            chat.settle(self.poll.registry(), &mut self.output)
+                .map_err(|err| Error::io("terminal", &err))?;
+        }
+        done
+    }
+
+    fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         loop {
             self.chat_keys()?;
             if self.session.is_none() {
