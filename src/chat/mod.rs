@@ -186,14 +186,6 @@ impl Chat {
         }
     }
 
-    /// Takes the live area off the screen, the cursor at the start of its first row, so that
-    /// whole lines can be written there by others; then [`Chat::show`], from the start of an
-    /// empty row, puts it back below them.
-    pub fn step_aside(&mut self, screen: &mut Vec<u8>) {
-        self.framed(screen, |chat, screen| chat.erase(screen));
-        self.visible = false;
-    }
-
     /// Takes bytes from the peer: shown above the input line, escaped where needed.
     pub fn peer_bytes(&mut self, bytes: &[u8], screen: &mut Vec<u8>) {
         self.framed(screen, |chat, screen| {
@@ -206,8 +198,6 @@ impl Chat {
 
     /// Writes one of tete's status lines (`tete: ` and `text`) into the conversation, above the
     /// live area.
-    // Called by the front once its Notices and presence reach it (issue 19, second part).
-    #[allow(dead_code)]
     pub fn status(&mut self, text: &str, screen: &mut Vec<u8>) {
         self.framed(screen, |chat, screen| {
             chat.say(text, screen);
@@ -217,8 +207,6 @@ impl Chat {
 
     /// Shows `text` in the presence row above the input line (a partner awaited, a handshake,
     /// a partner not answering), or no presence row with `None`. Draws only what changed.
-    // Called by the front once its Notices and presence reach it (issue 19, second part).
-    #[allow(dead_code)]
     pub fn set_presence(&mut self, text: Option<&str>, screen: &mut Vec<u8>) {
         if self.presence.as_deref() == text {
             return;
@@ -235,8 +223,6 @@ impl Chat {
     /// Says whether a channel to a partner is open, so that lines typed can be sent. When it
     /// closes (the partner left), the partner's last text goes into the conversation, the
     /// unfinished row included; what is being typed stays.
-    // Called by the front once its Notices and presence reach it (issue 19, second part).
-    #[allow(dead_code)]
     pub fn set_channel(&mut self, open: bool, screen: &mut Vec<u8>) {
         if open == self.channel_open {
             return;

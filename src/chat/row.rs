@@ -123,6 +123,28 @@ impl Row {
         self.glyphs.push(glyph);
     }
 
+    /// Takes off the word the row ends in, after its last space (which goes too), to start the
+    /// next row with it; nothing if the row has no space after its first glyph.
+    fn take_last_word(&mut self) -> Vec<Glyph> {
+        let Some(space) = self
+            .glyphs
+            .iter()
+            .rposition(|&glyph| glyph == Glyph::Char(' '))
+        else {
+            return Vec::new();
+        };
+        if space == 0 {
+            return Vec::new();
+        }
+        let word = self.glyphs.split_off(space + 1);
+        self.glyphs.truncate(space);
+        let glyphs = self.take();
+        for glyph in glyphs {
+            self.push(glyph, usize::MAX);
+        }
+        word
+    }
+
     /// Empties the row, giving back its glyphs (to lay them out again at another width).
     pub fn take(&mut self) -> Vec<Glyph> {
         self.columns = self.mark.indent();
@@ -163,16 +185,24 @@ pub fn render_glyph(glyph: Glyph, color: bool, out: &mut Vec<u8>) {
 }
 
 /// Writes `text`, one of your lines or one of tete's own (`mark`), in as many rows as it takes
-/// on a terminal `width` columns wide, each ended by CR LF.
+/// on a terminal `width` columns wide, each ended by CR LF. tete's own lines break between
+/// words where they can; yours, like the peer's, where the row is full.
 pub fn write_line(mark: Mark, text: &str, width: usize, color: bool, out: &mut Vec<u8>) {
     let mut row = Row::new(mark);
     let mut first = true;
     text_glyphs(text, &mut |glyph| {
         if !row.fits(glyph, width) {
+            let next_word = match mark {
+                Mark::Status => row.take_last_word(),
+                _ => Vec::new(),
+            };
             row.render(first, color, out);
             out.extend(b"\r\n");
             row.take();
             first = false;
+            for glyph in next_word {
+                row.push(glyph, width);
+            }
         }
         row.push(glyph, width);
     });
@@ -255,18 +285,35 @@ mod tests {
 
     #[test]
     fn lines_are_marked_on_every_row() {
-        let line = |mark, text, width| written(|out| write_line(mark, text, width, false, out));
-        assert_eq!(line(Mark::Sent, "abcdefg", 6), "> abcd\r\n  efg\r\n");
-        assert_eq!(line(Mark::Sent, "", 6), "> \r\n");
-        assert_eq!(
-            line(Mark::Status, "abcdef", 9),
-            "tete: abc\r\n      def\r\n"
-        );
-        // Escaped characters are never split, and nothing raw gets through.
-        assert_eq!(
-            line(Mark::Status, "a\u{202e}b", 12),
-            "tete: a\r\n      \\u{202e}\r\n      b\r\n"
-        );
+        let cases = [
+            (Mark::Sent, "abcdefg", 6, "> abcd\r\n  efg\r\n"),
+            (Mark::Sent, "", 6, "> \r\n"),
+            (Mark::Status, "abcdef", 9, "tete: abc\r\n      def\r\n"),
+            // tete's own lines break between words; yours where the row is full.
+            (
+                Mark::Status,
+                "is gone: the connection broke",
+                30,
+                "tete: is gone: the connection\r\n      broke\r\n",
+            ),
+            (
+                Mark::Sent,
+                "is gone: the connection broke",
+                20,
+                "> is gone: the conne\r\n  ction broke\r\n",
+            ),
+            // Escaped characters are never split, and nothing raw gets through.
+            (
+                Mark::Status,
+                "a\u{202e}b",
+                12,
+                "tete: a\r\n      \\u{202e}\r\n      b\r\n",
+            ),
+        ];
+        for (mark, text, width, expected) in cases {
+            let shown = written(|out| write_line(mark, text, width, false, out));
+            assert_eq!(shown, expected, "{mark:?} {text:?} at {width}");
+        }
         assert_eq!(peer_row_of_x(false), "| x");
     }
 

@@ -7,9 +7,11 @@
 //! front and reads the keys itself, at every step, even after Ctrl-D; the session only takes the
 //! lines the editor sent ([`ChatFront::take_typed`], in place of reading stdin) and hands over
 //! the peer's bytes ([`ChatFront::show_peer`], in place of writing stdout). tete's own
-//! status lines (`-v`, a peer lost with `-k`), which the loop hands it as [`Notice`]s, are
-//! written on stderr with the input line taken out of their way
-//! ([`ChatFront::show_notices`]).
+//! status lines (`-v`, a peer lost with `-k`), which the loop hands it as [`Notice`]s, are drawn
+//! by the chat in their own style, from the first column, above the input line
+//! ([`ChatFront::show_notices`]); so are the partner's comings and goings, and the presence row
+//! says who is, or is not, there ([`ChatFront::set_presence`]). Lines are sent only while a
+//! channel is open ([`ChatFront::channel_open`], [`ChatFront::channel_closed`]).
 //!
 //! Memory stays bounded as in the rest of the relay: keys are read only while the lines waiting
 //! for the session and the bytes waiting for the terminal are below [`QUEUE_LIMIT`], and the
@@ -76,11 +78,13 @@ pub(super) struct ChatFront {
 impl ChatFront {
     /// Chat mode, if `config` and the standard streams call for it: both terminals, stdin part
     /// of the session (not `-d`) and the peer's bytes shown (not `--send-only`), and not
-    /// `--no-chat`. Puts stdin's terminal in raw mode and shows the input line.
+    /// `--no-chat`. Puts stdin's terminal in raw mode and shows the input line, below the
+    /// presence row `awaited` (what tete waits for: no partner is in yet).
     pub(super) fn start(
         config: &Config,
         input: &Input,
         output: &Output,
+        awaited: &str,
     ) -> Result<Option<ChatFront>, Error> {
         if !config.chat
             || config.direction != Direction::Both
@@ -112,6 +116,9 @@ impl ChatFront {
             watching: output.stream.pollable,
             raw_mode,
         };
+        // No partner yet: nothing typed is sent until a channel is open.
+        front.chat.set_channel(false, &mut front.screen);
+        front.chat.set_presence(Some(awaited), &mut front.screen);
         front.chat.show(&mut front.screen);
         Ok(Some(front))
     }
@@ -195,19 +202,45 @@ impl ChatFront {
         }
     }
 
-    /// Writes tete's status lines on stderr (the terminal, usually) with the live area out of
-    /// their way, each from the first column; the live area is drawn again below them.
+    /// Draws tete's status lines above the live area, each from the first column, in the
+    /// chat's style for them (which the peer cannot imitate).
     pub(super) fn show_notices(&mut self, notices: &[Notice]) {
-        self.chat.step_aside(&mut self.screen);
-        self.drain();
         for notice in notices {
-            notice.print();
-            // Without output processing a line's LF leaves the cursor in the column it ended
-            // in: the next line starts from the first.
-            self.screen.push(b'\r');
-            self.drain();
+            self.chat.status(&notice.text, &mut self.screen);
         }
-        self.chat.show(&mut self.screen);
+    }
+
+    /// Draws one status line of the chat's own (a partner came or left).
+    pub(super) fn status(&mut self, text: &str) {
+        self.chat.status(text, &mut self.screen);
+    }
+
+    /// The presence row above the input line: who is, or is not, there (`None`: nothing to say).
+    pub(super) fn set_presence(&mut self, text: Option<&str>) {
+        self.chat.set_presence(text, &mut self.screen);
+    }
+
+    /// A channel to a partner is open: lines typed go to it.
+    pub(super) fn channel_open(&mut self) {
+        self.chat.set_channel(true, &mut self.screen);
+    }
+
+    /// The channel closed: the partner's last words go into the conversation, then `left`
+    /// (how it left), then what was typed and not taken by the session, said not to be sent.
+    /// Lines typed from now on are not sent.
+    pub(super) fn channel_closed(&mut self, left: Option<&str>) {
+        self.chat.set_channel(false, &mut self.screen);
+        if let Some(left) = left {
+            self.chat.status(left, &mut self.screen);
+        }
+        if !self.typed.is_empty() {
+            let text = format!(
+                "not sent: {} bytes typed were still waiting to go",
+                self.typed.len()
+            );
+            self.chat.status(&text, &mut self.screen);
+            self.typed.clear();
+        }
     }
 
     /// At the end of each of the loop's steps: writes what the terminal takes, and watches

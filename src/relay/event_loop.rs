@@ -11,6 +11,7 @@ use super::chat_front::ChatFront;
 use super::ending::{self, Then};
 use super::meter::Meter;
 use super::peers::Peers;
+use super::presence;
 use super::session::Session;
 use super::{
     Arrival, Input, LISTENER, Notice, Notices, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT,
@@ -75,7 +76,7 @@ impl<'a> Relay<'a> {
             ready: Readiness::new(!stdout.pollable),
             stream: stdout,
         };
-        let chat = ChatFront::start(config, &input, &output)?;
+        let chat = ChatFront::start(config, &input, &output, &peers.awaited(false))?;
         Ok(Relay {
             config,
             password,
@@ -168,6 +169,12 @@ impl<'a> Relay<'a> {
                         early,
                         layer,
                     }) => {
+                        if let Some(chat) = &mut self.chat
+                            && self.password.is_some()
+                            && layer.is_none()
+                        {
+                            chat.set_presence(Some(&presence::handshaking(peer)));
+                        }
                         let layer = layer
                             .unwrap_or_else(|| fresh_layer(self.config, self.password.as_deref()));
                         let session = Session::begin(
@@ -221,6 +228,10 @@ impl<'a> Relay<'a> {
             };
             session.close(self.poll.registry());
             let peer = session.peer();
+            if let Some(chat) = &mut self.chat {
+                let left = presence::left(peer, &end, session.cipher().is_some());
+                chat.channel_closed(left.as_deref());
+            }
             let meter = self.meter.take();
             // The live line goes before any message, the summary comes last.
             if let Some(meter) = &meter {
@@ -229,10 +240,13 @@ impl<'a> Relay<'a> {
             let notices = &mut self.notices;
             let over = match ending::after(end, self.config, peer, notices) {
                 Ok(Then::Exit) => Ok(true),
-                Ok(Then::NextPeer) => self
-                    .peers
-                    .listen(self.poll.registry(), notices)
-                    .map(|()| false),
+                Ok(Then::NextPeer) => {
+                    let listening = self.peers.listen(self.poll.registry(), notices);
+                    if let Some(chat) = &mut self.chat {
+                        chat.set_presence(Some(&self.peers.awaited(true)));
+                    }
+                    listening.map(|()| false)
+                }
                 Err(err) => Err(err),
             };
             if let Some(meter) = &meter {
@@ -254,12 +268,19 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session
             && session.authenticate()
         {
-            if let Some(cipher) = session.cipher() {
+            let (peer, cipher) = (session.peer(), session.cipher());
+            if let Some(cipher) = cipher {
                 self.notices
                     .verbose(format!("secure channel up ({cipher})"));
             }
             self.peers.authenticated(self.poll.registry());
             self.tell();
+            // In a chat, the partner is named, and lines typed can go.
+            if let Some(chat) = &mut self.chat {
+                chat.set_presence(None);
+                chat.status(&presence::arrived(peer, cipher));
+                chat.channel_open();
+            }
         }
     }
 

@@ -65,6 +65,11 @@ impl<'a> Listening<'a> {
         Ok(listening)
     }
 
+    /// Where the listener listens, while it is open.
+    pub(super) fn local_addr(&self) -> Option<SocketAddr> {
+        self.door.listener.as_ref()?.local_addr().ok()
+    }
+
     pub(super) fn listener_ready(&mut self) {
         self.door.ready.set();
     }

@@ -19,6 +19,8 @@
 //!   session in place of stdin, the peer's bytes shown in place of stdout.
 //! - [`meter`]: what the user sees of a session's progress: `--progress`'s live line and the
 //!   `-v` summary.
+//! - [`presence`]: what chat mode says about the partner: who came, who left and how, what
+//!   tete is waiting for.
 //!
 //! mio reports readiness on edges, so each descriptor carries a [`readiness::Readiness`]: set
 //! by an event, cleared only when a call answers `WouldBlock`.
@@ -37,6 +39,7 @@ mod listening;
 mod meter;
 mod peers;
 mod pending;
+mod presence;
 mod readiness;
 mod session;
 

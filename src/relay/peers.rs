@@ -7,7 +7,7 @@ use mio::{Registry, Token};
 
 use super::connecting::{Connecting, Dial};
 use super::listening::Listening;
-use super::{Arrival, Notices};
+use super::{Arrival, Notices, presence};
 use crate::error::Error;
 use crate::options::{Config, Mode};
 
@@ -70,6 +70,17 @@ impl<'a> Peers<'a> {
     pub(super) fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
         if let Peers::Listening(listening) = self {
             listening.pending_ready(token, readable, writable);
+        }
+    }
+
+    /// What chat mode's presence row says while no partner is in; `again`: after one left.
+    pub(super) fn awaited(&self, again: bool) -> String {
+        match self {
+            Peers::Connecting(connecting) => {
+                let (host, port) = connecting.destination();
+                presence::connecting(host, port)
+            }
+            Peers::Listening(listening) => presence::listening(listening.local_addr(), again),
         }
     }
 

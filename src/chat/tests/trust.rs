@@ -228,7 +228,7 @@ fn status_lines_start_in_the_first_column_and_wrap_indented() {
     assert!(text.contains("\r\n"), "{text:?}");
     assert_eq!(
         term.rows(),
-        ["tete: connected to 1", "      27.0.0.1:4000", "> draft"]
+        ["tete: connected to", "      127.0.0.1:4000", "> draft"]
     );
     let cell = term.terminal.screen().cell(0, 0).expect("a cell").clone();
     assert!(cell.bold());
