@@ -284,9 +284,15 @@ impl<'a> Relay<'a> {
         }
     }
 
-    /// Shows the notices the rooms handed back.
+    /// Shows the notices the rooms handed back, the progress line erased before them.
     fn tell(&mut self) {
-        show(self.notices.take(self.config.verbose), self.chat.as_mut());
+        let notices = self.notices.take(self.config.verbose);
+        if let Some(meter) = &self.meter
+            && !notices.is_empty()
+        {
+            meter.erase();
+        }
+        show(notices, self.chat.as_mut());
     }
 
     /// Chat mode: reads the keys typed and acts on them. Ctrl-C ends tete as it does without
