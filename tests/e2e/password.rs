@@ -158,3 +158,45 @@ fn zero_io_takes_no_password() {
     finished.assert_code(2);
     finished.error_line();
 }
+
+// ---------------------------------------------------------------------------------------------
+// An exported TETE_PASSWORD in the way
+// ---------------------------------------------------------------------------------------------
+
+/// An exported TETE_PASSWORD makes tete speak the password protocol to a plain server: the
+/// error says where the password came from, whether the server answers or stays silent.
+#[test]
+fn an_exported_password_is_named_when_it_gets_in_the_way() {
+    let answering = || {
+        let peer = Peer::spawn(|mut stream| {
+            let _ = std::io::Write::write_all(&mut stream, b"220 a plain server\r\n");
+            read_to_eof(&mut stream, "the plain server")
+        });
+        let port = peer.port().to_string();
+        let finished = tete(["127.0.0.1", &port]).password("x").run();
+        finished.assert_code(3);
+        let error = finished.error_line();
+        assert!(error.contains("TETE_PASSWORD"), "{error}");
+        peer.join();
+    };
+    let silent = || {
+        // A server that says nothing until it is spoken to in its own protocol.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding");
+        let port = listener.local_addr().expect("its address").port();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let _held = accept_within(&listener, TIMEOUT);
+                let _ = finished.recv_timeout(TIMEOUT);
+            });
+            let finished = tete(["-w", "1", "127.0.0.1", &port.to_string()])
+                .password("x")
+                .run();
+            drop(done);
+            finished.assert_code(3);
+            let error = finished.error_line();
+            assert!(error.contains("TETE_PASSWORD"), "{error}");
+        });
+    };
+    at_once(&[&answering, &silent]);
+}
