@@ -9,6 +9,7 @@
 //! - `proxy`: the SOCKS4/4a, SOCKS5 and HTTP CONNECT handshakes of `-x`/`-X`, as state
 //!   machines over bytes;
 //! - `probe`: `-z`, which tries ports and sends nothing;
+//! - `portmap`: `--map-port`, a port opened on the home router (PCP, NAT-PMP, UPnP IGD);
 //! - `relay`: the single-threaded mio event loop and the end-of-session rules;
 //! - `layer`: what happens to bytes between the standard streams and the socket (`-C`, and the
 //!   password mode's records);
@@ -36,6 +37,7 @@ mod error;
 mod layer;
 mod options;
 mod password;
+mod portmap;
 mod probe;
 mod progress;
 mod proxy;

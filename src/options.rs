@@ -96,6 +96,8 @@ pub enum Mode {
         port: u16,
         /// `-k`: serve peers one after another.
         keep_open: bool,
+        /// `--map-port`: the port to ask the home router to forward here from the internet.
+        map_port: Option<u16>,
     },
 }
 
@@ -237,6 +239,13 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "proxy-type",
                 "TYPE",
                 "the proxy's protocol: 5 (SOCKS5, default), 4, connect",
+            ),
+            spec(
+                "",
+                "map-port",
+                "PORT",
+                "listen: ask the home router to forward its PORT here from the internet \
+                 (PCP, NAT-PMP, UPnP IGD); PORT is also the port to listen on if none is given",
             ),
             spec(
                 "z",
@@ -536,6 +545,7 @@ const NOT_WITH_PROBE: &[(&str, &str)] = &[
     ("C", "-C"),
     ("no-chat", "--no-chat"),
     ("progress", "--progress"),
+    ("map-port", "--map-port"),
 ];
 
 fn probe(matches: &getopts::Matches) -> Result<Probe, Error> {
@@ -595,6 +605,10 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
         listen_mode(matches, keep_open)?
     } else if keep_open {
         return Err(usage("-k only works with -l"));
+    } else if matches.opt_present("map-port") {
+        return Err(usage(
+            "--map-port only works with -l: it opens the listening port on the home router",
+        ));
     } else {
         connect_mode(matches, env.proxy_auth)?
     };
@@ -681,9 +695,15 @@ fn proxy_option(
 
 /// `-l port`, `-l address port`, `-l -p port` and `-l -s address -p port` all mean the same thing.
 fn listen_mode(matches: &getopts::Matches, keep_open: bool) -> Result<Mode, Error> {
+    let map_port = map_port_option(matches)?;
+    // `tete -l --map-port 51423`: the router's port is the one to listen on too.
+    let map_text = map_port.map(|port| port.to_string());
     let port_option = matches.opt_str("p");
     let (address, port) = match (matches.free.as_slice(), &port_option) {
-        ([], None) => return Err(usage("missing port to listen on")),
+        ([], None) => match &map_text {
+            Some(port) => (None, port),
+            None => return Err(usage("missing port to listen on")),
+        },
         ([], Some(port)) => (None, port),
         ([port], None) => (None, port),
         // `tete -l -p 52282 52283`: a number is a second port, not an IPv4 address.
@@ -709,7 +729,28 @@ fn listen_mode(matches: &getopts::Matches, keep_open: bool) -> Result<Mode, Erro
         address,
         port: parse_port(port, true)?,
         keep_open,
+        map_port,
     })
+}
+
+/// `--map-port PORT`: a port on the router (1 to 65535, or a service name); the routers'
+/// protocols map IPv4 ports only.
+fn map_port_option(matches: &getopts::Matches) -> Result<Option<u16>, Error> {
+    let Some(text) = matches.opt_str("map-port") else {
+        return Ok(None);
+    };
+    if matches.opt_present("6") {
+        return Err(usage(
+            "--map-port asks the IPv4 home router for a port, so it does not work with -6",
+        ));
+    }
+    match parse_port(&text, false) {
+        Ok(port) => Ok(Some(port)),
+        Err(Error::Usage(why)) => Err(usage(&format!(
+            "--map-port {why} (the port the partner connects to on the router)"
+        ))),
+        Err(err) => Err(err),
+    }
 }
 
 fn is_number(text: &str) -> bool {
@@ -856,6 +897,7 @@ mod tests {
             address: None,
             port: 9000,
             keep_open: false,
+            map_port: None,
         };
         assert_eq!(run(&["-l", "9000"]).unwrap().mode, expected);
         assert_eq!(run(&["-l", "-p", "9000"]).unwrap().mode, expected);
@@ -863,6 +905,7 @@ mod tests {
             address: Some("::1".into()),
             port: 9000,
             keep_open: true,
+            map_port: None,
         };
         assert_eq!(run(&["-k", "-l", "::1", "9000"]).unwrap().mode, on_loopback);
         assert_eq!(
@@ -915,9 +958,75 @@ mod tests {
             Mode::Listen {
                 address: Some("localhost".into()),
                 port: 52282,
-                keep_open: false
+                keep_open: false,
+                map_port: None,
             }
         );
+    }
+
+    /// `--map-port PORT` is the router's port; the port to listen on is the operand or `-p`
+    /// (0: the system's pick), and PORT itself when neither is given.
+    #[test]
+    fn map_port_is_the_routers_port_and_the_listening_port_by_default() {
+        let listen = |port, map_port, keep_open| Mode::Listen {
+            address: None,
+            port,
+            keep_open,
+            map_port,
+        };
+        let cases = [
+            (
+                &["-l", "--map-port", "51423"][..],
+                listen(51423, Some(51423), false),
+            ),
+            (
+                &["-k", "-l", "--map-port=51423"],
+                listen(51423, Some(51423), true),
+            ),
+            (
+                &["-l", "0", "--map-port", "51423"],
+                listen(0, Some(51423), false),
+            ),
+            (
+                &["-l", "-p", "5000", "--map-port", "51423"],
+                listen(5000, Some(51423), false),
+            ),
+        ];
+        for (args, mode) in cases {
+            assert_eq!(run(args).unwrap().mode, mode, "{args:?}");
+        }
+        assert!(matches!(
+            run(&["-P", "-l", "--map-port", "51423"]).unwrap().password,
+            PasswordSource::Prompt
+        ));
+        for (args, said) in [
+            (&["--map-port", "51423", "h", "1"][..], "only works with -l"),
+            (&["-l", "--map-port", "0"], "--map-port invalid port '0'"),
+            (
+                &["-l", "--map-port", "65536"],
+                "the port the partner connects to",
+            ),
+            (
+                &["-l", "--map-port", "no-such-service"],
+                "--map-port unknown port",
+            ),
+            (
+                &["-6", "-l", "--map-port", "51423"],
+                "does not work with -6",
+            ),
+            (
+                &["-l", "--map-port", "1", "--map-port", "2"],
+                "given more than once",
+            ),
+            (
+                &["-z", "--map-port", "1", "h", "1"],
+                "--map-port has no meaning",
+            ),
+            (&["-l", "--map-port"], "--map-port needs a value"),
+        ] {
+            let message = usage_message(args);
+            assert!(message.contains(said), "{args:?}: {message}");
+        }
     }
 
     #[test]

@@ -12,8 +12,9 @@ use super::peer::{Next, Peers};
 use super::session::Session;
 use super::{Input, Output};
 use crate::error::Error;
-use crate::options::Config;
+use crate::options::{Config, Mode};
 use crate::password::{self, Password};
+use crate::portmap::PortMap;
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
 
@@ -24,6 +25,8 @@ pub(super) const LISTENER: Token = Token(3);
 const SIGNALS: Token = Token(4);
 /// The first of a password listener's pending handshakes' tokens, one a slot.
 pub(super) const FIRST_PENDING: usize = 5;
+/// `--map-port`'s renewals: far above the pending slots.
+const PORTMAP: Token = Token(usize::MAX - 1);
 
 pub(super) struct Relay<'a> {
     config: &'a Config,
@@ -41,6 +44,9 @@ pub(super) struct Relay<'a> {
     chat: Option<ChatFront>,
     /// The progress line and summary of that session.
     meter: Option<Meter>,
+    /// `--map-port`'s mapping on the router, removed when dropped: last, so that the chat
+    /// screen is gone before a failure to remove it is said.
+    portmap: Option<PortMap>,
 }
 
 impl<'a> Relay<'a> {
@@ -62,6 +68,7 @@ impl<'a> Relay<'a> {
         let stdout = StdStream::open(libc::STDOUT_FILENO, poll.registry(), STDOUT)
             .map_err(|err| Error::io("stdout", &err))?;
         peers.connect(poll.registry())?;
+        let portmap = map_port(config, &peers, password.is_some());
         let input = Input {
             ready: !stdin.pollable,
             ended: false,
@@ -83,6 +90,7 @@ impl<'a> Relay<'a> {
             session: None,
             chat,
             meter: None,
+            portmap,
         })
     }
 
@@ -102,6 +110,8 @@ impl<'a> Relay<'a> {
                     STDIN => self.input.ready = true,
                     STDOUT => self.output.ready = true,
                     LISTENER => self.peers.listener_ready(),
+                    // The mapping's renewal moves on after every poll, below.
+                    PORTMAP => {}
                     // While connecting, the event itself is the news: the step checks the outcome.
                     PEER => {
                         if let Some(session) = &mut self.session {
@@ -111,6 +121,7 @@ impl<'a> Relay<'a> {
                     token => self.peers.pending_ready(token, readable, writable),
                 }
             }
+            self.renew_mapping(Instant::now());
             if self.step(Instant::now())? {
                 return Ok(());
             }
@@ -127,7 +138,8 @@ impl<'a> Relay<'a> {
             .meter
             .as_ref()
             .and_then(|meter| meter.next_deadline(now));
-        [self.peers.next_deadline(), session, redraw]
+        let portmap = self.portmap.as_ref().and_then(PortMap::next_deadline);
+        [self.peers.next_deadline(), session, redraw, portmap]
             .into_iter()
             .flatten()
             .min()
@@ -267,7 +279,19 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session {
             session.interrupt();
         }
+        // Dying skips destructors: the router's mapping is removed now.
+        self.portmap = None;
         die_of(signal)
+    }
+
+    /// `--map-port`: renews the mapping when it is time, and says what the user should know.
+    fn renew_mapping(&mut self, now: Instant) {
+        let Some(portmap) = &mut self.portmap else {
+            return;
+        };
+        if let Some(line) = portmap.step(self.poll.registry(), PORTMAP, now) {
+            aside(self.chat.as_mut(), || eprintln!("tete: {line}"));
+        }
     }
 
     /// Acts on the signals that arrived: SIGINT, SIGTERM and SIGHUP end tete as they would
@@ -285,6 +309,22 @@ impl<'a> Relay<'a> {
             }
         }
     }
+}
+
+/// `--map-port`: asks the router to forward the port to the listener (before the loop, at most
+/// a few seconds), and says how that went.
+fn map_port(config: &Config, peers: &Peers<'_>, password: bool) -> Option<PortMap> {
+    let Mode::Listen {
+        map_port: Some(wanted),
+        ..
+    } = config.mode
+    else {
+        return None;
+    };
+    let listening = peers.listening_on()?;
+    let (portmap, line) = crate::portmap::open(listening, wanted, password);
+    eprintln!("tete: {line}");
+    portmap
 }
 
 /// Runs `step`, which may write lines on stderr, with chat mode's input line (if any) out of

@@ -184,6 +184,11 @@ impl<'a> Peers<'a> {
         self.connect_next(registry, targets, None)
     }
 
+    /// The listening socket's address, while it is open.
+    pub(super) fn listening_on(&self) -> Option<SocketAddr> {
+        self.listener.as_ref()?.local_addr().ok()
+    }
+
     pub(super) fn listener_ready(&mut self) {
         self.listener_ready = true;
     }
