@@ -23,6 +23,8 @@ mod pcp;
 mod talk;
 mod upnp;
 
+#[cfg(test)]
+mod tests;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
