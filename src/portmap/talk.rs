@@ -225,11 +225,11 @@ fn receive<T>(
             break;
         }
         match socket.recv_from(&mut buf) {
-            Ok((n, sender)) if sender.ip().to_canonical() == from => match judge(&buf[..n], true) {
-                Some(Ok(answer)) => return Heard::Answer(answer),
-                Some(Err(why)) => return Heard::Failed(Failure::Refused(why)),
-                None => {}
-            },
+            Ok((n, sender)) if sender.ip().to_canonical() == from => {
+                if let Some(heard) = heard(judge(&buf[..n], true)) {
+                    return heard;
+                }
+            }
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -278,54 +278,50 @@ fn exchange<T>(
     while *written < request.len() {
         match stream.write(&request[*written..]) {
             Ok(n) => *written += n,
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected
-                ) =>
-            {
-                return Heard::Waiting;
-            }
+            Err(err) if not_ready(&err) => return Heard::Waiting,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return failed(&err),
         }
     }
     let mut buf = [0u8; 4096];
     loop {
-        match stream.read(&mut buf) {
-            Ok(0) => {
-                return match judge(reply, true) {
-                    Some(Ok(answer)) => Heard::Answer(answer),
-                    Some(Err(why)) => Heard::Failed(Failure::Refused(why)),
-                    None => {
-                        Heard::Failed(Failure::Refused("the router's reply was cut short".into()))
-                    }
-                };
-            }
-            Ok(n) if reply.len() + n > MAX_REPLY => {
-                let why = format!("the router's reply is over {MAX_REPLY} bytes");
-                return Heard::Failed(Failure::Refused(why));
-            }
-            Ok(n) => {
-                reply.extend_from_slice(&buf[..n]);
-                match judge(reply, false) {
-                    Some(Ok(answer)) => return Heard::Answer(answer),
-                    Some(Err(why)) => return Heard::Failed(Failure::Refused(why)),
-                    None => {}
-                }
-            }
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected
-                ) =>
-            {
-                return Heard::Waiting;
-            }
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(err) if not_ready(&err) => return Heard::Waiting,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return failed(&err),
+        };
+        if reply.len() + n > MAX_REPLY {
+            let why = format!("the router's reply is over {MAX_REPLY} bytes");
+            return Heard::Failed(Failure::Refused(why));
+        }
+        reply.extend_from_slice(&buf[..n]);
+        // Read 0: the server has closed, and the reply is all there is.
+        if let Some(heard) = heard(judge(reply, n == 0)) {
+            return heard;
+        }
+        if n == 0 {
+            let why = "the router's reply was cut short".into();
+            return Heard::Failed(Failure::Refused(why));
         }
     }
+}
+
+/// Whether a stream's call failed only because the socket is not ready (still connecting, or
+/// nothing to read or no room to write yet).
+fn not_ready(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected
+    )
+}
+
+/// The judge's verdict as where the talk stands; `None` while the answer is still to come.
+fn heard<T>(verdict: Verdict<T>) -> Option<Heard<T>> {
+    Some(match verdict? {
+        Ok(answer) => Heard::Answer(answer),
+        Err(why) => Heard::Failed(Failure::Refused(why)),
+    })
 }
 
 /// A talk that got no answer: nothing the router said.
