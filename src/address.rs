@@ -1,6 +1,7 @@
 //! Names, addresses and sockets: resolving hosts, opening the listening socket, starting a
 //! non-blocking connection. Waiting for a connection to complete is the event loop's business.
 
+use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
@@ -8,13 +9,27 @@ use mio::net::{TcpListener, TcpStream};
 use socket2::{Domain, Socket, Type};
 
 use crate::error::{Error, lower_first};
-use crate::options::{Family, Source};
 
 /// How many connections may wait to be accepted: a `-k` listener's next clients during a
 /// session, and a password listener's newcomers while its handshakes are busy. Past it the
 /// kernel drops a connection's SYN and the client retries only a second later, so a stranger
 /// who filled a short queue during a moment's stall delayed the partner by that second.
 const BACKLOG: i32 = 128;
+
+/// Which address families to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Any,
+    V4,
+    V6,
+}
+
+/// The local end to bind before connecting (`-s`, `-p`), if any.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Source {
+    pub address: Option<String>,
+    pub port: Option<u16>,
+}
 
 /// Every address `host` stands for, in the resolver's order, within `family`.
 pub fn resolve(
@@ -164,11 +179,27 @@ pub fn connect_outcome(stream: &TcpStream) -> Option<io::Result<()>> {
     }
 }
 
-/// `host:port` in the one form tete's messages use: `example.com:80`, `[::1]:80`.
-pub fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
+/// `host:port` in the one form tete's messages and proxy requests use: `example.com:80`,
+/// `192.0.2.1:80`, `[::1]:80` (an IPv6 literal in brackets, whether or not it came with them).
+#[derive(Debug, Clone, Copy)]
+pub struct HostPort<'a> {
+    host: &'a str,
+    port: u16,
+}
+
+impl<'a> HostPort<'a> {
+    pub fn new(host: &'a str, port: u16) -> HostPort<'a> {
+        HostPort { host, port }
+    }
+}
+
+impl fmt::Display for HostPort<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let HostPort { host, port } = self;
+        if host.contains(':') && !host.starts_with('[') {
+            write!(f, "[{host}]:{port}")
+        } else {
+            write!(f, "{host}:{port}")
+        }
     }
 }

@@ -2,10 +2,13 @@
 //! also drives the parser and `--help`, so a new option completes as soon as it exists.
 //!
 //! What an option's value completes to follows from its value name: `FILE` completes file
-//! names, `SHELL` the shells below, anything else (ports, seconds, addresses) nothing.
-//! Operands complete as host names.
+//! names, `SHELL` the shells below, `TYPE` the proxy protocols of `-X`, anything else (ports,
+//! seconds, addresses) nothing. The first operand completes as a host name; the ones after it
+//! are ports, which complete to nothing (bash and fish count the operands before the cursor,
+//! skipping options and their values; zsh's `_arguments` knows the positions).
 
 use crate::options::{OptionSpec, SHELLS, Shell, all_options};
+use crate::proxy::PROTOCOL_NAMES;
 
 /// The completion script for `shell`.
 pub fn script(shell: Shell) -> String {
@@ -27,8 +30,34 @@ fn value_of(spec: &OptionSpec) -> Value {
     match spec.value {
         "FILE" => Value::Files,
         "SHELL" => Value::Words(SHELLS.iter().map(|(name, _)| *name).collect()),
+        "TYPE" => Value::Words(PROTOCOL_NAMES.iter().map(|(name, _)| *name).collect()),
         _ => Value::None,
     }
+}
+
+/// A regular expression (POSIX ERE, which fish's PCRE reads alike) for a word after which the
+/// next word is an option's value: a long option that takes one (`--wait`), or a cluster of
+/// short flags that ends with a short option that takes one (`-p`, `-lp`). `--wait=5` and
+/// `-w5` carry their value and match nothing.
+fn takes_next_word() -> String {
+    let valued = |spec: &&OptionSpec| !spec.value.is_empty();
+    let longs: Vec<&str> = all_options()
+        .filter(valued)
+        .filter(|spec| !spec.long.is_empty())
+        .map(|spec| spec.long)
+        .collect();
+    let shorts = |value: bool| -> String {
+        all_options()
+            .filter(|spec| spec.value.is_empty() != value)
+            .map(|spec| spec.short)
+            .collect()
+    };
+    format!(
+        "^(--({})|-[{}]*[{}])$",
+        longs.join("|"),
+        shorts(false),
+        shorts(true)
+    )
 }
 
 /// The names of `spec` as typed: `-l`, `--listen`.
@@ -67,14 +96,28 @@ fn bash() -> String {
                      return 0 ;;\n    \
              esac\n    \
              if [[ $cur == -* ]]; then\n        \
-                 COMPREPLY=($(compgen -W '{all}' -- \"$cur\"))\n    \
-             else\n        \
+                 COMPREPLY=($(compgen -W '{all}' -- \"$cur\"))\n        \
+                 return 0\n    \
+             fi\n    \
+             # A host first, then ports: only the first operand completes to host names.\n    \
+             local i operands=0 valued='{valued}'\n    \
+             for ((i = 1; i < COMP_CWORD; i++)); do\n        \
+                 if [[ ${{COMP_WORDS[i]}} =~ $valued ]]; then\n            \
+                     # The value; bash splits `--wait=5` into `--wait`, `=`, `5`.\n            \
+                     i=$((i + 1))\n            \
+                     [[ ${{COMP_WORDS[i]}} == = ]] && i=$((i + 1))\n        \
+                 elif [[ ${{COMP_WORDS[i]}} != -* ]]; then\n            \
+                     operands=$((operands + 1))\n        \
+                 fi\n    \
+             done\n    \
+             if ((operands == 0)); then\n        \
                  COMPREPLY=($(compgen -A hostname -- \"$cur\"))\n    \
              fi\n\
          }}\n\
          complete -F _tete tete\n",
         silent = silent.join("|"),
         all = all.join(" "),
+        valued = takes_next_word(),
     )
 }
 
@@ -115,8 +158,7 @@ fn zsh() -> String {
              _arguments -s -S \\\n\
          {}        \
                  '1:host:_hosts' \\\n        \
-                 '2:port: ' \\\n        \
-                 '3:port: '\n\
+                 '*:port: '\n\
          }}\n\
          if [ \"$funcstack[1]\" = _tete ]; then\n    \
              _tete \"$@\"\n\
@@ -151,8 +193,27 @@ fn fish() -> String {
         line.push_str(&format!(" -d '{help}'\n"));
         lines.push_str(&line);
     }
-    // Operands are a host and a port: host names, and no file names.
-    lines.push_str("complete -c tete -f -a '(__fish_print_hostnames)'\n");
+    // Operands are a host, then ports: no file names anywhere, host names only for the first.
+    lines.push_str(&format!(
+        "function __tete_wants_host\n    \
+             set -l words (commandline -opc)\n    \
+             set -e words[1]\n    \
+             set -l skip 0\n    \
+             for word in $words\n        \
+                 if test $skip = 1\n            \
+                     set skip 0\n        \
+                 else if string match -qr -- '{valued}' $word\n            \
+                     set skip 1\n        \
+                 else if not string match -q -- '-*' $word\n            \
+                     return 1\n        \
+                 end\n    \
+             end\n    \
+             return 0\n\
+         end\n\
+         complete -c tete -f\n\
+         complete -c tete -f -n __tete_wants_host -a '(__fish_print_hostnames)'\n",
+        valued = takes_next_word(),
+    ));
     lines
 }
 
@@ -175,6 +236,66 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn minus_x_completes_to_its_protocols_in_every_shell() {
+        assert!(
+            bash().contains("-X|--proxy-type)\n            COMPREPLY=($(compgen -W '5 4 connect'")
+        );
+        assert!(zsh().contains(":type:(5 4 connect)'"));
+        assert!(fish().contains("-s X -l proxy-type -x -a '5 4 connect'"));
+        for (name, _) in PROTOCOL_NAMES {
+            assert!(crate::proxy::parse("p", Some(name)).is_ok(), "-X {name}");
+        }
+    }
+
+    /// bash offers host names for the first operand only, whatever options and values come
+    /// before it; the ports after it complete to nothing. (Skipped without bash.)
+    #[test]
+    fn bash_offers_host_names_only_where_the_host_goes() {
+        let dir = std::env::temp_dir().join(format!("tete-completions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let (script, hosts) = (dir.join("tete.bash"), dir.join("hosts"));
+        std::fs::write(&script, bash()).expect("the script");
+        std::fs::write(&hosts, "192.0.2.7 example-host\n").expect("a hosts file");
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c"])
+            .arg(
+                r#"source "$1" || exit 1
+                   for line in 'tete ex' 'tete -w 5 -X connect ex' 'tete -lp 80 ex' \
+                       'tete -w5 ex' 'tete --wait = 5 ex' 'tete -v ex' \
+                       'tete example-host ex' 'tete -z example-host 80 ex' 'tete -w 5 h ex'; do
+                       read -ra COMP_WORDS <<< "$line"
+                       COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _tete
+                       echo "$line: ${COMPREPLY[*]}"
+                   done"#,
+            )
+            .args(["bash".as_ref(), script.as_os_str()])
+            .env("HOSTFILE", &hosts)
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+        let Ok(out) = out else {
+            eprintln!("skipped: bash is not installed");
+            return;
+        };
+        assert!(out.status.success(), "{out:?}");
+        let lines = String::from_utf8_lossy(&out.stdout).into_owned();
+        let offered: Vec<&str> = lines.lines().collect();
+        assert_eq!(
+            offered,
+            [
+                "tete ex: example-host",
+                "tete -w 5 -X connect ex: example-host",
+                "tete -lp 80 ex: example-host",
+                "tete -w5 ex: example-host",
+                "tete --wait = 5 ex: example-host",
+                "tete -v ex: example-host",
+                "tete example-host ex: ",
+                "tete -z example-host 80 ex: ",
+                "tete -w 5 h ex: ",
+            ]
+        );
     }
 
     #[test]

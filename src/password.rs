@@ -19,11 +19,22 @@ use std::ops::Deref;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::options::PasswordSource;
 use crate::terminal::ModeGuard;
 
 /// The environment variable that can hold the room password.
 const ENVIRONMENT_VARIABLE: &str = "TETE_PASSWORD";
+
+/// Where the room password comes from, if anywhere.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordSource {
+    None,
+    /// `-P`: ask on the controlling terminal.
+    Prompt,
+    /// `--password-file FILE`: the file's first line.
+    File(String),
+    /// `TETE_PASSWORD`, taken from the environment by the caller; never empty.
+    Environment(Password),
+}
 
 /// A room password: its bytes are overwritten with zeros when it is dropped, and it never
 /// shows in `Debug` output.

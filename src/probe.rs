@@ -28,7 +28,7 @@ pub fn run(probe: &Probe) -> Result<(), Error> {
     let mut poll =
         Poll::new().map_err(|err| quiet(Error::io("cannot create the event loop", &err)))?;
     let mut any_open = false;
-    for port in probe.ports.clone() {
+    for port in probe.ports.iter().cloned().flatten() {
         let targets = addresses
             .iter()
             .map(|addr| SocketAddr::new(addr.ip(), port));

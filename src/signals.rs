@@ -6,9 +6,9 @@
 //! undo them too, then let the signal end the process as it would have, so the shell sees the
 //! usual status ([`die_of`]).
 //!
-//! One handler serves every signal; what it may touch is a fixed set of atomics (the saved
-//! descriptor flags in `stdio`, the saved terminal modes in `terminal`, the pending set here)
-//! and system calls, all async-signal-safe. What it does:
+//! One handler serves every signal; what it may touch is a fixed set of atomics (the shared
+//! state `stdio` and `terminal` saved in [`crate::saved`], the pending set here) and system
+//! calls, all async-signal-safe. What it does:
 //! - SIGINT, SIGTERM, SIGHUP: while a [`SignalSource`] exists, it notes the signal for the event
 //!   loop, which drains it and decides (a password session sends an authenticated close first,
 //!   then calls [`die_of`]); otherwise, and always while the password prompt blocks, it
@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
 
+use crate::saved;
 use crate::sys::{self, Disposition, FdSlot, ProcessFd};
 
 /// A signal the event loop can take over from the default handling.
@@ -118,42 +119,36 @@ fn install(signals: &[libc::c_int]) {
 /// process with `signal`'s default action, so the shell sees the status it expects. For the
 /// loop to call once it has done what it wanted to do before dying.
 pub fn die_of(signal: Signal) -> ! {
-    restore_shared_state();
+    saved::restore_all();
     sys::raise_with_default_action(signal.number());
     // SIGCONT and SIGWINCH do not end a process by default: end it as if they had.
     std::process::exit(128 + signal.number())
-}
-
-/// Async-signal-safe.
-fn restore_shared_state() {
-    crate::stdio::restore_flags();
-    crate::terminal::restore_found_modes();
 }
 
 /// The one handler. Async-signal-safe: atomics and system calls only.
 extern "C" fn on_signal(number: libc::c_int) {
     match number {
         libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => {
-            crate::terminal::restore_found_modes();
+            saved::restore_found_modes();
             // Stops here until continued (or returns at once in an orphaned process group,
             // where the kernel discards stop signals).
             sys::raise_with_default_action(number);
             let _ = sys::install_handler(number, on_signal);
-            crate::terminal::reapply_changed_modes();
+            saved::reapply_changed_modes();
         }
         _ => {
             if number == libc::SIGCONT {
-                crate::terminal::reapply_changed_modes();
-                crate::terminal::redisplay_prompt();
+                saved::reapply_changed_modes();
+                saved::redisplay_prompt();
             }
             // A prompt blocks the loop: it could not act on an ending.
-            let loop_listens = LOOP_WAKER.get().is_some()
-                && !(FATAL.contains(&number) && crate::terminal::prompting());
+            let loop_listens =
+                LOOP_WAKER.get().is_some() && !(FATAL.contains(&number) && saved::prompting());
             match Signal::from_number(number) {
                 Some(signal) if loop_listens => wake_loop(signal),
                 Some(Signal::Continued | Signal::WindowChanged) => {}
                 _ => {
-                    restore_shared_state();
+                    saved::restore_all();
                     sys::raise_with_default_action(number);
                 }
             }

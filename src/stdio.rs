@@ -19,7 +19,6 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -165,16 +164,14 @@ fn reopen_nonblocking(fd: RawFd, access: OFlags) -> Option<OwnedFd> {
     rustix::fs::open(format!("/proc/self/fd/{fd}"), flags, Mode::empty()).ok()
 }
 
-/// The flags of standard descriptors 0 and 1 as tete found them, or -1 where tete changed nothing.
-static SAVED_FLAGS: [AtomicI32; 2] = [AtomicI32::new(-1), AtomicI32::new(-1)];
-
 /// Sets `O_NONBLOCK` on a shared descriptor and arranges for its old flags to come back at exit.
 fn set_nonblocking_until_exit(index: RawFd, fd: BorrowedFd<'static>) -> io::Result<()> {
     let flags = rustix::fs::fcntl_getfl(fd)?;
     if flags.contains(OFlags::NONBLOCK) {
         return Ok(());
     }
-    SAVED_FLAGS[index as usize].store(flags.bits() as i32, Ordering::SeqCst);
+    // Saved before the change, and the handlers in place, so a signal can always undo it.
+    crate::saved::save_flags(index, flags);
     crate::signals::restore_on_fatal_signals();
     rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK)?;
     Ok(())
@@ -185,17 +182,6 @@ pub struct RestoreFlags;
 
 impl Drop for RestoreFlags {
     fn drop(&mut self) {
-        restore_flags();
-    }
-}
-
-/// Puts back the flags tete changed. Async-signal-safe: only atomics and fcntl.
-pub fn restore_flags() {
-    let standard = [rustix::stdio::stdin(), rustix::stdio::stdout()];
-    for (fd, saved) in standard.into_iter().zip(&SAVED_FLAGS) {
-        let flags = saved.swap(-1, Ordering::SeqCst);
-        if flags != -1 {
-            let _ = rustix::fs::fcntl_setfl(fd, OFlags::from_bits_retain(flags as u32));
-        }
+        crate::saved::restore_flags();
     }
 }

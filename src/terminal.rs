@@ -12,128 +12,18 @@
 //! stop the prompt is shown again (the shell has written its own lines since), as
 //! readpassphrase(3) does.
 //!
-//! The saved modes live in atomics, readable from a signal handler; only one guard may exist
-//! at a time. The terminal stays reachable for the handler through a duplicate descriptor that
-//! is never closed.
+//! The saved modes live in [`crate::saved`], readable from a signal handler; only one guard may
+//! exist at a time. The terminal stays reachable for the handler through a duplicate descriptor
+//! that is never closed.
 
 use std::io;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
-use rustix::termios::{
-    ControlModes, InputModes, LocalModes, OptionalActions, OutputModes, SpecialCodeIndex, Termios,
-};
+use rustix::termios::{LocalModes, OptionalActions, Termios};
 
+use crate::saved;
 use crate::signals::TerminalSignals;
-use crate::sys::{FdSlot, ProcessFd};
-
-/// The terminal whose modes a live guard changed.
-static TERMINAL: FdSlot = FdSlot::empty();
-/// Its modes as tete found them.
-static FOUND: Modes = Modes::new();
-/// Its modes as tete set them.
-static CHANGED: Modes = Modes::new();
-
-/// The prompt on the screen while a [`ModeGuard::prompt`] lives; empty otherwise.
-static PROMPT: Text = Text::new();
-
-/// A short text a signal handler can read.
-struct Text {
-    bytes: [AtomicU8; Text::CAPACITY],
-    len: AtomicUsize,
-}
-
-impl Text {
-    const CAPACITY: usize = 64;
-
-    const fn new() -> Text {
-        Text {
-            bytes: [const { AtomicU8::new(0) }; Text::CAPACITY],
-            len: AtomicUsize::new(0),
-        }
-    }
-
-    /// Keeps (the first [`Text::CAPACITY`] bytes of) `text`.
-    fn set(&self, text: &[u8]) {
-        self.len.store(0, Ordering::SeqCst);
-        for (slot, &byte) in self.bytes.iter().zip(text) {
-            slot.store(byte, Ordering::SeqCst);
-        }
-        self.len
-            .store(text.len().min(Text::CAPACITY), Ordering::SeqCst);
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len.load(Ordering::SeqCst) == 0
-    }
-
-    /// Writes the text to `terminal`. Async-signal-safe.
-    fn write_to(&self, terminal: ProcessFd) {
-        let mut copy = [0u8; Text::CAPACITY];
-        let len = self.len.load(Ordering::SeqCst);
-        for (byte, slot) in copy.iter_mut().zip(&self.bytes).take(len) {
-            *byte = slot.load(Ordering::SeqCst);
-        }
-        let _ = rustix::io::write(terminal.borrow(), &copy[..len]);
-    }
-}
-
-/// The parts of a terminal's settings tete changes, in a form a signal handler can read.
-struct Modes {
-    input: AtomicU32,
-    output: AtomicU32,
-    control: AtomicU32,
-    local: AtomicU32,
-    min: AtomicU8,
-    time: AtomicU8,
-}
-
-impl Modes {
-    const fn new() -> Modes {
-        Modes {
-            input: AtomicU32::new(0),
-            output: AtomicU32::new(0),
-            control: AtomicU32::new(0),
-            local: AtomicU32::new(0),
-            min: AtomicU8::new(0),
-            time: AtomicU8::new(0),
-        }
-    }
-
-    fn save(&self, termios: &Termios) {
-        let ordering = Ordering::SeqCst;
-        self.input.store(termios.input_modes.bits(), ordering);
-        self.output.store(termios.output_modes.bits(), ordering);
-        self.control.store(termios.control_modes.bits(), ordering);
-        self.local.store(termios.local_modes.bits(), ordering);
-        self.min
-            .store(termios.special_codes[SpecialCodeIndex::VMIN], ordering);
-        self.time
-            .store(termios.special_codes[SpecialCodeIndex::VTIME], ordering);
-    }
-
-    fn apply_to(&self, termios: &mut Termios) {
-        let ordering = Ordering::SeqCst;
-        termios.input_modes = InputModes::from_bits_retain(self.input.load(ordering));
-        termios.output_modes = OutputModes::from_bits_retain(self.output.load(ordering));
-        termios.control_modes = ControlModes::from_bits_retain(self.control.load(ordering));
-        termios.local_modes = LocalModes::from_bits_retain(self.local.load(ordering));
-        termios.special_codes[SpecialCodeIndex::VMIN] = self.min.load(ordering);
-        termios.special_codes[SpecialCodeIndex::VTIME] = self.time.load(ordering);
-    }
-
-    /// Sets these modes on `terminal`, leaving the rest of its settings as they are now.
-    /// Async-signal-safe.
-    fn set_on(&self, terminal: ProcessFd, when: OptionalActions) -> io::Result<()> {
-        let mut termios = rustix::termios::tcgetattr(terminal.borrow())?;
-        self.apply_to(&mut termios);
-        Ok(rustix::termios::tcsetattr(
-            terminal.borrow(),
-            when,
-            &termios,
-        )?)
-    }
-}
+use crate::sys::ProcessFd;
 
 /// A change to a terminal's modes, undone when dropped.
 pub struct ModeGuard {
@@ -150,7 +40,7 @@ impl ModeGuard {
             termios.local_modes -= LocalModes::ECHO | LocalModes::ECHONL;
             termios.local_modes |= LocalModes::ICANON;
         })?;
-        PROMPT.set(prompt);
+        saved::set_prompt(prompt);
         rustix::io::write(&terminal, prompt)?;
         Ok(guard)
     }
@@ -167,7 +57,7 @@ impl ModeGuard {
         when: OptionalActions,
         change: impl FnOnce(&mut Termios),
     ) -> io::Result<ModeGuard> {
-        if TERMINAL.get().is_some() {
+        if saved::terminal_changed() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 "the terminal's modes are already changed",
@@ -176,16 +66,14 @@ impl ModeGuard {
         let found = rustix::termios::tcgetattr(&terminal)?;
         let mut changed = found.clone();
         change(&mut changed);
-        FOUND.save(&found);
-        CHANGED.save(&changed);
         let kept = ProcessFd::keep(rustix::io::fcntl_dupfd_cloexec(&terminal, 3)?);
         let guard = ModeGuard {
             terminal: kept,
             _signals: TerminalSignals::watch(),
         };
-        // Published after the modes are saved, so a handler that sees it finds them.
-        TERMINAL.set(Some(kept));
-        CHANGED.set_on(kept, when)?;
+        // Saved and published before the change, so a handler can always undo it.
+        saved::publish_terminal(kept, &found, &changed);
+        saved::apply_changed_modes(kept, when)?;
         Ok(guard)
     }
 
@@ -204,35 +92,8 @@ impl ModeGuard {
 
 impl Drop for ModeGuard {
     fn drop(&mut self) {
-        PROMPT.set(b"");
-        TERMINAL.take();
-        let _ = FOUND.set_on(self.terminal, OptionalActions::Now);
-    }
-}
-
-/// Puts the modes tete found back on the changed terminal, if any. Async-signal-safe.
-pub(crate) fn restore_found_modes() {
-    if let Some(terminal) = TERMINAL.get() {
-        let _ = FOUND.set_on(terminal, OptionalActions::Now);
-    }
-}
-
-/// Puts tete's changed modes back on the terminal, if a guard is live. Async-signal-safe.
-pub(crate) fn reapply_changed_modes() {
-    if let Some(terminal) = TERMINAL.get() {
-        let _ = CHANGED.set_on(terminal, OptionalActions::Now);
-    }
-}
-
-/// True while a prompt waits in a blocking read.
-pub(crate) fn prompting() -> bool {
-    !PROMPT.is_empty()
-}
-
-/// Shows the prompt again, if one waits. Async-signal-safe.
-pub(crate) fn redisplay_prompt() {
-    if let Some(terminal) = TERMINAL.get().filter(|_| prompting()) {
-        PROMPT.write_to(terminal);
+        saved::withdraw_terminal();
+        let _ = saved::apply_found_modes(self.terminal);
     }
 }
 
@@ -344,13 +205,13 @@ pub(crate) mod tests {
         let raw = ModeGuard::raw(&slave).expect("raw mode");
         let changed = modes(&slave);
         // What SIGTSTP does before tete stops, and SIGCONT after.
-        super::restore_found_modes();
+        crate::saved::restore_found_modes();
         assert_same(&found, &modes(&slave), "stopped");
-        super::reapply_changed_modes();
+        crate::saved::reapply_changed_modes();
         assert_same(&changed, &modes(&slave), "continued");
         drop(raw);
         // With no guard live, both do nothing.
-        super::reapply_changed_modes();
+        crate::saved::reapply_changed_modes();
         assert_same(&found, &modes(&slave), "after the guard");
     }
 

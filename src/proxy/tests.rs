@@ -1,6 +1,7 @@
 //! Scripted proxy replies for every protocol: success, each refusal, truncated and garbage
 //! replies, bytes after the reply, credentials. Every reply is also fed one byte at a time.
 
+use super::http::base64;
 use super::*;
 
 const SOCKS5_GRANTED_V4: &[u8] = &[5, 0, 0, 1, 10, 0, 0, 1, 0x1f, 0x90];

@@ -7,8 +7,9 @@
 //! front and reads the keys itself, at every step, even after Ctrl-D; the session only takes the
 //! lines the editor sent ([`ChatFront::take_typed`], in place of reading stdin) and hands over
 //! the peer's bytes ([`ChatFront::show_peer`], in place of writing stdout). tete's own
-//! messages on stderr (`-v`, a peer lost with `-k`) are written with the input line taken out
-//! of their way ([`ChatFront::aside`]).
+//! status lines (`-v`, a peer lost with `-k`), which the loop hands it as [`Notice`]s, are
+//! written on stderr with the input line taken out of their way
+//! ([`ChatFront::show_notices`]).
 //!
 //! Memory stays bounded as in the rest of the relay: keys are read only while the lines waiting
 //! for the session and the bytes waiting for the terminal are below [`QUEUE_LIMIT`], and the
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use super::{Input, Output};
+use super::{Input, Notice, Output};
 use crate::chat::{Action, Chat};
 use crate::error::Error;
 use crate::options::{Config, Direction};
@@ -118,15 +119,14 @@ impl ChatFront {
             if !self.wants_keys(input) {
                 break;
             }
-            let n = match input.stream.read(&mut keys) {
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    input.ready = false;
-                    break;
-                }
+            let stream = &input.stream;
+            let read = input.ready.attempt(|| match stream.read(&mut keys) {
                 // A terminal that hung up reads as its end, or fails with EIO.
-                Err(err) if err.raw_os_error() == Some(libc::EIO) => 0,
-                Err(err) => return Err(err),
+                Err(err) if err.raw_os_error() == Some(libc::EIO) => Ok(0),
+                other => other,
+            });
+            let Some(n) = read? else {
+                break;
             };
             if n == 0 {
                 self.terminal_ended = true;
@@ -150,7 +150,10 @@ impl ChatFront {
     /// True while keys should be read now: the terminal has some, and there is room for what
     /// they make. The loop asks again after a session took typed lines.
     pub(super) fn wants_keys(&self, input: &Input) -> bool {
-        input.ready && !self.terminal_ended && self.typed.len() < QUEUE_LIMIT && !self.screen_full()
+        input.ready.is_ready()
+            && !self.terminal_ended
+            && self.typed.len() < QUEUE_LIMIT
+            && !self.screen_full()
     }
 
     /// True when the session has something to take: typed lines, or the end of input.
@@ -181,16 +184,19 @@ impl ChatFront {
         }
     }
 
-    /// Runs `write_lines`, which may write lines of its own to the terminal (tete's messages
-    /// on stderr), with the live area out of their way: it is drawn again below them.
-    pub(super) fn aside<T>(&mut self, write_lines: impl FnOnce() -> T) -> T {
+    /// Writes tete's status lines on stderr (the terminal, usually) with the live area out of
+    /// their way, each from the first column; the live area is drawn again below them.
+    pub(super) fn show_notices(&mut self, notices: &[Notice]) {
         self.chat.step_aside(&mut self.screen);
         self.drain();
-        let result = write_lines();
-        // Without output processing a line's LF leaves the cursor in the column it ended in.
-        self.screen.push(b'\r');
+        for notice in notices {
+            notice.print();
+            // Without output processing a line's LF leaves the cursor in the column it ended
+            // in: the next line starts from the first.
+            self.screen.push(b'\r');
+            self.drain();
+        }
         self.chat.show(&mut self.screen);
-        result
     }
 
     /// SIGWINCH: the chat drawn again for the terminal's new width.
@@ -220,13 +226,13 @@ impl ChatFront {
 
     /// Writes the screen's queue while the terminal takes it.
     fn flush(&mut self, output: &mut Output) -> io::Result<()> {
-        while output.ready && self.written < self.screen.len() {
-            match rustix::io::write(&self.terminal, &self.screen[self.written..]) {
-                Ok(n) => self.written += n,
-                Err(rustix::io::Errno::AGAIN) => output.ready = false,
-                Err(rustix::io::Errno::INTR) => {}
-                Err(err) => return Err(err.into()),
-            }
+        while self.written < self.screen.len() {
+            let unwritten = &self.screen[self.written..];
+            let write = || rustix::io::write(&self.terminal, unwritten).map_err(io::Error::from);
+            let Some(n) = output.ready.attempt(write)? else {
+                break;
+            };
+            self.written += n;
         }
         if self.written == self.screen.len() {
             self.screen.clear();

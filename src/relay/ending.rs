@@ -701,3 +701,163 @@ mod tests {
         }
     }
 }
+
+// The policy: which rules the command line and the channel choose for a session, how our end
+// of stream goes out, and what follows a session's end.
+
+use std::net::SocketAddr;
+
+use super::{End, Notices};
+use crate::error::Error;
+use crate::options::{Config, Direction, Mode};
+
+/// The end rules `config` chooses for a session: `secure` in password mode, `chat` when stdin
+/// is a terminal.
+pub(super) fn rules_for(config: &Config, secure: bool, chat: bool) -> Rules {
+    Rules {
+        // In password mode the peer is always tete, which does not stop on our end of stream,
+        // and without the authenticated CLOSE it would see a truncation: there -d ends our
+        // direction at once instead.
+        receive_only: config.direction == Direction::ReceiveOnly && !secure,
+        send_only: config.direction == Direction::SendOnly,
+        // The password mode's peer is always tete, which reads our CLOSE as no more than the
+        // end of our direction; -q asks for the end; through a proxy the end waits for the
+        // reply (see the rules above).
+        hold_end: match (secure, &config.mode, config.quit_after_eof) {
+            (true, _, _) | (_, _, Some(_)) => HoldEnd::Never,
+            (false, Mode::Connect { proxy: Some(_), .. }, None) => HoldEnd::Always,
+            (false, _, None) => HoldEnd::IfNothingSent,
+        },
+        chat,
+        quit_after_end: config.quit_after_eof,
+        idle_after_end: config.wait,
+    }
+}
+
+/// Whether our end of stream is followed by a FIN once it is out: in plain mode, unless
+/// `--no-shutdown`. In password mode the CLOSE record is the end of stream, and a FIN after it
+/// would only end a proxy's whole relay early: the connection closes when the session ends.
+pub(super) fn half_closes(config: &Config, secure: bool) -> bool {
+    config.half_close && !secure
+}
+
+/// What follows a session's end.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Then {
+    /// tete is done.
+    Exit,
+    /// `-k`: the next peer.
+    NextPeer,
+}
+
+/// What follows a session with `peer` that ended with `end`: tete is done, fails, or (`-k`)
+/// serves the next peer; what the user hears about it goes to `notices`. With `-k` one peer's
+/// broken connection or channel is that peer's loss, not the server's end; stdin and stdout
+/// failures still end it.
+pub(super) fn after(
+    end: End,
+    config: &Config,
+    peer: SocketAddr,
+    notices: &mut Notices,
+) -> Result<Then, Error> {
+    let keep_open = config.keep_open();
+    match end {
+        End::StdoutClosed => return Ok(Then::Exit),
+        End::PeerLost(err) | End::Failed(err @ Error::Secure(_)) if keep_open => {
+            notices.always(err.to_string())
+        }
+        End::Failed(err) | End::PeerLost(err) => return Err(err),
+        End::Idle => {
+            let idle = config.idle_timeout.unwrap_or_default().as_secs_f64();
+            notices.always(format!(
+                "nothing moved for {idle} s; closing the connection to {peer}"
+            ));
+            if !keep_open {
+                return Err(Error::Silent);
+            }
+        }
+        End::Done => notices.verbose("peer closed"),
+        End::PeerLeft => notices.always("the peer left"),
+    }
+    Ok(if keep_open {
+        Then::NextPeer
+    } else {
+        Then::Exit
+    })
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use std::time::Duration;
+
+    use super::{End, Error, HoldEnd, Notices, Then, after, half_closes, rules_for};
+    use crate::options::{Command, Config, Environment, parse};
+
+    fn config(args: &[&str]) -> Config {
+        match parse(args, Environment::default()) {
+            Ok(Command::Run(config)) => config,
+            other => panic!("{args:?}: expected a run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_and_the_channel_choose_the_rules() {
+        let plain = rules_for(&config(&["h", "1"]), false, false);
+        assert_eq!(plain.hold_end, HoldEnd::IfNothingSent);
+        assert!(!plain.receive_only && !plain.send_only && !plain.chat);
+        assert_eq!(
+            rules_for(&config(&["-x", "p", "h", "1"]), false, true).hold_end,
+            HoldEnd::Always
+        );
+        assert_eq!(
+            rules_for(&config(&["-q", "0", "h", "1"]), false, false).hold_end,
+            HoldEnd::Never
+        );
+        let secure = rules_for(&config(&["-d", "-w", "2", "h", "1"]), true, true);
+        assert_eq!(secure.hold_end, HoldEnd::Never);
+        assert!(
+            !secure.receive_only,
+            "-d in password mode ends our direction at once"
+        );
+        assert!(secure.chat);
+        assert_eq!(secure.idle_after_end, Some(Duration::from_secs(2)));
+        assert!(rules_for(&config(&["-d", "h", "1"]), false, false).receive_only);
+        assert!(half_closes(&config(&["h", "1"]), false));
+        assert!(!half_closes(&config(&["h", "1"]), true));
+        assert!(!half_closes(&config(&["--no-shutdown", "h", "1"]), false));
+    }
+
+    #[test]
+    fn a_lost_peer_ends_tete_unless_k_serves_the_next() {
+        let peer = "192.0.2.1:5000".parse().expect("an address");
+        let lost = || End::PeerLost(Error::Runtime("receiving from x: reset".into()));
+        let (once, keep) = (config(&["-l", "1"]), config(&["-k", "-l", "1"]));
+        let mut notices = Notices::default();
+        assert_eq!(after(End::Done, &once, peer, &mut notices), Ok(Then::Exit));
+        assert_eq!(
+            after(End::Done, &keep, peer, &mut notices),
+            Ok(Then::NextPeer)
+        );
+        assert!(notices.take(false).is_empty(), "'peer closed' only with -v");
+        assert!(matches!(
+            after(lost(), &once, peer, &mut notices),
+            Err(Error::Runtime(_))
+        ));
+        assert!(notices.take(true).is_empty());
+        assert_eq!(after(lost(), &keep, peer, &mut notices), Ok(Then::NextPeer));
+        assert_eq!(notices.take(false).len(), 1, "the loss is said with -k");
+        let stdin = || End::Failed(Error::Runtime("stdin: gone".into()));
+        assert!(after(stdin(), &keep, peer, &mut notices).is_err());
+        let idle = config(&["-i", "3", "-l", "1"]);
+        assert_eq!(
+            after(End::Idle, &idle, peer, &mut notices),
+            Err(Error::Silent)
+        );
+        let said = notices.take(false);
+        assert!(said[0].text.contains("nothing moved for 3 s"), "{said:?}");
+        assert_eq!(
+            after(End::StdoutClosed, &keep, peer, &mut notices),
+            Ok(Then::Exit)
+        );
+    }
+}

@@ -1,32 +1,29 @@
-//! The poll loop: named tokens, one `match` on each event's token, then one step of whatever
-//! the loop is doing (waiting for a peer, or pumping a session's bytes).
+//! The poll loop: one `match` on each event's token, then one step of whatever the loop is
+//! doing (waiting for a peer, or pumping a session's bytes), then the notices that step handed
+//! back, shown.
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::chat_front::ChatFront;
+use super::connecting::{Connecting, Dial};
+use super::ending::{self, Then};
+use super::listening::Listening;
 use super::meter::Meter;
-use super::peer::{Next, Peers};
+use super::port_mapping::PortMapping;
 use super::session::Session;
-use super::{Input, Output};
+use super::{
+    Arrival, Input, LISTENER, Notice, Notices, Output, PEER, PORTMAP, Readiness, SIGNALS, STDIN,
+    STDOUT, fresh_layer,
+};
 use crate::error::Error;
 use crate::options::{Config, Mode};
 use crate::password::{self, Password};
-use crate::portmap::PortMap;
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
-
-pub(super) const STDIN: Token = Token(0);
-pub(super) const STDOUT: Token = Token(1);
-pub(super) const PEER: Token = Token(2);
-pub(super) const LISTENER: Token = Token(3);
-const SIGNALS: Token = Token(4);
-/// The first of a password listener's pending handshakes' tokens, one a slot.
-pub(super) const FIRST_PENDING: usize = 5;
-/// `--map-port`'s renewals: far above the pending slots.
-const PORTMAP: Token = Token(usize::MAX - 1);
 
 pub(super) struct Relay<'a> {
     config: &'a Config,
@@ -44,9 +41,10 @@ pub(super) struct Relay<'a> {
     chat: Option<ChatFront>,
     /// The progress line and summary of that session.
     meter: Option<Meter>,
-    /// `--map-port`'s mapping on the router, removed when dropped: last, so that the chat
-    /// screen is gone before a failure to remove it is said.
-    portmap: Option<PortMap>,
+    /// What the rooms had to say, not yet shown.
+    notices: Notices,
+    /// `--map-port`'s mapping on the router.
+    mapping: PortMapping,
 }
 
 impl<'a> Relay<'a> {
@@ -56,7 +54,10 @@ impl<'a> Relay<'a> {
     /// so that no handshake deadline runs while the password is typed.
     pub(super) fn new(config: &'a Config) -> Result<Relay<'a>, Error> {
         let poll = Poll::new().map_err(|err| Error::io("cannot create the event loop", &err))?;
-        let mut peers = Peers::start(config, poll.registry())?;
+        let mut notices = Notices::default();
+        let peers = Peers::start(config, poll.registry(), &mut notices);
+        show(notices.take(config.verbose), None);
+        let mut peers = peers?;
         let password = password::obtain(&config.password)?;
         let mut signals =
             SignalSource::new().map_err(|err| Error::io("cannot take signals", &err))?;
@@ -67,18 +68,23 @@ impl<'a> Relay<'a> {
             .map_err(|err| Error::io("stdin", &err))?;
         let stdout = StdStream::open(libc::STDOUT_FILENO, poll.registry(), STDOUT)
             .map_err(|err| Error::io("stdout", &err))?;
-        peers.connect(poll.registry())?;
-        let portmap = map_port(config, &peers, password.is_some());
+        let connected = peers.connect(poll.registry(), &mut notices);
+        show(notices.take(config.verbose), None);
+        connected?;
         let input = Input {
-            ready: !stdin.pollable,
+            ready: Readiness::new(!stdin.pollable),
             ended: false,
             stream: stdin,
         };
         let output = Output {
-            ready: !stdout.pollable,
+            ready: Readiness::new(!stdout.pollable),
             stream: stdout,
         };
-        let chat = ChatFront::start(config, &input, &output)?;
+        let mut chat = ChatFront::start(config, &input, &output)?;
+        // Last, so that nothing here fails once the router holds a mapping.
+        let listening = peers.listening_on();
+        let mapping = PortMapping::open(config, listening, password.is_some(), &mut notices);
+        show(notices.take(config.verbose), chat.as_mut());
         Ok(Relay {
             config,
             password,
@@ -90,11 +96,20 @@ impl<'a> Relay<'a> {
             session: None,
             chat,
             meter: None,
-            portmap,
+            notices,
+            mapping,
         })
     }
 
+    /// Runs until tete is done; the router's mapping, if any, goes whatever the end.
     pub(super) fn run(mut self) -> Result<(), Error> {
+        let ran = self.turns();
+        self.mapping.remove(&mut self.notices);
+        self.tell();
+        ran
+    }
+
+    fn turns(&mut self) -> Result<(), Error> {
         let mut events = Events::with_capacity(16);
         loop {
             match self.poll.poll(&mut events, self.timeout(Instant::now())) {
@@ -107,8 +122,8 @@ impl<'a> Relay<'a> {
                 let writable = event.is_writable() || event.is_write_closed() || event.is_error();
                 match event.token() {
                     SIGNALS => self.on_signals(),
-                    STDIN => self.input.ready = true,
-                    STDOUT => self.output.ready = true,
+                    STDIN => self.input.ready.set(),
+                    STDOUT => self.output.ready.set(),
                     LISTENER => self.peers.listener_ready(),
                     // The mapping's renewal moves on after every poll, below.
                     PORTMAP => {}
@@ -121,7 +136,10 @@ impl<'a> Relay<'a> {
                     token => self.peers.pending_ready(token, readable, writable),
                 }
             }
-            self.renew_mapping(Instant::now());
+            let registry = self.poll.registry();
+            self.mapping
+                .step(registry, Instant::now(), &mut self.notices);
+            self.tell();
             if self.step(Instant::now())? {
                 return Ok(());
             }
@@ -138,8 +156,8 @@ impl<'a> Relay<'a> {
             .meter
             .as_ref()
             .and_then(|meter| meter.next_deadline(now));
-        let portmap = self.portmap.as_ref().and_then(PortMap::next_deadline);
-        [self.peers.next_deadline(), session, redraw, portmap]
+        let mapping = self.mapping.next_deadline();
+        [self.peers.next_deadline(), session, redraw, mapping]
             .into_iter()
             .flatten()
             .min()
@@ -153,20 +171,20 @@ impl<'a> Relay<'a> {
             if self.session.is_none() {
                 let password = self.password.as_deref();
                 let registry = self.poll.registry();
-                let peers = &mut self.peers;
-                match aside(self.chat.as_mut(), || peers.step(registry, now, password))? {
-                    Next::Wait => return Ok(false),
+                let arrival = self.peers.step(registry, now, password, &mut self.notices);
+                self.tell();
+                match arrival? {
+                    None => return Ok(false),
                     // A session that has just begun is pumped at once: its first readiness
                     // events may have been spent on connecting.
-                    Next::Session {
+                    Some(Arrival {
                         stream,
                         peer,
                         early,
                         layer,
-                    } => {
-                        let layer = layer.unwrap_or_else(|| {
-                            Session::fresh_layer(self.config, self.password.as_deref())
-                        });
+                    }) => {
+                        let layer = layer
+                            .unwrap_or_else(|| fresh_layer(self.config, self.password.as_deref()));
                         let session = Session::begin(
                             stream,
                             peer,
@@ -195,7 +213,8 @@ impl<'a> Relay<'a> {
                 )
                 .or_else(|| session.timed_out(self.config, now));
             if let Some(hint) = session.take_hint() {
-                aside(self.chat.as_mut(), || eprintln!("tete: {hint}"));
+                self.notices.push(hint);
+                self.tell();
             }
             self.check_authenticated();
             let Some(end) = end else {
@@ -222,14 +241,20 @@ impl<'a> Relay<'a> {
             if let Some(meter) = &meter {
                 meter.erase();
             }
-            let transferred = session.transferred();
-            let over = self.beside_chat(|peers, registry| {
-                let over = peers.session_over(registry, end, peer);
-                if let Some(meter) = &meter {
-                    meter.summarize(Instant::now(), transferred);
-                }
-                over
-            });
+            let notices = &mut self.notices;
+            let over = match ending::after(end, self.config, peer, notices) {
+                Ok(Then::Exit) => Ok(true),
+                Ok(Then::NextPeer) => self
+                    .peers
+                    .listen(self.poll.registry(), notices)
+                    .map(|()| false),
+                Err(err) => Err(err),
+            };
+            if let Some(meter) = &meter {
+                let summary = meter.summary(Instant::now(), session.transferred());
+                self.notices.push(summary);
+            }
+            self.tell();
             if over? {
                 return Ok(true);
             }
@@ -238,22 +263,24 @@ impl<'a> Relay<'a> {
         }
     }
 
-    /// Tells the peer lifecycle when the session's peer has proved it knows the password (at
-    /// once when there is none).
+    /// Once the session's peer has proved it knows the password (at once when there is none):
+    /// says so with `-v`, and tells the listener, which closes unless `-k`.
     fn check_authenticated(&mut self) {
         if let Some(session) = &mut self.session
             && session.authenticate()
         {
-            let cipher = session.cipher();
-            self.beside_chat(|peers, registry| peers.authenticated(registry, cipher));
+            if let Some(cipher) = session.cipher() {
+                self.notices
+                    .verbose(format!("secure channel up ({cipher})"));
+            }
+            self.peers.authenticated(self.poll.registry());
+            self.tell();
         }
     }
 
-    /// Runs a step of the peer lifecycle, which may report on stderr (`-v`, a lost peer with
-    /// `-k`), with chat mode's input line out of the way of its lines.
-    fn beside_chat<T>(&mut self, step: impl FnOnce(&mut Peers<'a>, &Registry) -> T) -> T {
-        let (peers, registry) = (&mut self.peers, self.poll.registry());
-        aside(self.chat.as_mut(), || step(peers, registry))
+    /// Shows the notices the rooms handed back.
+    fn tell(&mut self) {
+        show(self.notices.take(self.config.verbose), self.chat.as_mut());
     }
 
     /// Chat mode: reads the keys typed and acts on them. Ctrl-C ends tete as it does without
@@ -279,19 +306,10 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session {
             session.interrupt();
         }
-        // Dying skips destructors: the router's mapping is removed now.
-        self.portmap = None;
+        // Dying skips destructors: the router's mapping goes now.
+        self.mapping.remove(&mut self.notices);
+        self.tell();
         die_of(signal)
-    }
-
-    /// `--map-port`: renews the mapping when it is time, and says what the user should know.
-    fn renew_mapping(&mut self, now: Instant) {
-        let Some(portmap) = &mut self.portmap else {
-            return;
-        };
-        if let Some(line) = portmap.step(self.poll.registry(), PORTMAP, now) {
-            aside(self.chat.as_mut(), || eprintln!("tete: {line}"));
-        }
     }
 
     /// Acts on the signals that arrived: SIGINT, SIGTERM and SIGHUP end tete as they would
@@ -311,27 +329,116 @@ impl<'a> Relay<'a> {
     }
 }
 
-/// `--map-port`: asks the router to forward the port to the listener (before the loop, at most
-/// a few seconds), and says how that went.
-fn map_port(config: &Config, peers: &Peers<'_>, password: bool) -> Option<PortMap> {
-    let Mode::Listen {
-        map_port: Some(wanted),
-        ..
-    } = config.mode
-    else {
-        return None;
-    };
-    let listening = peers.listening_on()?;
-    let (portmap, line) = crate::portmap::open(listening, wanted, password);
-    eprintln!("tete: {line}");
-    portmap
+/// Where the peer comes from: connecting to it, or listening for it.
+/// Both boxed, as they differ in size (a password listener's slots, a proxy's handshake).
+enum Peers<'a> {
+    Connecting(Box<Connecting<'a>>),
+    Listening(Box<Listening<'a>>),
 }
 
-/// Runs `step`, which may write lines on stderr, with chat mode's input line (if any) out of
-/// the way of them.
-fn aside<T>(chat: Option<&mut ChatFront>, step: impl FnOnce() -> T) -> T {
+impl<'a> Peers<'a> {
+    /// Resolves the host, or opens the listener: whatever can fail on the command line's
+    /// account happens here, before the password prompt.
+    fn start(
+        config: &'a Config,
+        registry: &Registry,
+        notices: &mut Notices,
+    ) -> Result<Peers<'a>, Error> {
+        Ok(match &config.mode {
+            Mode::Connect {
+                host,
+                port,
+                source,
+                proxy,
+            } => {
+                let dial = Dial {
+                    host,
+                    port: *port,
+                    source,
+                    proxy: proxy.as_ref(),
+                };
+                Peers::Connecting(Box::new(Connecting::start(config, dial)?))
+            }
+            Mode::Listen { address, port, .. } => {
+                let address = address.as_deref();
+                let listening = Listening::start(config, address, *port, registry, notices)?;
+                Peers::Listening(Box::new(listening))
+            }
+        })
+    }
+
+    /// Connect mode: starts connecting; `-w` counts from here.
+    fn connect(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
+        match self {
+            Peers::Connecting(connecting) => connecting.connect(registry, notices),
+            Peers::Listening(_) => Ok(()),
+        }
+    }
+
+    fn listener_ready(&mut self) {
+        if let Peers::Listening(listening) = self {
+            listening.listener_ready();
+        }
+    }
+
+    fn listening_on(&self) -> Option<SocketAddr> {
+        match self {
+            Peers::Connecting(_) => None,
+            Peers::Listening(listening) => listening.listening_on(),
+        }
+    }
+
+    fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
+        if let Peers::Listening(listening) = self {
+            listening.pending_ready(token, readable, writable);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<std::time::Instant> {
+        match self {
+            Peers::Connecting(connecting) => connecting.next_deadline(),
+            Peers::Listening(listening) => listening.next_deadline(),
+        }
+    }
+
+    /// Advances the wait for a peer; `password` is the room's.
+    fn step(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        password: Option<&[u8]>,
+        notices: &mut Notices,
+    ) -> Result<Option<Arrival>, Error> {
+        match self {
+            Peers::Connecting(connecting) => connecting.step(registry, now, notices),
+            Peers::Listening(listening) => listening.step(registry, now, password, notices),
+        }
+    }
+
+    /// The session's peer has proved it knows the password (at once when there is none).
+    fn authenticated(&mut self, registry: &Registry) {
+        if let Peers::Listening(listening) = self {
+            listening.authenticated(registry);
+        }
+    }
+
+    /// `-k`: waits for the next peer.
+    fn listen(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
+        match self {
+            Peers::Connecting(_) => Ok(()),
+            Peers::Listening(listening) => listening.listen(registry, notices),
+        }
+    }
+}
+
+/// Shows `notices`: in chat mode through the chat front, out of the way of the line being
+/// typed; else on stderr.
+fn show(notices: Vec<Notice>, chat: Option<&mut ChatFront>) {
+    if notices.is_empty() {
+        return;
+    }
     match chat {
-        Some(chat) => chat.aside(step),
-        None => step(),
+        Some(chat) => chat.show_notices(&notices),
+        None => notices.iter().for_each(Notice::print),
     }
 }

@@ -1,13 +1,14 @@
 //! What the user sees of a session's progress: the live line of `--progress` on stderr, redrawn
 //! from the poll's timeout (no thread), and the `-v` summary when the session is over. The text
-//! is [`crate::progress`]'s; this room decides whether and when to draw, and writes to stderr.
+//! is [`crate::progress`]'s; this room decides whether and when to draw the live line, and
+//! writes it to stderr; the summary is a [`Notice`] for the loop to show.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Seek, Write};
 use std::os::fd::AsFd;
 use std::time::Instant;
 
-use super::Input;
+use super::{Input, Notice};
 use crate::options::{Config, Direction};
 use crate::progress::{self, ProgressLine};
 use crate::stdio::FileKind;
@@ -17,18 +18,13 @@ pub(super) struct Meter {
     started: Instant,
     /// The live line, when it is shown at all.
     line: Option<ProgressLine>,
-    summary: bool,
 }
 
 impl Meter {
     pub(super) fn begin(config: &Config, input: &Input, now: Instant) -> Meter {
         let line = shows_progress(config, input)
             .then(|| ProgressLine::new(now, input_size(config, input)));
-        Meter {
-            started: now,
-            line,
-            summary: config.verbose,
-        }
+        Meter { started: now, line }
     }
 
     /// When the live line is next due, if it is shown: part of the poll's timeout.
@@ -55,12 +51,10 @@ impl Meter {
         }
     }
 
-    /// The `-v` summary line, if asked for.
-    pub(super) fn summarize(&self, now: Instant, (sent, received): (u64, u64)) {
-        if self.summary {
-            let elapsed = now.saturating_duration_since(self.started);
-            eprintln!("tete: {}", progress::summary(sent, received, elapsed));
-        }
+    /// The `-v` summary line.
+    pub(super) fn summary(&self, now: Instant, (sent, received): (u64, u64)) -> Notice {
+        let elapsed = now.saturating_duration_since(self.started);
+        Notice::verbose(progress::summary(sent, received, elapsed))
     }
 }
 

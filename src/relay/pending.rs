@@ -18,7 +18,7 @@
 //! that a CONFIRM_C that arrived since the last poll counts.
 //!
 //! This module only runs the handshakes; which CONFIRM_C may be checked when (the guess rate
-//! limit) and what a failure counts for is the peer lifecycle's call ([`super::peer`]).
+//! limit) and what a failure counts for is the admission's call ([`super::admission`]).
 
 use std::cmp::Reverse;
 use std::io::{self, Read};
@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::write_queued;
+use super::{Readiness, write_queued};
 use crate::layer::{Layer, LayerError};
-use crate::secure::{CONFIRM_LEN, HELLO_LEN, Role, SecureError};
+use crate::secure::{CONFIRM_LEN, HELLO_LEN, SecureError};
 
 /// How many handshakes a password listener runs at once.
 pub(super) const SLOTS: usize = 8;
@@ -80,8 +80,8 @@ pub(super) struct Pending {
     received: usize,
     /// When our CONFIRM_L went out (READY is then due within [`CONFIRM_TIME`]).
     answered: Option<Instant>,
-    readable: bool,
-    writable: bool,
+    readable: Readiness,
+    writable: Readiness,
 }
 
 /// What a step of a pending handshake came to.
@@ -117,8 +117,8 @@ impl Slots {
     pub(super) fn ready(&mut self, token: Token, readable: bool, writable: bool) {
         let slot = token.0.checked_sub(self.first).filter(|i| *i < SLOTS);
         if let Some(pending) = slot.and_then(|slot| self.slots[slot].as_mut()) {
-            pending.readable |= readable;
-            pending.writable |= writable;
+            pending.readable.note(readable);
+            pending.writable.note(writable);
         }
     }
 
@@ -151,15 +151,15 @@ impl Slots {
         self.slots.iter().all(Option::is_some)
     }
 
-    /// Starts the handshake with a new connection in `slot`, from [`Slots::vacancy`]: the
-    /// handshake there, if any, is dropped for it (`crlf`: `-C`, for the session after it).
+    /// Starts the handshake with a new connection in `slot`, from [`Slots::vacancy`], in
+    /// `layer` (a listener's, at the start of its handshake): the handshake there, if any, is
+    /// dropped for it.
     pub(super) fn admit(
         &mut self,
         registry: &Registry,
         slot: usize,
         (mut stream, peer): (TcpStream, SocketAddr),
-        password: &[u8],
-        crlf: bool,
+        layer: Layer,
         now: Instant,
     ) -> io::Result<Room> {
         let room = match self.remove(registry, slot) {
@@ -175,13 +175,13 @@ impl Slots {
         self.slots[slot] = Some(Pending {
             stream,
             peer,
-            layer: Layer::secure(crlf, Role::Listener, password),
+            layer,
             accepted: now,
             number: self.admitted,
             received: 0,
             answered: None,
-            readable: true,
-            writable: true,
+            readable: Readiness::new(true),
+            writable: Readiness::new(true),
         });
         self.admitted += 1;
         Ok(room)
@@ -207,7 +207,7 @@ impl Slots {
             let Some(mut pending) = self.slots[slot].take() else {
                 continue;
             };
-            pending.readable |= reread;
+            pending.readable.note(reread);
             let (next, did_check) = pending.advance(registry, now, may_check && !checked);
             checked |= did_check;
             match next {
@@ -328,18 +328,18 @@ impl Pending {
         loop {
             let mut moved = self.write()?;
             let mut ended = false;
-            while self.readable && !ended && self.layer.incoming().room() > 0 {
+            while !ended && self.layer.incoming().room() > 0 {
                 let buf = self.layer.incoming();
-                match self.stream.read(buf.spare()) {
-                    Ok(0) => ended = true,
-                    Ok(n) => {
+                let stream = &mut self.stream;
+                let read = self.readable.attempt(|| stream.read(buf.spare()));
+                match read.map_err(Step::Io)? {
+                    None => break,
+                    Some(0) => ended = true,
+                    Some(n) => {
                         buf.commit(n);
                         self.received += n;
                         moved = true;
                     }
-                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.readable = false,
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                    Err(err) => return Err(Step::Io(err)),
                 }
             }
             moved |= self.layer.decode().map_err(Step::Layer)?;

@@ -17,7 +17,7 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 use zeroize::Zeroizing;
 
 use super::record::{Content, Opener, READY_LEN, Sealer};
-use super::{Channel, Cipher, Role, SecureError};
+use super::{Channel, Cipher, CipherChoice, Role, SecureError};
 
 /// Length of a HELLO: magic, version, role, flags, SPAKE2 message.
 pub const HELLO_LEN: usize = 40;
@@ -108,13 +108,26 @@ enum Stage {
 }
 
 impl Handshake {
-    /// Starts the handshake with OS randomness, offering AES-GCM if this CPU runs it fast (see
-    /// [`super::aes_is_fast`]); appends our HELLO ([`HELLO_LEN`] bytes) to `out`.
-    pub fn new(role: Role, password: &[u8], out: &mut Vec<u8>) -> Handshake {
-        Handshake::with_rng(role, password, super::aes_is_fast(), OsRng, out)
+    /// Starts the handshake with OS randomness, offering the ciphers of `choice`; appends our
+    /// HELLO ([`HELLO_LEN`] bytes) to `out`.
+    pub fn offering(
+        role: Role,
+        password: &[u8],
+        choice: CipherChoice,
+        out: &mut Vec<u8>,
+    ) -> Handshake {
+        Handshake::with_rng(role, password, choice.offers_aes(), OsRng, out)
     }
 
-    /// Same as [`Handshake::new`] with the caller's RNG and AES flag (known-answer tests, fuzzing).
+    /// [`Handshake::offering`] the fastest cipher this CPU has: for tests, which have no
+    /// environment to choose from.
+    #[cfg(any(test, feature = "internals"))]
+    pub fn new(role: Role, password: &[u8], out: &mut Vec<u8>) -> Handshake {
+        Handshake::offering(role, password, CipherChoice::Fastest, out)
+    }
+
+    /// Same as [`Handshake::offering`] with the caller's RNG and AES flag (known-answer tests,
+    /// fuzzing).
     pub fn with_rng(
         role: Role,
         password: &[u8],

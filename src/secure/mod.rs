@@ -88,15 +88,15 @@ mod tests;
 
 use std::fmt;
 
-pub use handshake::{CONFIRM_LEN, HELLO_LEN, HELLO_START, Handshake, REJECT};
+pub use handshake::{CONFIRM_LEN, HELLO_LEN, HELLO_START, Handshake};
 pub use record::{
-    CLOSE_LEN, Content, DATA_OFFSET, HEADER_LEN, MAX_PAYLOAD, MAX_RECORD, OVERHEAD, Opened, Opener,
-    READY_LEN, REKEY_INTERVAL, Sealer, TAG_LEN,
+    CLOSE_LEN, Content, DATA_OFFSET, MAX_PAYLOAD, MAX_RECORD, OVERHEAD, Opener, Sealer,
 };
-
-/// The environment variable that forces ChaCha20-Poly1305, for testing only (the mixed pair and
-/// the benchmark): `TETE_TEST_CIPHER=chacha20-poly1305`.
-pub const TEST_CIPHER_VARIABLE: &str = "TETE_TEST_CIPHER";
+// The rest of the wire format's names, which only the tests and the fuzz targets use.
+#[cfg(any(test, feature = "internals"))]
+pub use handshake::REJECT;
+#[cfg(any(test, feature = "internals"))]
+pub use record::{HEADER_LEN, Opened, READY_LEN, REKEY_INTERVAL, TAG_LEN};
 
 /// Which end of the TCP connection we are; the two ends of one channel must differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,15 +157,30 @@ pub struct Channel {
     pub opener: Opener,
 }
 
-/// True when this CPU runs AES-GCM fast (AES and carry-less multiply instructions, detected at
-/// run time), unless [`TEST_CIPHER_VARIABLE`] says `chacha20-poly1305`.
-pub fn aes_is_fast() -> bool {
-    if std::env::var_os(TEST_CIPHER_VARIABLE).is_some_and(|v| v == "chacha20-poly1305") {
-        return false;
-    }
-    cpu_has_fast_aes()
+/// Which ciphers our HELLO offers: the caller's choice (tete makes it from its environment,
+/// at the edge; this core reads nothing but the bytes and the CPU's features).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CipherChoice {
+    /// AES-256-GCM where this CPU runs it fast (it is used when both ends say so), else
+    /// ChaCha20-Poly1305.
+    #[default]
+    Fastest,
+    /// ChaCha20-Poly1305, whatever the CPU: for tests (a mixed pair) and benchmarks.
+    ChaCha20Poly1305,
 }
 
+impl CipherChoice {
+    /// True when our HELLO says "AES-GCM is fast here" (flag bit 0).
+    pub fn offers_aes(self) -> bool {
+        match self {
+            CipherChoice::Fastest => cpu_has_fast_aes(),
+            CipherChoice::ChaCha20Poly1305 => false,
+        }
+    }
+}
+
+/// True when this CPU runs AES-GCM fast: AES and carry-less multiply instructions, detected at
+/// run time.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 fn cpu_has_fast_aes() -> bool {
     std::arch::is_x86_feature_detected!("aes") && std::arch::is_x86_feature_detected!("pclmulqdq")

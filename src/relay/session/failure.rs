@@ -1,0 +1,60 @@
+//! How a failure ends a session: the connection's (the peer is lost: with `-k`, the next one
+//! is served), stdin's or stdout's, or the secure channel's (exit status 3).
+
+use std::io;
+
+use super::Session;
+use crate::error::{Error, os_reason};
+use crate::layer::LayerError;
+use crate::relay::End;
+use crate::secure::SecureError;
+
+impl Session {
+    pub(super) fn network_failure(&self, doing: &str, err: &io::Error) -> End {
+        End::PeerLost(Error::Runtime(format!(
+            "{doing} {}: {}",
+            self.peer,
+            os_reason(err)
+        )))
+    }
+
+    /// stdin's failure, or the secure channel's.
+    pub(super) fn layer_failure(&self, err: LayerError) -> End {
+        match err {
+            LayerError::Read(err) => End::Failed(Error::io("stdin", &err)),
+            LayerError::Handshake(err) | LayerError::Seal(err) | LayerError::Open(err) => {
+                self.secure_failure(err)
+            }
+        }
+    }
+
+    pub(super) fn secure_failure(&self, err: SecureError) -> End {
+        End::Failed(Error::Secure(format!(
+            "secure channel with {}: {err}",
+            self.peer
+        )))
+    }
+}
+
+/// How a failed write to stdout ends the session.
+pub(super) fn stdout_failure(err: io::Error) -> End {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        End::StdoutClosed
+    } else {
+        End::Failed(Error::io("stdout", &err))
+    }
+}
+
+/// True for errors that come from the connection rather than from stdin or stdout.
+pub(super) fn is_connection_error(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(
+            libc::ECONNRESET
+                | libc::ETIMEDOUT
+                | libc::ENOTCONN
+                | libc::ECONNABORTED
+                | libc::EHOSTUNREACH
+        )
+    )
+}

@@ -1,0 +1,422 @@
+//! One peer's session: the connection, the bytes in flight to and from it, and the pump that
+//! moves them until nothing more can move. When the session ends is [`super::ending`]'s call;
+//! this module only reports to it what happened.
+//!
+//! The rooms, each an `impl Session` of its own: this file (the session, and the pump through
+//! the layer), `direct.rs` (the kernel's zero-copy routes), `closing.rs` (the close, and the
+//! interrupted end), `failure.rs` (how an I/O or channel failure ends the session).
+
+mod closing;
+mod direct;
+mod failure;
+
+use std::io::Read;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+
+use super::chat_front::ChatFront;
+use super::ending::{self, Ending, Receiving, Sending};
+use super::hello_watch::HelloWatch;
+use super::{End, Input, Notice, Output, Readiness, write_queued};
+use crate::error::Error;
+use crate::layer::{Flow, Layer};
+use crate::options::{Config, Direction};
+use crate::secure::{Cipher, CloseReason, SecureError};
+use crate::zerocopy::Direct;
+use failure::stdout_failure;
+
+/// How long a connector's listener has to complete the password handshake, unless `-w` says
+/// otherwise. (A listener's handshakes run before its session, with their own deadlines: see
+/// [`super::pending`].)
+const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
+/// How often `--send-only` checks whether the peer has acknowledged everything, once sent.
+const ACK_RECHECK: Duration = Duration::from_millis(5);
+
+/// One peer's connection and the bytes in flight to and from it.
+pub(super) struct Session {
+    stream: TcpStream,
+    peer: SocketAddr,
+    /// What happens to the bytes on the way, and the buffers they wait in.
+    layer: Layer,
+    readable: Readiness,
+    writable: Readiness,
+    ending: Ending,
+    /// The relay has seen the layer open (at once without a password) and acted on it.
+    authenticated: bool,
+    /// stdin to the socket inside the kernel, instead of through the layer.
+    up_route: Option<Direct>,
+    /// The socket to stdout inside the kernel, instead of through the layer.
+    down_route: Option<Direct>,
+    /// When an unfinished password handshake fails.
+    handshake_deadline: Instant,
+    /// When a byte last moved either way.
+    last_activity: Instant,
+    /// Bytes of stdin taken into the session (plaintext, before `-C`), for the progress line
+    /// and the `-v` summary.
+    sent: u64,
+    /// Bytes of the peer's written to stdout (plaintext), or discarded by `--send-only`.
+    received: u64,
+    /// Plain mode: whether the peer opened with a password HELLO (a forgotten `-P`).
+    hello: HelloWatch,
+}
+
+impl Session {
+    /// Starts the session with `stream`, already registered with the poll, and `layer` (fresh,
+    /// or a password channel already open). `early` is what the peer sent before the session
+    /// began (what followed a proxy's reply): it is handled before anything read from the
+    /// stream.
+    pub(super) fn begin(
+        stream: TcpStream,
+        peer: SocketAddr,
+        mut layer: Layer,
+        early: &[u8],
+        config: &Config,
+        input: &Input,
+        output: &Output,
+    ) -> Result<Session, Error> {
+        // Chat lines must leave at once, not wait to be coalesced with later ones.
+        let _ = stream.set_nodelay(true);
+        let secure = layer.is_secure();
+        let send_only = config.direction == Direction::SendOnly;
+        let mut ending = Ending::new(ending::rules_for(config, secure, input.stream.is_terminal));
+        if input.ended || config.direction == Direction::ReceiveOnly {
+            ending.stdin_ended();
+        }
+        // A proxy's reply is read in small pieces, so what followed it is small; only a peer
+        // that sends more than a handshake's worth before its turn can overflow a handshake's
+        // buffer.
+        let inbound = layer.incoming();
+        if early.len() > inbound.spare().len() {
+            return Err(Error::Secure(format!(
+                "secure channel with {peer}: {} bytes arrived before the handshake could take them",
+                early.len()
+            )));
+        }
+        inbound.spare()[..early.len()].copy_from_slice(early);
+        inbound.commit(early.len());
+        // Bytes that need no change can stay in the kernel.
+        let up_route = layer
+            .passthrough(Flow::Outbound)
+            .then(|| Direct::for_stdin(&input.stream))
+            .flatten();
+        let down_route = (layer.passthrough(Flow::Inbound) && !send_only)
+            .then(|| Direct::for_stdout(&output.stream))
+            .flatten();
+        let now = Instant::now();
+        Ok(Session {
+            stream,
+            peer,
+            layer,
+            // Unknown until tried: a call that would block clears these.
+            readable: Readiness::new(true),
+            writable: Readiness::new(true),
+            ending,
+            authenticated: false,
+            up_route,
+            down_route,
+            handshake_deadline: now + config.wait.unwrap_or(HANDSHAKE_TIME),
+            last_activity: now,
+            sent: 0,
+            received: 0,
+            hello: HelloWatch::new(secure),
+        })
+    }
+
+    /// Bytes moved so far: (taken from stdin, given to stdout).
+    pub(super) fn transferred(&self) -> (u64, u64) {
+        (self.sent, self.received)
+    }
+
+    pub(super) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The password mode's cipher, once the channel is open.
+    pub(super) fn cipher(&self) -> Option<Cipher> {
+        self.layer.cipher()
+    }
+
+    /// Notes the socket's readiness from a poll event.
+    pub(super) fn ready(&mut self, readable: bool, writable: bool) {
+        self.readable.note(readable);
+        self.writable.note(writable);
+    }
+
+    /// True the first time the layer is seen open: the peer has proved it knows the password
+    /// (at once when there is none).
+    pub(super) fn authenticate(&mut self) -> bool {
+        if self.authenticated || !self.layer.is_open() {
+            return false;
+        }
+        self.authenticated = true;
+        true
+    }
+
+    /// Moves bytes until nothing more can move; returns how the session ended, if it has. In
+    /// chat mode, `chat` stands in for stdin and stdout.
+    pub(super) fn pump(
+        &mut self,
+        input: &mut Input,
+        output: &mut Output,
+        mut chat: Option<&mut ChatFront>,
+        config: &Config,
+    ) -> Option<End> {
+        loop {
+            let progress = match self.transfer(input, output, chat.as_deref_mut(), config) {
+                Ok(progress) => progress,
+                Err(end) => return Some(end),
+            };
+            let stream = &self.stream;
+            if self
+                .ending
+                .finished(Instant::now(), self.last_activity, || {
+                    unacknowledged(stream) == 0
+                })
+            {
+                return Some(End::Done);
+            }
+            if !progress {
+                return None;
+            }
+        }
+    }
+
+    /// One round of every transfer that can move. Returns true if anything moved.
+    fn transfer(
+        &mut self,
+        input: &mut Input,
+        output: &mut Output,
+        mut chat: Option<&mut ChatFront>,
+        config: &Config,
+    ) -> Result<bool, End> {
+        let mut progress = false;
+        if self.layer.is_open() {
+            progress |= self.send_direct(input)?;
+            progress |= self.read_stdin(input, chat.as_deref_mut())?;
+            if input.ended {
+                self.ending.stdin_ended();
+            }
+            let now = Instant::now();
+            // Queued once the record layer has room for it (at once in plain mode).
+            if self.ending.should_close(now, self.last_activity)
+                && self
+                    .layer
+                    .close_outbound(CloseReason::EndOfInput)
+                    .map_err(|err| self.layer_failure(err))?
+            {
+                self.ending.closed(now);
+                progress = true;
+            }
+        }
+        progress |= self.send()?;
+        if matches!(self.ending.sending(), Sending::Closed { .. })
+            && self.layer.outgoing().is_empty()
+        {
+            if ending::half_closes(config, self.layer.is_secure()) {
+                // The peer sees our end of stream; it may still answer, so keep receiving.
+                let _ = self.stream.shutdown(Shutdown::Write);
+            }
+            self.ending.flushed();
+        }
+        progress |= self.receive_direct(output)?;
+        progress |= self.receive()?;
+        // The peer's CLOSE record is its end of stream: no FIN follows it.
+        if self.layer.peer_closed() {
+            self.ending.peer_ended();
+        }
+        if config.direction == Direction::SendOnly {
+            let unread = self.layer.stdout_bytes().len();
+            self.received += unread as u64;
+            self.layer.stdout_consumed(unread);
+        } else {
+            progress |= self.write_stdout(output, chat)?;
+        }
+        // Everything received has been decoded and written: is the peer's end of stream clean?
+        if self.ending.receiving() == Receiving::Ended
+            && !progress
+            && self.layer.stdout_bytes().is_empty()
+        {
+            let reason = self
+                .layer
+                .finish_inbound()
+                .map_err(|err| self.layer_failure(err))?;
+            if reason == CloseReason::Interrupted {
+                // The peer is gone: in a chat a person left; a transfer may be incomplete.
+                return Err(if self.ending.is_chat() {
+                    End::PeerLeft
+                } else {
+                    End::PeerLost(Error::Runtime(format!(
+                        "the peer ({}) was interrupted; the data may be incomplete",
+                        self.peer
+                    )))
+                });
+            }
+            self.ending.peer_finished();
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    /// Reads stdin into the layer until its socket buffer is full or stdin has nothing more now,
+    /// so that one wakeup fills several records and [`Session::send`] writes them at once.
+    fn read_stdin(
+        &mut self,
+        input: &mut Input,
+        mut chat: Option<&mut ChatFront>,
+    ) -> Result<bool, End> {
+        let mut progress = false;
+        while self.up_route.is_none()
+            && self.ending.reads_stdin()
+            && !input.ended
+            && chat
+                .as_ref()
+                .map_or(input.ready.is_ready(), |chat| chat.has_typed())
+            && self.layer.outbound_has_room()
+        {
+            let layer = &mut self.layer;
+            let read = match chat.as_deref_mut() {
+                // The chat's typed lines are always there to take.
+                Some(chat) => layer.fill_outbound(|bufs| chat.take_typed(bufs)).map(Some),
+                None => {
+                    let stream = &input.stream;
+                    input
+                        .ready
+                        .attempt(|| layer.fill_outbound(|bufs| stream.read_vectored(bufs)))
+                }
+            };
+            match read {
+                Ok(None) => break,
+                Ok(Some(0)) => input.ended = true,
+                Ok(Some(n)) => {
+                    self.ending.sent();
+                    self.sent += n as u64;
+                }
+                Err(err) => return Err(self.layer_failure(err)),
+            }
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    fn send(&mut self) -> Result<bool, End> {
+        let sent = write_queued(&mut self.stream, self.layer.outgoing(), &mut self.writable)
+            .map_err(|err| self.network_failure("sending to", &err))?;
+        if sent > 0 {
+            self.last_activity = Instant::now();
+        }
+        Ok(sent > 0)
+    }
+
+    fn receive(&mut self) -> Result<bool, End> {
+        let mut progress = false;
+        while (self.down_route.is_none() || self.hello.watching())
+            && self.ending.receiving() == Receiving::Open
+        {
+            let buf = self.layer.incoming();
+            if buf.room() == 0 {
+                break;
+            }
+            let stream = &mut self.stream;
+            let read = match self.readable.attempt(|| stream.read(buf.spare())) {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
+                Err(err) => return Err(self.network_failure("receiving from", &err)),
+            };
+            if read == 0 {
+                self.ending.peer_ended();
+            } else {
+                buf.commit(read);
+                self.last_activity = Instant::now();
+                if self.hello.watching() {
+                    let plain = self.layer.stdout_bytes();
+                    self.hello.look(&plain[plain.len() - read..]);
+                }
+            }
+            progress = true;
+        }
+        // A listener's session starts with the channel open (its handshake ran in the peer
+        // lifecycle), so a handshake here is a connector's, which has no CONFIRM_C to check.
+        let decoded = self.layer.decode().map_err(|err| self.layer_failure(err))?;
+        Ok(progress || decoded)
+    }
+
+    /// What the user should hear about the peer, once: that it opened with a password HELLO.
+    pub(super) fn take_hint(&mut self) -> Option<Notice> {
+        self.hello.take_notice()
+    }
+
+    fn write_stdout(
+        &mut self,
+        output: &mut Output,
+        chat: Option<&mut ChatFront>,
+    ) -> Result<bool, End> {
+        if let Some(chat) = chat {
+            let shown = chat
+                .show_peer(self.layer.stdout_bytes(), output)
+                .map_err(stdout_failure)?;
+            self.layer.stdout_consumed(shown);
+            self.received += shown as u64;
+            return Ok(shown > 0);
+        }
+        let mut progress = false;
+        while !self.layer.stdout_bytes().is_empty() {
+            let (stream, bytes) = (&output.stream, self.layer.stdout_bytes());
+            let Some(n) = output
+                .ready
+                .attempt(|| stream.write(bytes))
+                .map_err(stdout_failure)?
+            else {
+                break;
+            };
+            self.layer.stdout_consumed(n);
+            self.received += n as u64;
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    /// The next time something is due: the handshake's deadline, `-i`, or an end rule's.
+    pub(super) fn next_deadline(&self, config: &Config) -> Option<Instant> {
+        if !self.layer.is_open() {
+            return Some(self.handshake_deadline);
+        }
+        let idle = config.idle_timeout.map(|idle| self.last_activity + idle);
+        // No event tells when the last ACK arrives, so --send-only looks again shortly.
+        let acks = (config.direction == Direction::SendOnly
+            && matches!(self.ending.sending(), Sending::Out { .. }))
+        .then(|| Instant::now() + ACK_RECHECK);
+        [idle, acks, self.ending.next_deadline(self.last_activity)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    pub(super) fn timed_out(&self, config: &Config, now: Instant) -> Option<End> {
+        // Until the channel is up only the handshake's deadline counts: -i is about the
+        // session's bytes, and there are none yet.
+        if !self.layer.is_open() {
+            return (now >= self.handshake_deadline)
+                .then(|| self.secure_failure(SecureError::Stalled));
+        }
+        let idle = config.idle_timeout?;
+        (now >= self.last_activity + idle).then_some(End::Idle)
+    }
+}
+
+/// Bytes sent on `stream` that the peer has not acknowledged yet (0 where the system cannot
+/// tell: `--send-only` then ends once everything is handed to the kernel).
+fn unacknowledged(stream: &TcpStream) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        crate::sys::unacknowledged_bytes(stream.as_fd()).unwrap_or(0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stream;
+        0
+    }
+}
