@@ -158,12 +158,10 @@ impl PortMap {
 }
 
 impl Drop for PortMap {
-    /// Every way out removes the mapping: the relay's end, an error, a panic; a signal that
-    /// ends tete drops the relay's `PortMap` before it dies.
+    /// The relay removes the mapping itself on every way out, and says how that went; a
+    /// `PortMap` dropped without that (a panic unwinding) still removes it, quietly.
     fn drop(&mut self) {
-        if let Some(line) = self.remove() {
-            eprintln!("tete: {line}");
-        }
+        let _ = self.remove();
     }
 }
 
