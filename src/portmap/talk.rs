@@ -32,6 +32,10 @@ pub(super) const MAX_REPLY: usize = 64 * 1024;
 /// The largest datagram read (PCP's largest message is 1,100 bytes).
 const DATAGRAM: usize = 1500;
 
+/// The most datagrams one step reads: a router that floods its port cannot hold up the
+/// relay's loop, which steps the talk again at its next turn.
+const DATAGRAMS_A_STEP: usize = 64;
+
 /// What the judge of a talk says of what has arrived: `None`, not the answer (yet); else the
 /// answer, or why the router's reply is a refusal. The judge reads each datagram, or the HTTP
 /// reply so far with a flag that says whether it is all there is (the server has closed).
@@ -129,7 +133,7 @@ impl Talk {
                 next_send,
                 wait,
             } => {
-                let heard = receive(socket, *from, judge, self.deadline);
+                let heard = receive(socket, *from, judge);
                 if matches!(heard, Heard::Waiting) && now >= *next_send && now < self.deadline {
                     *next_send = now + *wait;
                     *wait *= 2;
@@ -211,19 +215,15 @@ impl Talk {
     }
 }
 
-/// Reads the datagrams waiting (from `from` only) until one is the answer or none is left.
-/// A flood cannot hold the talk past its deadline.
+/// Reads the datagrams waiting (from `from` only) until one is the answer, none is left, or
+/// [`DATAGRAMS_A_STEP`] have been read.
 fn receive<T>(
     socket: &UdpSocket,
     from: IpAddr,
     judge: &mut impl FnMut(&[u8], bool) -> Verdict<T>,
-    deadline: Instant,
 ) -> Heard<T> {
     let mut buf = [0u8; DATAGRAM];
-    for count in 1u32.. {
-        if count % 64 == 0 && Instant::now() >= deadline {
-            break;
-        }
+    for _ in 0..DATAGRAMS_A_STEP {
         match socket.recv_from(&mut buf) {
             Ok((n, sender)) if sender.ip().to_canonical() == from => {
                 if let Some(heard) = heard(judge(&buf[..n], true)) {

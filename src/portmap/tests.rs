@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 
 use super::http::{self, Url};
+use super::talk::Heard;
 use super::{Failure, Grant, Method, PortMap, Router, gateway, map, natpmp, pcp, upnp};
 
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(198, 18, 20, 1);
@@ -482,6 +483,48 @@ fn a_hostile_router_is_heard_out_and_refused() {
         failure.unwrap_err(),
         Failure::Refused("PCP: the router is out of resources".into())
     );
+}
+
+/// A flood from the router is read 64 datagrams a step: the relay's loop, which steps a
+/// renewal's talk at each turn, gets its turn back in between, and the answer behind the flood
+/// is still heard.
+#[test]
+fn a_flood_is_read_a_step_at_a_time() {
+    let stand_in = UdpSocket::bind((LOOPBACK, 0)).unwrap();
+    stand_in
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let port = stand_in.local_addr().unwrap().port();
+    let nonce = [7u8; 12];
+    let request = pcp::map_request(&nonce, LOOPBACK, 4000, 4000, 600);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut talk = super::datagram(router(port, closed_port()), &request, deadline).unwrap();
+    let mut judge = |reply: &[u8], _| pcp::read_reply(reply, &nonce, 4000).map(Ok);
+    assert!(matches!(
+        talk.step(Instant::now(), &mut judge),
+        Heard::Waiting
+    ));
+    let mut buf = [0u8; 100];
+    let (n, client) = stand_in.recv_from(&mut buf).unwrap();
+    assert_eq!(buf[..n], request);
+    // On loopback each datagram is queued at the client before send_to returns.
+    for _ in 0..100 {
+        stand_in.send_to(&[0xff; 60], client).unwrap();
+    }
+    stand_in
+        .send_to(&pcp_reply(&nonce, 0, 4000, 4000, 600), client)
+        .unwrap();
+    let mut steps = 1;
+    let reply = loop {
+        match talk.step(Instant::now(), &mut judge) {
+            Heard::Waiting => steps += 1,
+            Heard::Answer(reply) => break reply,
+            Heard::Failed(failure) => panic!("{failure:?}"),
+        }
+        assert!(steps < 10, "no answer");
+    };
+    assert!(matches!(reply, pcp::Reply::Granted(_)), "{reply:?}");
+    assert_eq!(steps, 2, "101 datagrams: 64, then the rest");
 }
 
 /// Serves HTTP on loopback: each connection's request goes to `answer`, whose reply is
