@@ -23,13 +23,16 @@ use std::time::Duration;
 use crate::address::{Family, Source};
 use crate::error::Error;
 use crate::password::{self, Password, PasswordSource};
+use crate::portmap;
 use crate::proxy::{self, Credentials, Proxy};
 use crate::secure::CipherChoice;
 
 pub use table::help;
 pub(crate) use table::{OptionSpec, SHELLS, all_options};
 use table::{make_opts, option_failure, shell_named};
-use values::{is_number, parse_port, parse_port_list, parse_quit_after_eof, parse_seconds};
+use values::{
+    is_number, parse_map_port, parse_port, parse_port_list, parse_quit_after_eof, parse_seconds,
+};
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -76,6 +79,9 @@ pub struct Config {
     pub password: PasswordSource,
     /// The ciphers the password mode offers (from the environment: for tests only).
     pub cipher: CipherChoice,
+    /// The lifetime `--map-port` asks the router for, in seconds, if not the default (from
+    /// the environment: for tests only).
+    pub map_lifetime: Option<u32>,
     /// `--progress`: a live progress line on stderr, where it is a terminal.
     pub progress: bool,
 }
@@ -153,6 +159,8 @@ pub struct Environment {
     pub proxy_auth: Option<Vec<u8>>,
     /// `TETE_TEST_CIPHER` ([`TEST_CIPHER_VARIABLE`]).
     pub cipher: CipherChoice,
+    /// `TETE_TEST_MAP_LIFETIME` ([`portmap::TEST_LIFETIME_VARIABLE`]).
+    pub map_lifetime: Option<u32>,
 }
 
 impl Environment {
@@ -164,6 +172,9 @@ impl Environment {
             proxy_auth: crate::sys::take_environment_variable(proxy::AUTH_VARIABLE)
                 .map(|value| value.to_vec()),
             cipher: cipher_choice(std::env::var_os(TEST_CIPHER_VARIABLE).as_deref()),
+            map_lifetime: portmap::test_lifetime(
+                std::env::var_os(portmap::TEST_LIFETIME_VARIABLE).as_deref(),
+            ),
         }
     }
 }
@@ -332,6 +343,7 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
         chat: !matches.opt_present("no-chat"),
         password,
         cipher: env.cipher,
+        map_lifetime: env.map_lifetime,
         progress: matches.opt_present("progress"),
     })
 }
@@ -422,13 +434,7 @@ fn map_port_option(matches: &getopts::Matches) -> Result<Option<u16>, Error> {
             "--map-port asks the IPv4 home router for a port, so it does not work with -6",
         ));
     }
-    match parse_port(&text, false) {
-        Ok(port) => Ok(Some(port)),
-        Err(Error::Usage(why)) => Err(usage(&format!(
-            "--map-port {why} (the port the partner connects to on the router)"
-        ))),
-        Err(err) => Err(err),
-    }
+    parse_map_port(&text).map(Some)
 }
 
 pub(super) fn usage(message: &str) -> Error {

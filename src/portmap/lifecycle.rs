@@ -11,8 +11,8 @@ use mio::{Registry, Token};
 
 use super::talk::{Heard, Talk, Verdict};
 use super::{
-    Failure, Grant, LIFETIME, Mapping, Method, REMOVE_WAIT, RENEW_WAIT, RETRY, datagram, natpmp,
-    pcp, silent, upnp,
+    Failure, Grant, Mapping, Method, REMOVE_WAIT, RENEW_WAIT, RETRY, datagram, natpmp, pcp, silent,
+    upnp,
 };
 
 /// A mapping the relay keeps alive, and removes when dropped.
@@ -140,7 +140,7 @@ impl PortMap {
         let lifetime = self
             .mapping
             .as_ref()
-            .map_or(LIFETIME, |mapping| mapping.grant.lifetime);
+            .map_or(super::LIFETIME, |mapping| mapping.grant.lifetime);
         let wait = (Duration::from_secs(lifetime.into()) / 4).clamp(Duration::from_secs(1), RETRY);
         self.renewal = Renewal::At(now + wait);
         let lapsed = self.expires.is_some_and(|expires| now >= expires);
@@ -211,12 +211,13 @@ fn renewal(mapping: &Mapping, deadline: Instant) -> Result<Talk, Failure> {
     let router = mapping.router;
     match &mapping.method {
         Method::Pcp(nonce) => {
-            let request = pcp::map_request(nonce, mapping.client, internal, external, LIFETIME);
+            let lifetime = mapping.lifetime;
+            let request = pcp::map_request(nonce, mapping.client, internal, external, lifetime);
             datagram(router, &request, deadline)
         }
         Method::NatPmp => datagram(
             router,
-            &natpmp::map_request(internal, external, LIFETIME),
+            &natpmp::map_request(internal, external, mapping.lifetime),
             deadline,
         ),
         Method::Upnp(control) => {

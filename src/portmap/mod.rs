@@ -26,6 +26,7 @@ mod upnp;
 #[cfg(test)]
 mod tests;
 
+use std::ffi::OsStr;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -43,6 +44,19 @@ const QUIET_5351: Duration = Duration::from_millis(1000);
 /// The lifetime asked for, in seconds: a mapping tete could not remove (killed by SIGKILL, a
 /// power cut) closes by itself within this.
 const LIFETIME: u32 = 600;
+
+/// For testing only: the environment variable that makes tete ask for mappings of that many
+/// seconds (1 to [`LIFETIME`]) instead, so that a test sees a real router renew a mapping in
+/// seconds rather than minutes (`TETE_TEST_MAP_LIFETIME=4`). Read at the edge, with the rest
+/// of the environment; never longer than the default, so it cannot keep a port open longer.
+pub(crate) const TEST_LIFETIME_VARIABLE: &str = "TETE_TEST_MAP_LIFETIME";
+
+/// The lifetime [`TEST_LIFETIME_VARIABLE`]'s `value` asks for, if it is a whole number of
+/// seconds from 1 to [`LIFETIME`]; `None` (the default) otherwise.
+pub(crate) fn test_lifetime(value: Option<&OsStr>) -> Option<u32> {
+    let seconds: u32 = value?.to_str()?.parse().ok()?;
+    (1..=LIFETIME).contains(&seconds).then_some(seconds)
+}
 /// How long a renewal may wait for the router.
 const RENEW_WAIT: Duration = Duration::from_secs(3);
 /// The longest wait before a failed renewal is tried again.
@@ -97,15 +111,19 @@ struct Mapping {
     /// This host's address toward the router: where the router forwards to.
     client: Ipv4Addr,
     internal: u16,
+    /// The lifetime asked for, each time, in seconds.
+    lifetime: u32,
     grant: Grant,
 }
 
 /// Asks the default gateway to forward TCP port `wanted` to `listening` (the listener's own
-/// address), within [`BUDGET`]. Returns the mapping, if any, and the line to show: the
-/// partner's command, or why there is no mapping.
+/// address) for `lifetime` seconds at a time ([`LIFETIME`] if `None`), within [`BUDGET`].
+/// Returns the mapping, if any, and the line to show: the partner's command, or why there is
+/// no mapping.
 pub(crate) fn open(
     listening: SocketAddr,
     wanted: u16,
+    lifetime: Option<u32>,
     password: bool,
 ) -> (Option<PortMap>, String) {
     let gateway = match gateway::default_gateway() {
@@ -123,7 +141,7 @@ pub(crate) fn open(
         ssdp_port: SSDP_PORT,
         multicast: true,
     };
-    match map(router, listening, wanted) {
+    match map(router, listening, wanted, lifetime.unwrap_or(LIFETIME)) {
         Ok(mapping) => {
             let line = opened_line(&mapping, password, "");
             (Some(PortMap::keep(mapping, password)), line)
@@ -146,8 +164,13 @@ pub(crate) fn open(
 /// The end of every line that says there is no mapping.
 const LAN: &str = "; listening for the LAN only";
 
-/// Asks `router` for the mapping: PCP, then NAT-PMP, then UPnP IGD.
-fn map(router: Router, listening: SocketAddr, wanted: u16) -> Result<Mapping, Failure> {
+/// Asks `router` for the mapping, for `lifetime` seconds: PCP, then NAT-PMP, then UPnP IGD.
+fn map(
+    router: Router,
+    listening: SocketAddr,
+    wanted: u16,
+    lifetime: u32,
+) -> Result<Mapping, Failure> {
     let start = Instant::now();
     let deadline = start + BUDGET;
     let client = client_address(router.gateway).map_err(|err| {
@@ -166,13 +189,18 @@ fn map(router: Router, listening: SocketAddr, wanted: u16) -> Result<Mapping, Fa
             "not asked: it would forward to {client}, and tete listens on {ip} only"
         )));
     }
-    let internal = listening.port();
+    let asked = Asked {
+        client,
+        internal: listening.port(),
+        wanted,
+        lifetime,
+    };
     let mut refusals = Vec::new();
     let quiet = (start + QUIET_5351).min(deadline);
     for attempt in [Attempt::Udp(quiet), Attempt::Upnp] {
         let tried = match attempt {
-            Attempt::Udp(quiet) => pcp_or_natpmp(router, client, internal, wanted, quiet, deadline),
-            Attempt::Upnp => upnp(router, client, internal, wanted, deadline),
+            Attempt::Udp(quiet) => pcp_or_natpmp(router, asked, quiet, deadline),
+            Attempt::Upnp => upnp(router, asked, deadline),
         };
         match tried {
             Ok((method, grant)) => {
@@ -180,7 +208,8 @@ fn map(router: Router, listening: SocketAddr, wanted: u16) -> Result<Mapping, Fa
                     method,
                     router,
                     client,
-                    internal,
+                    internal: asked.internal,
+                    lifetime,
                     grant,
                 });
             }
@@ -194,6 +223,16 @@ fn map(router: Router, listening: SocketAddr, wanted: u16) -> Result<Mapping, Fa
     }
 }
 
+/// What is asked of the router: to forward its TCP port `wanted` to `client`'s `internal`
+/// port for `lifetime` seconds.
+#[derive(Clone, Copy)]
+struct Asked {
+    client: Ipv4Addr,
+    internal: u16,
+    wanted: u16,
+    lifetime: u32,
+}
+
 enum Attempt {
     /// PCP or NAT-PMP, giving up on silence at the instant given.
     Udp(Instant),
@@ -203,14 +242,18 @@ enum Attempt {
 /// PCP, or NAT-PMP if the router speaks only that.
 fn pcp_or_natpmp(
     router: Router,
-    client: Ipv4Addr,
-    internal: u16,
-    wanted: u16,
+    asked: Asked,
     quiet: Instant,
     deadline: Instant,
 ) -> Result<(Method, Grant), Failure> {
+    let Asked {
+        client,
+        internal,
+        wanted,
+        lifetime,
+    } = asked;
     let nonce = fresh_nonce();
-    let request = pcp::map_request(&nonce, client, internal, wanted, LIFETIME);
+    let request = pcp::map_request(&nonce, client, internal, wanted, lifetime);
     let reply = datagram(router, &request, quiet)?
         .finish(|reply, _| pcp::read_reply(reply, &nonce, internal).map(Ok))?;
     let grant = match reply {
@@ -219,7 +262,7 @@ fn pcp_or_natpmp(
         pcp::Reply::NatPmpOnly => {
             let public = datagram(router, &natpmp::ADDRESS_REQUEST, deadline)?
                 .finish(|reply, _| natpmp::read_address_reply(reply))?;
-            let request = natpmp::map_request(internal, wanted, LIFETIME);
+            let request = natpmp::map_request(internal, wanted, lifetime);
             let (external, lifetime) = datagram(router, &request, deadline)?
                 .finish(|reply, _| natpmp::read_map_reply(reply, internal))?;
             let grant = Grant {
@@ -245,13 +288,13 @@ fn granted(grant: Grant, method: &str) -> Result<Grant, Failure> {
 }
 
 /// UPnP IGD: discovery, the description, the external address, then the mapping.
-fn upnp(
-    router: Router,
-    client: Ipv4Addr,
-    internal: u16,
-    wanted: u16,
-    deadline: Instant,
-) -> Result<(Method, Grant), Failure> {
+fn upnp(router: Router, asked: Asked, deadline: Instant) -> Result<(Method, Grant), Failure> {
+    let Asked {
+        client,
+        internal,
+        wanted,
+        mut lifetime,
+    } = asked;
     let gateway = router.gateway;
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()).map_err(silent)?;
     let targets = upnp::search_targets(gateway, router.ssdp_port, router.multicast);
@@ -286,7 +329,6 @@ fn upnp(
         let request = upnp::add_mapping(&control, client, internal, wanted, lease);
         soap(&control, request, deadline).map_err(broken)
     };
-    let mut lifetime = LIFETIME;
     let mut added = add(lifetime)?;
     if let upnp::Outcome::Error(upnp::ONLY_PERMANENT_LEASES, _) = added {
         lifetime = 0;

@@ -12,7 +12,10 @@ use mio::{Events, Poll, Token};
 
 use super::http::{self, Url};
 use super::talk::Heard;
-use super::{Failure, Grant, Method, PortMap, Router, gateway, map, natpmp, pcp, upnp};
+use super::{
+    Failure, Grant, LIFETIME, Method, PortMap, Router, gateway, map, natpmp, pcp, test_lifetime,
+    upnp,
+};
 
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(198, 18, 20, 1);
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -383,7 +386,8 @@ fn closed_port() -> u16 {
 fn a_nat_pmp_router_maps_renews_and_deletes() {
     let stand_in = natpmp_router(2);
     let listening: SocketAddr = (Ipv4Addr::UNSPECIFIED, 4000).into();
-    let mapping = map(router(stand_in.port, closed_port()), listening, 5000).unwrap();
+    // Asked for 30 s (as TETE_TEST_MAP_LIFETIME would), granted 2: the renewal asks for 30.
+    let mapping = map(router(stand_in.port, closed_port()), listening, 5000, 30).unwrap();
     assert_eq!(mapping.method, Method::NatPmp);
     assert_eq!(
         mapping.grant,
@@ -417,7 +421,7 @@ fn a_nat_pmp_router_maps_renews_and_deletes() {
     };
     assert_eq!(
         renewal.0,
-        natpmp::map_request(4000, 5000, super::LIFETIME),
+        natpmp::map_request(4000, 5000, 30),
         "{renewal:?}"
     );
     assert!(
@@ -434,6 +438,19 @@ fn a_nat_pmp_router_maps_renews_and_deletes() {
     drop(poll);
 }
 
+/// TETE_TEST_MAP_LIFETIME: a whole number of seconds, never more than the default; anything
+/// else is the default.
+#[test]
+fn the_test_lifetime_is_whole_seconds_up_to_the_default() {
+    let lifetime = |text: &str| test_lifetime(Some(std::ffi::OsStr::new(text)));
+    assert_eq!(lifetime("4"), Some(4));
+    assert_eq!(lifetime("600"), Some(LIFETIME));
+    for refused in ["0", "601", "-1", "1.5", "", " 4", "4s", "99999999999"] {
+        assert_eq!(lifetime(refused), None, "{refused:?}");
+    }
+    assert_eq!(test_lifetime(None), None);
+}
+
 /// A router that never answers costs the budget, 3 s, and no more.
 #[test]
 fn a_silent_router_costs_three_seconds() {
@@ -444,6 +461,7 @@ fn a_silent_router_costs_three_seconds() {
         router(pcp.port, ssdp.port),
         (Ipv4Addr::UNSPECIFIED, 4000).into(),
         4000,
+        LIFETIME,
     );
     let took = start.elapsed();
     assert!(matches!(failure, Err(Failure::Silent(_))), "{failure:?}");
@@ -477,6 +495,7 @@ fn a_hostile_router_is_heard_out_and_refused() {
         router(pcp.port, closed_port()),
         (Ipv4Addr::UNSPECIFIED, 4000).into(),
         4000,
+        LIFETIME,
     );
     assert!(start.elapsed() < Duration::from_millis(3500));
     assert_eq!(
@@ -599,6 +618,7 @@ fn a_upnp_router_maps_with_a_permanent_lease_and_deletes() {
         router(closed_port(), ssdp.port),
         (Ipv4Addr::UNSPECIFIED, 4000).into(),
         5000,
+        LIFETIME,
     )
     .unwrap();
     assert!(
@@ -657,6 +677,7 @@ fn an_endless_reply_is_cut_off() {
         router(closed_port(), ssdp.port),
         (Ipv4Addr::UNSPECIFIED, 4000).into(),
         4000,
+        LIFETIME,
     );
     assert_eq!(
         failure.unwrap_err(),
@@ -670,6 +691,7 @@ fn a_listener_on_another_address_is_not_mapped() {
         router(closed_port(), closed_port()),
         (Ipv4Addr::new(127, 0, 0, 2), 4000).into(),
         4000,
+        LIFETIME,
     );
     let Err(Failure::Refused(why)) = failure else {
         panic!("{failure:?}");

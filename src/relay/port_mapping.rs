@@ -34,7 +34,7 @@ impl PortMapping {
         else {
             return PortMapping(None);
         };
-        let (portmap, line) = portmap::open(listening, *wanted, password);
+        let (portmap, line) = portmap::open(listening, *wanted, config.map_lifetime, password);
         notices.always(line);
         PortMapping(portmap)
     }
