@@ -68,7 +68,9 @@ table inet nat {{
     )
 }
 
-/// miniupnpd's configuration.
+/// miniupnpd's configuration. `min_lifetime=2`: the router grants PCP mappings as short as 2 s
+/// (its default minimum is 120 s), for the renewal test's TETE_TEST_MAP_LIFETIME; tete asks
+/// for 600 s otherwise.
 fn miniupnpd_conf(inside: &str, outside: &str, natpmp: bool) -> String {
     let natpmp = if natpmp { "yes" } else { "no" };
     format!(
@@ -76,7 +78,7 @@ fn miniupnpd_conf(inside: &str, outside: &str, natpmp: bool) -> String {
          secure_mode=yes\nsystem_uptime=yes\nuuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b\n\
          upnp_table_name=filter\nupnp_nat_table_name=nat\nupnp_forward_chain=miniupnpd\n\
          upnp_nat_chain=prerouting_miniupnpd\nupnp_nat_postrouting_chain=postrouting_miniupnpd\n\
-         ext_perform_stun=yes\next_stun_host={STUN}\next_stun_port=3478\n\
+         ext_perform_stun=yes\next_stun_host={STUN}\next_stun_port=3478\nmin_lifetime=2\n\
          allow 1024-65535 198.18.10.0/24 1024-65535\ndeny 0-65535 0.0.0.0/0 0-65535\n"
     )
 }
@@ -210,6 +212,16 @@ impl Network {
             thread::sleep(Duration::from_millis(10));
         }
         start.elapsed()
+    }
+
+    /// How many mappings miniupnpd has made by PCP so far (a renewal is one more).
+    fn pcp_mappings_made(&self) -> usize {
+        let log = self
+            .miniupnpd
+            .as_ref()
+            .map(Process::log)
+            .unwrap_or_default();
+        log.matches("PCP MAP: added mapping").count()
     }
 
     /// `tete ARGS...` at home, waiting for a partner: started, and its line about the router
@@ -366,4 +378,55 @@ fn with_no_router_answering_the_lan_still_gets_in() {
     let home = home.wait();
     home.assert_success();
     assert_eq!(home.stdout, b"from the lan\n");
+}
+
+/// The mapping lives as long as tete: asked for 3 s at a time (TETE_TEST_MAP_LIFETIME), it is
+/// renewed by the real router again and again, still there and still forwarding after two
+/// lifetimes; once tete is killed (no renewal, no removal), the router lets it lapse within its
+/// lifetime, which shows that the renewals were what kept it.
+#[test]
+fn the_router_renews_the_mapping_while_tete_listens() {
+    const LIFETIME: Duration = Duration::from_secs(3);
+    let Some(network) = Network::build(Daemon::Miniupnpd) else {
+        return;
+    };
+    let listener = network.home.tete(["-k", "-l", "--map-port", PORT]);
+    let listener = listener.env("TETE_TEST_MAP_LIFETIME", LIFETIME.as_secs().to_string());
+    let (mut home, line, _) = network.listen(listener, "the partner runs");
+    let mapped = Instant::now();
+    assert!(line.contains("(PCP)"), "{line}");
+    assert_eq!(network.pcp_mappings_made(), 1);
+
+    // Two lifetimes, watching the router's log for each renewal as it comes.
+    let mut renewals = Vec::new();
+    while mapped.elapsed() < 2 * LIFETIME {
+        if network.pcp_mappings_made() > renewals.len() + 1 {
+            renewals.push(mapped.elapsed());
+        }
+        home.assert_running("listening");
+        thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!("renewed by the router after {renewals:?}");
+    assert!(renewals.len() >= 3, "renewals after {renewals:?}");
+    assert!(network.forwards(PORT, PORT), "{}", network.rules());
+    let partner = network.internet.tete([PUBLIC.to_string().as_str(), PORT]);
+    let partner = partner.stdin(Input::Bytes(b"after two lifetimes\n".to_vec()));
+    partner.run().assert_success();
+    let said = home.stderr_so_far();
+    assert_eq!(said.lines().count(), 1, "only the mapping's line: {said:?}");
+
+    home.signal(Signal::KILL);
+    let killed = Instant::now();
+    let home = home.wait();
+    let lapsed = network.rule_gone_within(PORT, LIFETIME + Duration::from_secs(2));
+    let lapsed_at = killed.duration_since(mapped) + lapsed;
+    eprintln!("killed: the rule lapsed {lapsed:?} later ({lapsed_at:?} after the mapping)");
+    // A lifetime from the last renewal seen (the router counts in whole seconds).
+    let last = renewals.last().copied().unwrap_or_default();
+    assert!(
+        lapsed_at + Duration::from_secs(1) >= last + LIFETIME,
+        "{lapsed_at:?}"
+    );
+    home.assert_signal(Signal::KILL);
+    assert_eq!(home.stdout, b"after two lifetimes\n");
 }
