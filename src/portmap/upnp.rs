@@ -113,32 +113,29 @@ pub(super) fn add_mapping(
     external: u16,
     lease: u32,
 ) -> Vec<u8> {
-    soap(
-        control,
-        "AddPortMapping",
-        &[
-            ("NewRemoteHost", String::new()),
-            ("NewExternalPort", external.to_string()),
-            ("NewProtocol", "TCP".into()),
-            ("NewInternalPort", internal.to_string()),
-            ("NewInternalClient", client.to_string()),
-            ("NewEnabled", "1".into()),
-            ("NewPortMappingDescription", "tete".into()),
-            ("NewLeaseDuration", lease.to_string()),
-        ],
-    )
+    let mut arguments = mapping_key(external);
+    arguments.extend([
+        ("NewInternalPort", internal.to_string()),
+        ("NewInternalClient", client.to_string()),
+        ("NewEnabled", "1".into()),
+        ("NewPortMappingDescription", "tete".into()),
+        ("NewLeaseDuration", lease.to_string()),
+    ]);
+    soap(control, "AddPortMapping", &arguments)
 }
 
 pub(super) fn delete_mapping(control: &Control, external: u16) -> Vec<u8> {
-    soap(
-        control,
-        "DeletePortMapping",
-        &[
-            ("NewRemoteHost", String::new()),
-            ("NewExternalPort", external.to_string()),
-            ("NewProtocol", "TCP".into()),
-        ],
-    )
+    soap(control, "DeletePortMapping", &mapping_key(external))
+}
+
+/// The arguments that name a mapping, first in every action on one: from any remote host,
+/// TCP `external` on the router.
+fn mapping_key(external: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("NewRemoteHost", String::new()),
+        ("NewExternalPort", external.to_string()),
+        ("NewProtocol", "TCP".into()),
+    ]
 }
 
 pub(super) fn external_address_request(control: &Control) -> Vec<u8> {

@@ -23,6 +23,8 @@ const STUN: Ipv4Addr = Ipv4Addr::new(198, 18, 20, 2);
 const STUN_OTHER: Ipv4Addr = Ipv4Addr::new(198, 18, 20, 3);
 /// The port asked for; in hosts of the test's own, nothing else can hold it.
 const PORT: &str = "51423";
+/// How soon the mapped listener's line must come: "within a few seconds".
+const MAPPED_WITHIN: Duration = Duration::from_secs(5);
 
 /// What the router runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -223,15 +225,19 @@ impl Network {
             .unwrap_or_default();
         log.matches("PCP MAP: added mapping").count()
     }
+}
 
-    /// `tete ARGS...` at home, waiting for a partner: started, and its line about the router
-    /// (the one holding `said`) read, with how long that took.
-    fn listen(&self, tete: Tete, said: &str) -> (Running, String, Duration) {
-        let started = Instant::now();
-        let mut home = tete.spawn();
-        let line = home.wait_for_stderr(said);
-        (home, line, started.elapsed())
-    }
+/// `tete` (at home, waiting for a partner) started, and its line about the router, the one
+/// holding `said`, read: within `limit` of the start, or the test fails.
+#[track_caller]
+fn listen(tete: Tete, said: &str, limit: Duration) -> (Running, String) {
+    let started = Instant::now();
+    let mut home = tete.spawn();
+    let line = home.wait_for_stderr(said);
+    let took = started.elapsed();
+    eprintln!("{said:?} after {took:?}: {line}");
+    assert!(took < limit, "{took:?} (more than {limit:?}): {line}");
+    (home, line)
 }
 
 fn path(path: &std::path::Path) -> &str {
@@ -260,9 +266,7 @@ fn a_mapped_listener_is_reached_from_the_internet_and_unmapped_at_its_end() {
         return;
     };
     let listener = network.home.tete(["-l", "--map-port", PORT]);
-    let (home, line, took) = network.listen(listener, "the partner runs");
-    eprintln!("the line after {took:?}: {line}");
-    assert!(took < Duration::from_secs(5), "{took:?}: {line}");
+    let (home, line) = listen(listener, "the partner runs", MAPPED_WITHIN);
     let (address, external) = partner_command(&line);
     assert_eq!(address, PUBLIC.to_string(), "{line}");
     assert!(line.contains("(PCP)"), "{line}");
@@ -293,7 +297,8 @@ fn a_password_room_moves_a_mebibyte_through_the_router() {
     };
     let password = "correct horse battery staple";
     let listener = network.home.tete(["-l", "--map-port", PORT]);
-    let (home, line, _) = network.listen(listener.password(password), "the partner runs");
+    let listener = listener.password(password);
+    let (home, line) = listen(listener, "the partner runs", MAPPED_WITHIN);
     assert!(
         line.ends_with(&format!("the partner runs: tete -P {PUBLIC} {PORT}")),
         "{line}"
@@ -319,7 +324,7 @@ fn signals_and_errors_end_a_mapped_listener_and_remove_its_mapping() {
     };
     for signal in [Signal::INT, Signal::TERM, Signal::HUP] {
         let listener = network.home.tete(["-l", "--map-port", PORT]);
-        let (home, _, _) = network.listen(listener, "the partner runs");
+        let (home, _) = listen(listener, "the partner runs", MAPPED_WITHIN);
         assert!(network.forwards(PORT, PORT), "{}", network.rules());
         let start = Instant::now();
         home.signal(signal);
@@ -330,7 +335,7 @@ fn signals_and_errors_end_a_mapped_listener_and_remove_its_mapping() {
         eprintln!("{signal:?}: ended {ended:?} after it, the rule gone {gone:?} later");
     }
     let listener = network.home.tete(["-l", "-w", "1", "--map-port", PORT]);
-    let (home, _, _) = network.listen(listener, "the partner runs");
+    let (home, _) = listen(listener, "the partner runs", MAPPED_WITHIN);
     home.wait_within(Duration::from_secs(5)).assert_code(1);
     network.rule_gone_within(PORT, Duration::from_secs(1));
 }
@@ -343,7 +348,7 @@ fn upnp_igd_maps_the_port_when_pcp_and_nat_pmp_are_off() {
         return;
     };
     let listener = network.home.tete(["-k", "-l", "--map-port", PORT]);
-    let (home, line, _) = network.listen(listener, "the partner runs");
+    let (home, line) = listen(listener, "the partner runs", MAPPED_WITHIN);
     assert!(
         line.contains("(UPnP IGD)") && line.contains(&format!("{PUBLIC} {PORT}")),
         "{line}"
@@ -368,9 +373,7 @@ fn with_no_router_answering_the_lan_still_gets_in() {
         return;
     };
     let listener = network.home.tete(["-l", "--map-port", PORT]);
-    let (home, line, took) = network.listen(listener, "no router answered");
-    eprintln!("said after {took:?}: {line}");
-    assert!(took < Duration::from_secs(6), "{took:?}: {line}");
+    let (home, line) = listen(listener, "no router answered", Duration::from_secs(6));
     assert!(line.contains("listening for the LAN only"), "{line}");
     let partner = network.router.tete([HOME.to_string().as_str(), PORT]);
     let partner = partner.stdin(Input::Bytes(b"from the lan\n".to_vec()));
@@ -392,7 +395,7 @@ fn the_router_renews_the_mapping_while_tete_listens() {
     };
     let listener = network.home.tete(["-k", "-l", "--map-port", PORT]);
     let listener = listener.env("TETE_TEST_MAP_LIFETIME", LIFETIME.as_secs().to_string());
-    let (mut home, line, _) = network.listen(listener, "the partner runs");
+    let (mut home, line) = listen(listener, "the partner runs", MAPPED_WITHIN);
     let mapped = Instant::now();
     assert!(line.contains("(PCP)"), "{line}");
     assert_eq!(network.pcp_mappings_made(), 1);
@@ -421,12 +424,11 @@ fn the_router_renews_the_mapping_while_tete_listens() {
     let lapsed = network.rule_gone_within(PORT, LIFETIME + Duration::from_secs(2));
     let lapsed_at = killed.duration_since(mapped) + lapsed;
     eprintln!("killed: the rule lapsed {lapsed:?} later ({lapsed_at:?} after the mapping)");
-    // A lifetime from the last renewal seen (the router counts in whole seconds).
+    // A lifetime from the last renewal seen, give or take: the router counts whole seconds
+    // (up to one early), the renewal was seen up to a poll late.
     let last = renewals.last().copied().unwrap_or_default();
-    assert!(
-        lapsed_at + Duration::from_secs(1) >= last + LIFETIME,
-        "{lapsed_at:?}"
-    );
+    let slack = Duration::from_millis(1500);
+    assert!(lapsed_at + slack >= last + LIFETIME, "{lapsed_at:?}");
     home.assert_signal(Signal::KILL);
     assert_eq!(home.stdout, b"after two lifetimes\n");
 }
