@@ -257,10 +257,23 @@ fn partner_command(line: &str) -> (String, String) {
     }
 }
 
+/// Each scenario below, on a network and router of its own, all at once: they spend their time
+/// waiting (for the router's STUN, for lifetimes to pass), not working.
+#[test]
+fn a_home_router_forwards_a_port_while_tete_listens() {
+    at_once(&[
+        &a_mapped_listener_is_reached_from_the_internet_and_unmapped_at_its_end,
+        &a_password_room_moves_a_mebibyte_through_the_router,
+        &signals_and_errors_end_a_mapped_listener_and_remove_its_mapping,
+        &upnp_igd_maps_the_port_when_pcp_and_nat_pmp_are_off,
+        &with_no_router_answering_the_lan_still_gets_in,
+        &the_router_renews_the_mapping_while_tete_listens,
+    ]);
+}
+
 /// A listener at home maps its port through PCP and says so within a few seconds; the router
 /// then holds the DNAT rule, a partner on the internet gets in through it, and the rule is gone
 /// within a second of the listener's end.
-#[test]
 fn a_mapped_listener_is_reached_from_the_internet_and_unmapped_at_its_end() {
     let Some(network) = Network::build(Daemon::Miniupnpd) else {
         return;
@@ -290,7 +303,6 @@ fn a_mapped_listener_is_reached_from_the_internet_and_unmapped_at_its_end() {
 
 /// With TETE_PASSWORD on both sides, the line gives the partner's command with -P (and no
 /// warning), and 1 MiB arrives whole through the router.
-#[test]
 fn a_password_room_moves_a_mebibyte_through_the_router() {
     let Some(network) = Network::build(Daemon::Miniupnpd) else {
         return;
@@ -317,7 +329,6 @@ fn a_password_room_moves_a_mebibyte_through_the_router() {
 
 /// SIGINT, SIGTERM and SIGHUP each end a waiting mapped listener within 5 s, by that signal,
 /// and its mapping goes within a second; so does an error's exit (`-w` running out).
-#[test]
 fn signals_and_errors_end_a_mapped_listener_and_remove_its_mapping() {
     let Some(network) = Network::build(Daemon::Miniupnpd) else {
         return;
@@ -342,7 +353,6 @@ fn signals_and_errors_end_a_mapped_listener_and_remove_its_mapping() {
 
 /// The UPnP IGD path: with PCP and NAT-PMP off, SSDP and SOAP map the port; with -k it stays
 /// mapped after a partner has been served, until tete is told to stop.
-#[test]
 fn upnp_igd_maps_the_port_when_pcp_and_nat_pmp_are_off() {
     let Some(network) = Network::build(Daemon::UpnpOnly) else {
         return;
@@ -367,7 +377,6 @@ fn upnp_igd_maps_the_port_when_pcp_and_nat_pmp_are_off() {
 
 /// With nothing in the router answering, one line says so within 6 s, and a partner on the LAN
 /// still gets in.
-#[test]
 fn with_no_router_answering_the_lan_still_gets_in() {
     let Some(network) = Network::build(Daemon::Nothing) else {
         return;
@@ -387,7 +396,6 @@ fn with_no_router_answering_the_lan_still_gets_in() {
 /// renewed by the real router again and again, still there and still forwarding after two
 /// lifetimes; once tete is killed (no renewal, no removal), the router lets it lapse within its
 /// lifetime, which shows that the renewals were what kept it.
-#[test]
 fn the_router_renews_the_mapping_while_tete_listens() {
     const LIFETIME: Duration = Duration::from_secs(3);
     let Some(network) = Network::build(Daemon::Miniupnpd) else {
