@@ -11,11 +11,12 @@ use super::chat_front::ChatFront;
 use super::ending::{self, Then};
 use super::meter::Meter;
 use super::peers::Peers;
+use super::port_mapping::PortMapping;
 use super::presence;
 use super::session::Session;
 use super::{
-    Arrival, Input, LISTENER, Notice, Notices, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT,
-    fresh_layer,
+    Arrival, Input, LISTENER, Notice, Notices, Output, PEER, PORTMAP, Readiness, SIGNALS, STDIN,
+    STDOUT, fresh_layer,
 };
 use crate::error::Error;
 use crate::options::Config;
@@ -41,6 +42,8 @@ pub(super) struct Relay<'a> {
     meter: Option<Meter>,
     /// What the rooms had to say, not yet shown.
     notices: Notices,
+    /// `--map-port`'s mapping on the router.
+    mapping: PortMapping,
 }
 
 impl<'a> Relay<'a> {
@@ -76,7 +79,11 @@ impl<'a> Relay<'a> {
             ready: Readiness::new(!stdout.pollable),
             stream: stdout,
         };
-        let chat = ChatFront::start(config, &input, &output, &peers.awaited(false))?;
+        let mut chat = ChatFront::start(config, &input, &output, &peers.awaited(false))?;
+        // Last, so that nothing here fails once the router holds a mapping.
+        let listening = peers.listening_on();
+        let mapping = PortMapping::open(config, listening, password.is_some(), &mut notices);
+        show(notices.take(config.verbose), chat.as_mut());
         Ok(Relay {
             config,
             password,
@@ -89,10 +96,19 @@ impl<'a> Relay<'a> {
             chat,
             meter: None,
             notices,
+            mapping,
         })
     }
 
+    /// Runs until tete is done; the router's mapping, if any, goes whatever the end.
     pub(super) fn run(mut self) -> Result<(), Error> {
+        let ran = self.turns();
+        self.mapping.remove(&mut self.notices);
+        self.tell();
+        ran
+    }
+
+    fn turns(&mut self) -> Result<(), Error> {
         let mut events = Events::with_capacity(16);
         loop {
             match self.poll.poll(&mut events, self.timeout(Instant::now())) {
@@ -108,6 +124,8 @@ impl<'a> Relay<'a> {
                     STDIN => self.input.ready.set(),
                     STDOUT => self.output.ready.set(),
                     LISTENER => self.peers.listener_ready(),
+                    // The mapping's renewal moves on after every poll, below.
+                    PORTMAP => {}
                     // While connecting, the event itself is the news: the step checks the outcome.
                     PEER => {
                         if let Some(session) = &mut self.session {
@@ -117,6 +135,10 @@ impl<'a> Relay<'a> {
                     token => self.peers.pending_ready(token, readable, writable),
                 }
             }
+            let registry = self.poll.registry();
+            self.mapping
+                .step(registry, Instant::now(), &mut self.notices);
+            self.tell();
             if self.step(Instant::now())? {
                 return Ok(());
             }
@@ -133,7 +155,8 @@ impl<'a> Relay<'a> {
             .meter
             .as_ref()
             .and_then(|meter| meter.next_deadline(now));
-        [self.peers.next_deadline(), session, redraw]
+        let mapping = self.mapping.next_deadline();
+        [self.peers.next_deadline(), session, redraw, mapping]
             .into_iter()
             .flatten()
             .min()
@@ -318,6 +341,9 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session {
             session.interrupt();
         }
+        // Dying skips destructors: the router's mapping goes now.
+        self.mapping.remove(&mut self.notices);
+        self.tell();
         die_of(signal)
     }
 

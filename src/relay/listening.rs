@@ -65,13 +65,13 @@ impl<'a> Listening<'a> {
         Ok(listening)
     }
 
-    /// Where the listener listens, while it is open.
-    pub(super) fn local_addr(&self) -> Option<SocketAddr> {
-        self.door.listener.as_ref()?.local_addr().ok()
-    }
-
     pub(super) fn listener_ready(&mut self) {
         self.door.ready.set();
+    }
+
+    /// The listening socket's address, while it is open.
+    pub(super) fn listening_on(&self) -> Option<SocketAddr> {
+        self.door.listener.as_ref()?.local_addr().ok()
     }
 
     /// Notes readiness from a poll event on a pending handshake's token, if `token` is one.

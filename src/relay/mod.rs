@@ -21,6 +21,7 @@
 //!   `-v` summary.
 //! - [`presence`]: what chat mode says about the partner: who came, who left and how, what
 //!   tete is waiting for.
+//! - [`port_mapping`]: `--map-port`'s mapping on the home router, kept while tete runs.
 //!
 //! mio reports readiness on edges, so each descriptor carries a [`readiness::Readiness`]: set
 //! by an event, cleared only when a call answers `WouldBlock`.
@@ -39,6 +40,7 @@ mod listening;
 mod meter;
 mod peers;
 mod pending;
+mod port_mapping;
 mod presence;
 mod readiness;
 mod session;
@@ -64,8 +66,10 @@ const STDOUT: Token = Token(1);
 const PEER: Token = Token(2);
 const LISTENER: Token = Token(3);
 const SIGNALS: Token = Token(4);
+/// `--map-port`'s renewal of the router's mapping, while one is under way.
+const PORTMAP: Token = Token(5);
 /// The first of a password listener's pending handshakes' tokens, one a slot.
-const FIRST_PENDING: usize = 5;
+const FIRST_PENDING: usize = 6;
 
 /// Runs tete as `config` says until the work is done.
 pub fn run(config: &Config) -> Result<(), Error> {

@@ -1,6 +1,7 @@
 //! Where the peer comes from: connecting to it ([`super::connecting`]), or listening for it
 //! ([`super::listening`]); the loop asks this one type, whichever it is.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use mio::{Registry, Token};
@@ -67,6 +68,14 @@ impl<'a> Peers<'a> {
         }
     }
 
+    /// Where the listener listens, in listen mode while it is open.
+    pub(super) fn listening_on(&self) -> Option<SocketAddr> {
+        match self {
+            Peers::Connecting(_) => None,
+            Peers::Listening(listening) => listening.listening_on(),
+        }
+    }
+
     pub(super) fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
         if let Peers::Listening(listening) = self {
             listening.pending_ready(token, readable, writable);
@@ -80,7 +89,7 @@ impl<'a> Peers<'a> {
                 let (host, port) = connecting.destination();
                 presence::connecting(host, port)
             }
-            Peers::Listening(listening) => presence::listening(listening.local_addr(), again),
+            Peers::Listening(listening) => presence::listening(listening.listening_on(), again),
         }
     }
 

@@ -17,6 +17,7 @@ mod interop;
 mod links;
 mod mitm;
 mod password;
+mod portmap;
 mod progress;
 mod proxy;
 mod quiet_end;
