@@ -33,11 +33,11 @@ impl Pty {
         Pty::open_with(usize::MAX, None)
     }
 
-    /// A slow terminal, for floods: it takes what it is sent at about 4 MB/s (4 KiB a
-    /// millisecond), as a terminal emulator busy drawing it would, and keeps only the last
-    /// 64 KiB or so for the test to look at.
+    /// A slow terminal, for floods: it takes what it is sent at about 2 MB/s (4 KiB every
+    /// 2 ms), as a terminal emulator busy drawing it would, and keeps only the last 64 KiB or
+    /// so for the test to look at.
     pub fn open_slow() -> Pty {
-        Pty::open_with(64 * 1024, Some(Duration::from_millis(1)))
+        Pty::open_with(64 * 1024, Some(Duration::from_millis(2)))
     }
 
     fn open_with(keep: usize, pause: Option<Duration>) -> Pty {
