@@ -29,6 +29,8 @@
 //! - `proxy/`: `-x`/`-X` as state machines over bytes: `mod.rs` (what the options say, how a
 //!   handshake fails), `handshake.rs` (the driver), `socks.rs`, `http.rs`.
 //! - `probe`: `-z`, which tries ports and sends nothing.
+//! - `portmap/`: `--map-port`, a port opened on the home router (PCP, NAT-PMP, UPnP IGD):
+//!   the gateway, the protocols' messages, one request's talk, and the mapping's life.
 //!
 //! The session:
 //! - `relay/`: the single-threaded mio event loop. `mod.rs` owns the token space and the
@@ -67,6 +69,7 @@ mod error;
 mod layer;
 mod options;
 mod password;
+mod portmap;
 mod probe;
 mod progress;
 mod proxy;

@@ -2,6 +2,7 @@
 //! terminal bytes, with no I/O and no clock of their own (the caller passes `Instant`s), so the
 //! event loop can redraw from its poll timeout without a thread.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How often the progress line is redrawn: often enough to look live, rarely enough to cost
@@ -102,14 +103,36 @@ impl RedrawClock {
     }
 }
 
-/// The live progress line on stderr (a terminal): bytes each way, average rate, elapsed time,
-/// and percent and ETA of what we send when its total is known (stdin a regular file).
+/// How far back the live line's rate looks: long enough to smooth a bursty transfer, short
+/// enough that a stall shows within a few seconds.
+const RATE_WINDOW: Duration = Duration::from_secs(3);
+
+/// Nothing moved for this long: the line says the transfer is stalled, and for how long.
+const STALL_AFTER: Duration = Duration::from_secs(1);
+
+/// Bytes moved so far, at one redraw.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: Instant,
+    sent: u64,
+    received: u64,
+}
+
+/// The live progress line on stderr (a terminal): bytes each way, the rate over the last few
+/// seconds (or how long nothing has moved), elapsed time, and percent and ETA of what we send
+/// when its total is known (stdin a regular file). It never takes more than the terminal's
+/// width, so that `\r` redraws it in place: the least useful parts go first.
 #[derive(Debug)]
 pub struct ProgressLine {
     started: Instant,
     total: Option<u64>,
     clock: RedrawClock,
     drawn: bool,
+    /// The counts at the redraws of the last [`RATE_WINDOW`], oldest first (at most one per
+    /// [`REDRAW_INTERVAL`], so a few dozen).
+    samples: VecDeque<Sample>,
+    /// When a byte last moved either way.
+    last_moved: Instant,
 }
 
 impl ProgressLine {
@@ -120,18 +143,31 @@ impl ProgressLine {
             total,
             clock: RedrawClock::new(REDRAW_INTERVAL),
             drawn: false,
+            samples: VecDeque::new(),
+            last_moved: started,
         }
     }
 
-    /// The bytes that redraw the line, when a redraw is due at `now`: `\r`, the line, erase to
-    /// the end of the line (the new line may be shorter than the old one).
-    pub fn redraw(&mut self, now: Instant, sent: u64, received: u64) -> Option<Vec<u8>> {
+    /// The bytes that redraw the line on a terminal `width` columns wide, when a redraw is due
+    /// at `now`: `\r`, the line, erase to the end of the line (the new line may be shorter).
+    pub fn redraw(
+        &mut self,
+        now: Instant,
+        sent: u64,
+        received: u64,
+        width: usize,
+    ) -> Option<Vec<u8>> {
         if !self.clock.due(now) {
             return None;
         }
         self.drawn = true;
+        self.sample(Sample {
+            at: now,
+            sent,
+            received,
+        });
         let mut bytes = b"\r".to_vec();
-        bytes.extend_from_slice(self.text(now, sent, received).as_bytes());
+        bytes.extend_from_slice(self.text(now, width).as_bytes());
         bytes.extend_from_slice(ERASE_TO_END);
         Some(bytes)
     }
@@ -147,34 +183,97 @@ impl ProgressLine {
         if self.drawn { ERASE_LINE } else { b"" }
     }
 
-    /// "sent 1.5 MiB, received 0 B, 3.0 MiB/s, 0:02, 50%, ETA 0:02". Short, so that it stays on
-    /// one line of an 80-column terminal: a wrapped line cannot be redrawn with `\r`.
-    fn text(&self, now: Instant, sent: u64, received: u64) -> String {
+    fn sample(&mut self, sample: Sample) {
+        let moved = self
+            .samples
+            .back()
+            .is_none_or(|last| (last.sent, last.received) != (sample.sent, sample.received));
+        if moved && sample.sent + sample.received > 0 {
+            self.last_moved = sample.at;
+        }
+        self.samples.push_back(sample);
+        // Keep the newest sample at least a window old, to measure the window from.
+        while self.samples.len() > 2 && self.samples[1].at + RATE_WINDOW <= sample.at {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Bytes a second over the window, (sent, both ways); `None` before any time has passed.
+    fn rates(&self) -> Option<(f64, f64)> {
+        let (first, last) = (self.samples.front()?, self.samples.back()?);
+        let seconds = last.at.saturating_duration_since(first.at).as_secs_f64();
+        (seconds > 0.0).then(|| {
+            let sent = last.sent.saturating_sub(first.sent) as f64;
+            let received = last.received.saturating_sub(first.received) as f64;
+            (sent / seconds, (sent + received) / seconds)
+        })
+    }
+
+    /// "sent 1.5 MiB, received 0 B, 3.0 MiB/s, 0:02, 50%, ETA 0:02", at most `width - 1`
+    /// columns: past that the elapsed time goes, then the ETA, then the percentage, then the
+    /// rate, and what is left is cut.
+    fn text(&self, now: Instant, width: usize) -> String {
+        let last = self.samples.back().copied();
+        let (sent, received) = last.map_or((0, 0), |last| (last.sent, last.received));
+        let stalled = now.saturating_duration_since(self.last_moved);
+        let rates = self.rates();
+        let rate = if stalled >= STALL_AFTER {
+            Some(format!("stalled for {}", clock(stalled)))
+        } else {
+            rates.map(|(_, both)| format!("{}/s", human_bytes(both as u64)))
+        };
         let elapsed = now.saturating_duration_since(self.started);
-        let mut text = format!(
+        let mut percent = None;
+        let mut eta = None;
+        if let Some(total) = self.total.filter(|&total| total > 0) {
+            // A file that grows while it is sent must not show more than 100%.
+            let done = sent.min(total);
+            percent = Some(format!("{}%", done * 100 / total));
+            // Rounded up: a transfer still running never says "ETA 0:00". No ETA while
+            // nothing is sent, nor past what a Duration holds.
+            if let Some((rate, _)) = rates.filter(|&(rate, _)| rate > 0.0 && done < total)
+                && stalled < STALL_AFTER
+                && let Ok(left) = Duration::try_from_secs_f64(((total - done) as f64 / rate).ceil())
+            {
+                eta = Some(format!("ETA {}", clock(left)));
+            }
+        }
+        let counts = format!(
             "sent {}, received {}",
             human_bytes(sent),
             human_bytes(received)
         );
-        if let Some(rate) = human_rate(sent.saturating_add(received), elapsed) {
-            text.push_str(&format!(", {rate}"));
-        }
-        text.push_str(&format!(", {}", clock(elapsed)));
-        if let Some(total) = self.total.filter(|&total| total > 0) {
-            // A file that grows while it is sent must not show more than 100%.
-            let done = sent.min(total);
-            text.push_str(&format!(", {}%", done * 100 / total));
-            let seconds = elapsed.as_secs_f64();
-            if done > 0 && done < total && seconds > 0.0 {
-                // Rounded up: a transfer still running never says "ETA 0:00". (No ETA past
-                // what a Duration holds.)
-                let left = ((total - done) as f64 * seconds / done as f64).ceil();
-                if let Ok(left) = Duration::try_from_secs_f64(left) {
-                    text.push_str(&format!(", ETA {}", clock(left)));
+        // In the line's order, each with the rank at which it goes when room is short.
+        let mut parts = [
+            (Some(counts), usize::MAX),
+            (rate, 1),
+            (Some(clock(elapsed)), 4),
+            (percent, 2),
+            (eta, 3),
+        ];
+        let room = width.saturating_sub(1);
+        let joined = |parts: &[(Option<String>, usize)]| {
+            let present: Vec<&str> = parts
+                .iter()
+                .filter_map(|(part, _)| part.as_deref())
+                .collect();
+            present.join(", ")
+        };
+        for rank in (1..=4).rev() {
+            if joined(&parts).len() <= room {
+                break;
+            }
+            for (part, part_rank) in &mut parts {
+                if *part_rank == rank {
+                    *part = None;
                 }
             }
         }
-        text
+        let text = joined(&parts);
+        match text.char_indices().nth(room) {
+            Some((cut, _)) => text[..cut].to_string(),
+            None => text,
+        }
     }
 }
 
@@ -239,53 +338,98 @@ mod tests {
         );
     }
 
+    const WIDE: usize = 200;
+
+    fn text(bytes: Option<Vec<u8>>) -> String {
+        String::from_utf8(bytes.expect("a redraw")).expect("ASCII")
+    }
+
     #[test]
     fn progress_line_with_a_known_total() {
         let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
         let mut line = ProgressLine::new(start, Some(4 << 20));
         assert_eq!(line.erase(), b"");
-        let now = start + Duration::from_secs(2);
-        let bytes = line.redraw(now, 2 << 20, 0).unwrap();
         assert_eq!(
-            String::from_utf8(bytes).unwrap(),
+            text(line.redraw(start, 0, 0, WIDE)),
+            "\rsent 0 B, received 0 B, 0:00, 0%\x1b[K"
+        );
+        assert_eq!(line.redraw(at(100), 1 << 20, 0, WIDE), None);
+        assert_eq!(
+            text(line.redraw(at(2000), 2 << 20, 0, WIDE)),
             "\rsent 2.0 MiB, received 0 B, 1.0 MiB/s, 0:02, 50%, ETA 0:02\x1b[K"
         );
-        assert_eq!(
-            line.redraw(now + Duration::from_millis(100), 3 << 20, 0),
-            None
-        );
-        let bytes = line
-            .redraw(now + Duration::from_secs(2), 4 << 20, 5)
-            .unwrap();
-        let text = String::from_utf8(bytes).unwrap();
-        assert!(text.ends_with(", 0:04, 100%\x1b[K"), "{text}");
+        let done = text(line.redraw(at(4000), 4 << 20, 5, WIDE));
+        assert!(done.ends_with(", 0:04, 100%\x1b[K"), "{done}");
         // 0.2 s left shows as a second, not as 0:00.
         let mut nearly = ProgressLine::new(start, Some(100));
-        let bytes = nearly
-            .redraw(start + Duration::from_secs(2), 90, 0)
-            .unwrap();
-        let text = String::from_utf8(bytes).unwrap();
-        assert!(text.ends_with(", 90%, ETA 0:01\x1b[K"), "{text}");
+        nearly.redraw(start, 0, 0, WIDE);
+        let bytes = text(nearly.redraw(at(2000), 90, 0, WIDE));
+        assert!(bytes.ends_with(", 90%, ETA 0:01\x1b[K"), "{bytes}");
         assert_eq!(line.erase(), b"\r\x1b[K");
+    }
+
+    #[test]
+    fn the_rate_is_the_current_one_and_a_stall_shows() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut line = ProgressLine::new(start, Some(100 << 20));
+        // 10 MiB/s for 10 s, then 1 MiB/s: the line shows 1 MiB/s within the window.
+        let mut sent = 0;
+        for tick in 0..=40 {
+            sent = tick * (10 << 20) / 4;
+            line.redraw(at(tick * 250), sent, 0, WIDE);
+        }
+        for tick in 41..=60 {
+            sent += (1 << 20) / 4;
+            line.redraw(at(tick * 250), sent, 0, WIDE);
+        }
+        let shown = text(line.redraw(at(61 * 250), sent + (1 << 20) / 4, 0, WIDE));
+        assert!(shown.contains(", 1.0 MiB/s, "), "{shown}");
+        // Then nothing: after a second the line says so, without an ETA.
+        sent += (1 << 20) / 4;
+        let mut shown = String::new();
+        for tick in 62..=72 {
+            shown = text(line.redraw(at(tick * 250), sent, 0, WIDE));
+        }
+        assert!(shown.contains(", stalled for 0:02, "), "{shown}");
+        assert!(!shown.contains("ETA") && !shown.contains("/s"), "{shown}");
     }
 
     #[test]
     fn progress_line_without_a_total_or_time() {
         let start = Instant::now();
         let mut line = ProgressLine::new(start, None);
-        let text = String::from_utf8(line.redraw(start, 0, 1536).unwrap()).unwrap();
-        assert_eq!(text, "\rsent 0 B, received 1.5 KiB, 0:00\x1b[K");
+        assert_eq!(
+            text(line.redraw(start, 0, 1536, WIDE)),
+            "\rsent 0 B, received 1.5 KiB, 0:00\x1b[K"
+        );
         // A file that grew past its size at the start, or an empty one.
         let mut grown = ProgressLine::new(start, Some(100));
-        let text = String::from_utf8(
-            grown
-                .redraw(start + Duration::from_secs(1), 150, 0)
-                .unwrap(),
-        )
-        .unwrap();
-        assert!(text.ends_with(", 100%\x1b[K"), "{text}");
+        let shown = text(grown.redraw(start + Duration::from_secs(1), 150, 0, WIDE));
+        assert!(shown.ends_with(", 100%\x1b[K"), "{shown}");
         let mut empty = ProgressLine::new(start, Some(0));
-        let text = String::from_utf8(empty.redraw(start, 0, 0).unwrap()).unwrap();
-        assert!(!text.contains('%'));
+        assert!(!text(empty.redraw(start, 0, 0, WIDE)).contains('%'));
+    }
+
+    #[test]
+    fn the_line_fits_the_terminal() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let full = "sent 2.0 MiB, received 0 B, 1.0 MiB/s, 0:02, 50%, ETA 0:02";
+        for width in [1, 10, 30, 40, 50, 58, 61, 80] {
+            let mut line = ProgressLine::new(start, Some(4 << 20));
+            line.redraw(start, 0, 0, width);
+            let shown = text(line.redraw(at(2000), 2 << 20, 0, width));
+            let shown = &shown[1..shown.len() - 3];
+            assert!(shown.len() < width.max(1), "{width}: {shown:?}");
+            if width > full.len() {
+                assert_eq!(shown, full);
+            }
+        }
+        let mut line = ProgressLine::new(start, Some(4 << 20));
+        line.redraw(start, 0, 0, 50);
+        let shown = text(line.redraw(at(2000), 2 << 20, 0, 50));
+        assert_eq!(shown, "\rsent 2.0 MiB, received 0 B, 1.0 MiB/s, 50%\x1b[K");
     }
 }

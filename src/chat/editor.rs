@@ -3,14 +3,16 @@
 //! The cursor moves and deletes by whole characters as a person sees them (grapheme clusters:
 //! a Chinese character, an emoji with its modifiers, a letter with its accents), never by byte
 //! or code point, so an edit cannot leave half a character behind. Memory is bounded: a line
-//! holds at most [`MAX_LINE`] bytes (what is typed or pasted beyond is dropped), and the history
-//! at most [`HISTORY_LINES`] lines and [`HISTORY_BYTES`] bytes.
+//! holds at most [`MAX_LINE`] bytes (a character that would not fit is refused, and the chat
+//! then refuses the whole line), and the history at most [`HISTORY_LINES`] lines and
+//! [`HISTORY_BYTES`] bytes.
 
 use std::collections::VecDeque;
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::width::text_columns;
+use super::sanitize::{Glyph, text_glyphs};
+use super::width::char_columns;
 
 /// The longest line, in bytes of UTF-8.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -41,12 +43,21 @@ impl Editor {
         self.cursor
     }
 
-    /// Inserts `c` at the cursor, unless the line is full.
-    pub fn insert(&mut self, c: char) {
-        if self.line.len() + c.len_utf8() <= MAX_LINE {
+    /// Inserts `c` at the cursor; false, and nothing inserted, if the line is full.
+    pub fn insert(&mut self, c: char) -> bool {
+        let fits = self.line.len() + c.len_utf8() <= MAX_LINE;
+        if fits {
             self.line.insert(self.cursor, c);
             self.cursor += c.len_utf8();
         }
+        fits
+    }
+
+    /// Empties the line, and forgets it.
+    pub fn discard(&mut self) {
+        self.browsing = None;
+        self.cursor = 0;
+        self.line.clear();
     }
 
     pub fn backspace(&mut self) {
@@ -173,14 +184,19 @@ impl Editor {
     }
 }
 
-/// How many columns one grapheme of the line takes: as [`text_columns`] counts, and 1 for a TAB
-/// (shown in the input line as a single space).
+/// How many columns one grapheme of the line takes as the input line shows it: as
+/// [`char_columns`] counts its characters, the width of the escaped form for those shown
+/// escaped ([`text_glyphs`]), and 1 for a TAB (shown as a single space).
 pub fn grapheme_columns(grapheme: &str) -> usize {
-    if grapheme == "\t" {
-        1
-    } else {
-        text_columns(grapheme)
-    }
+    let mut columns = 0;
+    text_glyphs(grapheme, &mut |glyph| {
+        columns += match glyph {
+            Glyph::Char(c) => char_columns(c),
+            Glyph::Escaped(escape) => escape.as_str().len(),
+            Glyph::Tab | Glyph::LineEnd => 1,
+        }
+    });
+    columns
 }
 
 #[cfg(test)]
@@ -189,8 +205,16 @@ mod tests {
 
     fn typed(text: &str) -> Editor {
         let mut editor = Editor::default();
-        text.chars().for_each(|c| editor.insert(c));
+        text.chars().for_each(|c| {
+            editor.insert(c);
+        });
         editor
+    }
+
+    fn type_into(editor: &mut Editor, text: &str) {
+        text.chars().for_each(|c| {
+            editor.insert(c);
+        });
     }
 
     #[test]
@@ -243,11 +267,11 @@ mod tests {
     fn history_goes_back_and_returns_to_the_draft() {
         let mut editor = typed("first");
         assert_eq!(editor.take(), "first");
-        "second".chars().for_each(|c| editor.insert(c));
+        type_into(&mut editor, "second");
         editor.take();
-        "second".chars().for_each(|c| editor.insert(c));
+        type_into(&mut editor, "second");
         editor.take(); // A repeat is remembered once.
-        "draft".chars().for_each(|c| editor.insert(c));
+        type_into(&mut editor, "draft");
         editor.older();
         assert_eq!(editor.line(), "second");
         editor.older();
@@ -274,16 +298,22 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let mut editor = typed(&"x".repeat(MAX_LINE + 10));
+        let mut editor = typed(&"x".repeat(MAX_LINE - 1));
+        assert!(!editor.insert('é'));
+        assert!(editor.insert('x'));
+        assert!(!editor.insert('x'));
         assert_eq!(editor.line().len(), MAX_LINE);
-        editor.take();
+        editor.discard();
+        assert_eq!((editor.line(), editor.cursor()), ("", 0));
+        editor.older();
+        assert_eq!(editor.line(), "", "a discarded line is not in the history");
         for n in 0..HISTORY_LINES + 10 {
-            n.to_string().chars().for_each(|c| editor.insert(c));
+            type_into(&mut editor, &n.to_string());
             editor.take();
         }
         assert_eq!(editor.history.len(), HISTORY_LINES);
         for _ in 0..10 {
-            "y".repeat(MAX_LINE).chars().for_each(|c| editor.insert(c));
+            type_into(&mut editor, &"y".repeat(MAX_LINE));
             editor.take();
         }
         assert!(editor.history_bytes <= HISTORY_BYTES);

@@ -5,10 +5,16 @@
 //! view. The window moves as little as it can (typing at the end keeps the cursor at the right
 //! edge; moving left past the start brings the window with the cursor), and never leaves blank
 //! columns on the right while text is hidden on the left.
+//!
+//! The line is shown as the peer's text is: a character that would change the layout unseen (a
+//! pasted bidi override or zero-width joiner) is shown escaped, so that it cannot garble the
+//! input line either; the line sent is the line typed.
 
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::editor::grapheme_columns;
+use super::row::render_glyph;
+use super::sanitize::{Glyph, text_glyphs};
 
 /// The window: the byte offset in the line of the first grapheme shown.
 #[derive(Default)]
@@ -19,7 +25,15 @@ pub struct InputView {
 impl InputView {
     /// Writes the part of `line` that fits in `room` columns, keeping the grapheme at `cursor`
     /// (a byte offset) in view; returns the cursor's column, counted from the first one shown.
-    pub fn render(&mut self, line: &str, cursor: usize, room: usize, out: &mut Vec<u8>) -> usize {
+    /// With `color`, escapes are in reverse video.
+    pub fn render(
+        &mut self,
+        line: &str,
+        cursor: usize,
+        room: usize,
+        color: bool,
+        out: &mut Vec<u8>,
+    ) -> usize {
         let cursor_cell = line[cursor..]
             .graphemes(true)
             .next()
@@ -48,11 +62,10 @@ impl InputView {
             if used + columns > room {
                 break;
             }
-            if grapheme == "\t" {
-                out.push(b' ');
-            } else {
-                out.extend(grapheme.as_bytes());
-            }
+            text_glyphs(grapheme, &mut |glyph| match glyph {
+                Glyph::Tab | Glyph::LineEnd => out.push(b' '),
+                glyph => render_glyph(glyph, color, out),
+            });
             used += columns;
         }
         if cursor == line.len() {
@@ -83,7 +96,7 @@ mod tests {
     /// What is shown of `line` with the cursor at byte `cursor`, with `|` at the cursor.
     fn shown(view: &mut InputView, line: &str, cursor: usize, room: usize) -> String {
         let mut out = Vec::new();
-        let column = view.render(line, cursor, room, &mut out);
+        let column = view.render(line, cursor, room, false, &mut out);
         let text = String::from_utf8(out).unwrap();
         let mut columns = 0;
         let split = text
@@ -126,5 +139,15 @@ mod tests {
         assert_eq!(shown(&mut view, "中文字符串", 0, 9), "|中文字符");
         // In a room narrower than the character under the cursor, nothing breaks.
         assert_eq!(shown(&mut view, "中", 0, 1), "|");
+    }
+
+    #[test]
+    fn format_characters_show_escaped_and_move_as_one() {
+        let mut view = InputView::default();
+        let line = "a\u{202e}b";
+        assert_eq!(shown(&mut view, line, 4, 20), "a\\u{202e}|b");
+        assert_eq!(shown(&mut view, line, 1, 20), "a|\\u{202e}b");
+        // A ZWJ joins its emoji: the grapheme is shown with it escaped.
+        assert_eq!(shown(&mut view, "👨\u{200d}👩", 0, 20), "|👨\\u{200d}👩");
     }
 }

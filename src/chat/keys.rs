@@ -9,8 +9,16 @@
 //! Pasted text arrives typed, or between `ESC [ 200 ~` and `ESC [ 201 ~` when the terminal does
 //! bracketed paste (the chat turns it on). Inside a bracketed paste every line end is an Enter
 //! and control characters other than TAB are dropped, so pasted text cannot press Ctrl-C or
-//! Ctrl-D; escape sequences in it are dropped whole. Sequences for keys the editor does not use
-//! (function keys, Insert, Page Up) are dropped whole too, and so are Alt combinations' ESC.
+//! Ctrl-D; escape sequences in it are dropped whole. Pasted text may hold the end marker itself
+//! (not every terminal takes it out), and what follows it would then count as keys: so the end
+//! marker counts only when nothing follows it in the same burst, that is until the terminal has
+//! nothing more to read ([`KeyDecoder::pause`]). A terminal writes a paste at once, end marker
+//! last; bytes that follow the marker without a pause are the paste's own. (A key pressed
+//! right after a paste, and read together with it, then counts as pasted: a character or an
+//! Enter still works, a Ctrl-C is dropped and has to be pressed again.)
+//!
+//! Sequences for keys the editor does not use (function keys, Insert, Page Up) are dropped
+//! whole too, and so are Alt combinations' ESC.
 
 use super::sanitize::is_control;
 use super::utf8::{Decoded, Utf8};
@@ -60,11 +68,21 @@ enum State {
     Ss3,
 }
 
+/// Where the decoder is in a bracketed paste.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Paste {
+    Off,
+    On,
+    /// The end marker came, and nothing after it yet: the paste ends at the next pause, unless
+    /// more bytes come first.
+    Ending,
+}
+
 /// The decoder, with what it holds of an unfinished key.
 pub struct KeyDecoder {
     state: State,
     utf8: Utf8,
-    in_paste: bool,
+    paste: Paste,
     /// The last byte was a CR: an LF right after it belongs to the same Enter.
     after_cr: bool,
 }
@@ -74,7 +92,7 @@ impl Default for KeyDecoder {
         KeyDecoder {
             state: State::Ground,
             utf8: Utf8::default(),
-            in_paste: false,
+            paste: Paste::Off,
             after_cr: false,
         }
     }
@@ -88,8 +106,26 @@ impl KeyDecoder {
         key
     }
 
+    /// The terminal has nothing more to read for now: an end of paste seen is the real one.
+    /// Returns true if a paste ended so.
+    pub fn pause(&mut self) -> bool {
+        let ended = self.paste == Paste::Ending;
+        if ended {
+            self.paste = Paste::Off;
+        }
+        ended
+    }
+
+    fn in_paste(&self) -> bool {
+        self.paste != Paste::Off
+    }
+
     /// Decodes one byte, passing the key it completes (never more than one) to `out`.
     fn decode(&mut self, byte: u8, out: &mut impl FnMut(Key)) {
+        if self.paste == Paste::Ending {
+            // More of the paste: the end marker was part of the pasted text.
+            self.paste = Paste::On;
+        }
         let after_cr = std::mem::take(&mut self.after_cr);
         match self.state {
             State::Ground => self.ground(byte, after_cr, out),
@@ -156,7 +192,7 @@ impl KeyDecoder {
             return;
         }
         self.after_cr = byte == b'\r';
-        let in_paste = self.in_paste;
+        let in_paste = self.in_paste();
         self.utf8.push(byte, &mut |decoded| {
             if let Decoded::Char(c) = decoded
                 && let Some(key) = char_key(c, in_paste)
@@ -169,11 +205,13 @@ impl KeyDecoder {
     fn csi(&mut self, params: &[u8], last: u8, out: &mut impl FnMut(Key)) {
         let key = match (params, last) {
             (b"200", b'~') => {
-                self.in_paste = true;
+                self.paste = Paste::On;
                 None
             }
             (b"201", b'~') => {
-                self.in_paste = false;
+                if self.paste == Paste::On {
+                    self.paste = Paste::Ending;
+                }
                 None
             }
             (_, b'~') => {
@@ -195,7 +233,7 @@ impl KeyDecoder {
 
     /// Passes on a key from an escape sequence; none count inside a paste.
     fn key(&self, key: Key, out: &mut impl FnMut(Key)) {
-        if !self.in_paste {
+        if !self.in_paste() {
             out(key);
         }
     }
@@ -242,11 +280,13 @@ fn char_key(c: char, in_paste: bool) -> Option<Key> {
 mod tests {
     use super::*;
 
+    /// The keys of `chunks` read in turn, with a pause after each (the terminal had no more).
     fn keys(chunks: &[&[u8]]) -> Vec<Key> {
         let mut decoder = KeyDecoder::default();
         let mut keys = Vec::new();
         for chunk in chunks {
             keys.extend(chunk.iter().filter_map(|&byte| decoder.push(byte)));
+            decoder.pause();
         }
         keys
     }
@@ -344,7 +384,8 @@ mod tests {
             keys(&[
                 b"\x1b[200~a\x03\x04\x1b[31mb\x1b",
                 b"[D\r\nc\tx\x1b[2",
-                b"01~\x03"
+                b"01~",
+                b"\x03"
             ]),
             [
                 Char('a'),
@@ -356,6 +397,34 @@ mod tests {
                 Interrupt
             ]
         );
+    }
+
+    #[test]
+    fn an_end_marker_inside_a_paste_does_not_end_it() {
+        use Key::*;
+        let mut decoder = KeyDecoder::default();
+        let mut read = |bytes: &[u8]| -> Vec<Key> {
+            bytes
+                .iter()
+                .filter_map(|&byte| decoder.push(byte))
+                .collect()
+        };
+        // The pasted text holds the marker, then Ctrl-C, Ctrl-D, an arrow: all in one burst.
+        assert_eq!(
+            read(b"\x1b[200~a\x1b[201~\x03\x04\x1b[Db\x1b[201~"),
+            [Char('a'), Char('b')]
+        );
+        // Split across reads with no pause between them: still the paste's own.
+        assert_eq!(read(b"\x1b[200~c\x1b[201~"), [Char('c')]);
+        assert_eq!(read(b"\x03d\x1b[201~"), [Char('d')]);
+        assert!(decoder.pause());
+        assert!(!decoder.pause());
+        assert_eq!(
+            keys(&[b"\x1b[200~e\x1b[201~", b"\x03"]),
+            [Char('e'), Interrupt]
+        );
+        // An end marker outside a paste is nothing.
+        assert_eq!(keys(&[b"\x1b[201~\x03"]), [Interrupt]);
     }
 
     #[test]

@@ -4,18 +4,28 @@
 //! they are typing, and the peer's bytes go to the terminal raw, so a peer can clear the
 //! screen or retitle the window. With stdin and stdout both terminals, tete instead puts the
 //! terminal in raw mode and edits the line itself: the conversation scrolls as usual, and
-//! below it sit the *live area*: the peer's unfinished line, if any (a `login: ` prompt), and
-//! the input line, one row that scrolls sideways ([`input_view`]). Whenever something joins the
-//! conversation the live area is erased, the new rows written where it was, and the live area
-//! drawn again below them; so the line being typed is never split, overwritten or lost.
+//! below it sits the *live area*: the peer's unfinished line, if any (a `login: ` prompt), the
+//! presence row, if any (who is, or is not, there), and the input line, one row that scrolls
+//! sideways ([`input_view`]). Whenever something joins the conversation the live area is
+//! erased, the new rows written where it was, and the live area drawn again below them; so the
+//! line being typed is never split, overwritten or lost.
 //!
-//! Widths follow [`width`]; the live area is drawn with autowrap off, so it always takes the
-//! rows the chat counts.
+//! Every row says whose it is with a mark that the peer's bytes cannot produce ([`row`]): `| `
+//! before the peer's text, `> ` before your lines, `tete: ` before tete's status lines, `-- `
+//! before the presence row; so a peer cannot pass its text off as yours or as tete's, with
+//! colour or without. Widths follow [`width`]; rows are written with autowrap off, so each takes
+//! exactly the row the chat counts, and the peer's text can never reach the first column.
 //!
-//! The conversation keeps the lines sent, marked with the input line's own `> ` prompt (and
-//! dimmed, with colour), in order with the peer's. The peer's text passes through
-//! [`sanitize`]: control characters and invalid UTF-8 are shown escaped (`^[`, `\u{9b}`,
-//! `\xff`; in reverse video with colour), never sent to the terminal.
+//! The peer's text passes through [`sanitize`]: control characters, characters that would
+//! change the layout unseen ([`visible`]: bidi overrides, zero-width joiners, ...) and invalid
+//! UTF-8 are shown escaped (`^[`, `\u{202e}`, `\xff`; in reverse video with colour), never sent
+//! to the terminal. The line typed is shown by the same rules, and sent as typed.
+//!
+//! Lines typed are sent only while a channel to a partner is open ([`Chat::set_channel`]);
+//! meanwhile Enter does not send the line but writes it back as a status line saying it was not
+//! sent, so nothing is shown as sent that was not, and nothing typed is lost (Up brings it
+//! back). A line longer than the editor's limit (64 KiB, a long paste) is refused whole, with a
+//! status line saying so, never cut. Inside a bracketed paste nothing acts as a key ([`keys`]).
 //!
 //! [`Chat`] takes the bytes read from the terminal and from the peer and the terminal's width,
 //! and gives back the bytes for the peer and for the screen; the event loop does the I/O:
@@ -24,30 +34,34 @@
 //!   an empty row;
 //! - the bytes for the peer are what stdin would have given (lines end in LF; `-C` and the
 //!   password mode apply to them after, as to any stdin bytes);
+//! - after the terminal's reads, once it has nothing more to read for now, [`Chat::keys_paused`]
+//!   (a paste's end marker counts only then);
 //! - [`Action`] says when to half-close, leave or suspend; after a suspension, the terminal
 //!   back in raw mode, [`Chat::show`] again; at the end, [`Chat::finish`], then the terminal's
 //!   modes restored;
+//! - a call that changes nothing on the screen writes nothing;
 //! - memory is bounded: a few fixed buffers, the line being typed and the history (see
-//!   [`editor`]), and the peer's unfinished row (see [`peer_row`]). The screen bytes are the
-//!   caller's to bound: [`Chat::peer_bytes`] writes at most 16 bytes per byte given (an invalid
-//!   byte escaped in reverse video, and the end of a row), plus the peer's row written again
-//!   and the live area redrawn, at most 32 × (width + 256) + 64 KiB bytes. So the caller feeds
-//!   the peer's bytes only while its queue for the screen is below a limit (and reads the
-//!   socket in pieces of a fixed size); a slow terminal then holds back the peer, as a slow
-//!   stdout does.
+//!   [`editor`]), the peer's unfinished row and the presence row. The screen bytes are the
+//!   caller's to bound: [`Chat::peer_bytes`] writes at most 32 bytes per byte given (an
+//!   invalid byte escaped in reverse video on a row of its own), plus the live area redrawn, at
+//!   most 32 × (2 × width + 256) + 64 KiB bytes. So the caller feeds the peer's bytes only
+//!   while its queue for the screen is below a limit (and reads the socket in pieces of a fixed
+//!   size); a slow terminal then holds back the peer, as a slow stdout does.
 
 mod editor;
 mod input_view;
 mod keys;
-mod peer_row;
+mod live;
+mod row;
 mod sanitize;
 mod utf8;
+mod visible;
 mod width;
 
-use editor::Editor;
+use editor::{Editor, MAX_LINE};
 use input_view::InputView;
 use keys::{Key, KeyDecoder};
-use peer_row::PeerRow;
+use row::{Mark, Row};
 use sanitize::{Glyph, Sanitizer};
 
 /// What the caller does after [`Chat::keys`].
@@ -65,23 +79,18 @@ pub enum Action {
     Suspend,
 }
 
-/// The input line's prompt, which also marks the lines sent in the conversation.
-const PROMPT: &str = "> ";
-const ERASE_TO_END_OF_SCREEN: &[u8] = b"\x1b[J";
-const ERASE_TO_END_OF_LINE: &[u8] = b"\x1b[K";
-const CURSOR_UP: &[u8] = b"\x1b[A";
-const CLEAR_SCREEN: &[u8] = b"\x1b[H\x1b[2J";
-const SENT_STYLE: &[u8] = b"\x1b[2m";
-const SENT_STYLE_END: &[u8] = b"\x1b[22m";
-const BRACKETED_PASTE_ON: &[u8] = b"\x1b[?2004h";
-/// The live area is drawn with autowrap off: where the terminal counts a character wider than
-/// the chat does, the row is cut at the right edge instead of taking a row more.
-const AUTOWRAP_OFF: &[u8] = b"\x1b[?7l";
-const AUTOWRAP_ON: &[u8] = b"\x1b[?7h";
 /// What the chat changes in the terminal's own state, put back: attributes reset, bracketed
 /// paste off, autowrap on. [`Chat::finish`] and a suspension write it; a signal handler that
 /// cannot call them (it may not allocate) can write this with write(2).
 pub const TERMINAL_MODES_OFF: &[u8] = b"\x1b[0m\x1b[?2004l\x1b[?7h";
+
+/// Rows are written with autowrap off: where the terminal counts a character wider than the
+/// chat does, the row is cut at the right edge instead of taking a row more, and no text of
+/// the peer's ever lands in the first column. Each call turns it back on at its end.
+const AUTOWRAP_OFF: &[u8] = b"\x1b[?7l";
+const AUTOWRAP_ON: &[u8] = b"\x1b[?7h";
+const CLEAR_SCREEN: &[u8] = b"\x1b[H\x1b[2J";
+const BRACKETED_PASTE_ON: &[u8] = b"\x1b[?2004h";
 
 pub struct Chat {
     /// The terminal's width in columns, at least 1.
@@ -91,22 +100,30 @@ pub struct Chat {
     editor: Editor,
     view: InputView,
     sanitizer: Sanitizer,
-    peer_row: PeerRow,
+    peer_row: Row,
     /// Our sent line ended the peer's unfinished row early: if the peer's next glyph ends its
     /// line, that line already ended on the screen.
     peer_row_cut: bool,
     /// After Ctrl-D on an empty line: nothing more is sent.
     input_ended: bool,
+    /// Lines typed are sent: a channel to a partner is open.
+    channel_open: bool,
+    /// The presence row's text, while there is one.
+    presence: Option<String>,
+    /// The line being typed outgrew the editor and was refused: the rest of it is dropped, up
+    /// to its end (Enter, the end of the paste, or another editing key).
+    overlong: bool,
     /// Whether the live area is drawn at the end of each call (not before [`Chat::show`], nor
     /// while suspended or after [`Chat::finish`]).
     visible: bool,
-    /// The live area on the screen now, if it is: `Some(true)` when it has the peer's row.
-    on_screen: Option<bool>,
+    /// The live area on the screen now, if it is: how many of its rows are above the input line.
+    on_screen: Option<usize>,
 }
 
 impl Chat {
     /// A chat on a terminal `width` columns wide; with `color` (the terminal has it and
-    /// `NO_COLOR` is not set), sent lines are dimmed and escapes in reverse video.
+    /// `NO_COLOR` is not set), the marks have their colours, sent lines are dimmed and escapes
+    /// in reverse video. Lines typed are sent until [`Chat::set_channel`] says otherwise.
     pub fn new(width: u16, color: bool) -> Chat {
         Chat {
             width: usize::from(width.max(1)),
@@ -115,9 +132,12 @@ impl Chat {
             editor: Editor::default(),
             view: InputView::default(),
             sanitizer: Sanitizer::default(),
-            peer_row: PeerRow::default(),
+            peer_row: Row::new(Mark::Peer),
             peer_row_cut: false,
             input_ended: false,
+            channel_open: true,
+            presence: None,
+            overlong: false,
             visible: false,
             on_screen: None,
         }
@@ -126,73 +146,120 @@ impl Chat {
     /// Puts the chat on the screen from the start of the cursor's row (which should be empty):
     /// at the start, and after a suspension. Turns on bracketed paste.
     pub fn show(&mut self, screen: &mut Vec<u8>) {
-        screen.extend(BRACKETED_PASTE_ON);
-        self.visible = true;
-        // Called while already shown, it draws the live area again in place.
-        self.erase(screen);
-        self.draw(screen);
+        self.framed(screen, |chat, screen| {
+            screen.extend(BRACKETED_PASTE_ON);
+            chat.visible = true;
+            // Called while already shown, it draws the live area again in place.
+            chat.erase(screen);
+            chat.draw(screen);
+        });
     }
 
     /// Takes bytes read from the terminal: the line edited, lines sent to `to_peer`, the screen
     /// updated. Stops at the first key that asks for more than that (the rest of `input` is
     /// dropped, as a terminal drops typeahead on Ctrl-C).
     pub fn keys(&mut self, input: &[u8], to_peer: &mut Vec<u8>, screen: &mut Vec<u8>) -> Action {
-        let mut action = Action::Continue;
-        for &byte in input {
-            if let Some(key) = self.keys.push(byte) {
-                action = self.key(key, to_peer, screen);
-                if action != Action::Continue {
-                    break;
+        self.framed(screen, |chat, screen| {
+            let mut action = Action::Continue;
+            for &byte in input {
+                if let Some(key) = chat.keys.push(byte) {
+                    action = chat.key(key, to_peer, screen);
+                    if action != Action::Continue {
+                        break;
+                    }
                 }
             }
-        }
-        if action == Action::Suspend {
-            self.hide(screen);
-        } else {
-            self.redraw_input(screen);
-        }
-        action
+            if action == Action::Suspend {
+                chat.hide(screen);
+            } else {
+                chat.redraw_input(screen);
+            }
+            action
+        })
     }
 
-    /// Takes the live area off the screen, the cursor at the start of its first row, so that
-    /// whole lines can be written there by others (tete's own messages on stderr); then
-    /// [`Chat::show`], from the start of an empty row, puts it back below them.
-    pub fn step_aside(&mut self, screen: &mut Vec<u8>) {
-        self.erase(screen);
-        self.visible = false;
+    /// The terminal has nothing more to read for now: a paste whose end marker came last is over.
+    pub fn keys_paused(&mut self) {
+        if self.keys.pause() {
+            // A refused line pasted without its line end ends with the paste.
+            self.overlong = false;
+        }
     }
 
     /// Takes bytes from the peer: shown above the input line, escaped where needed.
     pub fn peer_bytes(&mut self, bytes: &[u8], screen: &mut Vec<u8>) {
-        let mut sanitizer = std::mem::take(&mut self.sanitizer);
-        sanitizer.feed(bytes, &mut |glyph| self.peer_glyph(glyph, screen));
-        self.sanitizer = sanitizer;
-        self.redraw_peer_row(screen);
+        self.framed(screen, |chat, screen| {
+            let mut sanitizer = std::mem::take(&mut chat.sanitizer);
+            sanitizer.feed(bytes, &mut |glyph| chat.peer_glyph(glyph, screen));
+            chat.sanitizer = sanitizer;
+            chat.redraw_live_area(screen);
+        });
+    }
+
+    /// Writes one of tete's status lines (`tete: ` and `text`) into the conversation, above the
+    /// live area.
+    pub fn status(&mut self, text: &str, screen: &mut Vec<u8>) {
+        self.framed(screen, |chat, screen| {
+            chat.say(text, screen);
+            chat.redraw_live_area(screen);
+        });
+    }
+
+    /// Shows `text` in the presence row above the input line (a partner awaited, a handshake,
+    /// a partner not answering), or no presence row with `None`. Draws only what changed.
+    pub fn set_presence(&mut self, text: Option<&str>, screen: &mut Vec<u8>) {
+        if self.presence.as_deref() == text {
+            return;
+        }
+        self.presence = text.map(str::to_owned);
+        if self.on_screen.is_some() {
+            self.framed(screen, |chat, screen| {
+                chat.erase(screen);
+                chat.draw(screen);
+            });
+        }
+    }
+
+    /// Says whether a channel to a partner is open, so that lines typed can be sent. When it
+    /// closes (the partner left), the partner's last text goes into the conversation, the
+    /// unfinished row included; what is being typed stays.
+    pub fn set_channel(&mut self, open: bool, screen: &mut Vec<u8>) {
+        if open == self.channel_open {
+            return;
+        }
+        self.channel_open = open;
+        if !open {
+            self.framed(screen, |chat, screen| {
+                chat.end_peer_text(screen);
+                chat.redraw_live_area(screen);
+            });
+        }
     }
 
     /// The terminal is now `width` columns wide (SIGWINCH): the live area is drawn again for it.
     pub fn resize(&mut self, width: u16, screen: &mut Vec<u8>) {
-        self.erase(screen);
-        self.width = usize::from(width.max(1));
-        for glyph in self.peer_row.take() {
-            self.peer_glyph(glyph, screen);
-        }
-        if self.visible {
-            self.draw(screen);
-        }
+        self.framed(screen, |chat, screen| {
+            chat.erase(screen);
+            chat.width = usize::from(width.max(1));
+            for glyph in chat.peer_row.take() {
+                chat.peer_glyph(glyph, screen);
+            }
+            chat.redraw_live_area(screen);
+        });
     }
 
-    /// Leaves the screen tidy at the end: the input line erased, the peer's unfinished line
-    /// (and any character or CR it held back) kept, the cursor at the start of the next row,
-    /// attributes reset, bracketed paste off.
+    /// Leaves the screen tidy at the end: the peer's unfinished line (and any character or CR
+    /// it held back) kept, a line being typed written out as not sent, the input line erased,
+    /// the cursor at the start of the next row, attributes reset, bracketed paste off.
     pub fn finish(&mut self, screen: &mut Vec<u8>) {
-        let mut sanitizer = std::mem::take(&mut self.sanitizer);
-        sanitizer.flush(&mut |glyph| self.peer_glyph(glyph, screen));
-        self.erase(screen);
-        if !self.peer_row.is_empty() {
-            self.commit_peer_row(screen);
-        }
-        self.hide(screen);
+        self.framed(screen, |chat, screen| {
+            chat.end_peer_text(screen);
+            let line = chat.editor.take();
+            if !line.is_empty() && !chat.overlong {
+                chat.say(&format!("not sent: {line}"), screen);
+            }
+            chat.hide(screen);
+        });
     }
 
     fn key(&mut self, key: Key, to_peer: &mut Vec<u8>, screen: &mut Vec<u8>) -> Action {
@@ -204,23 +271,35 @@ impl Chat {
                 self.on_screen = None;
             }
             _ if self.input_ended => {}
-            Key::Char(c) => self.editor.insert(c),
-            Key::Enter => {
-                let line = self.editor.take();
-                to_peer.extend(line.as_bytes());
-                to_peer.push(b'\n');
-                self.commit_sent(&line, screen);
+            Key::Char(_) if self.overlong => {}
+            Key::Char(c) => {
+                if !self.editor.insert(c) {
+                    self.editor.discard();
+                    self.overlong = true;
+                    let limit = MAX_LINE / 1024;
+                    self.say(
+                        &format!("not sent: the line is longer than {limit} KiB"),
+                        screen,
+                    );
+                }
             }
-            Key::EndOfInput if self.editor.line().is_empty() => {
+            Key::Enter => self.send(Some(b'\n'), to_peer, screen),
+            Key::EndOfInput if self.editor.line().is_empty() && !self.overlong => {
                 self.input_ended = true;
                 return Action::EndInput;
             }
-            Key::EndOfInput => {
-                // As a terminal's line discipline does: what is typed goes, without a newline.
-                let line = self.editor.take();
-                to_peer.extend(line.as_bytes());
-                self.commit_sent(&line, screen);
+            // As a terminal's line discipline does: what is typed goes, without a newline.
+            Key::EndOfInput => self.send(None, to_peer, screen),
+            key => {
+                self.overlong = false;
+                self.edit(key);
             }
+        }
+        Action::Continue
+    }
+
+    fn edit(&mut self, key: Key) {
+        match key {
             Key::Backspace => self.editor.backspace(),
             Key::Delete => self.editor.delete(),
             Key::Left => self.editor.left(),
@@ -231,8 +310,28 @@ impl Chat {
             Key::Down => self.editor.newer(),
             Key::KillToStart => self.editor.kill_to_start(),
             Key::KillWord => self.editor.kill_word(),
+            _ => {}
         }
-        Action::Continue
+    }
+
+    /// Sends the line typed, ended by `line_end`, if it can be: not a refused one (which ends
+    /// here), and only through an open channel (else it is written back, not sent).
+    fn send(&mut self, line_end: Option<u8>, to_peer: &mut Vec<u8>, screen: &mut Vec<u8>) {
+        if std::mem::take(&mut self.overlong) {
+            return;
+        }
+        let line = self.editor.take();
+        if !self.channel_open {
+            let separator = if line.is_empty() { "" } else { ": " };
+            self.say(
+                &format!("not sent (nobody to send it to){separator}{line}"),
+                screen,
+            );
+            return;
+        }
+        to_peer.extend(line.as_bytes());
+        to_peer.extend(line_end);
+        self.commit_sent(&line, screen);
     }
 
     /// Adds one glyph of the peer's text: to its unfinished row, or ending it.
@@ -252,103 +351,31 @@ impl Chat {
         self.erase(screen);
     }
 
-    /// Writes the peer's row into the conversation and starts an empty one.
-    fn commit_peer_row(&mut self, screen: &mut Vec<u8>) {
-        self.erase(screen);
-        self.peer_row.render(self.color, screen);
-        screen.extend(b"\r\n");
-        self.peer_row.take();
-    }
-
-    /// Writes a line we sent into the conversation, after what the peer sent before it.
-    fn commit_sent(&mut self, line: &str, screen: &mut Vec<u8>) {
+    /// The partner's text is over: what it held back and its unfinished row are written into
+    /// the conversation, and the next partner's text starts afresh.
+    fn end_peer_text(&mut self, screen: &mut Vec<u8>) {
+        let mut sanitizer = std::mem::take(&mut self.sanitizer);
+        sanitizer.flush(&mut |glyph| self.peer_glyph(glyph, screen));
         if !self.peer_row.is_empty() {
             self.commit_peer_row(screen);
-            self.peer_row_cut = true;
         }
-        self.erase(screen);
-        if self.color {
-            screen.extend(SENT_STYLE);
-        }
-        screen.extend(PROMPT.as_bytes());
-        screen.extend(line.as_bytes());
-        if self.color {
-            screen.extend(SENT_STYLE_END);
-        }
-        screen.extend(b"\r\n");
+        self.peer_row_cut = false;
     }
 
-    /// Erases the live area, if it is on the screen, leaving the cursor where it began.
-    fn erase(&mut self, screen: &mut Vec<u8>) {
-        if let Some(with_peer_row) = self.on_screen.take() {
-            screen.push(b'\r');
-            if with_peer_row {
-                screen.extend(CURSOR_UP);
-            }
-            screen.extend(ERASE_TO_END_OF_SCREEN);
-        }
-    }
-
-    /// Takes the live area off the screen until [`Chat::show`].
-    fn hide(&mut self, screen: &mut Vec<u8>) {
-        self.erase(screen);
-        self.visible = false;
-        screen.extend(TERMINAL_MODES_OFF);
-    }
-
-    /// Draws the live area at the cursor, which is at the start of an empty row.
-    fn draw(&mut self, screen: &mut Vec<u8>) {
-        let with_peer_row = !self.peer_row.is_empty();
-        screen.extend(AUTOWRAP_OFF);
-        if with_peer_row {
-            self.peer_row.render(self.color, screen);
-            screen.extend(b"\r\n");
-        }
-        self.draw_input_line(screen);
-        screen.extend(AUTOWRAP_ON);
-        self.on_screen = Some(with_peer_row);
-    }
-
-    /// Brings the input line on the screen up to date (all of the live area if it was erased).
-    fn redraw_input(&mut self, screen: &mut Vec<u8>) {
-        if !self.visible {
-            return;
-        }
-        if self.on_screen.is_some() {
-            screen.push(b'\r');
-            screen.extend(ERASE_TO_END_OF_LINE);
-            screen.extend(AUTOWRAP_OFF);
-            self.draw_input_line(screen);
+    /// Runs `draw`; if it wrote anything, autowrap is off while it is written, and on again
+    /// after (for whatever else writes to the terminal between calls).
+    fn framed<T>(
+        &mut self,
+        screen: &mut Vec<u8>,
+        draw: impl FnOnce(&mut Chat, &mut Vec<u8>) -> T,
+    ) -> T {
+        let start = screen.len();
+        let result = draw(self, screen);
+        if screen.len() > start {
+            screen.splice(start..start, AUTOWRAP_OFF.iter().copied());
             screen.extend(AUTOWRAP_ON);
-        } else {
-            self.draw(screen);
         }
-    }
-
-    /// Brings the live area up to date after the peer's row changed (it was erased then).
-    fn redraw_peer_row(&mut self, screen: &mut Vec<u8>) {
-        if self.visible && self.on_screen.is_none() {
-            self.draw(screen);
-        }
-    }
-
-    /// Draws the input line on the cursor's empty row and puts the cursor where it edits. The
-    /// last column stays empty, so the cursor never waits in the right margin for a wrap.
-    fn draw_input_line(&mut self, screen: &mut Vec<u8>) {
-        let mut room = self.width - 1;
-        let mut column = 0;
-        if !self.input_ended && room > PROMPT.len() {
-            screen.extend(PROMPT.as_bytes());
-            room -= PROMPT.len();
-            column = PROMPT.len();
-        }
-        column += self
-            .view
-            .render(self.editor.line(), self.editor.cursor(), room, screen);
-        screen.push(b'\r');
-        if column > 0 {
-            screen.extend(format!("\x1b[{column}C").as_bytes());
-        }
+        result
     }
 }
 

@@ -2,19 +2,24 @@
 //!
 //! A terminal obeys control characters: ESC starts sequences that clear the screen, move the
 //! cursor, retitle the window or worse; BEL rings; CR and BS overwrite what is shown; the C1
-//! code points (U+0080 to U+009F) are sequence starters too on some terminals. In chat mode the
-//! peer's bytes pass through here and only printable characters, TAB and line ends come out;
+//! code points (U+0080 to U+009F) are sequence starters too on some terminals. Format characters
+//! reorder or hide text without being seen ([`super::visible`]). In chat mode the peer's bytes
+//! pass through here and only characters drawn as themselves, TAB and line ends come out;
 //! everything else comes out as a visible escape, plain ASCII:
 //! - C0 controls and DEL in caret notation, as `cat -v` writes them: ESC is `^[`, BEL `^G`,
 //!   CR `^M`, BS `^H`, DEL `^?`;
-//! - C1 code points as `\u{9b}`;
+//! - the other characters not drawn as themselves (C1, format characters, ...) as `\u{9b}`,
+//!   `\u{202e}`;
 //! - each byte that is not part of valid UTF-8 as `\xff`.
 //!
 //! LF ends a line, and so does CR LF (peers using `-C`, and many servers, end lines that way);
 //! a CR followed by anything else is shown as `^M`. A character split across reads is put back
-//! together. Nothing here depends on the terminal; the screen decides how escapes look.
+//! together. Nothing here depends on the terminal; the screen decides how escapes look. tete's
+//! own text (the lines typed, its status lines) is shown through the same rules
+//! ([`text_glyphs`]), so that a pasted character cannot garble the screen either.
 
 use super::utf8::{Decoded, Utf8};
+use super::visible::{is_shown, takes_selector};
 
 /// One unit of the peer's text, as it will be shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,30 +33,40 @@ pub enum Glyph {
     LineEnd,
 }
 
-/// The visible form of one control character or invalid byte: at most 6 ASCII characters.
+/// The visible form of one character or invalid byte: at most 10 ASCII characters
+/// (`\u{10ffff}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Escape {
-    text: [u8; 6],
+    text: [u8; ESCAPE_MAX],
     len: u8,
 }
+
+const ESCAPE_MAX: usize = 10;
 
 impl Escape {
     fn new(text: &[u8]) -> Escape {
         let mut escape = Escape {
-            text: [0; 6],
+            text: [0; ESCAPE_MAX],
             len: text.len() as u8,
         };
         escape.text[..text.len()].copy_from_slice(text);
         escape
     }
 
-    fn control(c: char) -> Escape {
+    /// The escape of a character not drawn as itself.
+    pub fn of(c: char) -> Escape {
         match u32::from(c) {
             0x7f => Escape::new(b"^?"),
             code @ 0..0x20 => Escape::new(&[b'^', code as u8 + 0x40]),
-            code => {
-                let [high, low] = hex(code as u8);
-                Escape::new(&[b'\\', b'u', b'{', high, low, b'}'])
+            _ => {
+                // `\u{202e}`: Rust's own notation, lowercase, at most 10 characters.
+                let mut text = [0; ESCAPE_MAX];
+                let mut len = 0;
+                for (slot, byte) in text.iter_mut().zip(c.escape_unicode().map(|c| c as u8)) {
+                    *slot = byte;
+                    len += 1;
+                }
+                Escape::new(&text[..len])
             }
         }
     }
@@ -73,44 +88,77 @@ impl Escape {
 pub struct Sanitizer {
     utf8: Utf8,
     after_cr: bool,
+    /// The last glyph was an emoji: a presentation selector may follow it.
+    after_emoji: bool,
 }
 
 impl Sanitizer {
     /// Decodes `bytes`, passing each glyph to `out` in order.
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(Glyph)) {
         for &byte in bytes {
-            let after_cr = &mut self.after_cr;
+            let state = (&mut self.after_cr, &mut self.after_emoji);
             self.utf8
-                .push(byte, &mut |decoded| glyphs(decoded, after_cr, out));
+                .push(byte, &mut |decoded| glyphs(decoded, state.0, state.1, out));
         }
     }
 
     /// Shows what was held back waiting for more: an unfinished character and a last CR.
     pub fn flush(&mut self, out: &mut impl FnMut(Glyph)) {
-        let after_cr = &mut self.after_cr;
+        let (after_cr, after_emoji) = (&mut self.after_cr, &mut self.after_emoji);
         self.utf8
-            .flush(&mut |decoded| glyphs(decoded, after_cr, out));
+            .flush(&mut |decoded| glyphs(decoded, after_cr, after_emoji, out));
         if std::mem::take(after_cr) {
-            out(Glyph::Escaped(Escape::control('\r')));
+            out(Glyph::Escaped(Escape::of('\r')));
         }
+        self.after_emoji = false;
     }
 }
 
-fn glyphs(decoded: Decoded, after_cr: &mut bool, out: &mut impl FnMut(Glyph)) {
+/// The glyphs of tete's own `text` (a line typed, a status line): as the peer's would be, but
+/// every character is one glyph (an LF too is escaped, as `^J`).
+pub fn text_glyphs(text: &str, out: &mut impl FnMut(Glyph)) {
+    let mut after_emoji = false;
+    for c in text.chars() {
+        out(glyph(c, &mut after_emoji));
+    }
+}
+
+/// The glyph of one character of text, other than a line end.
+fn glyph(c: char, after_emoji: &mut bool) -> Glyph {
+    let previous = std::mem::take(after_emoji);
+    if c == '\t' {
+        Glyph::Tab
+    } else if is_shown(c, previous) {
+        *after_emoji = takes_selector(c);
+        Glyph::Char(c)
+    } else {
+        Glyph::Escaped(Escape::of(c))
+    }
+}
+
+fn glyphs(
+    decoded: Decoded,
+    after_cr: &mut bool,
+    after_emoji: &mut bool,
+    out: &mut impl FnMut(Glyph),
+) {
     if decoded == Decoded::Char('\n') {
         *after_cr = false;
+        *after_emoji = false;
         out(Glyph::LineEnd);
         return;
     }
     if std::mem::take(after_cr) {
-        out(Glyph::Escaped(Escape::control('\r')));
+        *after_emoji = false;
+        out(Glyph::Escaped(Escape::of('\r')));
     }
     match decoded {
         Decoded::Char('\r') => *after_cr = true,
-        Decoded::Char('\t') => out(Glyph::Tab),
-        Decoded::Char(c) if is_control(c) => out(Glyph::Escaped(Escape::control(c))),
-        Decoded::Char(c) => out(Glyph::Char(c)),
-        Decoded::Invalid(byte) => out(Glyph::Escaped(Escape::byte(byte))),
+        Decoded::Char(c) => out(glyph(c, after_emoji)),
+        Decoded::Invalid(byte) => {
+            *after_emoji = false;
+            out(Glyph::Escaped(Escape::byte(byte)));
+        }
     }
 }
 
@@ -182,5 +230,45 @@ mod tests {
     #[test]
     fn characters_split_across_reads_are_reassembled() {
         assert_eq!(shown(&[b"\xe4", b"\xb8", b"\xad"]), "中");
+    }
+
+    #[test]
+    fn format_characters_are_escaped() {
+        assert_eq!(
+            shown(&["a\u{202e}b\u{2066}\u{200d}\u{feff}\u{ad}\u{e0041}\u{2028}c".as_bytes()]),
+            "a\\u{202e}b\\u{2066}\\u{200d}\\u{feff}\\u{ad}\\u{e0041}\\u{2028}c"
+        );
+        // The longest escape there is.
+        assert_eq!(shown(&["\u{10ffff}".as_bytes()]), "\\u{10ffff}");
+    }
+
+    #[test]
+    fn a_presentation_selector_stays_after_an_emoji_only() {
+        assert_eq!(
+            shown(&["\u{2764}\u{fe0f} 1\u{fe0f}\u{20e3}".as_bytes()]),
+            "\u{2764}\u{fe0f} 1\u{fe0f}\u{20e3}"
+        );
+        // After a letter, a second selector, a line end or an escape: shown escaped.
+        assert_eq!(
+            shown(&["a\u{fe0f} \u{2764}\u{fe0f}\u{fe0f}\n\u{fe0f}\u{7}\u{fe0e}".as_bytes()]),
+            "a\\u{fe0f} \u{2764}\u{fe0f}\\u{fe0f}\n\\u{fe0f}^G\\u{fe0e}"
+        );
+        // A character split across reads keeps its selector.
+        assert_eq!(
+            shown(&[b"\xe2\x9d", b"\xa4\xef", b"\xb8\x8f"]),
+            "\u{2764}\u{fe0f}"
+        );
+    }
+
+    #[test]
+    fn tetes_own_text_goes_by_the_same_rules() {
+        let mut text = String::new();
+        text_glyphs("a\tb\u{202e}\n\u{2764}\u{fe0f}", &mut |glyph| match glyph {
+            Glyph::Char(c) => text.push(c),
+            Glyph::Tab => text.push_str("<tab>"),
+            Glyph::Escaped(escape) => text.push_str(escape.as_str()),
+            Glyph::LineEnd => text.push_str("<end>"),
+        });
+        assert_eq!(text, "a<tab>b\\u{202e}^J\u{2764}\u{fe0f}");
     }
 }

@@ -19,14 +19,13 @@ pub fn char_columns(c: char) -> usize {
     }
 }
 
-/// The columns of `text`, counted as [`char_columns`] does.
-pub fn text_columns(text: &str) -> usize {
-    text.chars().map(char_columns).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text_columns(text: &str) -> usize {
+        text.chars().map(char_columns).sum()
+    }
 
     #[test]
     fn counts_the_wider_way() {

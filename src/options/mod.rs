@@ -23,6 +23,7 @@ use std::time::Duration;
 use crate::address::{Family, Source};
 use crate::error::Error;
 use crate::password::{self, Password, PasswordSource};
+use crate::portmap;
 use crate::proxy::{self, Credentials, Proxy};
 use crate::secure::CipherChoice;
 
@@ -31,7 +32,8 @@ pub(crate) use table::{OptionSpec, SHELLS, all_options};
 use table::{make_opts, option_failure, shell_named};
 pub use values::DEFAULT_PEER_TIMEOUT;
 use values::{
-    is_number, parse_peer_timeout, parse_port, parse_port_list, parse_quit_after_eof, parse_seconds,
+    is_number, parse_map_port, parse_peer_timeout, parse_port, parse_port_list,
+    parse_quit_after_eof, parse_seconds,
 };
 
 /// What the command line asks for.
@@ -83,6 +85,9 @@ pub struct Config {
     pub password: PasswordSource,
     /// The ciphers the password mode offers (from the environment: for tests only).
     pub cipher: CipherChoice,
+    /// The lifetime `--map-port` asks the router for, in seconds, if not the default (from
+    /// the environment: for tests only).
+    pub map_lifetime: Option<u32>,
     /// `--progress`: a live progress line on stderr, where it is a terminal.
     pub progress: bool,
 }
@@ -117,6 +122,8 @@ pub enum Mode {
         port: u16,
         /// `-k`: serve peers one after another.
         keep_open: bool,
+        /// `--map-port`: the port to ask the home router to forward here from the internet.
+        map_port: Option<u16>,
     },
 }
 
@@ -158,6 +165,8 @@ pub struct Environment {
     pub proxy_auth: Option<Vec<u8>>,
     /// `TETE_TEST_CIPHER` ([`TEST_CIPHER_VARIABLE`]).
     pub cipher: CipherChoice,
+    /// `TETE_TEST_MAP_LIFETIME` ([`portmap::TEST_LIFETIME_VARIABLE`]).
+    pub map_lifetime: Option<u32>,
 }
 
 impl Environment {
@@ -169,6 +178,9 @@ impl Environment {
             proxy_auth: crate::sys::take_environment_variable(proxy::AUTH_VARIABLE)
                 .map(|value| value.to_vec()),
             cipher: cipher_choice(std::env::var_os(TEST_CIPHER_VARIABLE).as_deref()),
+            map_lifetime: portmap::test_lifetime(
+                std::env::var_os(portmap::TEST_LIFETIME_VARIABLE).as_deref(),
+            ),
         }
     }
 }
@@ -228,6 +240,7 @@ const NOT_WITH_PROBE: &[(&str, &str)] = &[
     ("C", "-C"),
     ("no-chat", "--no-chat"),
     ("progress", "--progress"),
+    ("map-port", "--map-port"),
 ];
 
 fn probe(matches: &getopts::Matches) -> Result<Probe, Error> {
@@ -287,6 +300,10 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
         listen_mode(matches, keep_open)?
     } else if keep_open {
         return Err(usage("-k only works with -l"));
+    } else if matches.opt_present("map-port") {
+        return Err(usage(
+            "--map-port only works with -l: it opens the listening port on the home router",
+        ));
     } else {
         connect_mode(matches, env.proxy_auth)?
     };
@@ -337,6 +354,7 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
         chat: !matches.opt_present("no-chat"),
         password,
         cipher: env.cipher,
+        map_lifetime: env.map_lifetime,
         progress: matches.opt_present("progress"),
     })
 }
@@ -378,9 +396,15 @@ fn proxy_option(
 
 /// `-l port`, `-l address port`, `-l -p port` and `-l -s address -p port` all mean the same thing.
 fn listen_mode(matches: &getopts::Matches, keep_open: bool) -> Result<Mode, Error> {
+    let map_port = map_port_option(matches)?;
+    // `tete -l --map-port 51423`: the router's port is the one to listen on too.
+    let map_text = map_port.map(|port| port.to_string());
     let port_option = matches.opt_str("p");
     let (address, port) = match (matches.free.as_slice(), &port_option) {
-        ([], None) => return Err(usage("missing port to listen on")),
+        ([], None) => match &map_text {
+            Some(port) => (None, port),
+            None => return Err(usage("missing port to listen on")),
+        },
         ([], Some(port)) => (None, port),
         ([port], None) => (None, port),
         // `tete -l -p 52282 52283`: a number is a second port, not an IPv4 address.
@@ -406,7 +430,22 @@ fn listen_mode(matches: &getopts::Matches, keep_open: bool) -> Result<Mode, Erro
         address,
         port: parse_port(port, true)?,
         keep_open,
+        map_port,
     })
+}
+
+/// `--map-port PORT`: a port on the router (1 to 65535, or a service name); the routers'
+/// protocols map IPv4 ports only.
+fn map_port_option(matches: &getopts::Matches) -> Result<Option<u16>, Error> {
+    let Some(text) = matches.opt_str("map-port") else {
+        return Ok(None);
+    };
+    if matches.opt_present("6") {
+        return Err(usage(
+            "--map-port asks the IPv4 home router for a port, so it does not work with -6",
+        ));
+    }
+    parse_map_port(&text).map(Some)
 }
 
 pub(super) fn usage(message: &str) -> Error {

@@ -88,6 +88,13 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "the proxy's protocol: 5 (SOCKS5, default), 4, connect",
             ),
             spec(
+                "",
+                "map-port",
+                "PORT",
+                "listen: ask the home router to forward its PORT here from the internet \
+                 (PCP, NAT-PMP, UPnP IGD); PORT is also the port to listen on if none is given",
+            ),
+            spec(
                 "z",
                 "zero",
                 "",

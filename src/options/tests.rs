@@ -38,6 +38,7 @@ fn listen_forms_agree() {
         address: None,
         port: 9000,
         keep_open: false,
+        map_port: None,
     };
     assert_eq!(run(&["-l", "9000"]).unwrap().mode, expected);
     assert_eq!(run(&["-l", "-p", "9000"]).unwrap().mode, expected);
@@ -45,6 +46,7 @@ fn listen_forms_agree() {
         address: Some("::1".into()),
         port: 9000,
         keep_open: true,
+        map_port: None,
     };
     assert_eq!(run(&["-k", "-l", "::1", "9000"]).unwrap().mode, on_loopback);
     assert_eq!(
@@ -97,9 +99,75 @@ fn a_second_number_is_a_second_port_not_an_address() {
         Mode::Listen {
             address: Some("localhost".into()),
             port: 52282,
-            keep_open: false
+            keep_open: false,
+            map_port: None,
         }
     );
+}
+
+/// `--map-port PORT` is the router's port; the port to listen on is the operand or `-p`
+/// (0: the system's pick), and PORT itself when neither is given.
+#[test]
+fn map_port_is_the_routers_port_and_the_listening_port_by_default() {
+    let listen = |port, map_port, keep_open| Mode::Listen {
+        address: None,
+        port,
+        keep_open,
+        map_port,
+    };
+    let cases = [
+        (
+            &["-l", "--map-port", "51423"][..],
+            listen(51423, Some(51423), false),
+        ),
+        (
+            &["-k", "-l", "--map-port=51423"],
+            listen(51423, Some(51423), true),
+        ),
+        (
+            &["-l", "0", "--map-port", "51423"],
+            listen(0, Some(51423), false),
+        ),
+        (
+            &["-l", "-p", "5000", "--map-port", "51423"],
+            listen(5000, Some(51423), false),
+        ),
+    ];
+    for (args, mode) in cases {
+        assert_eq!(run(args).unwrap().mode, mode, "{args:?}");
+    }
+    assert!(matches!(
+        run(&["-P", "-l", "--map-port", "51423"]).unwrap().password,
+        PasswordSource::Prompt
+    ));
+    for (args, said) in [
+        (&["--map-port", "51423", "h", "1"][..], "only works with -l"),
+        (&["-l", "--map-port", "0"], "--map-port invalid port '0'"),
+        (
+            &["-l", "--map-port", "65536"],
+            "the port the partner connects to",
+        ),
+        (
+            &["-l", "--map-port", "no-such-service"],
+            "--map-port unknown port",
+        ),
+        (
+            &["-6", "-l", "--map-port", "51423"],
+            "does not work with -6",
+        ),
+        (
+            &["-l", "--map-port", "1", "--map-port", "2"],
+            "given more than once",
+        ),
+        (
+            &["-z", "--map-port", "1", "h", "1"],
+            "--map-port has no meaning",
+        ),
+        (&["-l", "--map-port"], "--map-port needs a value"),
+    ] {
+        let message = usage_message(args);
+        assert!(message.contains(said), "{args:?}: {message}");
+    }
 }
 
 #[test]

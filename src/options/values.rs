@@ -42,6 +42,17 @@ pub(super) fn parse_port(text: &str, zero_allowed: bool) -> Result<u16, Error> {
     })
 }
 
+/// `--map-port`'s port on the router: a port as [`parse_port`] reads it (not 0), and if not,
+/// an error that says which port.
+pub(super) fn parse_map_port(text: &str) -> Result<u16, Error> {
+    parse_port(text, false).map_err(|err| match err {
+        Error::Usage(why) => usage(&format!(
+            "--map-port {why} (the port the partner connects to on the router)"
+        )),
+        err => err,
+    })
+}
+
 /// `-z`'s ports: each operand one port, or `first-last`, in the order given.
 pub(super) fn parse_port_list(operands: &[String]) -> Result<Vec<RangeInclusive<u16>>, Error> {
     operands.iter().map(|text| parse_port_range(text)).collect()

@@ -7,15 +7,22 @@
 //! front and reads the keys itself, at every step, even after Ctrl-D; the session only takes the
 //! lines the editor sent ([`ChatFront::take_typed`], in place of reading stdin) and hands over
 //! the peer's bytes ([`ChatFront::show_peer`], in place of writing stdout). tete's own
-//! status lines (`-v`, a peer lost with `-k`), which the loop hands it as [`Notice`]s, are
-//! written on stderr with the input line taken out of their way
-//! ([`ChatFront::show_notices`]).
+//! status lines (`-v`, a peer lost with `-k`), which the loop hands it as [`Notice`]s, are drawn
+//! by the chat in their own style, from the first column, above the input line
+//! ([`ChatFront::show_notices`]); so are the partner's comings and goings, and the presence row
+//! says who is, or is not, there ([`ChatFront::set_presence`]). Lines are sent only while a
+//! channel is open ([`ChatFront::channel_open`], [`ChatFront::channel_closed`]).
 //!
 //! Memory stays bounded as in the rest of the relay: keys are read only while the lines waiting
 //! for the session and the bytes waiting for the terminal are below [`QUEUE_LIMIT`], and the
 //! peer's bytes are taken in pieces of [`PIECE`] only while the screen's queue is below it (the
 //! chat writes at most a fixed multiple of what it is given): a slow terminal holds back the
-//! peer, as a slow stdout does.
+//! session, which then stops reading the socket, and so the peer, as a slow stdout does. What
+//! the terminal has taken leaves the queue at once.
+//!
+//! The loop sleeps while nothing happens: the chat writes nothing unless something changed, and
+//! stdout's writability is watched only while bytes wait for the terminal
+//! ([`ChatFront::settle`]); a terminal that drains what was written does not wake the loop.
 //!
 //! However tete ends (a normal end, an error, Ctrl-C, a fatal signal the loop takes, a panic
 //! unwinding), dropping the front leaves the screen tidy ([`Chat::finish`], the queue written
@@ -23,12 +30,14 @@
 
 use std::ffi::OsStr;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use mio::unix::SourceFd;
+use mio::{Interest, Registry};
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use super::{Input, Notice, Output};
+use super::{Input, Notice, Output, STDOUT};
 use crate::chat::{Action, Chat};
 use crate::error::Error;
 use crate::options::{Config, Direction};
@@ -56,11 +65,12 @@ pub(super) struct ChatFront {
     input_ended: bool,
     /// The terminal gave its end (a hangup): it is read no more.
     terminal_ended: bool,
-    /// Bytes for the screen, from `written` on not yet written.
+    /// Bytes for the screen, not yet written.
     screen: Vec<u8>,
-    written: usize,
     /// stdout's terminal, for writing the screen, also when the front is dropped.
     terminal: OwnedFd,
+    /// stdout is registered with the poll for its writability.
+    watching: bool,
     /// Raw mode; dropped after the screen is left tidy.
     raw_mode: ModeGuard,
 }
@@ -68,11 +78,13 @@ pub(super) struct ChatFront {
 impl ChatFront {
     /// Chat mode, if `config` and the standard streams call for it: both terminals, stdin part
     /// of the session (not `-d`) and the peer's bytes shown (not `--send-only`), and not
-    /// `--no-chat`. Puts stdin's terminal in raw mode and shows the input line.
+    /// `--no-chat`. Puts stdin's terminal in raw mode and shows the input line, below the
+    /// presence row `awaited` (what tete waits for: no partner is in yet).
     pub(super) fn start(
         config: &Config,
         input: &Input,
         output: &Output,
+        awaited: &str,
     ) -> Result<Option<ChatFront>, Error> {
         if !config.chat
             || config.direction != Direction::Both
@@ -99,10 +111,14 @@ impl ChatFront {
             input_ended: false,
             terminal_ended: false,
             screen: Vec::new(),
-            written: 0,
             terminal,
+            // The stream registered itself when it opened.
+            watching: output.stream.pollable,
             raw_mode,
         };
+        // No partner yet: nothing typed is sent until a channel is open.
+        front.chat.set_channel(false, &mut front.screen);
+        front.chat.set_presence(Some(awaited), &mut front.screen);
         front.chat.show(&mut front.screen);
         Ok(Some(front))
     }
@@ -126,6 +142,8 @@ impl ChatFront {
                 other => other,
             });
             let Some(n) = read? else {
+                // The terminal has nothing more for now: a paste's end marker counts.
+                self.chat.keys_paused();
                 break;
             };
             if n == 0 {
@@ -184,19 +202,67 @@ impl ChatFront {
         }
     }
 
-    /// Writes tete's status lines on stderr (the terminal, usually) with the live area out of
-    /// their way, each from the first column; the live area is drawn again below them.
+    /// Draws tete's status lines above the live area, each from the first column, in the
+    /// chat's style for them (which the peer cannot imitate).
     pub(super) fn show_notices(&mut self, notices: &[Notice]) {
-        self.chat.step_aside(&mut self.screen);
-        self.drain();
         for notice in notices {
-            notice.print();
-            // Without output processing a line's LF leaves the cursor in the column it ended
-            // in: the next line starts from the first.
-            self.screen.push(b'\r');
-            self.drain();
+            self.chat.status(&notice.text, &mut self.screen);
         }
-        self.chat.show(&mut self.screen);
+    }
+
+    /// Draws one status line of the chat's own (a partner came or left).
+    pub(super) fn status(&mut self, text: &str) {
+        self.chat.status(text, &mut self.screen);
+    }
+
+    /// The presence row above the input line: who is, or is not, there (`None`: nothing to say).
+    pub(super) fn set_presence(&mut self, text: Option<&str>) {
+        self.chat.set_presence(text, &mut self.screen);
+    }
+
+    /// A channel to a partner is open: lines typed go to it.
+    pub(super) fn channel_open(&mut self) {
+        self.chat.set_channel(true, &mut self.screen);
+    }
+
+    /// The channel closed: the partner's last words go into the conversation, then `left`
+    /// (how it left), then what was typed and not taken by the session, said not to be sent.
+    /// Lines typed from now on are not sent.
+    pub(super) fn channel_closed(&mut self, left: Option<&str>) {
+        self.chat.set_channel(false, &mut self.screen);
+        if let Some(left) = left {
+            self.chat.status(left, &mut self.screen);
+        }
+        if !self.typed.is_empty() {
+            let text = format!(
+                "not sent: {} bytes typed were still waiting to go",
+                self.typed.len()
+            );
+            self.chat.status(&text, &mut self.screen);
+            self.typed.clear();
+        }
+    }
+
+    /// At the end of each of the loop's steps: writes what the terminal takes, and watches
+    /// stdout's writability only while bytes still wait for it (else a terminal draining what
+    /// was written would wake the loop for nothing).
+    pub(super) fn settle(&mut self, registry: &Registry, output: &mut Output) -> io::Result<()> {
+        self.flush(output)?;
+        let watch = !self.screen.is_empty() && !output.ready.is_ready();
+        if watch == self.watching {
+            return Ok(());
+        }
+        let fd = output.stream.as_raw_fd();
+        if watch {
+            // Registered while writable, the poll reports it at once: no wakeup is lost.
+            registry.register(&mut SourceFd(&fd), STDOUT, Interest::WRITABLE)?;
+        } else {
+            registry.deregister(&mut SourceFd(&fd))?;
+            // Unwatched, the terminal is tried at the next write, which says if it is full.
+            output.ready.set();
+        }
+        self.watching = watch;
+        Ok(())
     }
 
     /// SIGWINCH: the chat drawn again for the terminal's new width.
@@ -221,23 +287,22 @@ impl ChatFront {
     }
 
     fn screen_full(&self) -> bool {
-        self.screen.len() - self.written >= QUEUE_LIMIT
+        self.screen.len() >= QUEUE_LIMIT
     }
 
-    /// Writes the screen's queue while the terminal takes it.
+    /// Writes the screen's queue while the terminal takes it; what it took leaves the queue.
     fn flush(&mut self, output: &mut Output) -> io::Result<()> {
-        while self.written < self.screen.len() {
-            let unwritten = &self.screen[self.written..];
+        let mut written = 0;
+        while written < self.screen.len() {
+            let unwritten = &self.screen[written..];
             let write = || rustix::io::write(&self.terminal, unwritten).map_err(io::Error::from);
             let Some(n) = output.ready.attempt(write)? else {
                 break;
             };
-            self.written += n;
+            written += n;
         }
-        if self.written == self.screen.len() {
-            self.screen.clear();
-            self.written = 0;
-        }
+        // Kept until all of it was written, the queue grew by every byte a slow terminal took.
+        self.screen.drain(..written);
         Ok(())
     }
 
@@ -245,9 +310,10 @@ impl ChatFront {
     /// all; what a failing or stuck terminal does not take is dropped.
     fn drain(&mut self) {
         let deadline = Instant::now() + DRAIN_TIME;
-        while self.written < self.screen.len() {
-            match rustix::io::write(&self.terminal, &self.screen[self.written..]) {
-                Ok(n) => self.written += n,
+        let mut written = 0;
+        while written < self.screen.len() {
+            match rustix::io::write(&self.terminal, &self.screen[written..]) {
+                Ok(n) => written += n,
                 Err(rustix::io::Errno::INTR) => {}
                 Err(rustix::io::Errno::AGAIN) => {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -265,7 +331,6 @@ impl ChatFront {
             }
         }
         self.screen.clear();
-        self.written = 0;
     }
 }
 

@@ -106,6 +106,11 @@ impl<'a> Connecting<'a> {
         })
     }
 
+    /// The host and port dialled, as the command line gave them.
+    pub(super) fn destination(&self) -> (&str, u16) {
+        (self.dial.host, self.dial.port)
+    }
+
     /// Starts connecting to the resolved addresses; `-w` counts from here.
     pub(super) fn connect(
         &mut self,

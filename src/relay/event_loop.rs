@@ -5,20 +5,21 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Registry, Token};
+use mio::{Events, Interest, Poll};
 
 use super::chat_front::ChatFront;
-use super::connecting::{Connecting, Dial};
 use super::ending::{self, Then};
-use super::listening::Listening;
 use super::meter::Meter;
+use super::peers::Peers;
+use super::port_mapping::PortMapping;
+use super::presence;
 use super::session::Session;
 use super::{
-    Arrival, Input, LISTENER, Notice, Notices, Output, PEER, Readiness, SIGNALS, STDIN, STDOUT,
-    fresh_layer,
+    Arrival, Input, LISTENER, Notice, Notices, Output, PEER, PORTMAP, Readiness, SIGNALS, STDIN,
+    STDOUT, fresh_layer,
 };
 use crate::error::Error;
-use crate::options::{Config, Mode};
+use crate::options::Config;
 use crate::password::{self, Password};
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
@@ -41,6 +42,8 @@ pub(super) struct Relay<'a> {
     meter: Option<Meter>,
     /// What the rooms had to say, not yet shown.
     notices: Notices,
+    /// `--map-port`'s mapping on the router.
+    mapping: PortMapping,
 }
 
 impl<'a> Relay<'a> {
@@ -76,7 +79,11 @@ impl<'a> Relay<'a> {
             ready: Readiness::new(!stdout.pollable),
             stream: stdout,
         };
-        let chat = ChatFront::start(config, &input, &output)?;
+        let mut chat = ChatFront::start(config, &input, &output, &peers.awaited(false))?;
+        // Last, so that nothing here fails once the router holds a mapping.
+        let listening = peers.listening_on();
+        let mapping = PortMapping::open(config, listening, password.is_some(), &mut notices);
+        show(notices.take(config.verbose), chat.as_mut());
         Ok(Relay {
             config,
             password,
@@ -89,10 +96,19 @@ impl<'a> Relay<'a> {
             chat,
             meter: None,
             notices,
+            mapping,
         })
     }
 
+    /// Runs until tete is done; the router's mapping, if any, goes whatever the end.
     pub(super) fn run(mut self) -> Result<(), Error> {
+        let ran = self.turns();
+        self.mapping.remove(&mut self.notices);
+        self.tell();
+        ran
+    }
+
+    fn turns(&mut self) -> Result<(), Error> {
         let mut events = Events::with_capacity(16);
         loop {
             match self.poll.poll(&mut events, self.timeout(Instant::now())) {
@@ -108,6 +124,8 @@ impl<'a> Relay<'a> {
                     STDIN => self.input.ready.set(),
                     STDOUT => self.output.ready.set(),
                     LISTENER => self.peers.listener_ready(),
+                    // The mapping's renewal moves on after every poll, below.
+                    PORTMAP => {}
                     // While connecting, the event itself is the news: the step checks the outcome.
                     PEER => {
                         if let Some(session) = &mut self.session {
@@ -117,6 +135,10 @@ impl<'a> Relay<'a> {
                     token => self.peers.pending_ready(token, readable, writable),
                 }
             }
+            let registry = self.poll.registry();
+            self.mapping
+                .step(registry, Instant::now(), &mut self.notices);
+            self.tell();
             if self.step(Instant::now())? {
                 return Ok(());
             }
@@ -133,15 +155,26 @@ impl<'a> Relay<'a> {
             .meter
             .as_ref()
             .and_then(|meter| meter.next_deadline(now));
-        [self.peers.next_deadline(), session, redraw]
+        let mapping = self.mapping.next_deadline();
+        [self.peers.next_deadline(), session, redraw, mapping]
             .into_iter()
             .flatten()
             .min()
             .map(|deadline| deadline.saturating_duration_since(now))
     }
 
-    /// Waits for a peer or pumps the session. Returns true when tete is done.
+    /// Waits for a peer or pumps the session, then writes what chat mode drew. Returns true
+    /// when tete is done.
     fn step(&mut self, now: Instant) -> Result<bool, Error> {
+        let done = self.advance(now);
+        if let Some(chat) = &mut self.chat {
+            chat.settle(self.poll.registry(), &mut self.output)
+                .map_err(|err| Error::io("terminal", &err))?;
+        }
+        done
+    }
+
+    fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         loop {
             self.chat_keys()?;
             if self.session.is_none() {
@@ -159,6 +192,12 @@ impl<'a> Relay<'a> {
                         early,
                         layer,
                     }) => {
+                        if let Some(chat) = &mut self.chat
+                            && self.password.is_some()
+                            && layer.is_none()
+                        {
+                            chat.set_presence(Some(&presence::handshaking(peer)));
+                        }
                         let layer = layer
                             .unwrap_or_else(|| fresh_layer(self.config, self.password.as_deref()));
                         let session = Session::begin(
@@ -215,6 +254,10 @@ impl<'a> Relay<'a> {
             };
             session.close(self.poll.registry());
             let peer = session.peer();
+            if let Some(chat) = &mut self.chat {
+                let left = presence::left(peer, &end, session.cipher().is_some());
+                chat.channel_closed(left.as_deref());
+            }
             let meter = self.meter.take();
             // The live line goes before any message, the summary comes last.
             if let Some(meter) = &meter {
@@ -223,10 +266,13 @@ impl<'a> Relay<'a> {
             let notices = &mut self.notices;
             let over = match ending::after(end, self.config, peer, notices) {
                 Ok(Then::Exit) => Ok(true),
-                Ok(Then::NextPeer) => self
-                    .peers
-                    .listen(self.poll.registry(), notices)
-                    .map(|()| false),
+                Ok(Then::NextPeer) => {
+                    let listening = self.peers.listen(self.poll.registry(), notices);
+                    if let Some(chat) = &mut self.chat {
+                        chat.set_presence(Some(&self.peers.awaited(true)));
+                    }
+                    listening.map(|()| false)
+                }
                 Err(err) => Err(err),
             };
             if let Some(meter) = &meter {
@@ -248,18 +294,31 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session
             && session.authenticate()
         {
-            if let Some(cipher) = session.cipher() {
+            let (peer, cipher) = (session.peer(), session.cipher());
+            if let Some(cipher) = cipher {
                 self.notices
                     .verbose(format!("secure channel up ({cipher})"));
             }
             self.peers.authenticated(self.poll.registry());
             self.tell();
+            // In a chat, the partner is named, and lines typed can go.
+            if let Some(chat) = &mut self.chat {
+                chat.set_presence(None);
+                chat.status(&presence::arrived(peer, cipher));
+                chat.channel_open();
+            }
         }
     }
 
-    /// Shows the notices the rooms handed back.
+    /// Shows the notices the rooms handed back, the progress line erased before them.
     fn tell(&mut self) {
-        show(self.notices.take(self.config.verbose), self.chat.as_mut());
+        let notices = self.notices.take(self.config.verbose);
+        if let Some(meter) = &self.meter
+            && !notices.is_empty()
+        {
+            meter.erase();
+        }
+        show(notices, self.chat.as_mut());
     }
 
     /// Chat mode: reads the keys typed and acts on them. Ctrl-C ends tete as it does without
@@ -285,6 +344,9 @@ impl<'a> Relay<'a> {
         if let Some(session) = &mut self.session {
             session.interrupt();
         }
+        // Dying skips destructors: the router's mapping goes now.
+        self.mapping.remove(&mut self.notices);
+        self.tell();
         die_of(signal)
     }
 
@@ -301,101 +363,6 @@ impl<'a> Relay<'a> {
                 (Signal::Continued, Some(chat)) => chat.redraw(),
                 (Signal::Continued | Signal::WindowChanged, None) => {}
             }
-        }
-    }
-}
-
-/// Where the peer comes from: connecting to it, or listening for it.
-/// Both boxed, as they differ in size (a password listener's slots, a proxy's handshake).
-enum Peers<'a> {
-    Connecting(Box<Connecting<'a>>),
-    Listening(Box<Listening<'a>>),
-}
-
-impl<'a> Peers<'a> {
-    /// Resolves the host, or opens the listener: whatever can fail on the command line's
-    /// account happens here, before the password prompt.
-    fn start(
-        config: &'a Config,
-        registry: &Registry,
-        notices: &mut Notices,
-    ) -> Result<Peers<'a>, Error> {
-        Ok(match &config.mode {
-            Mode::Connect {
-                host,
-                port,
-                source,
-                proxy,
-            } => {
-                let dial = Dial {
-                    host,
-                    port: *port,
-                    source,
-                    proxy: proxy.as_ref(),
-                };
-                Peers::Connecting(Box::new(Connecting::start(config, dial)?))
-            }
-            Mode::Listen { address, port, .. } => {
-                let address = address.as_deref();
-                let listening = Listening::start(config, address, *port, registry, notices)?;
-                Peers::Listening(Box::new(listening))
-            }
-        })
-    }
-
-    /// Connect mode: starts connecting; `-w` counts from here.
-    fn connect(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
-        match self {
-            Peers::Connecting(connecting) => connecting.connect(registry, notices),
-            Peers::Listening(_) => Ok(()),
-        }
-    }
-
-    fn listener_ready(&mut self) {
-        if let Peers::Listening(listening) = self {
-            listening.listener_ready();
-        }
-    }
-
-    fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
-        if let Peers::Listening(listening) = self {
-            listening.pending_ready(token, readable, writable);
-        }
-    }
-
-    fn next_deadline(&self) -> Option<std::time::Instant> {
-        match self {
-            Peers::Connecting(connecting) => connecting.next_deadline(),
-            Peers::Listening(listening) => listening.next_deadline(),
-        }
-    }
-
-    /// Advances the wait for a peer; `password` is the room's.
-    fn step(
-        &mut self,
-        registry: &Registry,
-        now: Instant,
-        password: Option<&[u8]>,
-        notices: &mut Notices,
-    ) -> Result<Option<Arrival>, Error> {
-        match self {
-            Peers::Connecting(connecting) => connecting.step(registry, now, notices),
-            Peers::Listening(listening) => listening.step(registry, now, password, notices),
-        }
-    }
-
-    /// The session's peer has proved it knows the password (at once when there is none).
-    fn authenticated(&mut self, registry: &Registry) {
-        if let Peers::Listening(listening) = self {
-            listening.authenticated(registry);
-        }
-    }
-
-    /// `-k`: waits for the next peer.
-    fn listen(&mut self, registry: &Registry, notices: &mut Notices) -> Result<(), Error> {
-        match self {
-            Peers::Connecting(_) => Ok(()),
-            Peers::Listening(listening) => listening.listen(registry, notices),
         }
     }
 }

@@ -69,6 +69,11 @@ impl<'a> Listening<'a> {
         self.door.ready.set();
     }
 
+    /// The listening socket's address, while it is open.
+    pub(super) fn listening_on(&self) -> Option<SocketAddr> {
+        self.door.listener.as_ref()?.local_addr().ok()
+    }
+
     /// Notes readiness from a poll event on a pending handshake's token, if `token` is one.
     pub(super) fn pending_ready(&mut self, token: Token, readable: bool, writable: bool) {
         self.admission.ready(token, readable, writable);

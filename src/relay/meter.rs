@@ -12,6 +12,10 @@ use super::{Input, Notice};
 use crate::options::{Config, Direction};
 use crate::progress::{self, ProgressLine};
 use crate::stdio::FileKind;
+use crate::terminal;
+
+/// The width assumed for a terminal that does not say.
+const DEFAULT_WIDTH: usize = 80;
 
 /// One session's meter.
 pub(super) struct Meter {
@@ -32,13 +36,14 @@ impl Meter {
         self.line.as_ref().map(|line| now + line.until_due(now))
     }
 
-    /// Redraws the live line if it is due; `(sent, received)` as [`super::session::Session`]
-    /// counts them.
+    /// Redraws the live line if it is due, as wide as stderr's terminal; `(sent, received)` as
+    /// [`super::session::Session`] counts them.
     pub(super) fn tick(&mut self, now: Instant, (sent, received): (u64, u64)) {
+        let width = terminal::width(io::stderr()).map_or(DEFAULT_WIDTH, usize::from);
         if let Some(bytes) = self
             .line
             .as_mut()
-            .and_then(|line| line.redraw(now, sent, received))
+            .and_then(|line| line.redraw(now, sent, received, width))
         {
             write_stderr(&bytes);
         }

@@ -4,6 +4,7 @@
 //!
 //! The rooms, from the outside in:
 //! - [`event_loop`]: the poll, one `match` on the event's token, and the step that follows.
+//! - [`peers`]: where the peer comes from, whichever way: connecting or listening.
 //! - [`connecting`]: where the peer comes from in connect mode: each address of the host in
 //!   turn, or the proxy of `-x` and then its handshake.
 //! - [`listening`]: where it comes from in listen mode: the listener, and `-k`.
@@ -20,6 +21,9 @@
 //!   session in place of stdin, the peer's bytes shown in place of stdout.
 //! - [`meter`]: what the user sees of a session's progress: `--progress`'s live line and the
 //!   `-v` summary.
+//! - [`presence`]: what chat mode says about the partner: who came, who left and how, what
+//!   tete is waiting for.
+//! - [`port_mapping`]: `--map-port`'s mapping on the home router, kept while tete runs.
 //!
 //! mio reports readiness on edges, so each descriptor carries a [`readiness::Readiness`]: set
 //! by an event, cleared only when a call answers `WouldBlock`.
@@ -37,7 +41,10 @@ mod hello_watch;
 mod listening;
 mod liveness;
 mod meter;
+mod peers;
 mod pending;
+mod port_mapping;
+mod presence;
 mod readiness;
 mod session;
 
@@ -62,8 +69,10 @@ const STDOUT: Token = Token(1);
 const PEER: Token = Token(2);
 const LISTENER: Token = Token(3);
 const SIGNALS: Token = Token(4);
+/// `--map-port`'s renewal of the router's mapping, while one is under way.
+const PORTMAP: Token = Token(5);
 /// The first of a password listener's pending handshakes' tokens, one a slot.
-const FIRST_PENDING: usize = 5;
+const FIRST_PENDING: usize = 6;
 
 /// Runs tete as `config` says until the work is done.
 pub fn run(config: &Config) -> Result<(), Error> {

@@ -163,8 +163,15 @@ fn conversation(screen: &vt100::Screen) -> Vec<String> {
     rows(screen)
         .into_iter()
         .take(usize::from(row))
-        .filter(|row| !row.is_empty())
+        .filter(|row| !row.is_empty() && !row.starts_with("-- "))
         .collect()
+}
+
+/// What the people said: the conversation without tete's own status lines.
+fn talk(screen: &vt100::Screen) -> Vec<String> {
+    let mut rows = conversation(screen);
+    rows.retain(|row| !row.starts_with("tete: "));
+    rows
 }
 
 /// You type half a line, a line arrives: both are whole, on rows of their own, your line below
@@ -180,20 +187,20 @@ fn a_line_arriving_while_you_type_leaves_both_whole() {
 
     chat.send(b"incoming message\n");
     let screen = chat.wait_for("the peer's line", |screen| {
-        conversation(screen).contains(&"incoming message".to_string())
+        conversation(screen).contains(&"| incoming message".to_string())
     });
     assert_eq!(input_row(&screen).as_deref(), Some("> half a li"));
     assert_eq!(screen.cursor_position().1, 11, "the cursor after \"li\"");
-    assert_eq!(conversation(&screen), ["incoming message"]);
+    assert_eq!(talk(&screen), ["| incoming message"]);
 
     chat.type_bytes(b"ne\r");
     chat.peer_receives(b"half a line\n");
     let screen = chat.wait_for("the sent line in the conversation", |screen| {
-        conversation(screen).len() == 2
+        talk(screen).len() == 2
     });
     assert_eq!(
-        conversation(&screen),
-        ["incoming message", "> half a line"],
+        talk(&screen),
+        ["| incoming message", "> half a line"],
         "in the order they happened"
     );
     assert_eq!(input_row(&screen).as_deref(), Some(">"));
@@ -216,12 +223,10 @@ fn a_line_arriving_while_you_type_leaves_both_whole() {
 fn the_peer_cannot_drive_the_terminal() {
     let mut chat = Chat::start(&[]);
     chat.send(b"before\n\x1b]0;pwned\x07\x1b[2J\x1b[Hafter\n");
-    let screen = chat.wait_for("the escaped bytes", |screen| {
-        conversation(screen).len() == 2
-    });
+    let screen = chat.wait_for("the escaped bytes", |screen| talk(screen).len() == 2);
     assert_eq!(
-        conversation(&screen),
-        ["before", "^[]0;pwned^G^[[2J^[[Hafter"],
+        talk(&screen),
+        ["| before", "| ^[]0;pwned^G^[[2J^[[Hafter"],
         "the screen was cleared or the bytes not shown"
     );
     assert!(!chat.emulator().callbacks().retitled, "the title changed");
@@ -232,7 +237,7 @@ fn the_peer_cannot_drive_the_terminal() {
     chat.peer_sees_the_end();
     let (finished, screen, _) = chat.finish();
     finished.assert_success();
-    assert!(rows(&screen).contains(&"before".to_string()));
+    assert!(rows(&screen).contains(&"| before".to_string()));
 }
 
 /// Wide characters are edited whole, with the cursor where the terminal draws it; the peer
@@ -276,13 +281,13 @@ fn wide_characters_are_edited_whole() {
 fn a_partial_line_shows_at_once() {
     let mut chat = Chat::start(&[]);
     chat.send(b"login: ");
-    let screen = chat.wait_for("the prompt", |screen| conversation(screen) == ["login:"]);
+    let screen = chat.wait_for("the prompt", |screen| talk(screen) == ["| login:"]);
     assert_eq!(input_row(&screen).as_deref(), Some(">"));
     chat.type_bytes(b"alice\r");
     chat.peer_receives(b"alice\n");
     chat.send(b"Password: ");
     chat.wait_for("the next prompt", |screen| {
-        conversation(screen).last().map(String::as_str) == Some("Password:")
+        conversation(screen).last().map(String::as_str) == Some("| Password:")
     });
 
     chat.tete.signal(Signal::TERM);
@@ -290,7 +295,7 @@ fn a_partial_line_shows_at_once() {
     let (finished, screen, _) = chat.finish();
     finished.assert_signal(Signal::TERM);
     assert!(
-        rows(&screen).contains(&"Password:".to_string()),
+        rows(&screen).contains(&"| Password:".to_string()),
         "the peer's unfinished line is kept: {:?}",
         rows(&screen)
     );
@@ -344,7 +349,7 @@ fn a_resize_redraws_for_the_new_width() {
     );
     chat.send(b"after the resize\n");
     let screen = chat.wait_for("the peer's line", |screen| {
-        conversation(screen).contains(&"after the resize".to_string())
+        conversation(screen).contains(&"| after the resize".to_string())
     });
     assert!(
         input_row(&screen).is_some_and(|row| row.ends_with(&long[90..])),
@@ -360,7 +365,9 @@ fn a_resize_redraws_for_the_new_width() {
     let tidied = output
         .rfind(MODES_OFF)
         .expect("the terminal's modes put back");
-    let error = output.find("tete: ").expect("an error message");
+    let error = output
+        .find("tete: receiving from")
+        .expect("an error message");
     assert!(
         tidied < error,
         "the error is written before the chat is tidied: {output:?}"
@@ -368,9 +375,13 @@ fn a_resize_redraws_for_the_new_width() {
     let rows = rows(&screen);
     let error = rows
         .iter()
-        .find(|row| row.starts_with("tete: "))
+        .find(|row| row.starts_with("tete: receiving from"))
         .unwrap_or_else(|| panic!("no error line on the screen: {rows:?}"));
     assert!(error.contains("127.0.0.1"), "{error}");
+    assert!(
+        rows.iter().any(|row| row.contains("is gone")),
+        "the chat says the partner is gone: {rows:?}"
+    );
 }
 
 /// `tete EXTRA 127.0.0.1 PORT` with a terminal as stdin and stderr, and as stdout unless
@@ -498,10 +509,14 @@ fn the_password_prompt_comes_before_the_chat() {
         .stdout(Output::File(received.clone()))
         .spawn();
     let mut client_stdin = client.take_stdin();
-    let screen = pty.wait_for_screen(&[], "the input line", |screen| {
+    // Lines go once the partner is in, which the chat says.
+    let screen = pty.wait_for_screen(&[], "the partner in the private room", |screen| {
         input_row(screen).as_deref() == Some(">")
+            && conversation(screen)
+                .iter()
+                .any(|row| row.contains("is here; the room is private"))
     });
-    assert_eq!(conversation(&screen), ["Password:"]);
+    assert_eq!(talk(&screen), ["Password:"]);
     pty.type_bytes(b"hello\r");
     wait_until("the line at the client", TIMEOUT, || {
         std::fs::read(&received).is_ok_and(|bytes| bytes == b"hello\n")
@@ -510,7 +525,7 @@ fn the_password_prompt_comes_before_the_chat() {
         .write_all(b"hi back\n")
         .expect("the client's stdin");
     pty.wait_for_screen(&[], "the answer", |screen| {
-        conversation(screen).contains(&"hi back".to_string())
+        conversation(screen).contains(&"| hi back".to_string())
     });
 
     pty.type_bytes(&[CTRL_D]);

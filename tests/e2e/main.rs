@@ -10,6 +10,7 @@
 mod harness;
 
 mod chat;
+mod chat_trust;
 mod cli;
 mod docs;
 mod held_end;
@@ -18,6 +19,7 @@ mod links;
 mod mitm;
 mod partner;
 mod password;
+mod portmap;
 mod progress;
 mod proxy;
 mod resources;

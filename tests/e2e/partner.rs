@@ -4,14 +4,17 @@
 //! long it has been silent, idle or with data in flight, plain (keepalive) and password
 //! (heartbeats); a healthy idle session lasts; outages shorter than the limit are survived
 //! whole; a reader that pauses is never taken for gone; a stalled path does not release an empty
-//! stdin's end. Short `--peer-timeout`s keep the suite fast, several scenarios at once; the same
-//! at the defaults are ignored as slow, each beside its short twin. Root only.
+//! stdin's end; and, on loopback, a password connector waits while the listener's person types
+//! the password. Short `--peer-timeout`s keep the suite fast, many scenarios at once; the same
+//! at the defaults are ignored as slow, each beside its short twin. Root only (but the last).
 
 use std::io::{Read, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
+use crate::password::prompt_on_a_terminal;
+use crate::secure::connector;
 
 const PASSWORD: &str = "partner check";
 
@@ -432,10 +435,36 @@ fn a_stalled_path_holds_the_quiet_window() {
     );
 }
 
-/// Partners that are there, at short limits, all at once: a healthy idle session at
-/// `--peer-timeout 2` lasts 6 s and a line then arrives (to ncat, and tete to tete with the
-/// password); a reader that pauses for 8 s at `--peer-timeout 2`; a 2 s outage mid-transfer at
-/// `--peer-timeout 6`; a stalled path and the quiet window.
+/// A connector started 14 s before the listener's person types the password (more than the
+/// 10 s a handshake has once the listener answers) gets in: the listener is listening before it
+/// asks, so the connection is made, and the connector waits for its first answer, saying so;
+/// a line then arrives.
+fn a_connector_waits_while_the_password_is_typed() {
+    let (tty, _, listener, port) = prompt_on_a_terminal();
+    let started = Instant::now();
+    let mut client = connector(&["-v"], port, "secret")
+        .stdin(Input::Pipe)
+        .spawn();
+    client.wait_for_stderr("waiting for the partner to enter the password");
+    // The person types late: the pause is the scenario.
+    thread::sleep(Duration::from_secs(14).saturating_sub(started.elapsed()));
+    client.assert_running("waiting for the password to be typed");
+    tty.type_bytes(b"secret\n");
+    client.wait_for_stderr("secure channel up");
+    let mut stdin = client.take_stdin();
+    stdin.write_all(b"after the wait\n").expect("the line");
+    drop(stdin);
+    tty.wait_for_output("after the wait");
+    client.wait().assert_success();
+    assert_eq!(listener.wait().status.code(), Some(0));
+}
+
+/// Partners that are there, all at once (each waits on timers, not on the CPU): a healthy idle
+/// session at `--peer-timeout 2` lasts 6 s and a line then arrives (to ncat, and tete to tete
+/// with the password); a reader that pauses for 8 s at `--peer-timeout 2`; a 2 s outage
+/// mid-transfer at `--peer-timeout 6`; a stalled path and the quiet window; nc -N -l and ncat
+/// -l sending 40 MiB through outages of 0.3 s and 3 s; a listener's person who types the
+/// password 14 s late.
 #[test]
 fn partners_that_are_there_are_waited_for() {
     let idle = Duration::from_secs(6);
@@ -447,6 +476,9 @@ fn partners_that_are_there_are_waited_for() {
         &|| outage_is_survived(Some("6"), false, 8 * MIB, Duration::from_secs(2)),
         &|| outage_is_survived(Some("6"), true, 8 * MIB, Duration::from_secs(2)),
         &a_stalled_path_holds_the_quiet_window,
+        &|| netcat_sender_survives_outages("nc"),
+        &|| netcat_sender_survives_outages("ncat"),
+        &a_connector_waits_while_the_password_is_typed,
     ]);
 }
 
@@ -508,11 +540,4 @@ fn netcat_sender_survives_outages(program: &str) {
     receiver.wait().assert_success().assert_quiet();
     sender.wait_success();
     assert_bytes_eq(&format!("the copy from {args}"), &data, &dir.read(&out));
-}
-
-#[test]
-fn netcat_senders_survive_outages() {
-    at_once(&[&|| netcat_sender_survives_outages("nc"), &|| {
-        netcat_sender_survives_outages("ncat")
-    }]);
 }

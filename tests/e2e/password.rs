@@ -2,10 +2,7 @@
 //! after Ctrl-C and Ctrl-\\), a password file's first line, and the command lines that take no
 //! password.
 
-use std::io::Write;
 use std::path::Path;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
@@ -19,7 +16,7 @@ use crate::secure::{connector, right_peer_completes};
 /// `tete -P -v --no-chat -l 127.0.0.1 P` on a terminal (stdin, stdout, stderr and controlling
 /// terminal), waiting at its prompt. (Without chat mode, whose raw terminal follows the prompt:
 /// the terminal's settings after the prompt are then the original ones.)
-fn prompt_on_a_terminal() -> (Pty, Termios, Running, u16) {
+pub(crate) fn prompt_on_a_terminal() -> (Pty, Termios, Running, u16) {
     let tty = Pty::open();
     let original = tty.termios();
     assert!(original.echo(), "a fresh terminal echoes");
@@ -72,31 +69,6 @@ fn prompt_reads_the_password_without_echo() {
         original,
         "the terminal's settings at the end"
     );
-}
-
-/// A connector started 14 s before the listener's person types the password (more than the
-/// 10 s a handshake has once the listener answers) gets in: the listener is listening before it
-/// asks, so the connection is made, and the connector waits for its first answer, saying so;
-/// a line then arrives.
-#[test]
-fn a_connector_waits_while_the_password_is_typed() {
-    let (tty, _, listener, port) = prompt_on_a_terminal();
-    let started = Instant::now();
-    let mut client = connector(&["-v"], port, "secret")
-        .stdin(Input::Pipe)
-        .spawn();
-    client.wait_for_stderr("waiting for the partner to enter the password");
-    // The person types late: the pause is the scenario.
-    thread::sleep(Duration::from_secs(14).saturating_sub(started.elapsed()));
-    client.assert_running("waiting for the password to be typed");
-    tty.type_bytes(b"secret\n");
-    client.wait_for_stderr("secure channel up");
-    let mut stdin = client.take_stdin();
-    stdin.write_all(b"after the wait\n").expect("the line");
-    drop(stdin);
-    tty.wait_for_output("after the wait");
-    client.wait().assert_success();
-    assert_eq!(listener.wait().status.code(), Some(0));
 }
 
 #[test]
@@ -185,4 +157,46 @@ fn zero_io_takes_no_password() {
     let finished = tete(["-z", "--password-file", "/dev/null", "127.0.0.1", &port]).run();
     finished.assert_code(2);
     finished.error_line();
+}
+
+// ---------------------------------------------------------------------------------------------
+// An exported TETE_PASSWORD in the way
+// ---------------------------------------------------------------------------------------------
+
+/// An exported TETE_PASSWORD makes tete speak the password protocol to a plain server: the
+/// error says where the password came from, whether the server answers or stays silent.
+#[test]
+fn an_exported_password_is_named_when_it_gets_in_the_way() {
+    let answering = || {
+        let peer = Peer::spawn(|mut stream| {
+            let _ = std::io::Write::write_all(&mut stream, b"220 a plain server\r\n");
+            read_to_eof(&mut stream, "the plain server")
+        });
+        let port = peer.port().to_string();
+        let finished = tete(["127.0.0.1", &port]).password("x").run();
+        finished.assert_code(3);
+        let error = finished.error_line();
+        assert!(error.contains("TETE_PASSWORD"), "{error}");
+        peer.join();
+    };
+    let silent = || {
+        // A server that says nothing until it is spoken to in its own protocol.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding");
+        let port = listener.local_addr().expect("its address").port();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let _held = accept_within(&listener, TIMEOUT);
+                let _ = finished.recv_timeout(TIMEOUT);
+            });
+            let finished = tete(["-w", "1", "127.0.0.1", &port.to_string()])
+                .password("x")
+                .run();
+            drop(done);
+            finished.assert_code(3);
+            let error = finished.error_line();
+            assert!(error.contains("TETE_PASSWORD"), "{error}");
+        });
+    };
+    at_once(&[&answering, &silent]);
 }

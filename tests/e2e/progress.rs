@@ -55,8 +55,11 @@ fn progress_line_counts_both_ways_and_is_erased_before_the_summary() {
     assert_erased_before(&pty.output(), summary);
 }
 
+/// The line shows the share of a file sent, and, while the peer takes nothing, that the
+/// transfer is stalled (the current rate, not the average since the start). The ETA, which
+/// needs a rate, is the unit tests'.
 #[test]
-fn progress_line_shows_percent_and_eta_of_a_file() {
+fn progress_line_shows_percent_of_a_file_and_a_stall() {
     let dir = TempDir::new("progress-file");
     let len = 48 * MIB;
     let (file, _) = dir.random_file("big", len, 3);
@@ -72,8 +75,12 @@ fn progress_line_shows_percent_and_eta_of_a_file() {
         .stdin(Input::File(file))
         .stderr(Output::Fd(pty.slave_fd()))
         .spawn();
-    let line = pty.wait_for_output("%, ETA ");
-    assert!(line.contains("received 0 B"), "{line:?}");
+    let line = pty.wait_for_output("received 0 B, stalled for ");
+    assert!(line.ends_with("%\x1b[K"), "{line:?}");
+    assert!(
+        !line.contains("ETA"),
+        "an ETA for a stalled transfer: {line:?}"
+    );
     release.send(()).expect("releasing the peer");
     assert_eq!(peer.join(), len);
     running.wait().assert_success();
@@ -129,4 +136,37 @@ fn no_progress_line_in_a_chat() {
         !screen.contains('\x1b'),
         "a progress line in a chat: {screen:?}"
     );
+}
+
+/// In password mode the line is drawn while the handshake runs; `-v`'s next line ("secure
+/// channel up") comes after it is erased, not glued to it.
+#[test]
+fn progress_line_is_erased_before_a_verbose_line() {
+    let (mut listener, addr) = spawn_listening(
+        tete(["-v", "-l", "127.0.0.1", "0"])
+            .password("progress")
+            .stdin(Input::Null)
+            .stdout(Output::Null),
+    );
+    let pty = Pty::open();
+    let finished = tete(["-v", "--progress", "127.0.0.1", &addr.port().to_string()])
+        .password("progress")
+        .stdin(Input::Bytes(vec![5; 1000]))
+        .stdout(Output::Null)
+        .stderr(Output::Fd(pty.slave_fd()))
+        .run();
+    finished.assert_success();
+    listener.wait_for_stderr("peer closed");
+    let summary = "tete: sent 1000 bytes, received 0 bytes in ";
+    pty.wait_for_output(summary);
+    let screen = pty.output();
+    let up = screen
+        .find("tete: secure channel up")
+        .unwrap_or_else(|| panic!("no secure channel line: {screen:?}"));
+    let before = &screen[..up];
+    assert!(
+        !before.contains("sent ") || before.ends_with(ERASE),
+        "the line before it was not erased: {screen:?}"
+    );
+    assert_erased_before(&screen, summary);
 }

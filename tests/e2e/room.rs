@@ -443,6 +443,8 @@ fn ctrl_c_in_a_private_chat_is_leaving() {
     wait_until("the chat listens", TIMEOUT, || !here.termios().canonical());
     let port = listener.wait_listening_socket().to_string();
     let connector = chat(&["127.0.0.1", &port], &there);
+    // Lines go once the chat says the partner is in.
+    there.wait_for_output("the room is private");
     there.type_bytes(b"hello\r");
     here.wait_for_output("hello");
     here.type_bytes(&[0x03]);

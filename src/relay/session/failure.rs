@@ -37,8 +37,19 @@ impl Session {
     }
 
     pub(super) fn secure_failure(&self, err: SecureError) -> End {
+        // A password exported for scripts turns every tete into password mode, also one meant
+        // to talk to a plain peer: say where the password came from.
+        let hint = match err {
+            SecureError::NotTete | SecureError::Stalled | SecureError::EndedInHandshake
+                if self.password_from_environment =>
+            {
+                "; the password came from TETE_PASSWORD, which is exported: unset it to talk \
+                 to a peer without a password"
+            }
+            _ => "",
+        };
         End::Failed(Error::Secure(format!(
-            "secure channel with {}: {err}",
+            "secure channel with {}: {err}{hint}",
             self.peer
         )))
     }

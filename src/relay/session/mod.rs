@@ -26,6 +26,7 @@ use super::{End, Input, Notice, Output, Readiness, write_queued};
 use crate::error::Error;
 use crate::layer::{Flow, Layer};
 use crate::options::{Config, Direction};
+use crate::password::PasswordSource;
 use crate::secure::{Cipher, CloseReason};
 use crate::zerocopy::Direct;
 use failure::stdout_failure;
@@ -68,6 +69,8 @@ pub(super) struct Session {
     received: u64,
     /// Plain mode: whether the peer opened with a password HELLO (a forgotten `-P`).
     hello: HelloWatch,
+    /// The room password came from `TETE_PASSWORD` (a failure to meet a password peer says so).
+    password_from_environment: bool,
 }
 
 impl Session {
@@ -140,6 +143,7 @@ impl Session {
             sent: 0,
             received: 0,
             hello: HelloWatch::new(secure),
+            password_from_environment: matches!(config.password, PasswordSource::Environment(_)),
         })
     }
 

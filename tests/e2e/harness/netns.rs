@@ -11,15 +11,18 @@
 //!
 //! ```ignore
 //! let Some(mut net) = Net::or_skip() else { return };
-//! let (a, b) = (net.host("a"), net.host("b"));
+//! let (a, b, c) = (net.host("a"), net.host("b"), net.host("c"));
 //! let link = net.link(&a, &b); // 198.19.N.1 on a, .2 on b (and 2001:db8:1NN::1, ::2)
+//! let lan = net.link_on(&a, &c, 10); // 198.18.10.1 on a, .2 on c: addresses a test names
+//! c.default_route_via(lan.a.ipv4); // c reaches the rest through a
+//! lan.b.add_address(Ipv4Addr::new(198, 18, 10, 3)); // a second address on c's end
 //! link.rate_mbit(50); // a tbf qdisc on both ends
 //! let listener = b.tete(["-v", "-l", &link.b.ipv4.to_string(), "0"]).spawn(); // a Running
 //! let nc = b.spawn(&dir, &["nc", "-l", ...], Some(&out)); // any program: a Process
 //! b.wait_listening_on(&mut nc, port); // b's own /proc/net/tcp
 //! link.b.down(); // b vanishes from the link: no FIN, no RST (addresses kept)
 //! link.b.up(); // and is back, once the link is up again
-//! a.ip(&["route", "add", "default", "via", "..."]); // `ip -n NS ...`; a.run(program, args)
+//! a.ip(&["route", "show"]); // `ip -n NS ...`; a.run(program, args)
 //! ```
 
 use std::ffi::OsString;
@@ -151,9 +154,16 @@ impl Net {
         self.link_in(a, b, Ipv4Addr::new(198, 19, subnet as u8, 0))
     }
 
+    /// A veth pair between `a` and `b` on 198.18.`third`.0/24 (and 2001:db8:`third`::/64): .1
+    /// on `a`, .2 on `b`, for tests that need the addresses they name (a home network behind a
+    /// router, say). 198.18.0.0/16 is theirs: [`Net::link`] takes its subnets from 198.19.0.0/16.
+    /// Each test's hosts are its own, so two tests may use the same subnet.
+    pub fn link_on(&mut self, a: &Host, b: &Host, third: u8) -> Link {
+        self.link_in(a, b, Ipv4Addr::new(198, 18, third, 0))
+    }
+
     /// A veth pair between `a` and `b` on `subnet` (x.y.z.0/24 of 198.18.0.0/15, and the /64 of
-    /// 2001:db8::/32 it maps to): .1 on `a`, .2 on `b`. (198.18.0.0/16 is left to tests that
-    /// need the addresses they name: a `link_on(a, b, third)` for 198.18.`third`.0/24 is this.)
+    /// 2001:db8::/32 it maps to): .1 on `a`, .2 on `b`.
     fn link_in(&mut self, a: &Host, b: &Host, subnet: Ipv4Addr) -> Link {
         static LINKS: AtomicUsize = AtomicUsize::new(0);
         let number = LINKS.fetch_add(1, Ordering::SeqCst);
@@ -320,6 +330,11 @@ impl Host {
         run_ip(&self.ip, &all)
     }
 
+    /// Sends what is for no link of this host's own through `gateway` (the far end of one).
+    pub fn default_route_via(&self, gateway: Ipv4Addr) {
+        self.ip(&["route", "add", "default", "via", &gateway.to_string()]);
+    }
+
     /// The TCP sockets of this host.
     pub fn tcp_sockets(&self) -> Vec<TcpSocket> {
         let mut args = vec![];
@@ -381,6 +396,13 @@ impl End {
             "latency",
             "100ms",
         ]);
+    }
+
+    /// Gives this end `address` too, in the link's /24.
+    pub fn add_address(&self, address: Ipv4Addr) {
+        let address = format!("{address}/24");
+        self.host
+            .ip(&["addr", "add", &address, "dev", &self.device]);
     }
 
     /// Takes this end down: its host vanishes from the link (no FIN, no RST).

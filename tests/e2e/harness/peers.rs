@@ -153,6 +153,24 @@ impl Process {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits until the program's log holds `needle`: for a daemon that says when it is ready
+    /// and offers nothing else to wait on. Fails the test, with the log, if the program ends
+    /// or [`TIMEOUT`] passes first.
+    #[track_caller]
+    pub fn wait_for_log(&mut self, needle: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !self.log().contains(needle) {
+            self.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "{}: no {needle:?} in its log within {TIMEOUT:?}; it said {:?}",
+                self.description,
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Fails the test if the program has already ended (while it should be serving).
     #[track_caller]
     pub fn assert_running(&mut self) {

@@ -443,6 +443,26 @@ impl Running {
         rustix::process::kill_process(pid, signal).expect("kill");
     }
 
+    /// The CPU time tete has used so far, user and system, to the kernel's tick (10 ms).
+    pub fn cpu_time(&self) -> Duration {
+        let pid = self.pid();
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_else(|err| panic!("reading /proc/{pid}/stat: {err}"));
+        // After the command's name in parentheses: state is field 3, utime 14, stime 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .map(|&at| fields.get(at).and_then(|field| field.parse::<u64>().ok()))
+            .sum::<Option<u64>>()
+            .unwrap_or_else(|| panic!("no CPU times in /proc/{pid}/stat: {stat:?}"));
+        // /proc counts in USER_HZ, which Linux fixes at 100 a second.
+        Duration::from_millis(ticks * 10)
+    }
+
     /// tete's peak resident set size so far (`VmHWM`), in KiB.
     pub fn peak_memory_kib(&self) -> u64 {
         let pid = self.pid();

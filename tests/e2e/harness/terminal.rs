@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
@@ -29,6 +30,17 @@ pub struct Pty {
 impl Pty {
     /// Opens a pseudo-terminal with the system's default settings (echo, canonical mode).
     pub fn open() -> Pty {
+        Pty::open_with(usize::MAX, None)
+    }
+
+    /// A slow terminal, for floods: it takes what it is sent at about 2 MB/s (4 KiB every
+    /// 2 ms), as a terminal emulator busy drawing it would, and keeps only the last 64 KiB or
+    /// so for the test to look at.
+    pub fn open_slow() -> Pty {
+        Pty::open_with(64 * 1024, Some(Duration::from_millis(2)))
+    }
+
+    fn open_with(keep: usize, pause: Option<Duration>) -> Pty {
         let master =
             rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
                 .expect("posix_openpt");
@@ -39,7 +51,7 @@ impl Pty {
         let slave = rustix::fs::open(name.as_c_str(), flags, Mode::empty())
             .unwrap_or_else(|err| panic!("opening {name:?}: {err}"));
         let master = File::from(master);
-        let output = Watch::spawn(dup(&master));
+        let output = Watch::spawn_slow(dup(&master), keep, pause);
         Pty {
             master,
             slave: File::from(slave),

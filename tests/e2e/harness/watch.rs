@@ -18,7 +18,18 @@ struct WatchState {
 }
 
 impl Watch {
-    pub(super) fn spawn(mut source: impl Read + Send + 'static) -> Arc<Watch> {
+    pub(super) fn spawn(source: impl Read + Send + 'static) -> Arc<Watch> {
+        Watch::spawn_slow(source, usize::MAX, None)
+    }
+
+    /// Like [`Watch::spawn`], keeping only the last `keep` bytes or so of what it read (for
+    /// floods, which would fill the test's memory), and with `pause` after each read (a slow
+    /// reader: a terminal busy drawing what it was sent).
+    pub(super) fn spawn_slow(
+        mut source: impl Read + Send + 'static,
+        keep: usize,
+        pause: Option<Duration>,
+    ) -> Arc<Watch> {
         let watch = Arc::new(Watch {
             state: Mutex::new(WatchState {
                 bytes: Vec::new(),
@@ -41,10 +52,18 @@ impl Watch {
                     state.closed = true;
                 } else {
                     state.bytes.extend_from_slice(&buf[..n]);
+                    let extra = state.bytes.len().saturating_sub(keep);
+                    if extra > keep {
+                        state.bytes.drain(..extra);
+                    }
                 }
                 shared.changed.notify_all();
                 if n == 0 {
                     return;
+                }
+                drop(state);
+                if let Some(pause) = pause {
+                    thread::sleep(pause);
                 }
             }
         });
