@@ -30,7 +30,6 @@ use crate::secure::CipherChoice;
 pub use table::help;
 pub(crate) use table::{OptionSpec, SHELLS, all_options};
 use table::{make_opts, option_failure, shell_named};
-pub use values::DEFAULT_PEER_TIMEOUT;
 use values::{
     is_number, parse_map_port, parse_peer_timeout, parse_port, parse_port_list,
     parse_quit_after_eof, parse_seconds,
@@ -68,9 +67,7 @@ pub struct Config {
     pub wait: Option<Duration>,
     /// `-i`: end the session when nothing moves for this long.
     pub idle_timeout: Option<Duration>,
-    /// `--peer-timeout`: end the session once the peer has not answered for this long (and,
-    /// when nothing has moved either way, send an empty stdin's end after this much silence);
-    /// `None` (0): never.
+    /// `--peer-timeout`: how long silence may last (see the option's help); `None` (0): never.
     pub peer_timeout: Option<Duration>,
     /// `-q`: after stdin's end, quit this long afterwards (`Some(ZERO)`: at once); `None`
     /// (no `-q`, or a negative value): the end-of-session rules alone decide.
@@ -335,10 +332,7 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
         verbose: matches.opt_present("v"),
         wait: seconds_option(matches, "w")?,
         idle_timeout: seconds_option(matches, "i")?,
-        peer_timeout: match matches.opt_str("peer-timeout") {
-            None => Some(DEFAULT_PEER_TIMEOUT),
-            Some(text) => parse_peer_timeout(&text)?,
-        },
+        peer_timeout: parse_peer_timeout(matches.opt_str("peer-timeout"))?,
         quit_after_eof: matches
             .opt_str("q")
             .map(|text| parse_quit_after_eof(&text))

@@ -123,12 +123,16 @@ pub(super) fn parse_quit_after_eof(text: &str) -> Result<Option<Duration>, Error
 }
 
 /// `--peer-timeout`'s default: a partner that is gone ends the session within about 30 s.
-pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `--peer-timeout`: 0 turns the check off (`None`), else seconds as [`parse_seconds`] takes them.
-pub(super) fn parse_peer_timeout(text: &str) -> Result<Option<Duration>, Error> {
+/// `--peer-timeout`, if given: 0 turns the check off (`None`), else seconds as
+/// [`parse_seconds`] takes them.
+pub(super) fn parse_peer_timeout(text: Option<String>) -> Result<Option<Duration>, Error> {
+    let Some(text) = text else {
+        return Ok(Some(DEFAULT_PEER_TIMEOUT));
+    };
     match text.parse::<f64>() {
         Ok(0.0) => Ok(None),
-        _ => parse_seconds("--peer-timeout", text).map(Some),
+        _ => parse_seconds("--peer-timeout", &text).map(Some),
     }
 }
