@@ -31,7 +31,7 @@ pub use table::help;
 pub(crate) use table::{OptionSpec, SHELLS, all_options};
 use table::{make_opts, option_failure, shell_named};
 use values::{
-    is_number, parse_map_port, parse_peer_timeout, parse_port, parse_port_list,
+    is_number, listen_operands, parse_map_port, parse_peer_timeout, parse_port, parse_port_list,
     parse_quit_after_eof, parse_seconds,
 };
 
@@ -391,14 +391,11 @@ fn proxy_option(
 /// `-l port`, `-l address port`, `-l -p port` and `-l -s address -p port` all mean the same thing.
 fn listen_mode(matches: &getopts::Matches, keep_open: bool) -> Result<Mode, Error> {
     let map_port = map_port_option(matches)?;
-    // `tete -l --map-port 51423`: the router's port is the one to listen on too.
     let map_text = map_port.map(|port| port.to_string());
     let port_option = matches.opt_str("p");
-    let (address, port) = match (matches.free.as_slice(), &port_option) {
-        ([], None) => match &map_text {
-            Some(port) => (None, port),
-            None => return Err(usage("missing port to listen on")),
-        },
+    let operands = listen_operands(&matches.free, port_option.is_some(), map_text.as_ref());
+    let (address, port) = match (operands.as_slice(), &port_option) {
+        ([], None) => return Err(usage("missing port to listen on")),
         ([], Some(port)) => (None, port),
         ([port], None) => (None, port),
         // `tete -l -p 52282 52283`: a number is a second port, not an IPv4 address.

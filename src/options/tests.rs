@@ -136,6 +136,15 @@ fn map_port_is_the_routers_port_and_the_listening_port_by_default() {
     for (args, mode) in cases {
         assert_eq!(run(args).unwrap().mode, mode, "{args:?}");
     }
+    // An address alone: that address, and the router's port (not "unknown port").
+    let on_address = run(&["-l", "127.0.0.1", "--map-port", "51423"]).unwrap();
+    let mode = Mode::Listen {
+        address: Some("127.0.0.1".to_string()),
+        port: 51423,
+        keep_open: false,
+        map_port: Some(51423),
+    };
+    assert_eq!(on_address.mode, mode);
     assert!(matches!(
         run(&["-P", "-l", "--map-port", "51423"]).unwrap().password,
         PasswordSource::Prompt

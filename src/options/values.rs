@@ -1,6 +1,7 @@
 //! The values options and operands take: ports (numbers or service names), `-z`'s port lists
 //! and ranges, and seconds.
 
+use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -51,6 +52,23 @@ pub(super) fn parse_map_port(text: &str) -> Result<u16, Error> {
         )),
         err => err,
     })
+}
+
+/// `-l`'s operands, with `--map-port`'s port (`map_port`) where no port is given (no `-p`,
+/// `port_option` false): `tete -l --map-port 51423` listens on 51423, and so does
+/// `tete -l 198.18.10.2 --map-port 51423`, on that address only.
+pub(super) fn listen_operands(
+    operands: &[String],
+    port_option: bool,
+    map_port: Option<&String>,
+) -> Vec<String> {
+    match (operands, map_port) {
+        ([], Some(port)) if !port_option => vec![port.clone()],
+        ([address], Some(port)) if !port_option && address.parse::<IpAddr>().is_ok() => {
+            vec![address.clone(), port.clone()]
+        }
+        _ => operands.to_vec(),
+    }
 }
 
 /// `-z`'s ports: each operand one port, or `first-last`, in the order given.
