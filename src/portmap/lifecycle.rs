@@ -1,5 +1,6 @@
-//! A mapping's life after the first request: renewed inside the relay's loop before it lapses,
-//! and removed when tete ends.
+//! A mapping's life: asked for inside the relay's loop ([`Opening`]), renewed there before it
+//! lapses, and removed when tete ends; one the router granted on an address no partner can
+//! reach is removed at once.
 //!
 //! A renewal is the mapping's request again, asked at half the lifetime granted; a failed one
 //! is tried again (after a quarter of the lifetime, at most [`RETRY`]), and the user hears once
@@ -9,14 +10,179 @@ use std::time::{Duration, Instant};
 
 use mio::{Registry, Token};
 
-use super::talk::{Heard, Talk, Verdict};
+use super::opening::{Opened, Opening};
+use super::talk::{Heard, Talk};
 use super::{
-    Failure, Grant, Mapping, Method, REMOVE_WAIT, RENEW_WAIT, RETRY, datagram, natpmp, pcp, silent,
-    upnp,
+    Failure, Mapping, Method, REMOVE_WAIT, RENEW_WAIT, RETRY, reason, said, silent, upkeep,
 };
 
-/// A mapping the relay keeps alive, and removes when dropped.
+/// `--map-port`'s mapping, from the first request to its removal (on every way out: the relay
+/// removes it, and dropping it removes it too).
 pub(crate) struct PortMap {
+    state: State,
+    password: bool,
+}
+
+enum State {
+    Opening(Box<Opening>),
+    Kept(Kept),
+    /// A mapping granted on an address no partner can reach, being deleted.
+    Removing(Mapping, Talk),
+    Over,
+}
+
+impl PortMap {
+    pub(super) fn opening(opening: Opening, password: bool) -> PortMap {
+        PortMap {
+            state: State::Opening(Box::new(opening)),
+            password,
+        }
+    }
+
+    /// A mapping already made, kept from now on.
+    #[cfg(test)]
+    pub(super) fn keep(mapping: Mapping, password: bool) -> PortMap {
+        PortMap {
+            state: State::Kept(Kept::new(mapping, Instant::now())),
+            password,
+        }
+    }
+
+    /// When the loop must step the mapping even without an event.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        match &self.state {
+            State::Opening(opening) => Some(opening.next_deadline()),
+            State::Kept(kept) => kept.next_deadline(),
+            State::Removing(_, talk) => Some(talk.next_deadline()),
+            State::Over => None,
+        }
+    }
+
+    /// Moves the mapping on (its sockets polled under `token`). Returns a line for the user:
+    /// what came of the request, or that the mapping lapsed, came back, or moved.
+    pub(crate) fn step(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> Option<String> {
+        match &mut self.state {
+            State::Opening(opening) => {
+                let (gateway, wanted) = (opening.gateway(), opening.wanted());
+                let line = match opening.step(registry, token, now) {
+                    Opened::Waiting => return None,
+                    Opened::Failed(Failure::Silent(_)) => said::silent(gateway, wanted),
+                    Opened::Failed(Failure::Refused(why)) => said::refused(gateway, wanted, &why),
+                    Opened::Mapped(mapping) => return self.mapped(mapping, registry, token, now),
+                };
+                opening.deregister(registry);
+                self.state = State::Over;
+                Some(line)
+            }
+            State::Kept(kept) => kept.step(registry, token, now, self.password),
+            State::Removing(mapping, talk) => {
+                let heard = talk.step(now, &mut |reply, all| {
+                    upkeep::read_deletion(mapping, reply, all)
+                });
+                let why = match heard {
+                    Heard::Waiting => return None,
+                    Heard::Answer(()) => None,
+                    Heard::Failed(failure) => Some(reason(failure)),
+                };
+                talk.deregister(registry);
+                let line = why.map(|why| not_removed(mapping, &why));
+                self.state = State::Over;
+                line
+            }
+            State::Over => None,
+        }
+    }
+
+    /// The router has made the mapping: kept if a partner can reach its address, else removed.
+    fn mapped(
+        &mut self,
+        mapping: Mapping,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> Option<String> {
+        if let State::Opening(opening) = &mut self.state {
+            opening.deregister(registry);
+        }
+        let Some(why) = said::unreachable(mapping.grant.public, &mapping.router, mapping.client)
+        else {
+            let line = said::opened(&mapping, self.password, "");
+            self.state = State::Kept(Kept::new(mapping, now));
+            return Some(line);
+        };
+        let (gateway, wanted) = (mapping.router.gateway, mapping.grant.external);
+        let method = said::method_name(&mapping.method);
+        let line = said::refused(gateway, wanted, &format!("{method}: {why}"));
+        let registered = upkeep::deletion(&mapping, now + REMOVE_WAIT).and_then(|mut talk| {
+            talk.register(registry, token).map_err(silent)?;
+            Ok(talk)
+        });
+        self.state = match registered {
+            Ok(talk) => State::Removing(mapping, talk),
+            Err(_) => State::Over,
+        };
+        Some(line)
+    }
+
+    /// Removes the mapping from the router, waiting at most [`REMOVE_WAIT`]; one asked for and
+    /// not yet answered gets a deletion sent and no wait, unless the router is mid-answer over
+    /// HTTP. Returns a line for the user if the removal failed. Once only.
+    pub(crate) fn remove(&mut self) -> Option<String> {
+        match std::mem::replace(&mut self.state, State::Over) {
+            State::Opening(opening) => {
+                let mut line = None;
+                for mapping in opening.leftovers() {
+                    let talk = upkeep::deletion(&mapping, Instant::now() + REMOVE_WAIT);
+                    match (&mapping.method, talk) {
+                        (Method::Upnp(_), talk) => line = line.or(finish_removal(&mapping, talk)),
+                        (_, Ok(talk)) => talk.send_once(),
+                        (_, Err(_)) => {}
+                    }
+                }
+                line
+            }
+            State::Kept(mut kept) => kept.remove(),
+            State::Removing(mapping, talk) => finish_removal(&mapping, Ok(talk)),
+            State::Over => None,
+        }
+    }
+}
+
+impl Drop for PortMap {
+    /// The relay removes the mapping itself on every way out, and says how that went; a
+    /// `PortMap` dropped without that (a panic unwinding) still removes it, quietly.
+    fn drop(&mut self) {
+        let _ = self.remove();
+    }
+}
+
+/// Waits for the deletion's answer (until the talk's deadline); a line if it failed.
+fn finish_removal(mapping: &Mapping, talk: Result<Talk, Failure>) -> Option<String> {
+    let removed =
+        talk.and_then(|talk| talk.finish(|reply, all| upkeep::read_deletion(mapping, reply, all)));
+    match removed {
+        Ok(()) => None,
+        Err(failure) => Some(not_removed(mapping, &reason(failure))),
+    }
+}
+
+/// The line for a mapping the router did not remove.
+fn not_removed(mapping: &Mapping, why: &str) -> String {
+    let lapses = match mapping.grant.lifetime {
+        0 => "it stays until the router restarts".to_string(),
+        lifetime => format!("it lapses within {lifetime} s"),
+    };
+    let gateway = mapping.router.gateway;
+    format!("could not remove the port mapping on the router at {gateway} ({why}); {lapses}")
+}
+
+/// A mapping the router granted, kept alive.
+struct Kept {
     /// `None` once removed.
     mapping: Option<Mapping>,
     renewal: Renewal,
@@ -24,7 +190,6 @@ pub(crate) struct PortMap {
     expires: Option<Instant>,
     /// The user has been told that the mapping lapsed.
     lapsed: bool,
-    password: bool,
 }
 
 enum Renewal {
@@ -33,23 +198,21 @@ enum Renewal {
     Asking(Talk),
 }
 
-impl PortMap {
-    pub(super) fn keep(mapping: Mapping, password: bool) -> PortMap {
-        let now = Instant::now();
-        let mut map = PortMap {
+impl Kept {
+    fn new(mapping: Mapping, now: Instant) -> Kept {
+        let mut kept = Kept {
             renewal: Renewal::Never,
             expires: None,
             lapsed: false,
-            password,
             mapping: None,
         };
-        map.granted(&mapping, now);
-        map.mapping = Some(mapping);
-        map
+        kept.granted(&mapping, now);
+        kept.mapping = Some(mapping);
+        kept
     }
 
     /// When the loop must step the renewal even without an event.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self) -> Option<Instant> {
         match &self.renewal {
             Renewal::Never => None,
             Renewal::At(at) => Some(*at),
@@ -59,18 +222,19 @@ impl PortMap {
 
     /// Moves the renewal on (its socket is registered under `token` while it runs). Returns a
     /// line for the user when the mapping lapsed, came back, or moved.
-    pub(crate) fn step(
+    fn step(
         &mut self,
         registry: &Registry,
         token: Token,
         now: Instant,
+        password: bool,
     ) -> Option<String> {
         let mapping = self.mapping.as_ref()?;
         if let Renewal::At(at) = self.renewal {
             if now < at {
                 return None;
             }
-            let mut talk = match renewal(mapping, now + RENEW_WAIT) {
+            let mut talk = match upkeep::renewal(mapping, now + RENEW_WAIT) {
                 Ok(talk) => talk,
                 Err(failure) => return self.failed(failure, now),
             };
@@ -82,7 +246,9 @@ impl PortMap {
         let Renewal::Asking(talk) = &mut self.renewal else {
             return None;
         };
-        let heard = talk.step(now, &mut |reply, all| read_renewal(mapping, reply, all));
+        let heard = talk.step(now, &mut |reply, all| {
+            upkeep::read_renewal(mapping, reply, all)
+        });
         if !matches!(heard, Heard::Waiting) {
             talk.deregister(registry);
         }
@@ -96,7 +262,7 @@ impl PortMap {
                 let back = std::mem::take(&mut self.lapsed);
                 mapping.grant = grant;
                 self.granted(&mapping, now);
-                let line = (moved || back).then(|| opened_line(&mapping, self.password, "again "));
+                let line = (moved || back).then(|| said::opened(&mapping, password, "again "));
                 self.mapping = Some(mapping);
                 line
             }
@@ -105,24 +271,12 @@ impl PortMap {
 
     /// Removes the mapping from the router, waiting at most [`REMOVE_WAIT`]. Returns a line
     /// for the user if that failed.
-    pub(crate) fn remove(&mut self) -> Option<String> {
+    fn remove(&mut self) -> Option<String> {
         let mapping = self.mapping.take()?;
         // A renewal under way is dropped: the deletion supersedes it.
         self.renewal = Renewal::Never;
-        let gateway = mapping.router.gateway;
-        let removed = deletion(&mapping, Instant::now() + REMOVE_WAIT)
-            .and_then(|talk| talk.finish(|reply, all| read_deletion(&mapping, reply, all)));
-        let why = match removed {
-            Ok(()) => return None,
-            Err(Failure::Silent(why) | Failure::Refused(why)) => why,
-        };
-        let lapses = match mapping.grant.lifetime {
-            0 => "it stays until the router restarts".to_string(),
-            lifetime => format!("it lapses within {lifetime} s"),
-        };
-        Some(format!(
-            "could not remove the port mapping on the router at {gateway} ({why}); {lapses}"
-        ))
+        let talk = upkeep::deletion(&mapping, Instant::now() + REMOVE_WAIT);
+        finish_removal(&mapping, talk)
     }
 
     /// Schedules the next renewal of the grant `mapping` holds, made at `now`.
@@ -154,156 +308,5 @@ impl PortMap {
              not get in; trying again every {} s",
             wait.as_secs()
         ))
-    }
-}
-
-impl Drop for PortMap {
-    /// The relay removes the mapping itself on every way out, and says how that went; a
-    /// `PortMap` dropped without that (a panic unwinding) still removes it, quietly.
-    fn drop(&mut self) {
-        let _ = self.remove();
-    }
-}
-
-/// The line that tells the user the mapping is there, and what the partner runs.
-pub(super) fn opened_line(mapping: &Mapping, password: bool, again: &str) -> String {
-    let Grant {
-        public, external, ..
-    } = mapping.grant;
-    let method = match mapping.method {
-        Method::Pcp(_) => "PCP",
-        Method::NatPmp => "NAT-PMP",
-        Method::Upnp(_) => "UPnP IGD",
-    };
-    let mut line = format!(
-        "the router {again}forwards {public}:{external} to port {} here ({method})",
-        mapping.internal
-    );
-    if !password {
-        line.push_str(
-            ": anyone on the internet can connect to it now; a password (-P) keeps strangers out",
-        );
-    }
-    if is_not_public(public) {
-        line.push_str(&format!(
-            "; but {public} is not a public address: another router (carrier-grade NAT?) stands \
-             in front of this one, and the partner may not get through"
-        ));
-    }
-    let flag = if password { "-P " } else { "" };
-    line.push_str(&format!(
-        "; the partner runs: tete {flag}{public} {external}"
-    ));
-    line
-}
-
-/// Private (RFC 1918) and shared (RFC 6598, carrier-grade NAT) addresses: a router with one of
-/// these outside is itself behind another NAT.
-fn is_not_public(address: std::net::Ipv4Addr) -> bool {
-    let [a, b, ..] = address.octets();
-    address.is_private() || (a == 100 && (64..128).contains(&b))
-}
-
-/// The mapping's request again, for its full lifetime.
-fn renewal(mapping: &Mapping, deadline: Instant) -> Result<Talk, Failure> {
-    let Grant { external, .. } = mapping.grant;
-    let internal = mapping.internal;
-    let router = mapping.router;
-    match &mapping.method {
-        Method::Pcp(nonce) => {
-            let lifetime = mapping.lifetime;
-            let request = pcp::map_request(nonce, mapping.client, internal, external, lifetime);
-            datagram(router, &request, deadline)
-        }
-        Method::NatPmp => datagram(
-            router,
-            &natpmp::map_request(internal, external, mapping.lifetime),
-            deadline,
-        ),
-        Method::Upnp(control) => {
-            let request = upnp::add_mapping(
-                control,
-                mapping.client,
-                internal,
-                external,
-                mapping.grant.lifetime,
-            );
-            Talk::http(control.url.server, request, deadline).map_err(silent)
-        }
-    }
-}
-
-fn read_renewal(mapping: &Mapping, reply: &[u8], all: bool) -> Verdict<Grant> {
-    let grant = mapping.grant;
-    let checked = |grant: Grant, method| {
-        super::granted(grant, method).map_err(|failure| match failure {
-            Failure::Silent(why) | Failure::Refused(why) => why,
-        })
-    };
-    match &mapping.method {
-        Method::Pcp(nonce) => Some(match pcp::read_reply(reply, nonce, mapping.internal)? {
-            pcp::Reply::Granted(grant) => checked(grant, "PCP"),
-            pcp::Reply::Refused(why) => Err(why),
-            pcp::Reply::NatPmpOnly => Err("PCP: the router no longer speaks PCP".into()),
-        }),
-        Method::NatPmp => Some(natpmp::read_map_reply(reply, mapping.internal)?.and_then(
-            |(external, lifetime)| {
-                checked(
-                    Grant {
-                        external,
-                        lifetime,
-                        ..grant
-                    },
-                    "NAT-PMP",
-                )
-            },
-        )),
-        Method::Upnp(_) => Some(upnp::read_soap_reply(reply, all)?.and_then(
-            |outcome| match outcome {
-                upnp::Outcome::Done(_) => Ok(grant),
-                upnp::Outcome::Error(code, words) => Err(upnp::error_text(code, &words)),
-            },
-        )),
-    }
-}
-
-/// The request that removes the mapping.
-fn deletion(mapping: &Mapping, deadline: Instant) -> Result<Talk, Failure> {
-    let router = mapping.router;
-    match &mapping.method {
-        Method::Pcp(nonce) => {
-            let request = pcp::map_request(
-                nonce,
-                mapping.client,
-                mapping.internal,
-                mapping.grant.external,
-                0,
-            );
-            datagram(router, &request, deadline)
-        }
-        Method::NatPmp => datagram(router, &natpmp::delete_request(mapping.internal), deadline),
-        Method::Upnp(control) => {
-            let request = upnp::delete_mapping(control, mapping.grant.external);
-            Talk::http(control.url.server, request, deadline).map_err(silent)
-        }
-    }
-}
-
-fn read_deletion(mapping: &Mapping, reply: &[u8], all: bool) -> Verdict<()> {
-    match &mapping.method {
-        Method::Pcp(nonce) => Some(match pcp::read_reply(reply, nonce, mapping.internal)? {
-            pcp::Reply::Granted(_) => Ok(()),
-            pcp::Reply::Refused(why) => Err(why),
-            pcp::Reply::NatPmpOnly => Err("PCP: the router no longer speaks PCP".into()),
-        }),
-        Method::NatPmp => Some(natpmp::read_map_reply(reply, mapping.internal)?.map(drop)),
-        Method::Upnp(_) => Some(upnp::read_soap_reply(reply, all)?.and_then(
-            |outcome| match outcome {
-                upnp::Outcome::Done(_) => Ok(()),
-                // NoSuchEntryInArray: already gone (it lapsed, or the router restarted).
-                upnp::Outcome::Error(714, _) => Ok(()),
-                upnp::Outcome::Error(code, words) => Err(upnp::error_text(code, &words)),
-            },
-        )),
     }
 }

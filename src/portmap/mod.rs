@@ -1,26 +1,39 @@
 //! `--map-port`: the listener asks the home router to forward a port from the internet to it,
 //! keeps the mapping alive while tete runs, and removes it on the way out.
 //!
-//! - [`gateway`]: which router to ask (the default route's gateway);
+//! - [`gateway`]: which router to ask (the default route's gateway), and the networks this
+//!   host is on;
 //! - [`pcp`] and [`natpmp`]: the fixed-layout datagrams of PCP (RFC 6887) and NAT-PMP
 //!   (RFC 6886), both on UDP port 5351;
 //! - [`upnp`] and [`http`]: UPnP IGD's SSDP discovery and SOAP actions;
 //! - [`talk`]: one request and its answer over a non-blocking socket, within a deadline;
-//! - [`lifecycle`]: a mapping kept alive, and removed.
+//! - [`exchange`]: PCP, then NAT-PMP on the router's cue, and what tete believes of their
+//!   answers (a host on the LAN may pose as the router);
+//! - [`igd`]: UPnP IGD's steps, from discovery to the mapping;
+//! - [`opening`]: the first mapping, asked for inside the relay's loop: port 5351, then UPnP;
+//! - [`lifecycle`]: a mapping asked for, kept alive, and removed; [`upkeep`]: the requests
+//!   that renew and delete it;
+//! - [`said`]: what tete tells the user, and which public addresses it will not give out.
 //!
-//! The first mapping is asked for before the loop starts, within [`BUDGET`] in all: PCP first,
-//! NAT-PMP when the router answers PCP with NAT-PMP's "unsupported version", UPnP IGD when
-//! nothing answers on port 5351 within [`QUIET_5351`] (or at once when the router says that
-//! nothing listens there). Renewals run inside the relay's loop, on a socket the loop polls;
-//! the deletion waits at most [`REMOVE_WAIT`], on every way out (the relay drops the
+//! Everything runs inside the relay's loop, on non-blocking sockets the loop polls: the
+//! listener serves the LAN while the router is asked, and a signal acts at once. The first
+//! mapping gets PCP [`QUIET_5351`] of silence; after NAT-PMP's cue, NAT-PMP gets
+//! [`NATPMP_SHARE`] from it (port 5351 gets [`MAX_5351`] in all); UPnP IGD then gets the rest
+//! of [`BUDGET`], and at least [`UPNP_SHARE`]. A router that never answers costs [`BUDGET`].
+//! The deletion waits at most [`REMOVE_WAIT`], on every way out (the relay removes the
 //! [`PortMap`] before a signal ends tete). No thread, no sleep.
 
+mod exchange;
 mod gateway;
 mod http;
+mod igd;
 mod lifecycle;
 mod natpmp;
+mod opening;
 mod pcp;
+mod said;
 mod talk;
+mod upkeep;
 mod upnp;
 
 #[cfg(test)]
@@ -32,15 +45,22 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
+use mio::{Registry, Token};
 
 pub(crate) use lifecycle::PortMap;
-use lifecycle::opened_line;
 use talk::Talk;
 
-/// The most the first mapping may take, whatever the router does.
+/// The time the first mapping may take, whatever the router does, when port 5351 stays
+/// silent.
 const BUDGET: Duration = Duration::from_secs(3);
 /// How long port 5351 may stay silent before tete tries UPnP IGD.
 const QUIET_5351: Duration = Duration::from_millis(1000);
+/// How long NAT-PMP may take after the router's cue.
+const NATPMP_SHARE: Duration = Duration::from_millis(1000);
+/// The most port 5351 may take in all, PCP and NAT-PMP.
+const MAX_5351: Duration = Duration::from_millis(2000);
+/// The least UPnP IGD gets, however late it starts.
+const UPNP_SHARE: Duration = Duration::from_millis(2000);
 /// The lifetime asked for, in seconds: a mapping tete could not remove (killed by SIGKILL, a
 /// power cut) closes by itself within this.
 const LIFETIME: u32 = 600;
@@ -85,14 +105,17 @@ enum Failure {
     Refused(String),
 }
 
-/// The router and its ports (other ports only in tests, against a stand-in router).
-#[derive(Debug, Clone, Copy)]
+/// The router and its ports (other ports only in tests, against a stand-in router), and the
+/// networks this host is on.
+#[derive(Debug, Clone)]
 struct Router {
     gateway: Ipv4Addr,
     pcp_port: u16,
     ssdp_port: u16,
     /// Whether SSDP searches also go to the multicast group.
     multicast: bool,
+    /// The networks this host reaches without the router: no public address is on them.
+    on_link: Vec<gateway::Network>,
 }
 
 /// How the mapping was made, and so how it is renewed and removed.
@@ -103,7 +126,7 @@ enum Method {
     Upnp(upnp::Control),
 }
 
-/// A mapping the router holds for this host.
+/// A mapping the router holds for this host (or may hold: one asked for and not yet answered).
 #[derive(Debug)]
 struct Mapping {
     method: Method,
@@ -116,116 +139,9 @@ struct Mapping {
     grant: Grant,
 }
 
-/// Asks the default gateway to forward TCP port `wanted` to `listening` (the listener's own
-/// address) for `lifetime` seconds at a time ([`LIFETIME`] if `None`), within [`BUDGET`].
-/// Returns the mapping, if any, and the line to show: the partner's command, or why there is
-/// no mapping.
-pub(crate) fn open(
-    listening: SocketAddr,
-    wanted: u16,
-    lifetime: Option<u32>,
-    password: bool,
-) -> (Option<PortMap>, String) {
-    let gateway = match gateway::default_gateway() {
-        Ok(gateway) => gateway,
-        Err(why) => {
-            return (
-                None,
-                format!("cannot ask the router to open port {wanted}: {why}{LAN}"),
-            );
-        }
-    };
-    let router = Router {
-        gateway,
-        pcp_port: PCP_PORT,
-        ssdp_port: SSDP_PORT,
-        multicast: true,
-    };
-    match map(router, listening, wanted, lifetime.unwrap_or(LIFETIME)) {
-        Ok(mapping) => {
-            let line = opened_line(&mapping, password, "");
-            (Some(PortMap::keep(mapping, password)), line)
-        }
-        Err(Failure::Silent(_)) => (
-            None,
-            format!(
-                "no router answered the request to open port {wanted} (PCP, NAT-PMP and UPnP \
-                 IGD at {gateway}, {} s){LAN}",
-                BUDGET.as_secs()
-            ),
-        ),
-        Err(Failure::Refused(why)) => (
-            None,
-            format!("the router at {gateway} did not open port {wanted} ({why}){LAN}"),
-        ),
-    }
-}
-
-/// The end of every line that says there is no mapping.
-const LAN: &str = "; listening for the LAN only";
-
-/// Asks `router` for the mapping, for `lifetime` seconds: PCP, then NAT-PMP, then UPnP IGD.
-fn map(
-    router: Router,
-    listening: SocketAddr,
-    wanted: u16,
-    lifetime: u32,
-) -> Result<Mapping, Failure> {
-    let start = Instant::now();
-    let deadline = start + BUDGET;
-    let client = client_address(router.gateway).map_err(|err| {
-        Failure::Refused(format!(
-            "cannot reach it: {}",
-            crate::error::os_reason(&err)
-        ))
-    })?;
-    let unfit = match listening.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() || ip == client => None,
-        IpAddr::V6(ip) if ip.is_unspecified() || ip.to_ipv4_mapped() == Some(client) => None,
-        ip => Some(ip),
-    };
-    if let Some(ip) = unfit {
-        return Err(Failure::Refused(format!(
-            "not asked: it would forward to {client}, and tete listens on {ip} only"
-        )));
-    }
-    let asked = Asked {
-        client,
-        internal: listening.port(),
-        wanted,
-        lifetime,
-    };
-    let mut refusals = Vec::new();
-    let quiet = (start + QUIET_5351).min(deadline);
-    for attempt in [Attempt::Udp(quiet), Attempt::Upnp] {
-        let tried = match attempt {
-            Attempt::Udp(quiet) => pcp_or_natpmp(router, asked, quiet, deadline),
-            Attempt::Upnp => upnp(router, asked, deadline),
-        };
-        match tried {
-            Ok((method, grant)) => {
-                return Ok(Mapping {
-                    method,
-                    router,
-                    client,
-                    internal: asked.internal,
-                    lifetime,
-                    grant,
-                });
-            }
-            Err(Failure::Refused(why)) => refusals.push(why),
-            Err(Failure::Silent(_)) => {}
-        }
-    }
-    match refusals.is_empty() {
-        true => Err(Failure::Silent("no answer".into())),
-        false => Err(Failure::Refused(refusals.join("; "))),
-    }
-}
-
 /// What is asked of the router: to forward its TCP port `wanted` to `client`'s `internal`
 /// port for `lifetime` seconds.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Asked {
     client: Ipv4Addr,
     internal: u16,
@@ -233,142 +149,107 @@ struct Asked {
     lifetime: u32,
 }
 
-enum Attempt {
-    /// PCP or NAT-PMP, giving up on silence at the instant given.
-    Udp(Instant),
-    Upnp,
+impl Asked {
+    /// The mapping made by `method` with `grant`.
+    fn mapping(&self, router: &Router, method: Method, grant: Grant) -> Mapping {
+        Mapping {
+            method,
+            router: router.clone(),
+            client: self.client,
+            internal: self.internal,
+            lifetime: self.lifetime,
+            grant,
+        }
+    }
 }
 
-/// PCP, or NAT-PMP if the router speaks only that.
-fn pcp_or_natpmp(
-    router: Router,
-    asked: Asked,
-    quiet: Instant,
-    deadline: Instant,
-) -> Result<(Method, Grant), Failure> {
-    let Asked {
+/// Starts asking the default gateway to forward TCP port `wanted` to `listening` (the
+/// listener's own address) for `lifetime` seconds at a time ([`LIFETIME`] if `None`); its
+/// first socket is polled under `token`. Returns the mapping under way, if it could start, and
+/// the line to show: that the router is being asked, or why it is not.
+pub(crate) fn start(
+    listening: SocketAddr,
+    wanted: u16,
+    lifetime: Option<u32>,
+    password: bool,
+    registry: &Registry,
+    token: Token,
+) -> (Option<PortMap>, String) {
+    let (gateway, on_link) = match gateway::default_gateway() {
+        Ok(found) => found,
+        Err(why) => return (None, said::cannot_ask(wanted, &why)),
+    };
+    let router = Router {
+        gateway,
+        pcp_port: PCP_PORT,
+        ssdp_port: SSDP_PORT,
+        multicast: true,
+        on_link,
+    };
+    let lifetime = lifetime.unwrap_or(LIFETIME);
+    match opening::Opening::begin(router, listening, wanted, lifetime, registry, token) {
+        Ok(opening) => (
+            Some(PortMap::opening(opening, password)),
+            said::asking(gateway, wanted),
+        ),
+        Err(why) => (None, said::not_asked(gateway, wanted, &why)),
+    }
+}
+
+/// The request to forward `wanted` to `listening`, if the router can forward there: to
+/// this host's address toward it, on which (or on all addresses) tete must listen.
+fn asked(
+    router: &Router,
+    listening: SocketAddr,
+    wanted: u16,
+    lifetime: u32,
+) -> Result<Asked, String> {
+    let client = client_address(router.gateway)
+        .map_err(|err| format!("cannot reach it: {}", crate::error::os_reason(&err)))?;
+    let fit = match listening.ip() {
+        IpAddr::V4(ip) => ip.is_unspecified() || ip == client,
+        IpAddr::V6(ip) => ip.is_unspecified() || ip.to_ipv4_mapped() == Some(client),
+    };
+    if !fit {
+        return Err(format!(
+            "it would forward to {client}, and tete listens on {} only; listen on all \
+             addresses (no address after -l) or on {client}",
+            listening.ip()
+        ));
+    }
+    Ok(Asked {
         client,
-        internal,
+        internal: listening.port(),
         wanted,
         lifetime,
-    } = asked;
-    let nonce = fresh_nonce();
-    let request = pcp::map_request(&nonce, client, internal, wanted, lifetime);
-    let reply = datagram(router, &request, quiet)?
-        .finish(|reply, _| pcp::read_reply(reply, &nonce, internal).map(Ok))?;
-    let grant = match reply {
-        pcp::Reply::Granted(grant) => grant,
-        pcp::Reply::Refused(why) => return Err(Failure::Refused(why)),
-        pcp::Reply::NatPmpOnly => {
-            let public = datagram(router, &natpmp::ADDRESS_REQUEST, deadline)?
-                .finish(|reply, _| natpmp::read_address_reply(reply))?;
-            let request = natpmp::map_request(internal, wanted, lifetime);
-            let (external, lifetime) = datagram(router, &request, deadline)?
-                .finish(|reply, _| natpmp::read_map_reply(reply, internal))?;
-            let grant = Grant {
-                public,
-                external,
-                lifetime,
-            };
-            return granted(grant, "NAT-PMP").map(|grant| (Method::NatPmp, grant));
-        }
-    };
-    granted(grant, "PCP").map(|grant| (Method::Pcp(nonce), grant))
+    })
 }
 
-/// A grant that a partner can use: a port, an address, some time.
-fn granted(grant: Grant, method: &str) -> Result<Grant, Failure> {
-    if grant.external == 0 || grant.lifetime == 0 || grant.public.is_unspecified() {
-        return Err(Failure::Refused(format!(
-            "{method}: the router granted no usable mapping (address {}, port {}, {} s)",
-            grant.public, grant.external, grant.lifetime
-        )));
+/// A grant that a partner can use: a port, some time.
+fn granted(grant: Grant, method: &str) -> Result<Grant, String> {
+    if grant.external == 0 || grant.lifetime == 0 {
+        return Err(format!(
+            "{method}: the router granted no usable mapping (port {}, {} s)",
+            grant.external, grant.lifetime
+        ));
     }
     Ok(grant)
-}
-
-/// UPnP IGD: discovery, the description, the external address, then the mapping.
-fn upnp(router: Router, asked: Asked, deadline: Instant) -> Result<(Method, Grant), Failure> {
-    let Asked {
-        client,
-        internal,
-        wanted,
-        mut lifetime,
-    } = asked;
-    let gateway = router.gateway;
-    let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()).map_err(silent)?;
-    let targets = upnp::search_targets(gateway, router.ssdp_port, router.multicast);
-    let _ = socket.set_multicast_ttl_v4(2);
-    let search = upnp::M_SEARCH.as_bytes().to_vec();
-    let location = Talk::datagram(socket, targets, gateway.into(), search, deadline)
-        .finish(|reply, _| upnp::read_search_reply(reply, gateway).map(Ok))?;
-    // The router has answered: from here on, any failure is its own.
-    let broken = |failure| match failure {
-        Failure::Silent(why) => Failure::Refused(format!("UPnP: {why}")),
-        refused => refused,
-    };
-    let describe = http::request("GET", &location, &[], "");
-    let description = Talk::http(location.server, describe, deadline)
-        .map_err(silent)
-        .and_then(|talk| talk.finish(http::read_reply))
-        .map_err(broken)?;
-    if description.status != 200 {
-        let status = description.status;
-        return Err(Failure::Refused(format!(
-            "UPnP: the description answered HTTP {status}"
-        )));
-    }
-    let control = upnp::find_control(&String::from_utf8_lossy(&description.body), &location)
-        .map_err(Failure::Refused)?;
-    let address = soap(&control, upnp::external_address_request(&control), deadline)
-        .map_err(broken)
-        .and_then(done)?;
-    let public = upnp::external_address(&address)
-        .ok_or_else(|| Failure::Refused("UPnP: the router gave no external address".into()))?;
-    let add = |lease| {
-        let request = upnp::add_mapping(&control, client, internal, wanted, lease);
-        soap(&control, request, deadline).map_err(broken)
-    };
-    let mut added = add(lifetime)?;
-    if let upnp::Outcome::Error(upnp::ONLY_PERMANENT_LEASES, _) = added {
-        lifetime = 0;
-        added = add(lifetime)?;
-    }
-    done(added)?;
-    let grant = Grant {
-        public,
-        external: wanted,
-        lifetime,
-    };
-    Ok((Method::Upnp(control), grant))
-}
-
-/// Runs one SOAP action to the end.
-fn soap(
-    control: &upnp::Control,
-    request: Vec<u8>,
-    deadline: Instant,
-) -> Result<upnp::Outcome, Failure> {
-    Talk::http(control.url.server, request, deadline)
-        .map_err(silent)?
-        .finish(upnp::read_soap_reply)
-}
-
-/// The body of an action that was done; the router's error in words otherwise.
-fn done(outcome: upnp::Outcome) -> Result<String, Failure> {
-    match outcome {
-        upnp::Outcome::Done(body) => Ok(body),
-        upnp::Outcome::Error(code, words) => Err(Failure::Refused(upnp::error_text(code, &words))),
-    }
 }
 
 fn silent(err: io::Error) -> Failure {
     Failure::Silent(crate::error::os_reason(&err))
 }
 
+/// The reason a failure gives, whichever kind.
+fn reason(failure: Failure) -> String {
+    match failure {
+        Failure::Silent(why) | Failure::Refused(why) => why,
+    }
+}
+
 /// A datagram talk with the router's port 5351, on a socket of its own connected to it (so
 /// that only its replies arrive, and an ICMP "port unreachable" shows as a failure).
-fn datagram(router: Router, request: &[u8], deadline: Instant) -> Result<Talk, Failure> {
+fn datagram(router: &Router, request: &[u8], deadline: Instant) -> Result<Talk, Failure> {
     let port = SocketAddr::new(router.gateway.into(), router.pcp_port);
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()).map_err(silent)?;
     socket.connect(port).map_err(silent)?;

@@ -6,8 +6,11 @@
 //! the result code, the lifetime granted and the external port and address assigned. Options
 //! may follow either; tete sends none and skips any in a reply.
 //!
-//! A router that speaks only NAT-PMP answers a PCP request with a NAT-PMP "unsupported
-//! version" reply (RFC 6887 section 9): [`Reply::NatPmpOnly`], the cue to ask again in NAT-PMP.
+//! Every reply must echo the request's nonce, error replies too: a reply without it (a bare
+//! header, someone else's) is ignored, so that a host on the LAN that cannot see the request
+//! cannot answer it. A router that speaks only NAT-PMP answers with NAT-PMP's "unsupported
+//! version", which has no nonce: [`super::natpmp`] reads that cue, and [`super::exchange`]
+//! decides how far to believe it.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -57,33 +60,22 @@ pub(super) enum Reply {
     Granted(Grant),
     /// The router refused, for this reason.
     Refused(String),
-    /// The router speaks NAT-PMP only.
+    /// A PCP server of another version (its answer carries the nonce): NAT-PMP may do.
     NatPmpOnly,
 }
 
 /// Reads `datagram` as the reply to the MAP request with `nonce` for `internal`; `None` when it
-/// is not that reply (another message, a stale reply, junk), which the caller ignores.
+/// is not that reply (another message, a stale reply, a reply without our nonce, junk), which
+/// the caller ignores.
 pub(super) fn read_reply(datagram: &[u8], nonce: &Nonce, internal: u16) -> Option<Reply> {
-    if datagram.len() > MAX_LEN {
+    if datagram.len() > MAX_LEN || datagram.len() < MAP_LEN || datagram[1] != REPLY | OPCODE_MAP {
         return None;
     }
-    // NAT-PMP's "unsupported version": version 0, a reply opcode, result code 1.
-    if let [0, opcode, 0, 1, ..] = datagram
-        && opcode & REPLY != 0
-    {
-        return Some(Reply::NatPmpOnly);
-    }
-    if datagram.len() < HEADER_LEN || datagram[1] != REPLY | OPCODE_MAP {
+    let map = &datagram[HEADER_LEN..MAP_LEN];
+    if map[0..12] != nonce[..] || map[12] != TCP || port_at(map, 16) != internal {
         return None;
     }
     let result = datagram[3];
-    let map = datagram.get(HEADER_LEN..MAP_LEN);
-    // An error reply may come without the MAP data; when it has them, they must be ours.
-    if let Some(map) = map
-        && (map[0..12] != nonce[..] || map[12] != TCP || port_at(map, 16) != internal)
-    {
-        return None;
-    }
     if datagram[0] != VERSION || result != 0 {
         return Some(match result {
             // A PCP server of another version.
@@ -91,7 +83,6 @@ pub(super) fn read_reply(datagram: &[u8], nonce: &Nonce, internal: u16) -> Optio
             code => Reply::Refused(format!("PCP: {}", result_text(code))),
         });
     }
-    let map = map?;
     let lifetime = u32::from_be_bytes([datagram[4], datagram[5], datagram[6], datagram[7]]);
     let mut address = [0u8; 16];
     address.copy_from_slice(&map[20..36]);

@@ -110,6 +110,38 @@ impl Talk {
         })
     }
 
+    /// Puts `request` in place of the last one on this datagram talk's socket, sent at the
+    /// next step and again on the same schedule as the first, until `deadline`.
+    pub(super) fn ask(&mut self, request: Vec<u8>, now: Instant, deadline: Instant) {
+        if let Wire::Datagram {
+            next_send, wait, ..
+        } = &mut self.wire
+        {
+            *next_send = now;
+            *wait = FIRST_RESEND;
+        }
+        self.request = request;
+        self.deadline = deadline;
+    }
+
+    /// Stops sending the request again: the talk only listens, until `deadline`.
+    pub(super) fn listen_until(&mut self, deadline: Instant) {
+        if let Wire::Datagram { next_send, .. } = &mut self.wire {
+            *next_send = deadline;
+        }
+        self.deadline = deadline;
+    }
+
+    /// Sends the request once more, now, and waits for nothing (a datagram talk's last word).
+    pub(super) fn send_once(&self) {
+        if let Wire::Datagram {
+            socket, targets, ..
+        } = &self.wire
+        {
+            let _: Heard<()> = send(socket, targets, &self.request);
+        }
+    }
+
     /// When the talk next needs a step without an event: a resend, or its deadline.
     pub(super) fn next_deadline(&self) -> Instant {
         match &self.wire {

@@ -82,7 +82,14 @@ impl<'a> Relay<'a> {
         let mut chat = ChatFront::start(config, &input, &output, &peers.awaited(false))?;
         // Last, so that nothing here fails once the router holds a mapping.
         let listening = peers.listening_on();
-        let mapping = PortMapping::open(config, listening, password.is_some(), &mut notices);
+        let registry = poll.registry();
+        let mapping = PortMapping::open(
+            config,
+            listening,
+            password.is_some(),
+            registry,
+            &mut notices,
+        );
         show(notices.take(config.verbose), chat.as_mut());
         Ok(Relay {
             config,
@@ -124,7 +131,7 @@ impl<'a> Relay<'a> {
                     STDIN => self.input.ready.set(),
                     STDOUT => self.output.ready.set(),
                     LISTENER => self.peers.listener_ready(),
-                    // The mapping's renewal moves on after every poll, below.
+                    // The mapping's request or renewal moves on after every poll, below.
                     PORTMAP => {}
                     // While connecting, the event itself is the news: the step checks the outcome.
                     PEER => {

@@ -227,12 +227,22 @@ impl Network {
     }
 }
 
-/// `tete` (at home, waiting for a partner) started, and its line about the router, the one
-/// holding `said`, read: within `limit` of the start, or the test fails.
+/// How soon the line that says the router is being asked must come: at once.
+const ASKING_WITHIN: Duration = Duration::from_secs(1);
+
+/// `tete` (at home, waiting for a partner) started, its line that it asks the router read
+/// within [`ASKING_WITHIN`], then its line about the router's answer, the one holding `said`:
+/// within `limit` of the start, or the test fails.
 #[track_caller]
 fn listen(tete: Tete, said: &str, limit: Duration) -> (Running, String) {
     let started = Instant::now();
     let mut home = tete.spawn();
+    let asking = home.wait_for_stderr("asking the router at 198.18.10.1 to forward port");
+    assert!(
+        started.elapsed() < ASKING_WITHIN,
+        "{:?}: {asking}",
+        started.elapsed()
+    );
     let line = home.wait_for_stderr(said);
     let took = started.elapsed();
     eprintln!("{said:?} after {took:?}: {line}");
@@ -267,6 +277,7 @@ fn a_home_router_forwards_a_port_while_tete_listens() {
         &signals_and_errors_end_a_mapped_listener_and_remove_its_mapping,
         &upnp_igd_maps_the_port_when_pcp_and_nat_pmp_are_off,
         &with_no_router_answering_the_lan_still_gets_in,
+        &while_the_router_is_asked_tete_serves_the_lan_and_heeds_signals,
         &the_router_renews_the_mapping_while_tete_listens,
     ]);
 }
@@ -392,6 +403,88 @@ fn with_no_router_answering_the_lan_still_gets_in() {
     assert_eq!(home.stdout, b"from the lan\n");
 }
 
+/// With a router that never answers (3 s of asking), the listener is at work from the start:
+/// a LAN partner is served at once, SIGINT, SIGTERM and SIGHUP end tete at once, `-w` counts
+/// its own time, and in chat mode the chat screen shows the line and Ctrl-C ends tete at once.
+/// A listener on loopback only is not mapped, and the line says why.
+fn while_the_router_is_asked_tete_serves_the_lan_and_heeds_signals() {
+    let Some(network) = Network::build(Daemon::Nothing) else {
+        return;
+    };
+    let asking = "asking the router";
+    let start = Instant::now();
+    let mut home = network.home.tete(["-l", "--map-port", PORT]).spawn();
+    home.wait_for_stderr(asking);
+    let partner = network.router.tete([HOME.to_string().as_str(), PORT]);
+    let partner = partner.stdin(Input::Bytes(b"at once\n".to_vec()));
+    partner.run().assert_success();
+    let home = home.wait_within(Duration::from_secs(5));
+    let served = start.elapsed();
+    eprintln!("served the LAN {served:?} after the start");
+    home.assert_success();
+    assert_eq!(home.stdout, b"at once\n");
+    assert!(served < Duration::from_millis(2500), "{served:?}");
+
+    for signal in [Signal::INT, Signal::TERM, Signal::HUP] {
+        let mut home = network.home.tete(["-l", "--map-port", PORT]).spawn();
+        home.wait_for_stderr(asking);
+        let start = Instant::now();
+        home.signal(signal);
+        home.wait_within(Duration::from_secs(5))
+            .assert_signal(signal);
+        let ended = start.elapsed();
+        eprintln!("{signal:?} while asking: ended {ended:?} after it");
+        assert!(ended < Duration::from_millis(500), "{signal:?}: {ended:?}");
+    }
+
+    let start = Instant::now();
+    let home = network.home.tete(["-l", "-w", "2", "--map-port", PORT]);
+    let home = home.run();
+    let gave_up = start.elapsed();
+    home.assert_code(1);
+    assert!(
+        home.stderr.contains("no peer connected within 2 s"),
+        "{}",
+        home.stderr
+    );
+    eprintln!("-w 2 while asking: gave up after {gave_up:?}");
+    assert!(gave_up < Duration::from_millis(2800), "{gave_up:?}");
+
+    let pty = Pty::open();
+    let start = Instant::now();
+    let home = network.home.tete(["-l", "--map-port", PORT]);
+    let home = home
+        .stdin(Input::Fd(pty.slave_fd()))
+        .stdout(Output::Fd(pty.slave_fd()))
+        .stderr(Output::Fd(pty.slave_fd()))
+        .controlling_terminal()
+        .spawn();
+    pty.wait_for_output(asking);
+    assert!(start.elapsed() < ASKING_WITHIN, "{:?}", start.elapsed());
+    let start = Instant::now();
+    pty.type_bytes(&[0x03]);
+    home.wait_within(Duration::from_secs(5))
+        .assert_signal(Signal::INT);
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+
+    let mut home = network
+        .home
+        .tete(["-l", "127.0.0.1", "--map-port", PORT])
+        .spawn();
+    let line = home.wait_for_stderr("was not asked");
+    assert!(
+        line.contains("it would forward to 198.18.10.2, and tete listens on 127.0.0.1 only"),
+        "{line}"
+    );
+    home.signal(Signal::TERM);
+    home.wait_within(Duration::from_secs(5))
+        .assert_signal(Signal::TERM);
+}
+
 /// The mapping lives as long as tete: asked for 3 s at a time (TETE_TEST_MAP_LIFETIME), it is
 /// renewed by the real router again and again, still there and still forwarding after two
 /// lifetimes; once tete is killed (no renewal, no removal), the router lets it lapse within its
@@ -424,7 +517,11 @@ fn the_router_renews_the_mapping_while_tete_listens() {
     let partner = partner.stdin(Input::Bytes(b"after two lifetimes\n".to_vec()));
     partner.run().assert_success();
     let said = home.stderr_so_far();
-    assert_eq!(said.lines().count(), 1, "only the mapping's line: {said:?}");
+    assert_eq!(
+        said.lines().count(),
+        2,
+        "only the mapping's lines: {said:?}"
+    );
 
     home.signal(Signal::KILL);
     let killed = Instant::now();
