@@ -179,6 +179,11 @@ impl ChatFront {
         !self.typed.is_empty() || self.input_ended
     }
 
+    /// True when the person ended their side (Ctrl-D), as opposed to the terminal going away.
+    pub(super) fn ended_by_you(&self) -> bool {
+        self.input_ended && !self.terminal_ended
+    }
+
     /// What the session reads in place of stdin: typed lines, then 0 once input has ended.
     /// Call only when [`ChatFront::has_typed`].
     pub(super) fn take_typed(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {

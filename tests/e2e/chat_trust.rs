@@ -106,7 +106,7 @@ fn assert_sleeps(situation: &str, tete: &Running) {
 fn a_chat_with_nothing_happening_sleeps() {
     let waiting = |password: Option<&str>| {
         let (chat, _) = OnTerminal::listen(&[], password);
-        chat.wait_for_row("-- waiting for a partner on 127.0.0.1:");
+        chat.wait_for_row("-- 127.0.0.1 port ");
         let situation = format!("a listener waiting (password {})", password.is_some());
         assert_sleeps(&situation, &chat.tete);
     };
@@ -114,7 +114,7 @@ fn a_chat_with_nothing_happening_sleeps() {
         let (listener, port) = peer_listener();
         let chat = OnTerminal::connect(port, None);
         let _peer = accept_within(&listener, TIMEOUT);
-        chat.wait_for_row(" is here");
+        chat.wait_for_row("tete: connected to 127.0.0.1:");
         assert_sleeps("an idle plain chat", &chat.tete);
     };
     let private_idle = || {
@@ -173,7 +173,7 @@ fn a_flood_does_not_grow_the_memory() {
         let (listener, port) = peer_listener();
         let mut chat = OnTerminal::start(Pty::open_slow(), &["127.0.0.1", &port.to_string()], None);
         let peer = accept_within(&listener, TIMEOUT);
-        chat.wait_for_row(" is here");
+        chat.wait_for_row("tete: connected to 127.0.0.1:");
         flood_through(
             situation,
             &mut chat,
@@ -214,7 +214,7 @@ fn the_peer_cannot_forge_your_lines_or_tetes() {
     let (listener, port) = peer_listener();
     let chat = OnTerminal::connect(port, None);
     let mut peer = accept_within(&listener, TIMEOUT);
-    chat.wait_for_row(" is here");
+    chat.wait_for_row("tete: connected to 127.0.0.1:");
     peer.write_all(b"> I agree\n").expect("the peer sending");
     chat.wait_for_row("I agree");
     chat.pty.type_bytes(b"I agree\r");
@@ -259,7 +259,7 @@ fn no_format_character_reaches_the_terminal() {
     let (listener, port) = peer_listener();
     let chat = OnTerminal::connect(port, None);
     let mut peer = accept_within(&listener, TIMEOUT);
-    chat.wait_for_row(" is here");
+    chat.wait_for_row("tete: connected to 127.0.0.1:");
     let line: String = listed.chars().flat_map(|c| ['a', c]).collect();
     peer.write_all(format!("{line}end\n").as_bytes())
         .expect("the peer sending");
@@ -304,14 +304,19 @@ fn the_chat_says_who_came_and_who_left() {
     partner.pty.type_bytes(&[CTRL_D]);
     listener.tete.wait().assert_success();
     partner.tete.wait().assert_success();
-    let screen = render(&listener.pty.settled_output(), &[]).screen().clone();
-    let left = row_with(&screen, " left: ").unwrap_or_else(|| {
-        panic!(
-            "the last screen does not say the partner left: {:?}",
-            rows(&screen)
-        )
-    });
+    // Each side says it from its own point of view.
+    let last_row = |pty: &Pty, text: &str| {
+        let screen = render(&pty.settled_output(), &[]).screen().clone();
+        row_with(&screen, text)
+            .unwrap_or_else(|| panic!("the last screen does not say {text:?}: {:?}", rows(&screen)))
+    };
+    let left = last_row(&listener.pty, " left: ");
     assert!(left.ends_with("it ended its side (Ctrl-D)"), "{left}");
+    let ended = last_row(&partner.pty, "is over");
+    assert_eq!(
+        ended,
+        format!("tete: the chat with 127.0.0.1:{port} is over: you ended your side (Ctrl-D)")
+    );
 }
 
 /// A pasted line of 100,000 characters is not sent, and the screen says so; what follows goes.
@@ -321,7 +326,7 @@ fn a_paste_too_long_to_send_says_so() {
     let chat = OnTerminal::connect(port, None);
     let mut peer = accept_within(&listener, TIMEOUT);
     peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
-    chat.wait_for_row(" is here");
+    chat.wait_for_row("tete: connected to 127.0.0.1:");
     let paste = format!("\x1b[200~{}\x1b[201~", "p".repeat(100_000));
     chat.pty.type_bytes(paste.as_bytes());
     chat.wait_for_row("tete: not sent: the line is longer than 64 KiB");

@@ -123,6 +123,11 @@ impl Session {
         )))
     }
 
+    /// True while the partner is said not to answer, and once it has gone for that.
+    pub(in crate::relay) fn not_answering(&self) -> bool {
+        self.liveness.not_answering()
+    }
+
     /// When the kernel itself gave up on the connection (its user timeout, or keepalive), how
     /// long the partner had been silent, if the check was watching.
     pub(super) fn silent_for(&self) -> Option<Duration> {
