@@ -34,8 +34,9 @@
 //!   an empty row;
 //! - the bytes for the peer are what stdin would have given (lines end in LF; `-C` and the
 //!   password mode apply to them after, as to any stdin bytes);
-//! - after the terminal's reads, once it has nothing more to read for now, [`Chat::keys_paused`]
-//!   (a paste's end marker counts only then);
+//! - whenever the terminal has nothing to read (after a read found it empty, and until it has
+//!   more), [`Chat::keys_paused`] with the time, and a wake-up at [`Chat::next_deadline`]: a
+//!   paste's end marker counts once the terminal has stayed quiet for [`PASTE_QUIET`] after it;
 //! - [`Action`] says when to half-close, leave or suspend; after a suspension, the terminal
 //!   back in raw mode, [`Chat::show`] again; at the end, [`Chat::finish`], then the terminal's
 //!   modes restored;
@@ -57,6 +58,8 @@ mod sanitize;
 mod utf8;
 mod visible;
 mod width;
+
+use std::time::{Duration, Instant};
 
 use editor::{Editor, MAX_LINE};
 use input_view::InputView;
@@ -92,6 +95,12 @@ const AUTOWRAP_ON: &[u8] = b"\x1b[?7h";
 const CLEAR_SCREEN: &[u8] = b"\x1b[H\x1b[2J";
 const BRACKETED_PASTE_ON: &[u8] = b"\x1b[?2004h";
 
+/// How long the terminal stays quiet after a paste's end marker before the paste counts as
+/// over: far longer than a terminal takes between the pieces of one paste, however loaded the
+/// machine, and shorter than a person takes to press a key after seeing the paste land (a key
+/// pressed sooner counts as pasted, and the quarter second starts again).
+pub const PASTE_QUIET: Duration = Duration::from_millis(250);
+
 pub struct Chat {
     /// The terminal's width in columns, at least 1.
     width: usize,
@@ -113,6 +122,8 @@ pub struct Chat {
     /// The line being typed outgrew the editor and was refused: the rest of it is dropped, up
     /// to its end (Enter, the end of the paste, or another editing key).
     overlong: bool,
+    /// Since when the terminal has been quiet after a paste's end marker.
+    quiet_since: Option<Instant>,
     /// Whether the live area is drawn at the end of each call (not before [`Chat::show`], nor
     /// while suspended or after [`Chat::finish`]).
     visible: bool,
@@ -138,6 +149,7 @@ impl Chat {
             channel_open: true,
             presence: None,
             overlong: false,
+            quiet_since: None,
             visible: false,
             on_screen: None,
         }
@@ -159,6 +171,9 @@ impl Chat {
     /// updated. Stops at the first key that asks for more than that (the rest of `input` is
     /// dropped, as a terminal drops typeahead on Ctrl-C).
     pub fn keys(&mut self, input: &[u8], to_peer: &mut Vec<u8>, screen: &mut Vec<u8>) -> Action {
+        if !input.is_empty() {
+            self.quiet_since = None;
+        }
         self.framed(screen, |chat, screen| {
             let mut action = Action::Continue;
             for &byte in input {
@@ -178,12 +193,24 @@ impl Chat {
         })
     }
 
-    /// The terminal has nothing more to read for now: a paste whose end marker came last is over.
-    pub fn keys_paused(&mut self) {
-        if self.keys.pause() {
+    /// The terminal has nothing to read at `now`: a paste whose end marker came last is over
+    /// once that has lasted [`PASTE_QUIET`].
+    pub fn keys_paused(&mut self, now: Instant) {
+        if !self.keys.awaits_end() {
+            self.quiet_since = None;
+            return;
+        }
+        let since = *self.quiet_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= PASTE_QUIET && self.keys.end_paste() {
+            self.quiet_since = None;
             // A refused line pasted without its line end ends with the paste.
             self.overlong = false;
         }
+    }
+
+    /// When [`Chat::keys_paused`] has something to decide, if the terminal stays quiet.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.quiet_since.map(|since| since + PASTE_QUIET)
     }
 
     /// Takes bytes from the peer: shown above the input line, escaped where needed.

@@ -57,11 +57,18 @@ impl Term {
         self.terminal.process(&screen);
     }
 
-    /// One read of the terminal, and then nothing more to read.
+    /// One read of the terminal, and then nothing more to read for a while.
     fn keys(&mut self, input: &[u8]) -> Action {
         let action = self.keys_in_burst(input);
-        self.chat.keys_paused();
+        self.quiet();
         action
+    }
+
+    /// The terminal stays quiet for [`PASTE_QUIET`].
+    fn quiet(&mut self) {
+        let now = Instant::now();
+        self.chat.keys_paused(now);
+        self.chat.keys_paused(now + PASTE_QUIET);
     }
 
     /// One read of the terminal, with more to read after it.

@@ -142,8 +142,6 @@ impl ChatFront {
                 other => other,
             });
             let Some(n) = read? else {
-                // The terminal has nothing more for now: a paste's end marker counts.
-                self.chat.keys_paused();
                 break;
             };
             if n == 0 {
@@ -161,8 +159,18 @@ impl ChatFront {
                 Action::Suspend => self.suspend()?,
             }
         }
+        // Quiet only while a read has found the terminal empty and no event said otherwise
+        // (not while the keys wait for room): a paste's end marker counts after a while of it.
+        if !input.ready.is_ready() {
+            self.chat.keys_paused(Instant::now());
+        }
         self.flush(output)?;
         Ok(false)
+    }
+
+    /// When the chat needs a turn with nothing else happening (a paste's end to decide).
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.chat.next_deadline()
     }
 
     /// True while keys should be read now: the terminal has some, and there is room for what

@@ -157,7 +157,8 @@ impl<'a> Relay<'a> {
             .as_ref()
             .and_then(|meter| meter.next_deadline(now));
         let mapping = self.mapping.next_deadline();
-        [self.peers.next_deadline(), session, redraw, mapping]
+        let chat = self.chat.as_ref().and_then(ChatFront::next_deadline);
+        [self.peers.next_deadline(), session, redraw, mapping, chat]
             .into_iter()
             .flatten()
             .min()

@@ -7,12 +7,15 @@
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::ExitStatusExt;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
 const CTRL_D: u8 = 0x04;
+/// How long [`OnTerminal::press_until`] waits for each press to take effect.
+const HALF_A_SECOND: Duration = Duration::from_millis(500);
 
 /// tete in chat mode on a terminal of [`ROWS`] x [`COLS`], without colour.
 struct OnTerminal {
@@ -52,6 +55,23 @@ impl OnTerminal {
         let mut chat = OnTerminal::start(Pty::open(), &all, password);
         let port = chat.tete.wait_listening_socket();
         (chat, port)
+    }
+
+    /// Presses `keys` until `done` sees them take effect: pressed within a quarter second of a
+    /// paste's end, keys still count as pasted, as a person finds out by pressing again.
+    #[track_caller]
+    fn press_until<T>(
+        &mut self,
+        keys: &[u8],
+        mut done: impl FnMut(&mut Running) -> Option<T>,
+    ) -> T {
+        for _ in 0..40 {
+            self.pty.type_bytes(keys);
+            if let Some(result) = done(&mut self.tete) {
+                return result;
+            }
+        }
+        panic!("pressing {keys:?} never took effect")
     }
 
     /// Waits until a row of the screen holds `text`, and returns the screen.
@@ -330,10 +350,18 @@ fn a_paste_too_long_to_send_says_so() {
     let paste = format!("\x1b[200~{}\x1b[201~", "p".repeat(100_000));
     chat.pty.type_bytes(paste.as_bytes());
     chat.wait_for_row("tete: not sent: the line is longer than 64 KiB");
-    chat.pty.type_bytes(b"after\r");
-    let mut line = [0; 6];
-    std::io::Read::read_exact(&mut peer, &mut line).expect("the peer reading");
-    assert_eq!(&line, b"after\n", "nothing of the long line went");
+    let mut chat = chat;
+    peer.set_read_timeout(Some(HALF_A_SECOND))
+        .expect("read timeout");
+    let got = chat.press_until(b"after\r", |_| {
+        let mut line = [0; 64];
+        let n = std::io::Read::read(&mut peer, &mut line).ok()?;
+        Some(line[..n].to_vec())
+    });
+    assert!(
+        !got.is_empty() && got.chunks(6).all(|line| line == b"after\n"),
+        "nothing of the long line went: {got:?}"
+    );
     drop(peer);
     chat.tete.wait().assert_success();
 }
@@ -371,4 +399,28 @@ fn verbose_lines_start_in_the_first_column() {
         rows.iter().any(|row| row == "tete: not sent: half typed"),
         "the half-typed line is kept: {rows:?}"
     );
+}
+
+/// A paste that holds its own end mark and then Ctrl-C, with the terminal found empty right
+/// after the mark (as when the kernel hands the paste over in 256-byte pieces): the Ctrl-C is
+/// text, dropped; the rest of the paste is typed; the line goes whole. Only after the real
+/// end, and quiet, does Ctrl-C leave.
+#[test]
+fn a_paste_is_not_ended_by_a_read_boundary() {
+    let (listener, port) = peer_listener();
+    let chat = OnTerminal::connect(port, None);
+    let mut peer = accept_within(&listener, TIMEOUT);
+    peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+    chat.wait_for_row("tete: connected to 127.0.0.1:");
+    chat.pty.type_bytes(b"\x1b[200~first piece\x1b[201~");
+    // Shown: tete has read the piece, and found the terminal empty after it.
+    chat.wait_for_row("> first piece");
+    chat.pty.type_bytes(b"\x03, second piece\r\x1b[201~");
+    let mut line = [0; 26];
+    std::io::Read::read_exact(&mut peer, &mut line).expect("the peer reading");
+    assert_eq!(&line, b"first piece, second piece\n");
+    // Once the paste has landed, Ctrl-C leaves.
+    let mut chat = chat;
+    let status = chat.press_until(&[0x03], |tete| tete.wait_timeout(HALF_A_SECOND));
+    assert_eq!(status.signal(), Some(rustix::process::Signal::INT.as_raw()));
 }
