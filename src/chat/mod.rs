@@ -127,8 +127,8 @@ pub struct Chat {
     /// Whether the live area is drawn at the end of each call (not before [`Chat::show`], nor
     /// while suspended or after [`Chat::finish`]).
     visible: bool,
-    /// The live area on the screen now, if it is: how many of its rows are above the input line.
-    on_screen: Option<usize>,
+    /// The live area on the screen now, if it is.
+    on_screen: Option<live::Drawn>,
 }
 
 impl Chat {
@@ -374,8 +374,11 @@ impl Chat {
             self.commit_peer_row(screen);
         }
         self.peer_row.push(glyph, self.width);
-        // The row on the screen is out of date.
-        self.erase(screen);
+        // Without a row for it on the screen, the live area is laid out again; else the glyph
+        // is added where the row is ([`Chat::redraw_live_area`]).
+        if !self.peer_row_drawn() {
+            self.erase(screen);
+        }
     }
 
     /// The partner's text is over: what it held back and its unfinished row are written into

@@ -108,6 +108,21 @@ impl Row {
         self.glyphs.is_empty()
     }
 
+    /// How many glyphs the row holds.
+    pub fn len(&self) -> usize {
+        self.glyphs.len()
+    }
+
+    /// The columns the row takes, its mark's included.
+    pub fn columns(&self) -> usize {
+        self.columns
+    }
+
+    /// The row's glyphs from the `start`th on.
+    pub fn glyphs_from(&self, start: usize) -> &[Glyph] {
+        self.glyphs.get(start..).unwrap_or(&[])
+    }
+
     /// True if `glyph` can be added on a terminal `width` columns wide. An empty row takes any
     /// glyph, even one wider than the terminal (an escape on a terminal a few columns wide).
     pub fn fits(&self, glyph: Glyph, width: usize) -> bool {

@@ -396,6 +396,35 @@ fn memory_and_screen_output_stay_bounded() {
     }
 }
 
+/// A peer trickling its text a byte at a time into an unfinished row, below a presence row,
+/// at a wide terminal: each byte costs a few cursor moves, not the whole live area again, and
+/// the screen ends as if the text had come at once.
+#[test]
+fn a_trickled_row_is_added_to_not_drawn_again() {
+    let text = format!("{} and then a byte at a time", "x".repeat(150));
+    let (prefix, trickled) = text.as_bytes().split_at(150);
+    let mut at_once = Term::new(200, true);
+    let mut trickle = Term::new(200, true);
+    for term in [&mut at_once, &mut trickle] {
+        term.screen(|chat, screen| chat.set_presence(Some("waiting"), screen));
+        term.keys(b"typing");
+        term.peer(prefix);
+    }
+    at_once.peer(trickled);
+    let mut written = 0;
+    for &byte in trickled {
+        let mut screen = Vec::new();
+        trickle.chat.peer_bytes(&[byte], &mut screen);
+        trickle.terminal.process(&screen);
+        written += screen.len();
+    }
+    let per_byte = written / trickled.len();
+    assert!(per_byte <= 32, "{per_byte} bytes written per byte trickled");
+    assert_eq!(trickle.rows(), at_once.rows());
+    assert_eq!(trickle.cursor(), at_once.cursor());
+    assert_eq!(trickle.rows()[2], "> typing");
+}
+
 /// The sequences the chat itself writes; with colour, the attribute changes too.
 fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
     let fixed = [
@@ -408,13 +437,13 @@ fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
     if color && let Some(found) = styles.iter().find(|s| after_escape.starts_with(**s)) {
         return Some(found.len());
     }
-    // Moving the cursor right or up: `[` digits `C` or `A`.
+    // Moving the cursor: `[` digits (or none, for one) and `A`, `B` or `C`.
     let digits = after_escape[1..].len()
         - after_escape[1..]
             .trim_start_matches(|c: char| c.is_ascii_digit())
             .len();
-    let moves = after_escape[1 + digits..].starts_with(['C', 'A']);
-    (after_escape.starts_with('[') && digits > 0 && moves).then_some(2 + digits)
+    let moves = after_escape[1 + digits..].starts_with(['A', 'B', 'C']);
+    (after_escape.starts_with('[') && moves).then_some(2 + digits)
 }
 
 #[test]
