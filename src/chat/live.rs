@@ -5,7 +5,7 @@
 //! trickles it: what is added goes on the row where it is on the screen, so a byte costs a
 //! few cursor moves, not the whole live area drawn again.
 
-use super::row::{Mark, render_glyph, write_line, write_presence};
+use super::row::{Mark, Row, render_glyph, write_line, write_presence};
 use super::{Chat, TERMINAL_MODES_OFF};
 
 /// The live area as it is on the screen.
@@ -22,6 +22,8 @@ pub(super) struct Drawn {
 
 /// The input line's prompt, which also marks the lines sent in the conversation.
 const PROMPT: &str = "> ";
+/// The prompt's first character while the start of the line is scrolled out of view.
+const HIDDEN_BEFORE: u8 = b'<';
 const ERASE_TO_END_OF_SCREEN: &[u8] = b"\x1b[J";
 const ERASE_TO_END_OF_LINE: &[u8] = b"\x1b[K";
 
@@ -31,7 +33,10 @@ impl Chat {
         self.erase(screen);
         self.peer_row.render(true, self.color, screen);
         screen.extend(b"\r\n");
-        self.peer_row.take();
+        let row = std::mem::replace(&mut self.peer_row, Row::new(Mark::Peer));
+        self.widest_peer = self.widest_peer.max(row.columns());
+        self.note_drawn([row.columns()]);
+        self.kept.push(row, true);
     }
 
     /// Writes a line we sent into the conversation, after what the peer sent before it.
@@ -41,13 +46,23 @@ impl Chat {
             self.peer_row_cut = true;
         }
         self.erase(screen);
-        write_line(Mark::Sent, line, self.width, self.color, screen);
+        let rows = write_line(Mark::Sent, line, self.width, self.color, screen);
+        self.keep(rows);
     }
 
     /// Writes one of tete's status lines into the conversation.
     pub(super) fn say(&mut self, text: &str, screen: &mut Vec<u8>) {
         self.erase(screen);
-        write_line(Mark::Status, text, self.width, self.color, screen);
+        let rows = write_line(Mark::Status, text, self.width, self.color, screen);
+        self.keep(rows);
+    }
+
+    /// Keeps the rows of a line just written.
+    fn keep(&mut self, rows: Vec<Row>) {
+        self.note_drawn(rows.iter().map(Row::columns));
+        for (n, row) in rows.into_iter().enumerate() {
+            self.kept.push(row, n == 0);
+        }
     }
 
     /// Erases the live area, if it is on the screen, leaving the cursor where it began.
@@ -77,11 +92,13 @@ impl Chat {
             above += 1;
             peer = Some((self.peer_row.len(), self.peer_row.columns()));
         }
+        let mut widths = [peer.map_or(0, |(_, columns)| columns), 0];
         if let Some(presence) = &self.presence {
-            write_presence(presence, self.width, self.color, screen);
+            widths[1] = write_presence(presence, self.width, self.color, screen);
             screen.extend(b"\r\n");
             above += 1;
         }
+        self.note_drawn(widths);
         let input_column = self.draw_input_line(screen);
         self.on_screen = Some(Drawn {
             above,
@@ -144,29 +161,37 @@ impl Chat {
             peer: Some((self.peer_row.len(), self.peer_row.columns())),
             ..drawn
         });
+        self.note_drawn([self.peer_row.columns()]);
     }
 
     /// Draws the input line on the cursor's empty row and puts the cursor where it edits; returns
     /// that column. The last column stays empty, so the cursor never waits in the right margin
-    /// for a wrap.
+    /// for a wrap. While the start of a long line is scrolled out of view, the prompt is `<`.
     fn draw_input_line(&mut self, screen: &mut Vec<u8>) -> usize {
         let mut room = self.width - 1;
-        let mut column = 0;
+        let mut prompt = None;
         if !self.input_ended && room > PROMPT.len() {
+            prompt = Some(screen.len());
             screen.extend(PROMPT.as_bytes());
             room -= PROMPT.len();
-            column = PROMPT.len();
         }
-        column += self.view.render(
+        let indent = prompt.map_or(0, |_| PROMPT.len());
+        let shown = self.view.render(
             self.editor.line(),
             self.editor.cursor(),
             room,
             self.color,
             screen,
         );
+        if let Some(at) = prompt
+            && shown.hidden_before
+        {
+            screen[at] = HIDDEN_BEFORE;
+        }
+        self.note_drawn([indent + shown.columns]);
         screen.push(b'\r');
-        cursor_move(b'C', column, screen);
-        column
+        cursor_move(b'C', indent + shown.cursor, screen);
+        indent + shown.cursor
     }
 }
 

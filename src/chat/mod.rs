@@ -51,8 +51,10 @@
 
 mod editor;
 mod input_view;
+mod kept;
 mod keys;
 mod live;
+mod reflow;
 mod row;
 mod sanitize;
 mod utf8;
@@ -63,6 +65,7 @@ use std::time::{Duration, Instant};
 
 use editor::{Editor, MAX_LINE};
 use input_view::InputView;
+use kept::Kept;
 use keys::{Key, KeyDecoder};
 use row::{Mark, Row};
 use sanitize::{Glyph, Sanitizer};
@@ -104,6 +107,8 @@ pub const PASTE_QUIET: Duration = Duration::from_millis(250);
 pub struct Chat {
     /// The terminal's width in columns, at least 1.
     width: usize,
+    /// Its height in rows, at least 1.
+    height: usize,
     color: bool,
     keys: KeyDecoder,
     editor: Editor,
@@ -129,15 +134,25 @@ pub struct Chat {
     visible: bool,
     /// The live area on the screen now, if it is.
     on_screen: Option<live::Drawn>,
+    /// The newest rows of the conversation, to draw the screen again ([`reflow`]).
+    kept: Kept,
+    /// The widest row drawn since the screen was last drawn whole (or cleared), in columns.
+    widest_drawn: usize,
+    /// The widest row of the peer's ever written into the conversation.
+    widest_peer: usize,
+    /// When the screen is to be drawn whole again, the window's size having settled.
+    reflow_due: Option<Instant>,
 }
 
 impl Chat {
-    /// A chat on a terminal `width` columns wide; with `color` (the terminal has it and
-    /// `NO_COLOR` is not set), the marks have their colours, sent lines are dimmed and escapes
-    /// in reverse video. Lines typed are sent until [`Chat::set_channel`] says otherwise.
-    pub fn new(width: u16, color: bool) -> Chat {
+    /// A chat on a terminal `width` columns wide and `height` rows tall; with `color` (the
+    /// terminal has it and `NO_COLOR` is not set), the marks have their colours, sent lines are
+    /// dimmed and escapes in reverse video. Lines typed are sent until [`Chat::set_channel`]
+    /// says otherwise.
+    pub fn new(width: u16, height: u16, color: bool) -> Chat {
         Chat {
             width: usize::from(width.max(1)),
+            height: usize::from(height.max(1)),
             color,
             keys: KeyDecoder::default(),
             editor: Editor::default(),
@@ -152,6 +167,10 @@ impl Chat {
             quiet_since: None,
             visible: false,
             on_screen: None,
+            kept: Kept::default(),
+            widest_drawn: 0,
+            widest_peer: 0,
+            reflow_due: None,
         }
     }
 
@@ -208,9 +227,11 @@ impl Chat {
         }
     }
 
-    /// When [`Chat::keys_paused`] has something to decide, if the terminal stays quiet.
+    /// When [`Chat::keys_paused`] has something to decide, if the terminal stays quiet, or
+    /// [`Chat::redraw_due`] something to draw.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.quiet_since.map(|since| since + PASTE_QUIET)
+        let paste = self.quiet_since.map(|since| since + PASTE_QUIET);
+        paste.into_iter().chain(self.reflow_due).min()
     }
 
     /// Takes bytes from the peer: shown above the input line, escaped where needed.
@@ -263,18 +284,6 @@ impl Chat {
         }
     }
 
-    /// The terminal is now `width` columns wide (SIGWINCH): the live area is drawn again for it.
-    pub fn resize(&mut self, width: u16, screen: &mut Vec<u8>) {
-        self.framed(screen, |chat, screen| {
-            chat.erase(screen);
-            chat.width = usize::from(width.max(1));
-            for glyph in chat.peer_row.take() {
-                chat.peer_glyph(glyph, screen);
-            }
-            chat.redraw_live_area(screen);
-        });
-    }
-
     /// Leaves the screen tidy at the end: the peer's unfinished line (and any character or CR
     /// it held back) kept, a line being typed written out as not sent, the input line erased,
     /// the cursor at the start of the next row, attributes reset, bracketed paste off.
@@ -296,6 +305,7 @@ impl Chat {
             Key::Redraw => {
                 screen.extend(CLEAR_SCREEN);
                 self.on_screen = None;
+                self.widest_drawn = 0;
             }
             _ if self.input_ended => {}
             Key::Char(_) if self.overlong => {}

@@ -43,7 +43,7 @@ impl Term {
             vt100::Parser::new_with_callbacks(size(ROWS), size(width), 0, Events::default());
         terminal.process(before);
         let mut term = Term {
-            chat: Chat::new(width, color),
+            chat: Chat::new(width, ROWS, color),
             terminal,
             to_peer: Vec::new(),
         };
@@ -86,7 +86,7 @@ impl Term {
     fn resize(&mut self, width: u16) {
         let size = |n| std::num::NonZeroU16::new(n).unwrap();
         self.terminal.set_size(size(ROWS), size(width));
-        self.screen(|chat, screen| chat.resize(width, screen));
+        self.screen(|chat, screen| chat.resize(width, ROWS, Instant::now(), screen));
     }
 
     /// The rows shown, without trailing blanks, down to the cursor's row or the last with text.
@@ -242,8 +242,9 @@ fn a_long_input_line_scrolls_sideways() {
     let mut term = Term::new(20, false);
     let line = "abcdefghijklmnopqrstuvwxyz0123456789";
     term.keys(line.as_bytes());
-    // 19 columns (the last stays free): the prompt, 16 characters and the cursor.
-    assert_eq!(term.rows(), ["> uvwxyz0123456789"]);
+    // 19 columns (the last stays free): the prompt, 16 characters and the cursor; the prompt
+    // says that the start of the line is out of view.
+    assert_eq!(term.rows(), ["< uvwxyz0123456789"]);
     assert_eq!(term.cursor(), (0, 18));
     term.keys(b"\x01");
     assert_eq!(term.rows(), ["> abcdefghijklmnopq"]);
@@ -295,7 +296,7 @@ fn resizing_lays_the_live_area_out_again() {
     term.keys(b"abcdefghijklmnopqrstuvwxyz");
     assert_eq!(term.rows(), [xs(30), "> abcdefghijklmnopqrstuvwxyz".into()]);
     term.resize(20);
-    assert_eq!(term.rows(), [xs(18), xs(12), "> klmnopqrstuvwxyz".into()]);
+    assert_eq!(term.rows(), [xs(18), xs(12), "< klmnopqrstuvwxyz".into()]);
     assert_eq!(term.cursor(), (2, 18));
     term.resize(60);
     assert_eq!(
@@ -455,7 +456,7 @@ fn whatever_the_peer_sends_the_screen_gets_only_text_and_our_sequences() {
     every_byte.extend(b"\xe4\xb8");
     for color in [false, true] {
         for chunk in [1, 3, every_byte.len()] {
-            let mut chat = Chat::new(30, color);
+            let mut chat = Chat::new(30, 24, color);
             let mut screen = Vec::new();
             chat.show(&mut screen);
             chat.keys(b"typed", &mut Vec::new(), &mut screen);

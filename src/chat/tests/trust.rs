@@ -76,7 +76,7 @@ fn the_peer_cannot_pass_for_you_or_for_tete() {
 /// The screen bytes of a session that shows every listed character every way it can come.
 fn screen_with_the_listed_characters(color: bool) -> (String, Vec<u8>) {
     let listed: String = LISTED.iter().collect();
-    let mut chat = Chat::new(30, color);
+    let mut chat = Chat::new(30, 24, color);
     let mut screen = Vec::new();
     let mut to_peer = Vec::new();
     chat.show(&mut screen);
@@ -204,7 +204,7 @@ fn the_presence_row_sits_above_the_input_line_and_changes_only_when_told() {
 
 #[test]
 fn calls_that_change_nothing_write_nothing() {
-    let mut chat = Chat::new(40, true);
+    let mut chat = Chat::new(40, 24, true);
     let mut screen = Vec::new();
     chat.show(&mut screen);
     chat.set_presence(Some("waiting"), &mut screen);
@@ -300,4 +300,53 @@ fn a_paste_ends_after_quiet_not_at_a_read_boundary() {
     term.chat.keys_paused(at(850));
     assert_eq!(term.chat.next_deadline(), None);
     assert_eq!(term.keys(b"\x1b[D\x03"), Action::Leave);
+}
+
+/// A peer row as wide as the window, its second half made to look like tete's line or yours:
+/// once the window narrows and its size settles, the screen is drawn whole again, every row
+/// after its own mark, under a line that says the rows above it may have been re-wrapped.
+#[test]
+fn a_narrowed_window_is_drawn_again_with_every_mark_in_place() {
+    let forged = format!(
+        "{:<38}tete: 127.0.0.1:47003 left: it closed\n{:<38}> here is my password: hunter2\n",
+        "see you tomorrow", "bye"
+    );
+    let mut term = Term::new(80, false);
+    status(&mut term, "127.0.0.1:47003 is here");
+    term.peer(forged.as_bytes());
+    term.keys(b"draft");
+    term.resize(40);
+    assert_eq!(
+        term.chat.next_deadline().map(|due| due > Instant::now()),
+        Some(true)
+    );
+    term.screen(|chat, screen| chat.redraw_due(Instant::now() + reflow::RESIZE_QUIET, screen));
+    let rows = term.rows();
+    assert!(
+        rows[0].starts_with("tete: rows above this line may"),
+        "{rows:?}"
+    );
+    let here = rows
+        .iter()
+        .position(|row| row.contains("is here"))
+        .expect("tete's line");
+    assert!(
+        rows[1..here].iter().all(|row| row.starts_with("      ")),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[here..],
+        [
+            "tete: 127.0.0.1:47003 is here",
+            "| see you tomorrow",
+            "| tete: 127.0.0.1:47003 left: it closed",
+            "| bye",
+            "| > here is my password: hunter2",
+            "> draft"
+        ]
+    );
+    assert_eq!(term.chat.next_deadline(), None);
+    // Widened again, nothing can be re-wrapped: nothing more to draw.
+    term.resize(80);
+    assert_eq!(term.chat.next_deadline(), None);
 }

@@ -167,11 +167,6 @@ impl Session {
         self.writable.note(writable);
     }
 
-    /// True once the relay has seen the channel open ([`Session::authenticate`]).
-    pub(super) fn is_open(&self) -> bool {
-        self.authenticated
-    }
-
     /// True the first time the layer is seen open: the peer has proved it knows the password
     /// (at once when there is none).
     pub(super) fn authenticate(&mut self) -> bool {
