@@ -70,6 +70,8 @@ use keys::{Key, KeyDecoder};
 use row::{Mark, Row};
 use sanitize::{Glyph, Sanitizer};
 
+pub use sanitize::escaped;
+
 /// What the caller does after [`Chat::keys`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
