@@ -424,3 +424,34 @@ fn a_paste_is_not_ended_by_a_read_boundary() {
     let status = chat.press_until(&[0x03], |tete| tete.wait_timeout(HALF_A_SECOND));
     assert_eq!(status.signal(), Some(rustix::process::Signal::INT.as_raw()));
 }
+
+/// The presence row says while the partner is not answering (a private room's partner whose
+/// tete is stopped: its kernel still acknowledges, its tete does not answer the pings), and
+/// goes once it answers again.
+#[test]
+fn the_presence_row_says_while_the_partner_is_not_answering() {
+    const PASSWORD: &str = "a quiet room";
+    let (chat, port) = OnTerminal::listen(&["--peer-timeout", "6"], Some(PASSWORD));
+    let mut partner = tete(["127.0.0.1", &port.to_string()])
+        .password(PASSWORD)
+        .stdin(Input::Pipe)
+        .stdout(Output::Null)
+        .spawn();
+    let stdin = partner.take_stdin();
+    chat.wait_for_row("the room is private");
+    partner.signal(rustix::process::Signal::STOP);
+    let screen = chat.wait_for_row("is not answering");
+    let row = row_with(&screen, "is not answering").expect("the presence row");
+    assert!(
+        row.starts_with("-- 127.0.0.1:") && row.ends_with("gives up after 6 s of silence"),
+        "{row}"
+    );
+    partner.signal(rustix::process::Signal::CONT);
+    chat.pty
+        .wait_for_screen(&[], "the presence row gone", |screen| {
+            row_with(screen, "answers again").is_some() && row_with(screen, "-- ").is_none()
+        });
+    drop(stdin);
+    partner.wait().assert_success();
+    chat.tete.wait().assert_success();
+}
