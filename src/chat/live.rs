@@ -34,8 +34,7 @@ impl Chat {
         self.peer_row.render(true, self.color, screen);
         screen.extend(b"\r\n");
         let row = std::mem::replace(&mut self.peer_row, Row::new(Mark::Peer));
-        self.widest_peer = self.widest_peer.max(row.columns());
-        self.note_drawn([row.columns()]);
+        self.note_peer_drawn(row.columns());
         self.kept.push(row, true);
     }
 
@@ -92,13 +91,13 @@ impl Chat {
             above += 1;
             peer = Some((self.peer_row.len(), self.peer_row.columns()));
         }
-        let mut widths = [peer.map_or(0, |(_, columns)| columns), 0];
+        self.note_peer_drawn(peer.map_or(0, |(_, columns)| columns));
         if let Some(presence) = &self.presence {
-            widths[1] = write_presence(presence, self.width, self.color, screen);
+            let columns = write_presence(presence, self.width, self.color, screen);
             screen.extend(b"\r\n");
             above += 1;
+            self.note_drawn([columns]);
         }
-        self.note_drawn(widths);
         let input_column = self.draw_input_line(screen);
         self.on_screen = Some(Drawn {
             above,
@@ -161,7 +160,7 @@ impl Chat {
             peer: Some((self.peer_row.len(), self.peer_row.columns())),
             ..drawn
         });
-        self.note_drawn([self.peer_row.columns()]);
+        self.note_peer_drawn(self.peer_row.columns());
     }
 
     /// Draws the input line on the cursor's empty row and puts the cursor where it edits; returns

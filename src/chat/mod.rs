@@ -140,7 +140,7 @@ pub struct Chat {
     kept: Kept,
     /// The widest row drawn since the screen was last drawn whole (or cleared), in columns.
     widest_drawn: usize,
-    /// The widest row of the peer's ever written into the conversation.
+    /// The widest row of the peer's ever drawn.
     widest_peer: usize,
     /// When the screen is to be drawn whole again, the window's size having settled.
     reflow_due: Option<Instant>,

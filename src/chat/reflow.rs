@@ -9,7 +9,7 @@
 //! the screen drawn whole again ([`Chat::redraw_due`]): every row of it as the chat lays it out
 //! for the new width ([`super::kept`]), the mark on each. What the terminal has already moved
 //! into its scrollback is out of reach: when a row of the peer's wider than the window was ever
-//! written, the screen starts with a status line that says so ([`REWRAPPED`]). Below that line
+//! drawn, the screen starts with a status line that says so ([`REWRAPPED`]). Below that line
 //! every row is as tete drew it; above it, a row can start with the partner's text.
 //!
 //! The screen is erased without `ESC [ 2 J`, which tmux turns into scrolling the screen's rows
@@ -96,5 +96,12 @@ impl Chat {
     /// Rows of these widths were drawn.
     pub(super) fn note_drawn(&mut self, widths: impl IntoIterator<Item = usize>) {
         self.widest_drawn = widths.into_iter().fold(self.widest_drawn, usize::max);
+    }
+
+    /// A row of the peer's this wide was drawn (in the conversation, or as its unfinished row:
+    /// a half of which a narrowing could leave above the live area).
+    pub(super) fn note_peer_drawn(&mut self, columns: usize) {
+        self.note_drawn([columns]);
+        self.widest_peer = self.widest_peer.max(columns);
     }
 }
