@@ -48,6 +48,17 @@ impl OnTerminal {
         OnTerminal::start(Pty::open(), &["127.0.0.1", &port.to_string()], password)
     }
 
+    /// Connects in chat mode, on `pty`, to a plain peer the test holds (its reads time out
+    /// after [`TIMEOUT`]), and waits for the chat to say so.
+    fn with_plain_peer(pty: Pty) -> (OnTerminal, TcpStream) {
+        let (listener, port) = peer_listener();
+        let chat = OnTerminal::start(pty, &["127.0.0.1", &port.to_string()], None);
+        let peer = accept_within(&listener, TIMEOUT);
+        peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+        chat.wait_for_row("tete: connected to 127.0.0.1:");
+        (chat, peer)
+    }
+
     /// Listens on 127.0.0.1, on a port the OS picks, and returns it too.
     fn listen(args: &[&str], password: Option<&str>) -> (OnTerminal, u16) {
         let mut all = args.to_vec();
@@ -131,10 +142,7 @@ fn a_chat_with_nothing_happening_sleeps() {
         assert_sleeps(&situation, &chat.tete);
     };
     let plain_idle = || {
-        let (listener, port) = peer_listener();
-        let chat = OnTerminal::connect(port, None);
-        let _peer = accept_within(&listener, TIMEOUT);
-        chat.wait_for_row("tete: connected to 127.0.0.1:");
+        let (chat, _peer) = OnTerminal::with_plain_peer(Pty::open());
         assert_sleeps("an idle plain chat", &chat.tete);
     };
     let private_idle = || {
@@ -190,10 +198,7 @@ fn a_flood_does_not_grow_the_memory() {
     // A slow terminal: tete must hold the peer back rather than queue what the terminal has
     // not taken yet.
     let plain = |situation: &str, chunk: &[u8]| {
-        let (listener, port) = peer_listener();
-        let mut chat = OnTerminal::start(Pty::open_slow(), &["127.0.0.1", &port.to_string()], None);
-        let peer = accept_within(&listener, TIMEOUT);
-        chat.wait_for_row("tete: connected to 127.0.0.1:");
+        let (mut chat, peer) = OnTerminal::with_plain_peer(Pty::open_slow());
         flood_through(
             situation,
             &mut chat,
@@ -231,10 +236,7 @@ fn a_flood_does_not_grow_the_memory() {
 /// `I agree`, and a peer line `tete: the peer left` is not tete's line when the peer leaves.
 #[test]
 fn the_peer_cannot_forge_your_lines_or_tetes() {
-    let (listener, port) = peer_listener();
-    let chat = OnTerminal::connect(port, None);
-    let mut peer = accept_within(&listener, TIMEOUT);
-    chat.wait_for_row("tete: connected to 127.0.0.1:");
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
     peer.write_all(b"> I agree\n").expect("the peer sending");
     chat.wait_for_row("I agree");
     chat.pty.type_bytes(b"I agree\r");
@@ -251,7 +253,6 @@ fn the_peer_cannot_forge_your_lines_or_tetes() {
         .collect();
     assert_eq!(agreed, ["| > I agree", "> I agree"]);
     // Read, so that the peer's close is a clean one.
-    peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
     let mut line = [0; 8];
     std::io::Read::read_exact(&mut peer, &mut line).expect("the peer reading");
     assert_eq!(&line, b"I agree\n");
@@ -276,10 +277,7 @@ fn no_format_character_reaches_the_terminal() {
     // hyphen, a tag character, the line separator.
     let listed = "\u{202e}\u{202d}\u{2066}\u{2067}\u{2068}\u{2069}\u{200b}\u{200d}\u{200f}\
                   \u{2060}\u{feff}\u{ad}\u{e0041}\u{2028}";
-    let (listener, port) = peer_listener();
-    let chat = OnTerminal::connect(port, None);
-    let mut peer = accept_within(&listener, TIMEOUT);
-    chat.wait_for_row("tete: connected to 127.0.0.1:");
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
     let line: String = listed.chars().flat_map(|c| ['a', c]).collect();
     peer.write_all(format!("{line}end\n").as_bytes())
         .expect("the peer sending");
@@ -342,11 +340,7 @@ fn the_chat_says_who_came_and_who_left() {
 /// A pasted line of 100,000 characters is not sent, and the screen says so; what follows goes.
 #[test]
 fn a_paste_too_long_to_send_says_so() {
-    let (listener, port) = peer_listener();
-    let chat = OnTerminal::connect(port, None);
-    let mut peer = accept_within(&listener, TIMEOUT);
-    peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
-    chat.wait_for_row("tete: connected to 127.0.0.1:");
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
     let paste = format!("\x1b[200~{}\x1b[201~", "p".repeat(100_000));
     chat.pty.type_bytes(paste.as_bytes());
     chat.wait_for_row("tete: not sent: the line is longer than 64 KiB");
@@ -407,11 +401,7 @@ fn verbose_lines_start_in_the_first_column() {
 /// end, and quiet, does Ctrl-C leave.
 #[test]
 fn a_paste_is_not_ended_by_a_read_boundary() {
-    let (listener, port) = peer_listener();
-    let chat = OnTerminal::connect(port, None);
-    let mut peer = accept_within(&listener, TIMEOUT);
-    peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
-    chat.wait_for_row("tete: connected to 127.0.0.1:");
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
     chat.pty.type_bytes(b"\x1b[200~first piece\x1b[201~");
     // Shown: tete has read the piece, and found the terminal empty after it.
     chat.wait_for_row("> first piece");
