@@ -14,7 +14,10 @@
 //! before the peer's text, `> ` before your lines, `tete: ` before tete's status lines, `-- `
 //! before the presence row; so a peer cannot pass its text off as yours or as tete's, with
 //! colour or without. Widths follow [`width`]; rows are written with autowrap off, so each takes
-//! exactly the row the chat counts, and the peer's text can never reach the first column.
+//! exactly the row the chat counts, and the peer's text can never reach the first column. A
+//! terminal that re-wraps its rows when the window narrows breaks that promise for the rows it
+//! re-wraps: the chat then draws the screen whole again, and says where its reach ends
+//! ([`reflow`]).
 //!
 //! The peer's text passes through [`sanitize`]: control characters, characters that would
 //! change the layout unseen ([`visible`]: bidi overrides, zero-width joiners, ...) and invalid
@@ -27,7 +30,7 @@
 //! back). A line longer than the editor's limit (64 KiB, a long paste) is refused whole, with a
 //! status line saying so, never cut. Inside a bracketed paste nothing acts as a key ([`keys`]).
 //!
-//! [`Chat`] takes the bytes read from the terminal and from the peer and the terminal's width,
+//! [`Chat`] takes the bytes read from the terminal and from the peer and the terminal's size,
 //! and gives back the bytes for the peer and for the screen; the event loop does the I/O:
 //! - before [`Chat::show`], the terminal is in raw mode (no echo, no line editing, no signals
 //!   from keys: ISIG off, so Ctrl-C and Ctrl-Z arrive as bytes), and the cursor at the start of
@@ -37,12 +40,14 @@
 //! - whenever the terminal has nothing to read (after a read found it empty, and until it has
 //!   more), [`Chat::keys_paused`] with the time, and a wake-up at [`Chat::next_deadline`]: a
 //!   paste's end marker counts once the terminal has stayed quiet for [`PASTE_QUIET`] after it;
+//! - after a resize, [`Chat::redraw_due`] at [`Chat::next_deadline`] too;
 //! - [`Action`] says when to half-close, leave or suspend; after a suspension, the terminal
 //!   back in raw mode, [`Chat::show`] again; at the end, [`Chat::finish`], then the terminal's
 //!   modes restored;
 //! - a call that changes nothing on the screen writes nothing;
 //! - memory is bounded: a few fixed buffers, the line being typed and the history (see
-//!   [`editor`]), the peer's unfinished row and the presence row. The screen bytes are the
+//!   [`editor`]), the peer's unfinished row, the presence row, and the newest rows of the
+//!   conversation ([`kept`], at most 64 Ki glyphs). The screen bytes are the
 //!   caller's to bound: [`Chat::peer_bytes`] writes at most 32 bytes per byte given (an
 //!   invalid byte escaped in reverse video on a row of its own), plus the live area redrawn, at
 //!   most 32 × (2 × width + 256) + 64 KiB bytes. So the caller feeds the peer's bytes only
