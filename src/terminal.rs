@@ -99,8 +99,14 @@ impl Drop for ModeGuard {
 
 /// The terminal's width in columns, if `terminal` is one and knows it.
 pub fn width(terminal: impl AsFd) -> Option<u16> {
+    size(terminal).map(|(columns, _)| columns)
+}
+
+/// The terminal's size, columns and rows, if `terminal` is one and knows it (a size of 0 is
+/// not known).
+pub fn size(terminal: impl AsFd) -> Option<(u16, u16)> {
     let size = rustix::termios::tcgetwinsize(terminal).ok()?;
-    (size.ws_col > 0).then_some(size.ws_col)
+    (size.ws_col > 0 && size.ws_row > 0).then_some((size.ws_col, size.ws_row))
 }
 
 #[cfg(test)]

@@ -22,10 +22,20 @@ pub struct InputView {
     start: usize,
 }
 
+/// What [`InputView::render`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shown {
+    /// The cursor's column, counted from the first one shown.
+    pub cursor: usize,
+    /// The columns written.
+    pub columns: usize,
+    /// Text before the first character shown is hidden.
+    pub hidden_before: bool,
+}
+
 impl InputView {
     /// Writes the part of `line` that fits in `room` columns, keeping the grapheme at `cursor`
-    /// (a byte offset) in view; returns the cursor's column, counted from the first one shown.
-    /// With `color`, escapes are in reverse video.
+    /// (a byte offset) in view. With `color`, escapes are in reverse video.
     pub fn render(
         &mut self,
         line: &str,
@@ -33,7 +43,7 @@ impl InputView {
         room: usize,
         color: bool,
         out: &mut Vec<u8>,
-    ) -> usize {
+    ) -> Shown {
         let cursor_cell = line[cursor..]
             .graphemes(true)
             .next()
@@ -71,7 +81,11 @@ impl InputView {
         if cursor == line.len() {
             cursor_column = used;
         }
-        cursor_column
+        Shown {
+            cursor: cursor_column,
+            columns: used,
+            hidden_before: start > 0,
+        }
     }
 }
 
@@ -96,7 +110,7 @@ mod tests {
     /// What is shown of `line` with the cursor at byte `cursor`, with `|` at the cursor.
     fn shown(view: &mut InputView, line: &str, cursor: usize, room: usize) -> String {
         let mut out = Vec::new();
-        let column = view.render(line, cursor, room, false, &mut out);
+        let column = view.render(line, cursor, room, false, &mut out).cursor;
         let text = String::from_utf8(out).unwrap();
         let mut columns = 0;
         let split = text

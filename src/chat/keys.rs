@@ -10,12 +10,15 @@
 //! bracketed paste (the chat turns it on). Inside a bracketed paste every line end is an Enter
 //! and control characters other than TAB are dropped, so pasted text cannot press Ctrl-C or
 //! Ctrl-D; escape sequences in it are dropped whole. Pasted text may hold the end marker itself
-//! (not every terminal takes it out), and what follows it would then count as keys: so the end
-//! marker counts only when nothing follows it in the same burst, that is until the terminal has
-//! nothing more to read ([`KeyDecoder::pause`]). A terminal writes a paste at once, end marker
-//! last; bytes that follow the marker without a pause are the paste's own. (A key pressed
-//! right after a paste, and read together with it, then counts as pasted: a character or an
-//! Enter still works, a Ctrl-C is dropped and has to be pressed again.)
+//! (not every terminal takes it out, tmux does not), and what follows it would then count as
+//! keys: so an end marker only makes the paste *end-able* ([`KeyDecoder::awaits_end`]), and the
+//! paste ends at the next time the terminal stays quiet long enough ([`KeyDecoder::end_paste`],
+//! timed by the caller); every byte before that is the paste's own. A terminal writes a paste
+//! at once, end marker last, but the kernel hands a pseudo-terminal's input over in pieces (of
+//! 256 bytes, as they come), and a read may find the terminal empty between two of them: where
+//! the paste ends is never decided by how its bytes were read. (A key pressed right after a
+//! paste then counts as pasted: a character or an Enter still works, a Ctrl-C is dropped and
+//! has to be pressed again.)
 //!
 //! Sequences for keys the editor does not use (function keys, Insert, Page Up) are dropped
 //! whole too, and so are Alt combinations' ESC.
@@ -73,8 +76,8 @@ enum State {
 enum Paste {
     Off,
     On,
-    /// The end marker came, and nothing after it yet: the paste ends at the next pause, unless
-    /// more bytes come first.
+    /// An end marker came: the paste ends when the terminal next stays quiet; what comes
+    /// before that is still pasted text.
     Ending,
 }
 
@@ -106,9 +109,15 @@ impl KeyDecoder {
         key
     }
 
-    /// The terminal has nothing more to read for now: an end of paste seen is the real one.
-    /// Returns true if a paste ended so.
-    pub fn pause(&mut self) -> bool {
+    /// True when a paste's end marker has come: the paste is over once nothing more comes for
+    /// a while.
+    pub fn awaits_end(&self) -> bool {
+        self.paste == Paste::Ending
+    }
+
+    /// Nothing came for long enough after an end marker: the paste is over. Returns true if a
+    /// paste ended so.
+    pub fn end_paste(&mut self) -> bool {
         let ended = self.paste == Paste::Ending;
         if ended {
             self.paste = Paste::Off;
@@ -122,10 +131,6 @@ impl KeyDecoder {
 
     /// Decodes one byte, passing the key it completes (never more than one) to `out`.
     fn decode(&mut self, byte: u8, out: &mut impl FnMut(Key)) {
-        if self.paste == Paste::Ending {
-            // More of the paste: the end marker was part of the pasted text.
-            self.paste = Paste::On;
-        }
         let after_cr = std::mem::take(&mut self.after_cr);
         match self.state {
             State::Ground => self.ground(byte, after_cr, out),
@@ -209,7 +214,7 @@ impl KeyDecoder {
                 None
             }
             (b"201", b'~') => {
-                if self.paste == Paste::On {
+                if self.paste != Paste::Off {
                     self.paste = Paste::Ending;
                 }
                 None
@@ -280,13 +285,13 @@ fn char_key(c: char, in_paste: bool) -> Option<Key> {
 mod tests {
     use super::*;
 
-    /// The keys of `chunks` read in turn, with a pause after each (the terminal had no more).
+    /// The keys of `chunks` read in turn, the terminal quiet long enough after each.
     fn keys(chunks: &[&[u8]]) -> Vec<Key> {
         let mut decoder = KeyDecoder::default();
         let mut keys = Vec::new();
         for chunk in chunks {
             keys.extend(chunk.iter().filter_map(|&byte| decoder.push(byte)));
-            decoder.pause();
+            decoder.end_paste();
         }
         keys
     }
@@ -403,7 +408,7 @@ mod tests {
     fn an_end_marker_inside_a_paste_does_not_end_it() {
         use Key::*;
         let mut decoder = KeyDecoder::default();
-        let mut read = |bytes: &[u8]| -> Vec<Key> {
+        let read = |decoder: &mut KeyDecoder, bytes: &[u8]| -> Vec<Key> {
             bytes
                 .iter()
                 .filter_map(|&byte| decoder.push(byte))
@@ -411,14 +416,15 @@ mod tests {
         };
         // The pasted text holds the marker, then Ctrl-C, Ctrl-D, an arrow: all in one burst.
         assert_eq!(
-            read(b"\x1b[200~a\x1b[201~\x03\x04\x1b[Db\x1b[201~"),
+            read(&mut decoder, b"\x1b[200~a\x1b[201~\x03\x04\x1b[Db\x1b[201~"),
             [Char('a'), Char('b')]
         );
-        // Split across reads with no pause between them: still the paste's own.
-        assert_eq!(read(b"\x1b[200~c\x1b[201~"), [Char('c')]);
-        assert_eq!(read(b"\x03d\x1b[201~"), [Char('d')]);
-        assert!(decoder.pause());
-        assert!(!decoder.pause());
+        // Split across reads, however short the quiet between them: still the paste's own.
+        assert_eq!(read(&mut decoder, b"\x1b[200~c\x1b[201~"), [Char('c')]);
+        assert!(decoder.awaits_end());
+        assert_eq!(read(&mut decoder, b"\x03d\x1b[201~"), [Char('d')]);
+        assert!(decoder.end_paste());
+        assert!(!decoder.end_paste() && !decoder.awaits_end());
         assert_eq!(
             keys(&[b"\x1b[200~e\x1b[201~", b"\x03"]),
             [Char('e'), Interrupt]

@@ -1,11 +1,29 @@
 //! Drawing: rows written into the conversation, and the live area below them (the peer's
 //! unfinished row, the presence row, the input line), erased and drawn again around them.
+//!
+//! The peer's unfinished row grows as its text comes, a byte at a time from a peer that
+//! trickles it: what is added goes on the row where it is on the screen, so a byte costs a
+//! few cursor moves, not the whole live area drawn again.
 
-use super::row::{Mark, write_line, write_presence};
+use super::row::{Mark, Row, render_glyph, write_line, write_presence};
 use super::{Chat, TERMINAL_MODES_OFF};
+
+/// The live area as it is on the screen.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Drawn {
+    /// Rows above the input line (the peer's unfinished row, the presence row).
+    above: usize,
+    /// How much of the peer's unfinished row is drawn, if it has a row there: its glyphs, and
+    /// the columns they take with the mark.
+    peer: Option<(usize, usize)>,
+    /// The cursor's column on the input line.
+    input_column: usize,
+}
 
 /// The input line's prompt, which also marks the lines sent in the conversation.
 const PROMPT: &str = "> ";
+/// The prompt's first character while the start of the line is scrolled out of view.
+const HIDDEN_BEFORE: u8 = b'<';
 const ERASE_TO_END_OF_SCREEN: &[u8] = b"\x1b[J";
 const ERASE_TO_END_OF_LINE: &[u8] = b"\x1b[K";
 
@@ -15,7 +33,9 @@ impl Chat {
         self.erase(screen);
         self.peer_row.render(true, self.color, screen);
         screen.extend(b"\r\n");
-        self.peer_row.take();
+        let row = std::mem::replace(&mut self.peer_row, Row::new(Mark::Peer));
+        self.note_peer_drawn(row.columns());
+        self.kept.push(row, true);
     }
 
     /// Writes a line we sent into the conversation, after what the peer sent before it.
@@ -25,24 +45,30 @@ impl Chat {
             self.peer_row_cut = true;
         }
         self.erase(screen);
-        write_line(Mark::Sent, line, self.width, self.color, screen);
+        let rows = write_line(Mark::Sent, line, self.width, self.color, screen);
+        self.keep(rows);
     }
 
     /// Writes one of tete's status lines into the conversation.
     pub(super) fn say(&mut self, text: &str, screen: &mut Vec<u8>) {
         self.erase(screen);
-        write_line(Mark::Status, text, self.width, self.color, screen);
+        let rows = write_line(Mark::Status, text, self.width, self.color, screen);
+        self.keep(rows);
+    }
+
+    /// Keeps the rows of a line just written.
+    fn keep(&mut self, rows: Vec<Row>) {
+        self.note_drawn(rows.iter().map(Row::columns));
+        for (n, row) in rows.into_iter().enumerate() {
+            self.kept.push(row, n == 0);
+        }
     }
 
     /// Erases the live area, if it is on the screen, leaving the cursor where it began.
     pub(super) fn erase(&mut self, screen: &mut Vec<u8>) {
-        if let Some(above) = self.on_screen.take() {
+        if let Some(drawn) = self.on_screen.take() {
             screen.push(b'\r');
-            match above {
-                0 => {}
-                1 => screen.extend(b"\x1b[A"),
-                rows => screen.extend(format!("\x1b[{rows}A").as_bytes()),
-            }
+            cursor_move(b'A', drawn.above, screen);
             screen.extend(ERASE_TO_END_OF_SCREEN);
         }
     }
@@ -58,18 +84,32 @@ impl Chat {
     /// Draws the live area at the cursor, which is at the start of an empty row.
     pub(super) fn draw(&mut self, screen: &mut Vec<u8>) {
         let mut above = 0;
+        let mut peer = None;
         if !self.peer_row.is_empty() {
             self.peer_row.render(true, self.color, screen);
             screen.extend(b"\r\n");
             above += 1;
+            peer = Some((self.peer_row.len(), self.peer_row.columns()));
         }
+        self.note_peer_drawn(peer.map_or(0, |(_, columns)| columns));
         if let Some(presence) = &self.presence {
-            write_presence(presence, self.width, self.color, screen);
+            let columns = write_presence(presence, self.width, self.color, screen);
             screen.extend(b"\r\n");
             above += 1;
+            self.note_drawn([columns]);
         }
-        self.draw_input_line(screen);
-        self.on_screen = Some(above);
+        let input_column = self.draw_input_line(screen);
+        self.on_screen = Some(Drawn {
+            above,
+            peer,
+            input_column,
+        });
+    }
+
+    /// True while the live area is on the screen with a row for the peer's unfinished text,
+    /// which glyphs can then be added to in place.
+    pub(super) fn peer_row_drawn(&self) -> bool {
+        self.on_screen.is_some_and(|drawn| drawn.peer.is_some())
     }
 
     /// Brings the input line on the screen up to date (all of the live area if it was erased).
@@ -77,42 +117,91 @@ impl Chat {
         if !self.visible {
             return;
         }
-        if self.on_screen.is_some() {
+        if let Some(drawn) = self.on_screen {
             screen.push(b'\r');
             screen.extend(ERASE_TO_END_OF_LINE);
-            self.draw_input_line(screen);
+            let input_column = self.draw_input_line(screen);
+            self.on_screen = Some(Drawn {
+                input_column,
+                ..drawn
+            });
         } else {
             self.draw(screen);
         }
     }
 
-    /// Draws the live area again if it was erased (something was written above it).
+    /// Draws the live area again if it was erased (something was written above it), or adds
+    /// what came of the peer's unfinished row to it where it is.
     pub(super) fn redraw_live_area(&mut self, screen: &mut Vec<u8>) {
-        if self.visible && self.on_screen.is_none() {
-            self.draw(screen);
+        if !self.visible {
+            return;
         }
+        let Some(drawn) = self.on_screen else {
+            self.draw(screen);
+            return;
+        };
+        let Some((glyphs, columns)) = drawn.peer else {
+            return;
+        };
+        let new = self.peer_row.glyphs_from(glyphs);
+        if new.is_empty() {
+            return;
+        }
+        screen.push(b'\r');
+        cursor_move(b'A', drawn.above, screen);
+        cursor_move(b'C', columns, screen);
+        for &glyph in new {
+            render_glyph(glyph, self.color, screen);
+        }
+        screen.push(b'\r');
+        cursor_move(b'B', drawn.above, screen);
+        cursor_move(b'C', drawn.input_column, screen);
+        self.on_screen = Some(Drawn {
+            peer: Some((self.peer_row.len(), self.peer_row.columns())),
+            ..drawn
+        });
+        self.note_peer_drawn(self.peer_row.columns());
     }
 
-    /// Draws the input line on the cursor's empty row and puts the cursor where it edits. The
-    /// last column stays empty, so the cursor never waits in the right margin for a wrap.
-    fn draw_input_line(&mut self, screen: &mut Vec<u8>) {
+    /// Draws the input line on the cursor's empty row and puts the cursor where it edits; returns
+    /// that column. The last column stays empty, so the cursor never waits in the right margin
+    /// for a wrap. While the start of a long line is scrolled out of view, the prompt is `<`.
+    fn draw_input_line(&mut self, screen: &mut Vec<u8>) -> usize {
         let mut room = self.width - 1;
-        let mut column = 0;
+        let mut prompt = None;
         if !self.input_ended && room > PROMPT.len() {
+            prompt = Some(screen.len());
             screen.extend(PROMPT.as_bytes());
             room -= PROMPT.len();
-            column = PROMPT.len();
         }
-        column += self.view.render(
+        let indent = prompt.map_or(0, |_| PROMPT.len());
+        let shown = self.view.render(
             self.editor.line(),
             self.editor.cursor(),
             room,
             self.color,
             screen,
         );
+        if let Some(at) = prompt
+            && shown.hidden_before
+        {
+            screen[at] = HIDDEN_BEFORE;
+        }
+        self.note_drawn([indent + shown.columns]);
         screen.push(b'\r');
-        if column > 0 {
-            screen.extend(format!("\x1b[{column}C").as_bytes());
+        cursor_move(b'C', indent + shown.cursor, screen);
+        indent + shown.cursor
+    }
+}
+
+/// Moves the cursor `count` rows up (`A`) or down (`B`), or columns right (`C`).
+fn cursor_move(direction: u8, count: usize, screen: &mut Vec<u8>) {
+    match count {
+        0 => {}
+        1 => screen.extend([0x1b, b'[', direction]),
+        count => {
+            screen.extend(format!("\x1b[{count}").as_bytes());
+            screen.push(direction);
         }
     }
 }

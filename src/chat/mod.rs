@@ -14,7 +14,10 @@
 //! before the peer's text, `> ` before your lines, `tete: ` before tete's status lines, `-- `
 //! before the presence row; so a peer cannot pass its text off as yours or as tete's, with
 //! colour or without. Widths follow [`width`]; rows are written with autowrap off, so each takes
-//! exactly the row the chat counts, and the peer's text can never reach the first column.
+//! exactly the row the chat counts, and the peer's text can never reach the first column. A
+//! terminal that re-wraps its rows when the window narrows breaks that promise for the rows it
+//! re-wraps: the chat then draws the screen whole again, and says where its reach ends
+//! ([`reflow`]).
 //!
 //! The peer's text passes through [`sanitize`]: control characters, characters that would
 //! change the layout unseen ([`visible`]: bidi overrides, zero-width joiners, ...) and invalid
@@ -27,21 +30,24 @@
 //! back). A line longer than the editor's limit (64 KiB, a long paste) is refused whole, with a
 //! status line saying so, never cut. Inside a bracketed paste nothing acts as a key ([`keys`]).
 //!
-//! [`Chat`] takes the bytes read from the terminal and from the peer and the terminal's width,
+//! [`Chat`] takes the bytes read from the terminal and from the peer and the terminal's size,
 //! and gives back the bytes for the peer and for the screen; the event loop does the I/O:
 //! - before [`Chat::show`], the terminal is in raw mode (no echo, no line editing, no signals
 //!   from keys: ISIG off, so Ctrl-C and Ctrl-Z arrive as bytes), and the cursor at the start of
 //!   an empty row;
 //! - the bytes for the peer are what stdin would have given (lines end in LF; `-C` and the
 //!   password mode apply to them after, as to any stdin bytes);
-//! - after the terminal's reads, once it has nothing more to read for now, [`Chat::keys_paused`]
-//!   (a paste's end marker counts only then);
+//! - whenever the terminal has nothing to read (after a read found it empty, and until it has
+//!   more), [`Chat::keys_paused`] with the time, and a wake-up at [`Chat::next_deadline`]: a
+//!   paste's end marker counts once the terminal has stayed quiet for [`PASTE_QUIET`] after it;
+//! - after a resize, [`Chat::redraw_due`] at [`Chat::next_deadline`] too;
 //! - [`Action`] says when to half-close, leave or suspend; after a suspension, the terminal
 //!   back in raw mode, [`Chat::show`] again; at the end, [`Chat::finish`], then the terminal's
 //!   modes restored;
 //! - a call that changes nothing on the screen writes nothing;
 //! - memory is bounded: a few fixed buffers, the line being typed and the history (see
-//!   [`editor`]), the peer's unfinished row and the presence row. The screen bytes are the
+//!   [`editor`]), the peer's unfinished row, the presence row, and the newest rows of the
+//!   conversation ([`kept`], at most 64 Ki glyphs). The screen bytes are the
 //!   caller's to bound: [`Chat::peer_bytes`] writes at most 32 bytes per byte given (an
 //!   invalid byte escaped in reverse video on a row of its own), plus the live area redrawn, at
 //!   most 32 × (2 × width + 256) + 64 KiB bytes. So the caller feeds the peer's bytes only
@@ -50,19 +56,26 @@
 
 mod editor;
 mod input_view;
+mod kept;
 mod keys;
 mod live;
+mod reflow;
 mod row;
 mod sanitize;
 mod utf8;
 mod visible;
 mod width;
 
+use std::time::{Duration, Instant};
+
 use editor::{Editor, MAX_LINE};
 use input_view::InputView;
+use kept::Kept;
 use keys::{Key, KeyDecoder};
 use row::{Mark, Row};
 use sanitize::{Glyph, Sanitizer};
+
+pub use sanitize::escaped;
 
 /// What the caller does after [`Chat::keys`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,9 +105,17 @@ const AUTOWRAP_ON: &[u8] = b"\x1b[?7h";
 const CLEAR_SCREEN: &[u8] = b"\x1b[H\x1b[2J";
 const BRACKETED_PASTE_ON: &[u8] = b"\x1b[?2004h";
 
+/// How long the terminal stays quiet after a paste's end marker before the paste counts as
+/// over: far longer than a terminal takes between the pieces of one paste, however loaded the
+/// machine, and shorter than a person takes to press a key after seeing the paste land (a key
+/// pressed sooner counts as pasted, and the quarter second starts again).
+pub const PASTE_QUIET: Duration = Duration::from_millis(250);
+
 pub struct Chat {
     /// The terminal's width in columns, at least 1.
     width: usize,
+    /// Its height in rows, at least 1.
+    height: usize,
     color: bool,
     keys: KeyDecoder,
     editor: Editor,
@@ -113,20 +134,32 @@ pub struct Chat {
     /// The line being typed outgrew the editor and was refused: the rest of it is dropped, up
     /// to its end (Enter, the end of the paste, or another editing key).
     overlong: bool,
+    /// Since when the terminal has been quiet after a paste's end marker.
+    quiet_since: Option<Instant>,
     /// Whether the live area is drawn at the end of each call (not before [`Chat::show`], nor
     /// while suspended or after [`Chat::finish`]).
     visible: bool,
-    /// The live area on the screen now, if it is: how many of its rows are above the input line.
-    on_screen: Option<usize>,
+    /// The live area on the screen now, if it is.
+    on_screen: Option<live::Drawn>,
+    /// The newest rows of the conversation, to draw the screen again ([`reflow`]).
+    kept: Kept,
+    /// The widest row drawn since the screen was last drawn whole (or cleared), in columns.
+    widest_drawn: usize,
+    /// The widest row of the peer's ever drawn.
+    widest_peer: usize,
+    /// When the screen is to be drawn whole again, the window's size having settled.
+    reflow_due: Option<Instant>,
 }
 
 impl Chat {
-    /// A chat on a terminal `width` columns wide; with `color` (the terminal has it and
-    /// `NO_COLOR` is not set), the marks have their colours, sent lines are dimmed and escapes
-    /// in reverse video. Lines typed are sent until [`Chat::set_channel`] says otherwise.
-    pub fn new(width: u16, color: bool) -> Chat {
+    /// A chat on a terminal `width` columns wide and `height` rows tall; with `color` (the
+    /// terminal has it and `NO_COLOR` is not set), the marks have their colours, sent lines are
+    /// dimmed and escapes in reverse video. Lines typed are sent until [`Chat::set_channel`]
+    /// says otherwise.
+    pub fn new(width: u16, height: u16, color: bool) -> Chat {
         Chat {
             width: usize::from(width.max(1)),
+            height: usize::from(height.max(1)),
             color,
             keys: KeyDecoder::default(),
             editor: Editor::default(),
@@ -138,8 +171,13 @@ impl Chat {
             channel_open: true,
             presence: None,
             overlong: false,
+            quiet_since: None,
             visible: false,
             on_screen: None,
+            kept: Kept::default(),
+            widest_drawn: 0,
+            widest_peer: 0,
+            reflow_due: None,
         }
     }
 
@@ -159,6 +197,9 @@ impl Chat {
     /// updated. Stops at the first key that asks for more than that (the rest of `input` is
     /// dropped, as a terminal drops typeahead on Ctrl-C).
     pub fn keys(&mut self, input: &[u8], to_peer: &mut Vec<u8>, screen: &mut Vec<u8>) -> Action {
+        if !input.is_empty() {
+            self.quiet_since = None;
+        }
         self.framed(screen, |chat, screen| {
             let mut action = Action::Continue;
             for &byte in input {
@@ -178,12 +219,26 @@ impl Chat {
         })
     }
 
-    /// The terminal has nothing more to read for now: a paste whose end marker came last is over.
-    pub fn keys_paused(&mut self) {
-        if self.keys.pause() {
+    /// The terminal has nothing to read at `now`: a paste whose end marker came last is over
+    /// once that has lasted [`PASTE_QUIET`].
+    pub fn keys_paused(&mut self, now: Instant) {
+        if !self.keys.awaits_end() {
+            self.quiet_since = None;
+            return;
+        }
+        let since = *self.quiet_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= PASTE_QUIET && self.keys.end_paste() {
+            self.quiet_since = None;
             // A refused line pasted without its line end ends with the paste.
             self.overlong = false;
         }
+    }
+
+    /// When [`Chat::keys_paused`] has something to decide, if the terminal stays quiet, or
+    /// [`Chat::redraw_due`] something to draw.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let paste = self.quiet_since.map(|since| since + PASTE_QUIET);
+        paste.into_iter().chain(self.reflow_due).min()
     }
 
     /// Takes bytes from the peer: shown above the input line, escaped where needed.
@@ -236,18 +291,6 @@ impl Chat {
         }
     }
 
-    /// The terminal is now `width` columns wide (SIGWINCH): the live area is drawn again for it.
-    pub fn resize(&mut self, width: u16, screen: &mut Vec<u8>) {
-        self.framed(screen, |chat, screen| {
-            chat.erase(screen);
-            chat.width = usize::from(width.max(1));
-            for glyph in chat.peer_row.take() {
-                chat.peer_glyph(glyph, screen);
-            }
-            chat.redraw_live_area(screen);
-        });
-    }
-
     /// Leaves the screen tidy at the end: the peer's unfinished line (and any character or CR
     /// it held back) kept, a line being typed written out as not sent, the input line erased,
     /// the cursor at the start of the next row, attributes reset, bracketed paste off.
@@ -269,6 +312,7 @@ impl Chat {
             Key::Redraw => {
                 screen.extend(CLEAR_SCREEN);
                 self.on_screen = None;
+                self.widest_drawn = 0;
             }
             _ if self.input_ended => {}
             Key::Char(_) if self.overlong => {}
@@ -347,8 +391,11 @@ impl Chat {
             self.commit_peer_row(screen);
         }
         self.peer_row.push(glyph, self.width);
-        // The row on the screen is out of date.
-        self.erase(screen);
+        // Without a row for it on the screen, the live area is laid out again; else the glyph
+        // is added where the row is ([`Chat::redraw_live_area`]).
+        if !self.peer_row_drawn() {
+            self.erase(screen);
+        }
     }
 
     /// The partner's text is over: what it held back and its unfinished row are written into

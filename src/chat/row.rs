@@ -87,6 +87,7 @@ impl Mark {
 }
 
 /// One row's text, after its mark.
+#[derive(Clone, Debug)]
 pub struct Row {
     mark: Mark,
     /// Never [`Glyph::LineEnd`].
@@ -106,6 +107,21 @@ impl Row {
 
     pub fn is_empty(&self) -> bool {
         self.glyphs.is_empty()
+    }
+
+    /// How many glyphs the row holds.
+    pub fn len(&self) -> usize {
+        self.glyphs.len()
+    }
+
+    /// The columns the row takes, its mark's included.
+    pub fn columns(&self) -> usize {
+        self.columns
+    }
+
+    /// The row's glyphs from the `start`th on.
+    pub fn glyphs_from(&self, start: usize) -> &[Glyph] {
+        self.glyphs.get(start..).unwrap_or(&[])
     }
 
     /// True if `glyph` can be added on a terminal `width` columns wide. An empty row takes any
@@ -185,34 +201,61 @@ pub fn render_glyph(glyph: Glyph, color: bool, out: &mut Vec<u8>) {
 }
 
 /// Writes `text`, one of your lines or one of tete's own (`mark`), in as many rows as it takes
-/// on a terminal `width` columns wide, each ended by CR LF. tete's own lines break between
-/// words where they can; yours, like the peer's, where the row is full.
-pub fn write_line(mark: Mark, text: &str, width: usize, color: bool, out: &mut Vec<u8>) {
+/// on a terminal `width` columns wide, each ended by CR LF, and returns those rows (the first
+/// is the line's first). tete's own lines break between words where they can; yours, like the
+/// peer's, where the row is full.
+pub fn write_line(
+    mark: Mark,
+    text: &str,
+    width: usize,
+    color: bool,
+    out: &mut Vec<u8>,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
     let mut row = Row::new(mark);
-    let mut first = true;
     text_glyphs(text, &mut |glyph| {
         if !row.fits(glyph, width) {
             let next_word = match mark {
                 Mark::Status => row.take_last_word(),
                 _ => Vec::new(),
             };
-            row.render(first, color, out);
-            out.extend(b"\r\n");
-            row.take();
-            first = false;
+            rows.push(std::mem::replace(&mut row, Row::new(mark)));
             for glyph in next_word {
                 row.push(glyph, width);
             }
         }
         row.push(glyph, width);
     });
-    row.render(first, color, out);
-    out.extend(b"\r\n");
+    rows.push(row);
+    for (n, row) in rows.iter().enumerate() {
+        row.render(n == 0, color, out);
+        out.extend(b"\r\n");
+    }
+    rows
+}
+
+/// Splits `row` into rows that each fit a terminal `width` columns wide (the row itself, if it
+/// does), continuing it after the same mark; `first`: the row is the first of its line.
+pub fn split_row(row: &Row, first: bool, width: usize, out: &mut Vec<(Row, bool)>) {
+    if row.columns <= width {
+        out.push((row.clone(), first));
+        return;
+    }
+    let mut part = Row::new(row.mark);
+    let mut part_first = first;
+    for &glyph in &row.glyphs {
+        if !part.fits(glyph, width) {
+            out.push((std::mem::replace(&mut part, Row::new(row.mark)), part_first));
+            part_first = false;
+        }
+        part.push(glyph, width);
+    }
+    out.push((part, part_first));
 }
 
 /// Writes `text` as the presence row: one row, cut at `width - 1` columns (the last column
-/// stays empty, as on the input line), without a line end.
-pub fn write_presence(text: &str, width: usize, color: bool, out: &mut Vec<u8>) {
+/// stays empty, as on the input line), without a line end; returns the columns it takes.
+pub fn write_presence(text: &str, width: usize, color: bool, out: &mut Vec<u8>) -> usize {
     let room = width.saturating_sub(1);
     let mut row = Row::new(Mark::Presence);
     let mut full = false;
@@ -223,6 +266,7 @@ pub fn write_presence(text: &str, width: usize, color: bool, out: &mut Vec<u8>) 
         }
     });
     row.render(true, color, out);
+    row.columns
 }
 
 /// The columns `glyph` takes when drawn at `column`: a TAB moves to the next tab stop, or to the
@@ -311,7 +355,9 @@ mod tests {
             ),
         ];
         for (mark, text, width, expected) in cases {
-            let shown = written(|out| write_line(mark, text, width, false, out));
+            let shown = written(|out| {
+                write_line(mark, text, width, false, out);
+            });
             assert_eq!(shown, expected, "{mark:?} {text:?} at {width}");
         }
         assert_eq!(peer_row_of_x(false), "| x");
@@ -327,7 +373,11 @@ mod tests {
 
     #[test]
     fn with_color_each_mark_has_its_style() {
-        let line = |mark, text| written(|out| write_line(mark, text, 20, true, out));
+        let line = |mark, text| {
+            written(|out| {
+                write_line(mark, text, 20, true, out);
+            })
+        };
         assert_eq!(line(Mark::Sent, "hi"), "\x1b[2m> hi\x1b[22m\r\n");
         assert_eq!(line(Mark::Status, "hi"), "\x1b[1mtete: hi\x1b[22m\r\n");
         assert_eq!(peer_row_of_x(true), "\x1b[36m|\x1b[39m x");
@@ -335,7 +385,11 @@ mod tests {
 
     #[test]
     fn the_presence_row_is_cut_to_fit() {
-        let presence = |text, width| written(|out| write_presence(text, width, false, out));
+        let presence = |text, width| {
+            written(|out| {
+                write_presence(text, width, false, out);
+            })
+        };
         assert_eq!(presence("waiting", 20), "-- waiting");
         assert_eq!(presence("waiting for a partner", 12), "-- waiting ");
         assert_eq!(presence("a\u{200b}b", 9), "-- a");

@@ -114,6 +114,23 @@ impl Sanitizer {
     }
 }
 
+/// `bytes` from a peer (a proxy's reply, say) as one line of text for a terminal: by the
+/// chat's own rules, every control, format or other invisible character and every byte that
+/// is not UTF-8 escaped (`^[`, `\u{202e}`, `\xff`); TAB and line ends too (`^I`, `^J`).
+pub fn escaped(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    let mut out = |glyph| match glyph {
+        Glyph::Char(c) => text.push(c),
+        Glyph::Tab => text.push_str("^I"),
+        Glyph::Escaped(escape) => text.push_str(escape.as_str()),
+        Glyph::LineEnd => text.push_str("^J"),
+    };
+    let mut sanitizer = Sanitizer::default();
+    sanitizer.feed(bytes, &mut out);
+    sanitizer.flush(&mut out);
+    text
+}
+
 /// The glyphs of tete's own `text` (a line typed, a status line): as the peer's would be, but
 /// every character is one glyph (an LF too is escaped, as `^J`).
 pub fn text_glyphs(text: &str, out: &mut impl FnMut(Glyph)) {
@@ -258,6 +275,15 @@ mod tests {
             shown(&[b"\xe2\x9d", b"\xa4\xef", b"\xb8\x8f"]),
             "\u{2764}\u{fe0f}"
         );
+    }
+
+    #[test]
+    fn a_line_for_stderr_is_escaped_whole() {
+        assert_eq!(
+            escaped("403 \u{202e}dlrow\u{2028}tete: x\r\n\t\x1b[2J\u{85}".as_bytes()),
+            "403 \\u{202e}dlrow\\u{2028}tete: x^J^I^[[2J\\u{85}"
+        );
+        assert_eq!(escaped(b"\xe4\xb8"), "\\xe4\\xb8");
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Term {
             vt100::Parser::new_with_callbacks(size(ROWS), size(width), 0, Events::default());
         terminal.process(before);
         let mut term = Term {
-            chat: Chat::new(width, color),
+            chat: Chat::new(width, ROWS, color),
             terminal,
             to_peer: Vec::new(),
         };
@@ -57,11 +57,18 @@ impl Term {
         self.terminal.process(&screen);
     }
 
-    /// One read of the terminal, and then nothing more to read.
+    /// One read of the terminal, and then nothing more to read for a while.
     fn keys(&mut self, input: &[u8]) -> Action {
         let action = self.keys_in_burst(input);
-        self.chat.keys_paused();
+        self.quiet();
         action
+    }
+
+    /// The terminal stays quiet for [`PASTE_QUIET`].
+    fn quiet(&mut self) {
+        let now = Instant::now();
+        self.chat.keys_paused(now);
+        self.chat.keys_paused(now + PASTE_QUIET);
     }
 
     /// One read of the terminal, with more to read after it.
@@ -79,7 +86,7 @@ impl Term {
     fn resize(&mut self, width: u16) {
         let size = |n| std::num::NonZeroU16::new(n).unwrap();
         self.terminal.set_size(size(ROWS), size(width));
-        self.screen(|chat, screen| chat.resize(width, screen));
+        self.screen(|chat, screen| chat.resize(width, ROWS, Instant::now(), screen));
     }
 
     /// The rows shown, without trailing blanks, down to the cursor's row or the last with text.
@@ -235,8 +242,9 @@ fn a_long_input_line_scrolls_sideways() {
     let mut term = Term::new(20, false);
     let line = "abcdefghijklmnopqrstuvwxyz0123456789";
     term.keys(line.as_bytes());
-    // 19 columns (the last stays free): the prompt, 16 characters and the cursor.
-    assert_eq!(term.rows(), ["> uvwxyz0123456789"]);
+    // 19 columns (the last stays free): the prompt, 16 characters and the cursor; the prompt
+    // says that the start of the line is out of view.
+    assert_eq!(term.rows(), ["< uvwxyz0123456789"]);
     assert_eq!(term.cursor(), (0, 18));
     term.keys(b"\x01");
     assert_eq!(term.rows(), ["> abcdefghijklmnopq"]);
@@ -288,7 +296,7 @@ fn resizing_lays_the_live_area_out_again() {
     term.keys(b"abcdefghijklmnopqrstuvwxyz");
     assert_eq!(term.rows(), [xs(30), "> abcdefghijklmnopqrstuvwxyz".into()]);
     term.resize(20);
-    assert_eq!(term.rows(), [xs(18), xs(12), "> klmnopqrstuvwxyz".into()]);
+    assert_eq!(term.rows(), [xs(18), xs(12), "< klmnopqrstuvwxyz".into()]);
     assert_eq!(term.cursor(), (2, 18));
     term.resize(60);
     assert_eq!(
@@ -389,6 +397,35 @@ fn memory_and_screen_output_stay_bounded() {
     }
 }
 
+/// A peer trickling its text a byte at a time into an unfinished row, below a presence row,
+/// at a wide terminal: each byte costs a few cursor moves, not the whole live area again, and
+/// the screen ends as if the text had come at once.
+#[test]
+fn a_trickled_row_is_added_to_not_drawn_again() {
+    let text = format!("{} and then a byte at a time", "x".repeat(150));
+    let (prefix, trickled) = text.as_bytes().split_at(150);
+    let mut at_once = Term::new(200, true);
+    let mut trickle = Term::new(200, true);
+    for term in [&mut at_once, &mut trickle] {
+        term.screen(|chat, screen| chat.set_presence(Some("waiting"), screen));
+        term.keys(b"typing");
+        term.peer(prefix);
+    }
+    at_once.peer(trickled);
+    let mut written = 0;
+    for &byte in trickled {
+        let mut screen = Vec::new();
+        trickle.chat.peer_bytes(&[byte], &mut screen);
+        trickle.terminal.process(&screen);
+        written += screen.len();
+    }
+    let per_byte = written / trickled.len();
+    assert!(per_byte <= 32, "{per_byte} bytes written per byte trickled");
+    assert_eq!(trickle.rows(), at_once.rows());
+    assert_eq!(trickle.cursor(), at_once.cursor());
+    assert_eq!(trickle.rows()[2], "> typing");
+}
+
 /// The sequences the chat itself writes; with colour, the attribute changes too.
 fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
     let fixed = [
@@ -401,13 +438,13 @@ fn our_sequence(after_escape: &str, color: bool) -> Option<usize> {
     if color && let Some(found) = styles.iter().find(|s| after_escape.starts_with(**s)) {
         return Some(found.len());
     }
-    // Moving the cursor right or up: `[` digits `C` or `A`.
+    // Moving the cursor: `[` digits (or none, for one) and `A`, `B` or `C`.
     let digits = after_escape[1..].len()
         - after_escape[1..]
             .trim_start_matches(|c: char| c.is_ascii_digit())
             .len();
-    let moves = after_escape[1 + digits..].starts_with(['C', 'A']);
-    (after_escape.starts_with('[') && digits > 0 && moves).then_some(2 + digits)
+    let moves = after_escape[1 + digits..].starts_with(['A', 'B', 'C']);
+    (after_escape.starts_with('[') && moves).then_some(2 + digits)
 }
 
 #[test]
@@ -419,7 +456,7 @@ fn whatever_the_peer_sends_the_screen_gets_only_text_and_our_sequences() {
     every_byte.extend(b"\xe4\xb8");
     for color in [false, true] {
         for chunk in [1, 3, every_byte.len()] {
-            let mut chat = Chat::new(30, color);
+            let mut chat = Chat::new(30, 24, color);
             let mut screen = Vec::new();
             chat.show(&mut screen);
             chat.keys(b"typed", &mut Vec::new(), &mut screen);

@@ -73,13 +73,12 @@ fn status_code(line: &[u8]) -> Option<u16> {
     std::str::from_utf8(&rest[..3]).ok()?.parse().ok()
 }
 
-/// Peer-controlled bytes made safe for one line on a terminal, cut to a readable length.
+/// Peer-controlled bytes made safe for one line on a terminal, cut to a readable length: by
+/// the chat's rules ([`crate::chat::escaped`]), so that neither a control character nor one
+/// that reorders or breaks the line unseen (U+202E, U+2028) reaches stderr raw.
 fn printable(bytes: &[u8]) -> String {
     const LIMIT: usize = 120;
-    let text: String = String::from_utf8_lossy(&bytes[..bytes.len().min(LIMIT)])
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
+    let text = crate::chat::escaped(&bytes[..bytes.len().min(LIMIT)]);
     if bytes.len() > LIMIT {
         format!("{text}...")
     } else {

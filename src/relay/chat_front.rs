@@ -50,8 +50,8 @@ const QUEUE_LIMIT: usize = 64 * 1024;
 /// How many bytes are read from the terminal, or taken from the peer, at a time.
 const PIECE: usize = 4 * 1024;
 
-/// The width assumed for a terminal that does not say.
-const DEFAULT_WIDTH: u16 = 80;
+/// The size assumed for a terminal that does not say: columns, rows.
+const DEFAULT_SIZE: (u16, u16) = (80, 24);
 
 /// How long the last screen bytes may take to reach a terminal at the end, or before a
 /// suspension; a terminal that takes none for this long is not waited for.
@@ -100,13 +100,13 @@ impl ChatFront {
             .map_err(|err| Error::io("stdout", &err))?;
         let raw_mode = ModeGuard::raw(&input.stream)
             .map_err(|err| Error::io("cannot put the terminal in raw mode", &err))?;
-        let width = terminal::width(&terminal).unwrap_or(DEFAULT_WIDTH);
+        let (width, height) = terminal::size(&terminal).unwrap_or(DEFAULT_SIZE);
         let color = has_color(
             std::env::var_os("TERM").as_deref(),
             std::env::var_os("NO_COLOR").as_deref(),
         );
         let mut front = ChatFront {
-            chat: Chat::new(width, color),
+            chat: Chat::new(width, height, color),
             typed: Vec::new(),
             input_ended: false,
             terminal_ended: false,
@@ -142,8 +142,6 @@ impl ChatFront {
                 other => other,
             });
             let Some(n) = read? else {
-                // The terminal has nothing more for now: a paste's end marker counts.
-                self.chat.keys_paused();
                 break;
             };
             if n == 0 {
@@ -161,8 +159,19 @@ impl ChatFront {
                 Action::Suspend => self.suspend()?,
             }
         }
+        // Quiet only while a read has found the terminal empty and no event said otherwise
+        // (not while the keys wait for room): a paste's end marker counts after a while of it.
+        if !input.ready.is_ready() {
+            self.chat.keys_paused(Instant::now());
+        }
         self.flush(output)?;
         Ok(false)
+    }
+
+    /// When the chat needs a turn with nothing else happening (a paste's end to decide, the
+    /// screen to draw again once the window's size settles).
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.chat.next_deadline()
     }
 
     /// True while keys should be read now: the terminal has some, and there is room for what
@@ -177,6 +186,11 @@ impl ChatFront {
     /// True when the session has something to take: typed lines, or the end of input.
     pub(super) fn has_typed(&self) -> bool {
         !self.typed.is_empty() || self.input_ended
+    }
+
+    /// True when the person ended their side (Ctrl-D), as opposed to the terminal going away.
+    pub(super) fn ended_by_you(&self) -> bool {
+        self.input_ended && !self.terminal_ended
     }
 
     /// What the session reads in place of stdin: typed lines, then 0 once input has ended.
@@ -247,6 +261,7 @@ impl ChatFront {
     /// stdout's writability only while bytes still wait for it (else a terminal draining what
     /// was written would wake the loop for nothing).
     pub(super) fn settle(&mut self, registry: &Registry, output: &mut Output) -> io::Result<()> {
+        self.chat.redraw_due(Instant::now(), &mut self.screen);
         self.flush(output)?;
         let watch = !self.screen.is_empty() && !output.ready.is_ready();
         if watch == self.watching {
@@ -265,10 +280,11 @@ impl ChatFront {
         Ok(())
     }
 
-    /// SIGWINCH: the chat drawn again for the terminal's new width.
+    /// SIGWINCH: the chat drawn again for the terminal's new size.
     pub(super) fn resize(&mut self) {
-        if let Some(width) = terminal::width(&self.terminal) {
-            self.chat.resize(width, &mut self.screen);
+        if let Some((width, height)) = terminal::size(&self.terminal) {
+            self.chat
+                .resize(width, height, Instant::now(), &mut self.screen);
         }
     }
 

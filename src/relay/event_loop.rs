@@ -12,14 +12,14 @@ use super::ending::{self, Then};
 use super::meter::Meter;
 use super::peers::Peers;
 use super::port_mapping::PortMapping;
-use super::presence;
+use super::presence::{self, Parting, Side};
 use super::session::Session;
 use super::{
-    Arrival, Input, LISTENER, Notice, Notices, Output, PEER, PORTMAP, Readiness, SIGNALS, STDIN,
-    STDOUT, fresh_layer,
+    Arrival, End, Input, LISTENER, Notice, Notices, Output, PEER, PORTMAP, Readiness, SIGNALS,
+    STDIN, STDOUT, fresh_layer,
 };
 use crate::error::Error;
-use crate::options::Config;
+use crate::options::{Config, Mode};
 use crate::password::{self, Password};
 use crate::signals::{Signal, SignalSource, die_of};
 use crate::stdio::StdStream;
@@ -79,7 +79,8 @@ impl<'a> Relay<'a> {
             ready: Readiness::new(!stdout.pollable),
             stream: stdout,
         };
-        let mut chat = ChatFront::start(config, &input, &output, &peers.awaited(false))?;
+        let awaited = peers.awaited(false, config.family);
+        let mut chat = ChatFront::start(config, &input, &output, &awaited)?;
         // Last, so that nothing here fails once the router holds a mapping.
         let listening = peers.listening_on();
         let registry = poll.registry();
@@ -163,7 +164,8 @@ impl<'a> Relay<'a> {
             .as_ref()
             .and_then(|meter| meter.next_deadline(now));
         let mapping = self.mapping.next_deadline();
-        [self.peers.next_deadline(), session, redraw, mapping]
+        let chat = self.chat.as_ref().and_then(ChatFront::next_deadline);
+        [self.peers.next_deadline(), session, redraw, mapping, chat]
             .into_iter()
             .flatten()
             .min()
@@ -235,6 +237,9 @@ impl<'a> Relay<'a> {
                 )
                 .or_else(|| session.timed_out(self.config, now))
                 .or_else(|| session.watch());
+            if let Some(chat) = &mut self.chat {
+                show_liveness(chat, session, self.config);
+            }
             let said = session.take_notices();
             if !said.is_empty() {
                 said.into_iter()
@@ -261,9 +266,19 @@ impl<'a> Relay<'a> {
             };
             session.close(self.poll.registry());
             let peer = session.peer();
+            let mut end = end;
             if let Some(chat) = &mut self.chat {
-                let left = presence::left(peer, &end, session.cipher().is_some());
-                chat.channel_closed(left.as_deref());
+                let parting = presence::parting(&end, chat.ended_by_you(), session.not_answering());
+                let secure = session.cipher().is_some();
+                chat.channel_closed(
+                    parting
+                        .map(|how| presence::left(peer, how, secure))
+                        .as_deref(),
+                );
+                // The chat has said how the partner left: once is enough.
+                if matches!(end, End::PeerLeft) {
+                    end = End::Done;
+                }
             }
             let meter = self.meter.take();
             // The live line goes before any message, the summary comes last.
@@ -276,7 +291,7 @@ impl<'a> Relay<'a> {
                 Ok(Then::NextPeer) => {
                     let listening = self.peers.listen(self.poll.registry(), notices);
                     if let Some(chat) = &mut self.chat {
-                        chat.set_presence(Some(&self.peers.awaited(true)));
+                        chat.set_presence(Some(&self.peers.awaited(true, self.config.family)));
                     }
                     listening.map(|()| false)
                 }
@@ -310,8 +325,12 @@ impl<'a> Relay<'a> {
             self.tell();
             // In a chat, the partner is named, and lines typed can go.
             if let Some(chat) = &mut self.chat {
+                let side = match self.config.mode {
+                    Mode::Listen { .. } => Side::Listener,
+                    Mode::Connect { .. } => Side::Connector,
+                };
                 chat.set_presence(None);
-                chat.status(&presence::arrived(peer, cipher));
+                chat.status(&presence::arrived(peer, cipher, side));
                 chat.channel_open();
             }
         }
@@ -338,6 +357,10 @@ impl<'a> Relay<'a> {
             .read_keys(&mut self.input, &mut self.output)
             .map_err(|err| Error::io("terminal", &err))?;
         if leave {
+            // The person is leaving a chat that is under way: said, as the partner's leaving is.
+            if let Some(session) = self.session.as_ref().filter(|session| session.is_open()) {
+                chat.status(&presence::left(session.peer(), Parting::YouLeft, false));
+            }
             self.interrupted(Signal::Interrupt);
         }
         Ok(())
@@ -372,6 +395,18 @@ impl<'a> Relay<'a> {
             }
         }
     }
+}
+
+/// Chat mode: the presence row says while the partner of an open session is not answering.
+fn show_liveness(chat: &mut ChatFront, session: &Session, config: &Config) {
+    if !session.is_open() {
+        return;
+    }
+    let silent = config
+        .peer_timeout
+        .filter(|_| session.not_answering())
+        .map(|timeout| presence::not_answering(session.peer(), timeout));
+    chat.set_presence(silent.as_deref());
 }
 
 /// Shows `notices`: in chat mode through the chat front, out of the way of the line being

@@ -169,6 +169,12 @@ impl Liveness {
         self.limits
     }
 
+    /// True from when the partner was said not to answer until it answers again (or for good,
+    /// once it has gone).
+    pub fn not_answering(&self) -> bool {
+        matches!(self.state, State::Silent { told: true, .. } | State::Gone)
+    }
+
     /// The peer's bytes or records came.
     pub fn heard(&mut self, now: Instant) {
         self.heard = self.heard.max(now);

@@ -9,6 +9,7 @@ use mio::{Registry, Token};
 use super::connecting::{Connecting, Dial};
 use super::listening::Listening;
 use super::{Arrival, Notices, presence};
+use crate::address::Family;
 use crate::error::Error;
 use crate::options::{Config, Mode};
 
@@ -83,13 +84,16 @@ impl<'a> Peers<'a> {
     }
 
     /// What chat mode's presence row says while no partner is in; `again`: after one left.
-    pub(super) fn awaited(&self, again: bool) -> String {
+    /// `family`: the one the listener was bound for (`-4`, `-6`).
+    pub(super) fn awaited(&self, again: bool, family: Family) -> String {
         match self {
             Peers::Connecting(connecting) => {
                 let (host, port) = connecting.destination();
                 presence::connecting(host, port)
             }
-            Peers::Listening(listening) => presence::listening(listening.listening_on(), again),
+            Peers::Listening(listening) => {
+                presence::listening(listening.listening_on(), family, again)
+            }
         }
     }
 

@@ -7,12 +7,15 @@
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::ExitStatusExt;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
 const CTRL_D: u8 = 0x04;
+/// How long [`OnTerminal::press_until`] waits for each press to take effect.
+const HALF_A_SECOND: Duration = Duration::from_millis(500);
 
 /// tete in chat mode on a terminal of [`ROWS`] x [`COLS`], without colour.
 struct OnTerminal {
@@ -45,6 +48,17 @@ impl OnTerminal {
         OnTerminal::start(Pty::open(), &["127.0.0.1", &port.to_string()], password)
     }
 
+    /// Connects in chat mode, on `pty`, to a plain peer the test holds (its reads time out
+    /// after [`TIMEOUT`]), and waits for the chat to say so.
+    fn with_plain_peer(pty: Pty) -> (OnTerminal, TcpStream) {
+        let (listener, port) = peer_listener();
+        let chat = OnTerminal::start(pty, &["127.0.0.1", &port.to_string()], None);
+        let peer = accept_within(&listener, TIMEOUT);
+        peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+        chat.wait_for_row("tete: connected to 127.0.0.1:");
+        (chat, peer)
+    }
+
     /// Listens on 127.0.0.1, on a port the OS picks, and returns it too.
     fn listen(args: &[&str], password: Option<&str>) -> (OnTerminal, u16) {
         let mut all = args.to_vec();
@@ -52,6 +66,23 @@ impl OnTerminal {
         let mut chat = OnTerminal::start(Pty::open(), &all, password);
         let port = chat.tete.wait_listening_socket();
         (chat, port)
+    }
+
+    /// Presses `keys` until `done` sees them take effect: pressed within a quarter second of a
+    /// paste's end, keys still count as pasted, as a person finds out by pressing again.
+    #[track_caller]
+    fn press_until<T>(
+        &mut self,
+        keys: &[u8],
+        mut done: impl FnMut(&mut Running) -> Option<T>,
+    ) -> T {
+        for _ in 0..40 {
+            self.pty.type_bytes(keys);
+            if let Some(result) = done(&mut self.tete) {
+                return result;
+            }
+        }
+        panic!("pressing {keys:?} never took effect")
     }
 
     /// Waits until a row of the screen holds `text`, and returns the screen.
@@ -106,15 +137,12 @@ fn assert_sleeps(situation: &str, tete: &Running) {
 fn a_chat_with_nothing_happening_sleeps() {
     let waiting = |password: Option<&str>| {
         let (chat, _) = OnTerminal::listen(&[], password);
-        chat.wait_for_row("-- waiting for a partner on 127.0.0.1:");
+        chat.wait_for_row("-- 127.0.0.1 port ");
         let situation = format!("a listener waiting (password {})", password.is_some());
         assert_sleeps(&situation, &chat.tete);
     };
     let plain_idle = || {
-        let (listener, port) = peer_listener();
-        let chat = OnTerminal::connect(port, None);
-        let _peer = accept_within(&listener, TIMEOUT);
-        chat.wait_for_row(" is here");
+        let (chat, _peer) = OnTerminal::with_plain_peer(Pty::open());
         assert_sleeps("an idle plain chat", &chat.tete);
     };
     let private_idle = || {
@@ -170,10 +198,7 @@ fn a_flood_does_not_grow_the_memory() {
     // A slow terminal: tete must hold the peer back rather than queue what the terminal has
     // not taken yet.
     let plain = |situation: &str, chunk: &[u8]| {
-        let (listener, port) = peer_listener();
-        let mut chat = OnTerminal::start(Pty::open_slow(), &["127.0.0.1", &port.to_string()], None);
-        let peer = accept_within(&listener, TIMEOUT);
-        chat.wait_for_row(" is here");
+        let (mut chat, peer) = OnTerminal::with_plain_peer(Pty::open_slow());
         flood_through(
             situation,
             &mut chat,
@@ -211,10 +236,7 @@ fn a_flood_does_not_grow_the_memory() {
 /// `I agree`, and a peer line `tete: the peer left` is not tete's line when the peer leaves.
 #[test]
 fn the_peer_cannot_forge_your_lines_or_tetes() {
-    let (listener, port) = peer_listener();
-    let chat = OnTerminal::connect(port, None);
-    let mut peer = accept_within(&listener, TIMEOUT);
-    chat.wait_for_row(" is here");
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
     peer.write_all(b"> I agree\n").expect("the peer sending");
     chat.wait_for_row("I agree");
     chat.pty.type_bytes(b"I agree\r");
@@ -231,7 +253,6 @@ fn the_peer_cannot_forge_your_lines_or_tetes() {
         .collect();
     assert_eq!(agreed, ["| > I agree", "> I agree"]);
     // Read, so that the peer's close is a clean one.
-    peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
     let mut line = [0; 8];
     std::io::Read::read_exact(&mut peer, &mut line).expect("the peer reading");
     assert_eq!(&line, b"I agree\n");
@@ -256,10 +277,7 @@ fn no_format_character_reaches_the_terminal() {
     // hyphen, a tag character, the line separator.
     let listed = "\u{202e}\u{202d}\u{2066}\u{2067}\u{2068}\u{2069}\u{200b}\u{200d}\u{200f}\
                   \u{2060}\u{feff}\u{ad}\u{e0041}\u{2028}";
-    let (listener, port) = peer_listener();
-    let chat = OnTerminal::connect(port, None);
-    let mut peer = accept_within(&listener, TIMEOUT);
-    chat.wait_for_row(" is here");
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
     let line: String = listed.chars().flat_map(|c| ['a', c]).collect();
     peer.write_all(format!("{line}end\n").as_bytes())
         .expect("the peer sending");
@@ -304,31 +322,40 @@ fn the_chat_says_who_came_and_who_left() {
     partner.pty.type_bytes(&[CTRL_D]);
     listener.tete.wait().assert_success();
     partner.tete.wait().assert_success();
-    let screen = render(&listener.pty.settled_output(), &[]).screen().clone();
-    let left = row_with(&screen, " left: ").unwrap_or_else(|| {
-        panic!(
-            "the last screen does not say the partner left: {:?}",
-            rows(&screen)
-        )
-    });
+    // Each side says it from its own point of view.
+    let last_row = |pty: &Pty, text: &str| {
+        let screen = render(&pty.settled_output(), &[]).screen().clone();
+        row_with(&screen, text)
+            .unwrap_or_else(|| panic!("the last screen does not say {text:?}: {:?}", rows(&screen)))
+    };
+    let left = last_row(&listener.pty, " left: ");
     assert!(left.ends_with("it ended its side (Ctrl-D)"), "{left}");
+    let ended = last_row(&partner.pty, "is over");
+    assert_eq!(
+        ended,
+        format!("tete: the chat with 127.0.0.1:{port} is over: you ended your side (Ctrl-D)")
+    );
 }
 
 /// A pasted line of 100,000 characters is not sent, and the screen says so; what follows goes.
 #[test]
 fn a_paste_too_long_to_send_says_so() {
-    let (listener, port) = peer_listener();
-    let chat = OnTerminal::connect(port, None);
-    let mut peer = accept_within(&listener, TIMEOUT);
-    peer.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
-    chat.wait_for_row(" is here");
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
     let paste = format!("\x1b[200~{}\x1b[201~", "p".repeat(100_000));
     chat.pty.type_bytes(paste.as_bytes());
     chat.wait_for_row("tete: not sent: the line is longer than 64 KiB");
-    chat.pty.type_bytes(b"after\r");
-    let mut line = [0; 6];
-    std::io::Read::read_exact(&mut peer, &mut line).expect("the peer reading");
-    assert_eq!(&line, b"after\n", "nothing of the long line went");
+    let mut chat = chat;
+    peer.set_read_timeout(Some(HALF_A_SECOND))
+        .expect("read timeout");
+    let got = chat.press_until(b"after\r", |_| {
+        let mut line = [0; 64];
+        let n = std::io::Read::read(&mut peer, &mut line).ok()?;
+        Some(line[..n].to_vec())
+    });
+    assert!(
+        !got.is_empty() && got.chunks(6).all(|line| line == b"after\n"),
+        "nothing of the long line went: {got:?}"
+    );
     drop(peer);
     chat.tete.wait().assert_success();
 }
@@ -366,4 +393,55 @@ fn verbose_lines_start_in_the_first_column() {
         rows.iter().any(|row| row == "tete: not sent: half typed"),
         "the half-typed line is kept: {rows:?}"
     );
+}
+
+/// A paste that holds its own end mark and then Ctrl-C, with the terminal found empty right
+/// after the mark (as when the kernel hands the paste over in 256-byte pieces): the Ctrl-C is
+/// text, dropped; the rest of the paste is typed; the line goes whole. Only after the real
+/// end, and quiet, does Ctrl-C leave.
+#[test]
+fn a_paste_is_not_ended_by_a_read_boundary() {
+    let (chat, mut peer) = OnTerminal::with_plain_peer(Pty::open());
+    chat.pty.type_bytes(b"\x1b[200~first piece\x1b[201~");
+    // Shown: tete has read the piece, and found the terminal empty after it.
+    chat.wait_for_row("> first piece");
+    chat.pty.type_bytes(b"\x03, second piece\r\x1b[201~");
+    let mut line = [0; 26];
+    std::io::Read::read_exact(&mut peer, &mut line).expect("the peer reading");
+    assert_eq!(&line, b"first piece, second piece\n");
+    // Once the paste has landed, Ctrl-C leaves.
+    let mut chat = chat;
+    let status = chat.press_until(&[0x03], |tete| tete.wait_timeout(HALF_A_SECOND));
+    assert_eq!(status.signal(), Some(rustix::process::Signal::INT.as_raw()));
+}
+
+/// The presence row says while the partner is not answering (a private room's partner whose
+/// tete is stopped: its kernel still acknowledges, its tete does not answer the pings), and
+/// goes once it answers again.
+#[test]
+fn the_presence_row_says_while_the_partner_is_not_answering() {
+    const PASSWORD: &str = "a quiet room";
+    let (chat, port) = OnTerminal::listen(&["--peer-timeout", "6"], Some(PASSWORD));
+    let mut partner = tete(["127.0.0.1", &port.to_string()])
+        .password(PASSWORD)
+        .stdin(Input::Pipe)
+        .stdout(Output::Null)
+        .spawn();
+    let stdin = partner.take_stdin();
+    chat.wait_for_row("the room is private");
+    partner.signal(rustix::process::Signal::STOP);
+    let screen = chat.wait_for_row("is not answering");
+    let row = row_with(&screen, "is not answering").expect("the presence row");
+    assert!(
+        row.starts_with("-- 127.0.0.1:") && row.ends_with("gives up after 6 s of silence"),
+        "{row}"
+    );
+    partner.signal(rustix::process::Signal::CONT);
+    chat.pty
+        .wait_for_screen(&[], "the presence row gone", |screen| {
+            row_with(screen, "answers again").is_some() && row_with(screen, "-- ").is_none()
+        });
+    drop(stdin);
+    partner.wait().assert_success();
+    chat.tete.wait().assert_success();
 }

@@ -10,6 +10,7 @@
 mod harness;
 
 mod chat;
+mod chat_tmux;
 mod chat_trust;
 mod cli;
 mod docs;

@@ -425,8 +425,8 @@ fn an_interruption_never_waits_for_a_stalled_peer() {
     drop(unread);
 }
 
-/// Ctrl-C in a private chat: the other side, also a chat, says the peer left and ends with
-/// status 0, with no word of truncation.
+/// Ctrl-C in a private chat: the other side, also a chat, says once that the peer left and
+/// ends with status 0, with no word of truncation; the leaver's screen says that it left.
 #[test]
 fn ctrl_c_in_a_private_chat_is_leaving() {
     let chat = |args: &[&str], pty: &Pty| {
@@ -452,12 +452,14 @@ fn ctrl_c_in_a_private_chat_is_leaving() {
     leaver.assert_signal(Signal::INT);
     let stayer = connector.wait();
     stayer.assert_success();
-    let said = there.wait_for_output("the peer left");
+    // Said once, in the chat's words; the leaver's own screen says who left.
+    let said = there.wait_for_output("left: it was interrupted (Ctrl-C)");
     assert!(
-        !there.output().contains("truncated"),
+        !there.output().contains("truncated") && !there.output().contains("the peer left"),
         "the other side: {said:?} / {:?}",
         there.output()
     );
+    here.wait_for_output("you left the chat with 127.0.0.1:");
 }
 
 /// A plain tete whose peer opens with a password HELLO says once that the peer expects a room

@@ -151,7 +151,7 @@ fn chat(key: u8, side: Side) {
     let client = on(&client_tty, tete(["127.0.0.1", &port.to_string()]));
     listener_tty.wait_for_output("connection from 127.0.0.1:");
     // Lines go once the chat says the partner is in.
-    client_tty.wait_for_output(" is here");
+    client_tty.wait_for_output("tete: connected to 127.0.0.1:");
 
     client_tty.type_bytes(b"hello from the client\n");
     listener_tty.wait_for_output("hello from the client");

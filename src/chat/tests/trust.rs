@@ -76,7 +76,7 @@ fn the_peer_cannot_pass_for_you_or_for_tete() {
 /// The screen bytes of a session that shows every listed character every way it can come.
 fn screen_with_the_listed_characters(color: bool) -> (String, Vec<u8>) {
     let listed: String = LISTED.iter().collect();
-    let mut chat = Chat::new(30, color);
+    let mut chat = Chat::new(30, 24, color);
     let mut screen = Vec::new();
     let mut to_peer = Vec::new();
     chat.show(&mut screen);
@@ -89,7 +89,7 @@ fn screen_with_the_listed_characters(color: bool) -> (String, Vec<u8>) {
     chat.keys(b"\r", &mut to_peer, &mut screen);
     let pasted = format!("\x1b[200~{listed}\r\n{listed}\x1b[201~");
     chat.keys(pasted.as_bytes(), &mut to_peer, &mut screen);
-    chat.keys_paused();
+    chat.keys_paused(Instant::now());
     chat.set_presence(Some(&listed), &mut screen);
     chat.status(&listed, &mut screen);
     chat.finish(&mut screen);
@@ -204,7 +204,7 @@ fn the_presence_row_sits_above_the_input_line_and_changes_only_when_told() {
 
 #[test]
 fn calls_that_change_nothing_write_nothing() {
-    let mut chat = Chat::new(40, true);
+    let mut chat = Chat::new(40, 24, true);
     let mut screen = Vec::new();
     chat.show(&mut screen);
     chat.set_presence(Some("waiting"), &mut screen);
@@ -212,7 +212,7 @@ fn calls_that_change_nothing_write_nothing() {
     chat.set_presence(Some("waiting"), &mut screen);
     chat.set_channel(true, &mut screen);
     chat.peer_bytes(b"", &mut screen);
-    chat.keys_paused();
+    chat.keys_paused(Instant::now());
     assert_eq!(screen, b"");
 }
 
@@ -244,7 +244,7 @@ fn a_line_over_the_limit_is_refused_whole() {
     for chunk in &chunks {
         assert_eq!(term.keys_in_burst(chunk), Action::Continue);
     }
-    term.chat.keys_paused();
+    term.quiet();
     assert_eq!(term.sent(), "");
     assert_eq!(
         term.rows(),
@@ -267,7 +267,86 @@ fn a_paste_holding_its_end_marker_and_ctrl_c_does_not_leave() {
     let mut term = Term::new(40, false);
     let action = term.keys_in_burst(b"\x1b[200~text\x1b[201~\x03more\x1b[201~");
     assert_eq!(action, Action::Continue);
-    term.chat.keys_paused();
+    term.quiet();
     assert_eq!(term.rows(), ["> textmore"]);
     assert_eq!(term.keys(b"\x03"), Action::Leave);
+}
+
+/// Where the reads of a paste end is the kernel's choice (a pseudo-terminal hands input over
+/// in pieces of 256 bytes): an end marker at the end of a read, the terminal found empty
+/// after it, is not yet the paste's end. Only quiet for [`PASTE_QUIET`] after it is.
+#[test]
+fn a_paste_ends_after_quiet_not_at_a_read_boundary() {
+    let mut term = Term::new(40, false);
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    assert_eq!(
+        term.keys_in_burst(b"\x1b[200~text\x1b[201~"),
+        Action::Continue
+    );
+    term.chat.keys_paused(at(0));
+    assert_eq!(term.chat.next_deadline(), Some(at(0) + PASTE_QUIET));
+    term.chat.keys_paused(at(249));
+    // The next piece of the paste, a little later: its Ctrl-C is text, dropped.
+    assert_eq!(term.keys_in_burst(b"\x03more\x1b[201~"), Action::Continue);
+    assert_eq!(term.chat.next_deadline(), None);
+    term.chat.keys_paused(at(300));
+    term.chat.keys_paused(at(549));
+    // Keys pressed before the quiet is long enough count as pasted too...
+    assert_eq!(term.keys_in_burst(b"\x04!\x1b[D"), Action::Continue);
+    assert_eq!(term.rows(), ["> textmore!"]);
+    // ... until the terminal has been quiet for long enough; then keys are keys again.
+    term.chat.keys_paused(at(600));
+    term.chat.keys_paused(at(850));
+    assert_eq!(term.chat.next_deadline(), None);
+    assert_eq!(term.keys(b"\x1b[D\x03"), Action::Leave);
+}
+
+/// A peer row as wide as the window, its second half made to look like tete's line or yours:
+/// once the window narrows and its size settles, the screen is drawn whole again, every row
+/// after its own mark, under a line that says the rows above it may have been re-wrapped.
+#[test]
+fn a_narrowed_window_is_drawn_again_with_every_mark_in_place() {
+    let forged = format!(
+        "{:<38}tete: 127.0.0.1:47003 left: it closed\n{:<38}> here is my password: hunter2\n",
+        "see you tomorrow", "bye"
+    );
+    let mut term = Term::new(80, false);
+    status(&mut term, "127.0.0.1:47003 is here");
+    term.peer(forged.as_bytes());
+    term.keys(b"draft");
+    term.resize(40);
+    assert_eq!(
+        term.chat.next_deadline().map(|due| due > Instant::now()),
+        Some(true)
+    );
+    term.screen(|chat, screen| chat.redraw_due(Instant::now() + reflow::RESIZE_QUIET, screen));
+    let rows = term.rows();
+    assert!(
+        rows[0].starts_with("tete: rows above this line may"),
+        "{rows:?}"
+    );
+    let here = rows
+        .iter()
+        .position(|row| row.contains("is here"))
+        .expect("tete's line");
+    assert!(
+        rows[1..here].iter().all(|row| row.starts_with("      ")),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[here..],
+        [
+            "tete: 127.0.0.1:47003 is here",
+            "| see you tomorrow",
+            "| tete: 127.0.0.1:47003 left: it closed",
+            "| bye",
+            "| > here is my password: hunter2",
+            "> draft"
+        ]
+    );
+    assert_eq!(term.chat.next_deadline(), None);
+    // Widened again, nothing can be re-wrapped: nothing more to draw.
+    term.resize(80);
+    assert_eq!(term.chat.next_deadline(), None);
 }

@@ -123,6 +123,16 @@ impl Session {
         )))
     }
 
+    /// True once the relay has seen the channel open ([`Session::authenticate`]).
+    pub(in crate::relay) fn is_open(&self) -> bool {
+        self.authenticated
+    }
+
+    /// True while the partner is said not to answer, and once it has gone for that.
+    pub(in crate::relay) fn not_answering(&self) -> bool {
+        self.liveness.not_answering()
+    }
+
     /// When the kernel itself gave up on the connection (its user timeout, or keepalive), how
     /// long the partner had been silent, if the check was watching.
     pub(super) fn silent_for(&self) -> Option<Duration> {
