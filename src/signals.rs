@@ -262,7 +262,6 @@ mod tests {
     use std::time::Duration;
 
     use mio::{Events, Interest, Poll, Token};
-    use rustix::process::{Signal as Raw, getpid, kill_process};
 
     use super::{Signal, SignalSource};
 
@@ -275,7 +274,9 @@ mod tests {
     }
 
     /// SIGWINCH and SIGCONT (both harmless to a running test process) wake the loop's poll and
-    /// drain once each, in the documented order, however often they came.
+    /// drain once each, in the documented order, however often they came. They are sent to
+    /// this thread: one sent to the whole process may be handled by another thread at any
+    /// later moment, even after the drain that was to see it.
     #[test]
     fn the_loop_hears_signals_through_its_source() {
         let _lock = crate::terminal::tests::PROCESS_STATE
@@ -289,30 +290,17 @@ mod tests {
             .expect("register");
         let mut events = Events::with_capacity(4);
 
-        for raw in [Raw::WINCH, Raw::CONT, Raw::WINCH] {
-            kill_process(getpid(), raw).expect("kill");
+        for raw in [libc::SIGWINCH, libc::SIGCONT, libc::SIGWINCH] {
+            crate::sys::raise_here(raw).expect("raise");
         }
-        // The loop may wake between the signals, so a SIGWINCH can be heard twice; what
-        // matters is that both kinds are heard, and nothing else.
-        let mut heard = Vec::new();
-        for _ in 0..100 {
-            poll.poll(&mut events, Some(Duration::from_secs(20)))
-                .expect("poll");
-            assert!(events.iter().all(|event| event.token() == token));
-            heard.extend(source.drain());
-            if heard.contains(&Signal::Continued) && heard.contains(&Signal::WindowChanged) {
-                break;
-            }
-        }
-        assert!(
-            heard.contains(&Signal::Continued) && heard.contains(&Signal::WindowChanged),
-            "{heard:?}"
-        );
-        assert!(
-            heard
-                .iter()
-                .all(|signal| matches!(signal, Signal::Continued | Signal::WindowChanged)),
-            "{heard:?}"
+        poll.poll(&mut events, Some(Duration::from_secs(20)))
+            .expect("poll");
+        assert!(!events.is_empty(), "the poll woke");
+        assert!(events.iter().all(|event| event.token() == token));
+        assert_eq!(
+            source.drain(),
+            [Signal::Continued, Signal::WindowChanged],
+            "each once, endings first"
         );
         assert!(source.drain().is_empty(), "drained once");
     }

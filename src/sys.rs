@@ -86,6 +86,18 @@ pub fn raise_with_default_action(signal: libc::c_int) {
     }
 }
 
+/// Sends `signal` to the calling thread alone, so that its handler has run when this returns.
+/// (A signal sent to the whole process goes to whichever thread the kernel picks, often
+/// another one, which may run its handler only later.) For tests.
+#[cfg(test)]
+pub fn raise_here(signal: libc::c_int) -> io::Result<()> {
+    // SAFETY: raise() takes a plain integer and touches no memory of ours.
+    match unsafe { libc::raise(signal) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
 /// Bytes written on the TCP socket `socket` that the peer has not acknowledged yet.
 #[cfg(target_os = "linux")]
 pub fn unacknowledged_bytes(socket: BorrowedFd<'_>) -> io::Result<usize> {
