@@ -266,8 +266,8 @@ fn http_router(
                 }
             }
             let request = String::from_utf8_lossy(&request).into_owned();
+            let _ = seen.send(request.clone()); // before the answer, which lets the test look
             let _ = stream.write_all(&answer(&request));
-            let _ = seen.send(request);
         }
     });
     (port, requests)
