@@ -55,13 +55,14 @@ fn ctrl_z_then_fg_at_the_prompt_keeps_the_password_hidden() {
         "the terminal's settings while tete is stopped"
     );
 
-    let before_fg = tty.output().len();
+    // Settled: the harness reads the terminal in a thread of its own, which may lag behind.
+    let before_fg = tty.settled_output().len();
     tty.type_bytes(b"\n");
     wait_for_echo(&tty, false, "tete continued by fg");
     tty.type_bytes(b"the rest of it\n");
     // The listener was bound before the prompt; the prompt is over once echo is back.
     wait_for_echo(&tty, true, "the prompt answered");
-    let after_fg = &tty.output()[before_fg..];
+    let after_fg = &tty.settled_output()[before_fg..];
     assert!(
         !after_fg.contains("the rest"),
         "the password shows after fg: {after_fg:?}"

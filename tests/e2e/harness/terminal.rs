@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
 use rustix::termios::{ControlModes, InputModes, LocalModes, OutputModes, Winsize};
@@ -117,9 +118,7 @@ impl Pty {
         let flags = OFlags::WRONLY | OFlags::NOCTTY | OFlags::CLOEXEC | OFlags::NONBLOCK;
         let slave = rustix::fs::open(self.name.as_c_str(), flags, Mode::empty())
             .unwrap_or_else(|err| panic!("opening {:?}: {err}", self.name));
-        File::from(slave)
-            .write_all(marker.as_bytes())
-            .expect("writing the marker on the terminal");
+        write_when_ready(&File::from(slave), marker.as_bytes());
         self.output
             .wait_and_remove(marker.as_bytes(), TIMEOUT)
             .unwrap_or_else(|text| panic!("the marker never came through; {text:?}"));
@@ -249,6 +248,31 @@ pub fn rows(screen: &vt100::Screen) -> Vec<String> {
         .rows(0, cols.get())
         .map(|row| row.trim_end().to_string())
         .collect()
+}
+
+/// Writes `bytes` on a non-blocking terminal descriptor, waiting for it to be writable while
+/// another writer holds the terminal (the kernel turns a non-blocking write away then) or its
+/// output is full; a terminal that stays stopped fails the test.
+#[track_caller]
+fn write_when_ready(terminal: &File, mut bytes: &[u8]) {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while !bytes.is_empty() {
+        match rustix::io::write(terminal, bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                assert!(
+                    !left.is_zero(),
+                    "the terminal took no output for {TIMEOUT:?}"
+                );
+                let mut fds = [PollFd::new(terminal, PollFlags::OUT)];
+                let timeout = Timespec::try_from(left.min(Duration::from_millis(50)))
+                    .expect("a short timeout");
+                let _ = rustix::event::poll(&mut fds, Some(&timeout));
+            }
+            Err(err) => panic!("writing the marker on the terminal: {err}"),
+        }
+    }
 }
 
 /// tete run by a shell with job control on the terminal `pty`, as a user has it: tete in a
