@@ -33,7 +33,7 @@
 //!     after the window. A sender that may stay silent longer is best received with `-d`.
 //!
 //!   Not in password mode, whose peer is always tete (it reads CLOSE as the end of our
-//!   direction only), nor once a plain peer has shown it is tete (a password HELLO), nor with
+//!   direction only), nor with
 //!   `-q`, which asks for the end. Through a proxy the end is held
 //!   whatever was sent, with the same two cases: most proxies end the whole relay at the first
 //!   FIN from either side, which would cut off the reply.
@@ -250,12 +250,6 @@ impl Ending {
             _ => None,
         };
         idle.into_iter().chain(quiet).min()
-    }
-
-    /// The peer has shown that it is tete (it opened with a password HELLO in plain mode),
-    /// which does not stop sending at our end of stream: nothing is held for it.
-    pub fn peer_is_tete(&mut self) {
-        self.rules.hold_end = HoldEnd::Never;
     }
 
     /// Whether the session is over. `acknowledged` tells whether the peer has acknowledged

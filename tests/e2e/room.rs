@@ -462,21 +462,58 @@ fn ctrl_c_in_a_private_chat_is_leaving() {
     here.wait_for_output("you left the chat with 127.0.0.1:");
 }
 
-/// A plain tete whose peer opens with a password HELLO says once that the peer expects a room
-/// password, and still passes the bytes unchanged to its stdout.
-#[test]
-fn a_plain_end_hears_of_the_forgotten_password() {
-    let (mut plain, addr) = start_listener(&[], Input::Null, Output::Capture);
-    let client = partner(addr.port(), PASSWORD, Input::Null).run();
-    client.assert_code(3);
-    plain.wait_for_stderr("expects a room password");
-    let plain = plain.wait();
-    assert!(
-        plain.stdout.starts_with(b"TETE\x02\x01"),
-        "the HELLO should pass unchanged: {:?}",
-        plain.stdout
+/// What a plain tete whose peer opened with a password HELLO (a forgotten `-P`) shows: the
+/// password channel's failure, with the hint, and none of the HELLO on stdout.
+#[track_caller]
+fn assert_told_of_the_password(plain: &Finished) {
+    plain.assert_code(3);
+    assert_eq!(
+        plain.stderr.matches("expects a room password").count(),
+        1,
+        "{}: {:?}",
+        plain.description,
+        plain.stderr
     );
-    assert_eq!(plain.stderr.matches("expects a room password").count(), 1);
+    assert!(
+        plain.stderr.contains("run both ends with -P"),
+        "{:?}",
+        plain.stderr
+    );
+    assert_bytes_eq("what the plain end printed", b"", &plain.stdout);
+}
+
+/// A plain end facing a password peer fails as the password channel does (exit 3), saying why,
+/// with nothing of the peer's HELLO on its stdout (it exited 0 with the HELLO's 40 bytes in
+/// the copy): a plain listener, a plain connector, and a plain `-k` listener, which says so
+/// and serves the next peer.
+#[test]
+fn a_plain_end_fails_on_the_forgotten_password() {
+    let hello = || Input::Bytes(b"hello\n".to_vec());
+    let (plain, addr) = start_listener(&[], Input::Null, Output::Capture);
+    partner(addr.port(), PASSWORD, hello()).run().assert_code(3);
+    assert_told_of_the_password(&plain.wait());
+
+    let (mut room, port) = room(false, &[], Input::Null);
+    let plain = tete(["127.0.0.1".to_string(), port.to_string()])
+        .stdin(hello())
+        .run();
+    assert_told_of_the_password(&plain);
+    room.kill();
+
+    let (mut keep, addr) = start_listener(&["-k"], Input::Null, Output::Capture);
+    partner(addr.port(), PASSWORD, hello()).run().assert_code(3);
+    keep.wait_for_stderr("expects a room password");
+    let mut next = connect(addr);
+    next.write_all(b"plain words\n").expect("the next peer");
+    drop(next);
+    keep.wait_for_stderr("peer closed");
+    keep.kill();
+    let keep = keep.wait();
+    assert_bytes_eq(
+        "what the -k listener printed",
+        b"plain words\n",
+        &keep.stdout,
+    );
 }
 
 /// A password room facing plaintext clients says "not a password peer" once a run (without

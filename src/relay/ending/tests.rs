@@ -281,18 +281,6 @@ fn wait_releases_a_held_end() {
     assert!(run.finished());
 }
 
-/// A plain peer that turns out to be tete (a password HELLO) does not stop at our end of
-/// stream: nothing is held for it.
-#[test]
-fn nothing_is_held_for_a_peer_that_is_tete() {
-    let mut run = Run::new(plain());
-    run.ending.stdin_ended();
-    run.receive();
-    assert!(!run.try_close());
-    run.ending.peer_is_tete();
-    assert!(run.try_close());
-}
-
 /// `-d`: never an end of stream of ours; the peer's end ends the session.
 #[test]
 fn receive_only_never_closes_and_ends_with_the_peer() {

@@ -57,7 +57,8 @@ impl Session {
             self.tell_password_wait(now);
             return None;
         }
-        let held_back = !self.layer.stdout_bytes().is_empty()
+        // The first bytes the HELLO watch holds are no output waiting for stdout.
+        let held_back = (!self.layer.stdout_bytes().is_empty() && !self.hello.watching())
             || self
                 .down_route
                 .as_ref()

@@ -20,7 +20,7 @@ use mio::net::TcpStream;
 
 use super::chat_front::ChatFront;
 use super::ending::{self, Ending, Receiving, Sending};
-use super::hello_watch::HelloWatch;
+use super::hello_watch::{self, HelloWatch};
 use super::liveness::{Limits, Liveness};
 use super::{End, Input, Notice, Output, Readiness, write_queued};
 use crate::error::Error;
@@ -67,7 +67,7 @@ pub(super) struct Session {
     sent: u64,
     /// Bytes of the peer's written to stdout (plaintext), or discarded by `--send-only`.
     received: u64,
-    /// Plain mode: whether the peer opened with a password HELLO (a forgotten `-P`).
+    /// Plain mode: whether the peer opens with a password HELLO (a forgotten `-P`).
     hello: HelloWatch,
     /// The room password came from `TETE_PASSWORD` (a failure to meet a password peer says so).
     password_from_environment: bool,
@@ -356,6 +356,7 @@ impl Session {
             };
             if read == 0 {
                 self.ending.peer_ended();
+                self.hello.peer_ended();
             } else {
                 buf.commit(read);
                 let now = Instant::now();
@@ -366,7 +367,8 @@ impl Session {
                     let plain = self.layer.stdout_bytes();
                     self.hello.look(&plain[plain.len() - read..]);
                     if self.hello == HelloWatch::Seen {
-                        self.ending.peer_is_tete();
+                        let failure = hello_watch::expects_password(self.peer);
+                        return Err(End::Failed(Error::Secure(failure)));
                     }
                 }
             }
@@ -381,11 +383,10 @@ impl Session {
         Ok(progress || decoded)
     }
 
-    /// What the session has to say: that the peer opened with a password HELLO; at a
-    /// terminal, what a wait with no end in sight waits for ([`ending::WAITING_LINE`]); what the
-    /// liveness check concluded; that a password connector waits for the listener's person.
+    /// What the session has to say: at a terminal, what a wait with no end in sight waits for
+    /// ([`ending::WAITING_LINE`]); what the liveness check concluded; that a password connector
+    /// waits for the listener's person.
     pub(super) fn take_notices(&mut self) -> Vec<Notice> {
-        self.notices.extend(self.hello.take_notice());
         if self
             .ending
             .take_waiting_line(Instant::now(), self.last_activity)
@@ -400,6 +401,10 @@ impl Session {
         output: &mut Output,
         chat: Option<&mut ChatFront>,
     ) -> Result<bool, End> {
+        // The peer's first bytes wait while they may be a password HELLO (see hello_watch).
+        if self.hello.watching() {
+            return Ok(false);
+        }
         if let Some(chat) = chat {
             let shown = chat
                 .show_peer(self.layer.stdout_bytes(), output)
