@@ -30,9 +30,10 @@ use crate::secure::CipherChoice;
 pub use table::help;
 pub(crate) use table::{OptionSpec, SHELLS, all_options};
 use table::{make_opts, option_failure, shell_named};
+pub use values::Shutdown;
 use values::{
     is_number, listen_operands, parse_map_port, parse_peer_timeout, parse_port, parse_port_list,
-    parse_quit_after_eof, parse_seconds,
+    parse_quit_after_eof, parse_seconds, parse_shutdown,
 };
 
 /// What the command line asks for.
@@ -73,8 +74,8 @@ pub struct Config {
     /// (no `-q`, or a negative value): the end-of-session rules alone decide.
     pub quit_after_eof: Option<Duration>,
     pub direction: Direction,
-    /// Half-close the socket when stdin ends; false with `--no-shutdown`.
-    pub half_close: bool,
+    /// When our end of stream goes out as a FIN: held (the default), `-N`, `--no-shutdown`.
+    pub shutdown: Shutdown,
     /// `-C`: send each LF from stdin as CR LF.
     pub crlf: bool,
     /// Chat mode where the standard streams allow it; false with `--no-chat`.
@@ -339,11 +340,7 @@ fn run(matches: &getopts::Matches, env: Environment) -> Result<Config, Error> {
             .transpose()?
             .flatten(),
         direction,
-        // -N is OpenBSD nc's "shut down after EOF", which tete always does: accepted, no change.
-        half_close: match (matches.opt_present("N"), matches.opt_present("no-shutdown")) {
-            (true, true) => return Err(usage("-N and --no-shutdown cannot be used together")),
-            (_, no_shutdown) => !no_shutdown,
-        },
+        shutdown: parse_shutdown(matches.opt_present("N"), matches.opt_present("no-shutdown"))?,
         crlf: matches.opt_present("C"),
         chat: !matches.opt_present("no-chat"),
         password,

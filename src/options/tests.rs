@@ -315,9 +315,12 @@ fn empty_environment_password_is_a_usage_error() {
 
 #[test]
 fn n_is_openbsds_shutdown_after_eof_and_no_shutdown_is_long_only() {
-    assert!(run(&["-N", "h", "1"]).unwrap().half_close);
-    assert!(run(&["h", "1"]).unwrap().half_close);
-    assert!(!run(&["--no-shutdown", "h", "1"]).unwrap().half_close);
+    assert_eq!(run(&["-N", "h", "1"]).unwrap().shutdown, Shutdown::AtEnd);
+    assert_eq!(run(&["h", "1"]).unwrap().shutdown, Shutdown::Held);
+    assert_eq!(
+        run(&["--no-shutdown", "h", "1"]).unwrap().shutdown,
+        Shutdown::Never
+    );
 }
 
 #[test]
@@ -347,7 +350,7 @@ fn n_and_no_shutdown_contradict() {
         run(&["-N", "--no-shutdown", "h", "1"]),
         Err(Error::Usage(_))
     ));
-    assert!(run(&["-N", "h", "1"]).unwrap().half_close);
+    assert_eq!(run(&["-N", "h", "1"]).unwrap().shutdown, Shutdown::AtEnd);
 }
 
 #[test]

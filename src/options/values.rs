@@ -1,5 +1,5 @@
 //! The values options and operands take: ports (numbers or service names), `-z`'s port lists
-//! and ranges, and seconds.
+//! and ranges, seconds, and when our end of stream goes out (`-N`, `--no-shutdown`).
 
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
@@ -152,5 +152,26 @@ pub(super) fn parse_peer_timeout(text: Option<String>) -> Result<Option<Duration
     match text.parse::<f64>() {
         Ok(0.0) => Ok(None),
         _ => parse_seconds("--peer-timeout", &text).map(Some),
+    }
+}
+
+/// When a plain session's end of stream goes to the peer as a FIN, once stdin has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// When the end rules say (the default): held while the peer may still be sending.
+    Held,
+    /// `-N` (OpenBSD nc's "shut down after EOF"): at once, whatever was received.
+    AtEnd,
+    /// `--no-shutdown`: never.
+    Never,
+}
+
+/// `-N` and `--no-shutdown`, given or not.
+pub(super) fn parse_shutdown(at_end: bool, never: bool) -> Result<Shutdown, Error> {
+    match (at_end, never) {
+        (true, true) => Err(usage("-N and --no-shutdown cannot be used together")),
+        (true, false) => Ok(Shutdown::AtEnd),
+        (false, true) => Ok(Shutdown::Never),
+        (false, false) => Ok(Shutdown::Held),
     }
 }

@@ -8,20 +8,22 @@
 //! as `Instant`s handed in, so every rule is unit-tested below without a socket or a clock.
 //!
 //! The rules:
-//! - **stdin ends** after we sent something: our end of stream (a FIN, or the password mode's
-//!   CLOSE record, which needs no FIN after it) goes out at once, after everything queued before
-//!   it, and receiving goes on: a late reply still arrives (`echo hi | tete host port`).
-//! - **stdin ends before a single byte was sent** (`< /dev/null`): our end of stream is held
-//!   while the peer may still send. OpenBSD nc and ncat take a FIN as "the transfer is over" and
-//!   stop sending, so a FIN too early cuts `nc -l < file` on the other side short, and both ends
-//!   report success. No timer guesses that the peer is done:
-//!   - **once a byte has been received**, the end waits for the peer's end, `-w` (SECS with
-//!     nothing moving releases it), or the user (Ctrl-C); a partner that has gone is noticed
-//!     by the liveness check ([`super::liveness`]), which ends the session with an error. A
-//!     sender that never ends its side (OpenBSD `nc -l` without `-N`) is waited for, as nc
-//!     itself waits; a pause in the data (tar over a big tree, zfs send) cuts nothing. At a
-//!     terminal, tete says once, after [`SAY_AFTER`] of quiet, what it waits for and how to
-//!     end the wait.
+//! - **stdin ends** (in plain mode; password mode's CLOSE record goes at once, as its peer is
+//!   always tete, which reads it as the end of our direction only): our end of stream (a FIN)
+//!   goes out after everything queued before it, and receiving goes on. When, depends on
+//!   what came from the peer. OpenBSD nc and ncat take a FIN as "the transfer is over" and
+//!   stop sending, so a FIN while the peer is still sending cuts `nc -l < file` on the other
+//!   side short, and both ends report success. No timer guesses that the peer is done:
+//!   - **once a byte has been received**, whether or not we sent anything, the end waits for
+//!     the peer's end, `-w` (SECS with nothing moving releases it), or the user (Ctrl-C); a
+//!     partner that has gone is noticed by the liveness check ([`super::liveness`]), which
+//!     ends the session with an error. A sender that never ends its side (OpenBSD `nc -l`
+//!     without `-N`) is waited for, as nc itself waits; a pause in the data (tar over a big
+//!     tree, zfs send) cuts nothing. At a terminal, tete says once, after [`SAY_AFTER`] of
+//!     quiet, what it waits for and how to end the wait (`-N`, `-q`, `-w`, Ctrl-C).
+//!   - **nothing received, something sent** (a request: `echo PING | tete host 6379`, HTTP):
+//!     at once, and a late reply still arrives. (A peer that sends without being asked, and
+//!     whose first byte comes only after such a stdin has ended, gets the end at once too.)
 //!   - **while nothing has moved either way** (two tetes with nothing to say; a server that
 //!     answers only after our end), the end goes out after the quiet window
 //!     ([`Rules::quiet_window`], the peer timeout: 30 s by default), counted only while the path
@@ -32,11 +34,12 @@
 //!     leaves an empty copy and exit 0 on both ends; two silent tetes still end by themselves,
 //!     after the window. A sender that may stay silent longer is best received with `-d`.
 //!
-//!   Not in password mode, whose peer is always tete (it reads CLOSE as the end of our
-//!   direction only), nor with
-//!   `-q`, which asks for the end. Through a proxy the end is held
-//!   whatever was sent, with the same two cases: most proxies end the whole relay at the first
-//!   FIN from either side, which would cut off the reply.
+//!   Nothing is held with `--send-only`, which discards what comes, with `-N` (OpenBSD nc's
+//!   "shut down after EOF": at once, for servers that greet first or keep the connection
+//!   open), with `-q`, which asks for the end, at a terminal, where stdin's end is the
+//!   person's own Ctrl-D, nor in password mode. Through a proxy the end is held whatever was
+//!   sent, by the same rules otherwise: most proxies end the whole relay at the first FIN from
+//!   either side, which would cut off the reply. `--no-shutdown` sends no FIN at all.
 //! - **`-d`**: stdin is not part of the session at all, so our side never ends; the peer's end
 //!   ends the session (nc's `-d`), or with `-w SECS` nothing moving for SECS.
 //! - **the peer ends**: everything received is written out first. Then, if stdin is a terminal,
@@ -55,7 +58,13 @@ use std::time::{Duration, Instant};
 /// that a person does not think tete has hung.
 pub const SAY_AFTER: Duration = Duration::from_secs(3);
 
-/// The line a terminal gets, once, when tete waits for the peer's end with no timer to end it.
+/// The line a terminal gets, once, when tete holds its end of stream for the peer's, with no
+/// timer to end the wait.
+pub const HOLDING_LINE: &str = "stdin has ended; waiting for the peer to close the connection \
+     before closing ours (nc and ncat stop sending at our end); Ctrl-C ends tete (in scripts, \
+     -N closes ours at once, -q SECS or -w SECS end the wait)";
+
+/// The line a terminal gets, once, when our end is out and the peer's never comes.
 pub const WAITING_LINE: &str = "waiting for the peer to close the connection; \
      Ctrl-C ends tete (in scripts, -q SECS or -w SECS end the wait)";
 
@@ -85,11 +94,11 @@ pub struct Rules {
 /// When our end of stream is held back while the peer may still be sending.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum HoldEnd {
-    /// Never (password mode, `-q`).
+    /// Never (password mode, `-N`, `-q`, stdin a terminal).
     #[default]
     Never,
-    /// When stdin ended before a single byte was sent (plain mode).
-    IfNothingSent,
+    /// Once a byte has been received, or while nothing has been sent (plain mode).
+    UnlessOnlySent,
     /// Always (plain mode through a proxy: microsocks and tinyproxy, like most, end the whole
     /// relay at the first FIN from either side, so a reply still on its way would be lost).
     Always,
@@ -234,10 +243,11 @@ impl Ending {
     fn holds_end(&self) -> bool {
         let rule = match self.rules.hold_end {
             HoldEnd::Never => false,
-            HoldEnd::IfNothingSent => !self.sent_any,
+            HoldEnd::UnlessOnlySent => self.received_any || !self.sent_any,
             HoldEnd::Always => true,
         };
-        rule && self.receiving == Receiving::Open
+        // --send-only discards what the peer sends: nothing to hold for.
+        rule && !self.rules.send_only && self.receiving == Receiving::Open
     }
 
     /// When a held end of stream goes out by itself: with `-w`, once nothing has moved for its
@@ -282,15 +292,16 @@ impl Ending {
         }
     }
 
-    /// True once, when the terminal should be told [`WAITING_LINE`]: the session waits for the
-    /// peer's end with no `-q` or `-w` to end the wait, and nothing has moved for
-    /// [`SAY_AFTER`]. Nothing ends.
-    pub fn take_waiting_line(&mut self, now: Instant, last_activity: Instant) -> bool {
+    /// Once, the line for the terminal ([`HOLDING_LINE`] or [`WAITING_LINE`]) when the session
+    /// waits for the peer's end with no `-q` or `-w` to end the wait, and nothing has moved
+    /// for [`SAY_AFTER`]. Nothing ends.
+    pub fn take_waiting_line(&mut self, now: Instant, last_activity: Instant) -> Option<&str> {
         let due = self
             .waiting_line_at(last_activity)
             .is_some_and(|at| now >= at);
         self.told_waiting |= due;
-        due
+        let held = self.sending == Sending::Draining;
+        due.then_some(if held { HOLDING_LINE } else { WAITING_LINE })
     }
 
     fn waiting_line_at(&self, last_activity: Instant) -> Option<Instant> {
@@ -352,7 +363,7 @@ use std::net::SocketAddr;
 
 use super::{End, Notices};
 use crate::error::Error;
-use crate::options::{Config, Direction, Mode};
+use crate::options::{Config, Direction, Mode, Shutdown};
 
 /// The end rules `config` chooses for a session: `secure` in password mode, `chat` when stdin
 /// is a terminal.
@@ -364,12 +375,14 @@ pub(super) fn rules_for(config: &Config, secure: bool, chat: bool) -> Rules {
         receive_only: config.direction == Direction::ReceiveOnly && !secure,
         send_only: config.direction == Direction::SendOnly,
         // The password mode's peer is always tete, which reads our CLOSE as no more than the
-        // end of our direction; -q asks for the end; through a proxy the end waits for the
-        // reply (see the rules above).
-        hold_end: match (secure, &config.mode, config.quit_after_eof) {
-            (true, _, _) | (_, _, Some(_)) => HoldEnd::Never,
-            (false, Mode::Connect { proxy: Some(_), .. }, None) => HoldEnd::Always,
-            (false, _, None) => HoldEnd::IfNothingSent,
+        // end of our direction; -N and -q ask for the end; through a proxy the end waits for
+        // the reply; at a terminal stdin's end is the person's (see the rules above).
+        hold_end: match (&config.mode, config.shutdown, config.quit_after_eof) {
+            _ if secure => HoldEnd::Never,
+            (_, Shutdown::AtEnd, _) | (_, _, Some(_)) => HoldEnd::Never,
+            (Mode::Connect { proxy: Some(_), .. }, _, _) => HoldEnd::Always,
+            _ if chat => HoldEnd::Never,
+            _ => HoldEnd::UnlessOnlySent,
         },
         chat,
         quit_after_end: config.quit_after_eof,
@@ -384,7 +397,7 @@ pub(super) fn rules_for(config: &Config, secure: bool, chat: bool) -> Rules {
 /// `--no-shutdown`. In password mode the CLOSE record is the end of stream, and a FIN after it
 /// would only end a proxy's whole relay early: the connection closes when the session ends.
 pub(super) fn half_closes(config: &Config, secure: bool) -> bool {
-    config.half_close && !secure
+    config.shutdown != Shutdown::Never && !secure
 }
 
 /// What follows a session's end.
@@ -449,7 +462,11 @@ mod policy_tests {
     #[test]
     fn the_command_line_and_the_channel_choose_the_rules() {
         let plain = rules_for(&config(&["h", "1"]), false, false);
-        assert_eq!(plain.hold_end, HoldEnd::IfNothingSent);
+        assert_eq!(plain.hold_end, HoldEnd::UnlessOnlySent);
+        for (args, chat) in [(&["-N", "h", "1"][..], false), (&["h", "1"], true)] {
+            let rules = rules_for(&config(args), false, chat);
+            assert_eq!(rules.hold_end, HoldEnd::Never, "{args:?}, chat {chat}");
+        }
         assert!(!plain.receive_only && !plain.send_only && !plain.chat);
         assert_eq!(
             rules_for(&config(&["-x", "p", "h", "1"]), false, true).hold_end,

@@ -1,6 +1,7 @@
-//! An empty stdin's end of stream, held (stdin /dev/null, nothing sent). OpenBSD nc and ncat
-//! stop sending at a FIN, so no timer releases it once the peer has sent a byte: a sender that
-//! pauses is never cut short, and one that never ends its side is waited for, as nc waits.
+//! Our end of stream, held. OpenBSD nc and ncat stop sending at a FIN, so once the peer has
+//! sent a byte our end waits for the peer's, whether or not we sent anything, and no timer
+//! releases it: a sender that pauses is never cut short, a transfer both ways is whole, and a
+//! sender that never ends its side is waited for, as nc waits (`-N` sends the end at once).
 //! While nothing has moved either way, the quiet window (`--peer-timeout`, counted while the
 //! path is known to be alive) releases it: two tetes with nothing to say, or a server that
 //! answers only after our end, still end by themselves. Short windows here; one test at the
@@ -80,11 +81,79 @@ fn a_sender_that_never_ends_is_waited_for() {
         std::fs::metadata(&out).is_ok_and(|meta| meta.len() == sent.len() as u64)
     });
     let said = pty.wait_for_output("waiting for the peer to close the connection");
-    assert!(said.contains("Ctrl-C") && said.contains("-w"), "{said:?}");
+    for way_out in ["Ctrl-C", "-N", "-q", "-w"] {
+        assert!(said.contains(way_out), "{way_out} in {said:?}");
+    }
     receiver.assert_running("waiting for nc's end");
     sender.assert_running();
     receiver.kill();
     assert_bytes_eq("the copy", &sent, &dir.read(&out));
+}
+
+/// `PROGRAM -l 127.0.0.1 PORT < 32 MiB > copy` and `tete 127.0.0.1 PORT < 12 MiB > copy`,
+/// ncat and `nc -N`: both copies whole, both exit 0. (tete's stdin ended first, its FIN went
+/// at once, and the sender stopped: 15.7-16.9 MB of 20 arrived, exit 0 on both ends.) tete's
+/// stdin is more than the sockets hold, so it ends after the sender's first byte has come; a
+/// stdin that ends before anything came is a request, whose end goes at once.
+#[test]
+fn a_transfer_both_ways_is_not_cut_short() {
+    let nc = openbsd_nc_or_skip();
+    let ncat = program_or_skip("ncat", "ncat");
+    let both_ways = |program: &Option<std::path::PathBuf>, args: &str, seed: u64| {
+        let Some(program) = program else {
+            return;
+        };
+        let dir = TempDir::new("both-ways");
+        let (down_file, down) = dir.random_file("down", 32 * MIB, seed);
+        let (up_file, up) = dir.random_file("up", 12 * MIB, seed + 1);
+        let (down_copy, up_copy) = (dir.join("down.copy"), dir.join("up.copy"));
+        let port = free_port();
+        let script = format!(
+            "{} {args} 127.0.0.1 {port} < {} > {}",
+            program.display(),
+            down_file.display(),
+            up_copy.display()
+        );
+        let mut sender = Process::spawn(&dir, Path::new("sh"), &["-c", &script], None, None);
+        wait_listening_on(&mut sender, port);
+        let finished = tete(["127.0.0.1", &port.to_string()])
+            .stdin(Input::File(up_file))
+            .stdout(Output::File(down_copy.clone()))
+            .run();
+        finished.assert_success().assert_quiet();
+        sender.wait_success();
+        assert_bytes_eq(
+            &format!("tete's copy from {args}"),
+            &down,
+            &dir.read(&down_copy),
+        );
+        assert_bytes_eq(&format!("the copy of {args}"), &up, &dir.read(&up_copy));
+    };
+    at_once(&[&|| both_ways(&nc, "-N -l", 710), &|| {
+        both_ways(&ncat, "-l", 720)
+    }]);
+}
+
+/// `-N` sends the end at once, whatever came: a server that greets, then answers only after
+/// our end (an empty stdin's end was held for its, once the greeting had come: for ever).
+#[test]
+fn n_sends_the_end_at_once_after_a_greeting() {
+    let peer = Peer::spawn(|mut stream| {
+        stream.write_all(b"220 hello\r\n").expect("the greeting");
+        let request = read_to_eof(&mut stream, "the server");
+        stream.write_all(b"221 bye\r\n").expect("the answer");
+        request
+    });
+    let finished = tete(["-N", "127.0.0.1", &peer.port().to_string()])
+        .stdin(Input::Null)
+        .run();
+    assert_bytes_eq("the request", b"", &peer.join());
+    finished.assert_success().assert_quiet();
+    assert_bytes_eq(
+        "what tete printed",
+        b"220 hello\r\n221 bye\r\n",
+        &finished.stdout,
+    );
 }
 
 /// Two tetes with nothing to say, the window given to each as `args` (none: the default): each

@@ -37,7 +37,8 @@ fn progress_line_counts_both_ways_and_is_erased_before_the_summary() {
         read_to_eof(&mut stream, "the peer")
     });
     let port = peer.port().to_string();
-    let mut running = tete(["-v", "--progress", "127.0.0.1", &port])
+    // -N: the peer greets, then reads to the end: without it tete would hold its end.
+    let mut running = tete(["-N", "-v", "--progress", "127.0.0.1", &port])
         .stdin(Input::Pipe)
         .stderr(Output::Fd(pty.slave_fd()))
         .spawn();
@@ -98,7 +99,8 @@ fn no_progress_line_when_stderr_is_a_file() {
         read_to_eof(&mut stream, "the peer")
     });
     let port = peer.port().to_string();
-    let finished = tete(["-v", "--progress", "127.0.0.1", &port])
+    // -N: a reply that comes before stdin's end would hold it for the peer's (see above).
+    let finished = tete(["-N", "-v", "--progress", "127.0.0.1", &port])
         .stdin(Input::Bytes(b"ping\n".to_vec()))
         .stderr(Output::File(stderr.clone()))
         .run();

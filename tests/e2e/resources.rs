@@ -54,7 +54,9 @@ fn shared_pipes_stay_blocking() {
         stream.write_all(&sent_down).expect("the download");
         (ping, rest)
     });
-    let mut running = tete(["127.0.0.1", &peer.port().to_string()])
+    // -N: the peer answered the ping, so without it tete would hold its end of the upload
+    // for the peer's, which reads to the end before it sends.
+    let mut running = tete(["-N", "127.0.0.1", &peer.port().to_string()])
         .stdin(Input::Fd(stdin_read.into()))
         .stdout(Output::Fd(stdout_write.into()))
         .spawn();

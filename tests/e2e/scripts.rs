@@ -389,10 +389,10 @@ fn send_only_peer_greets_late() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// -N
+// --no-shutdown
 // ---------------------------------------------------------------------------------------------
 
-/// `-N`: no FIN at stdin's end; the session ends when the peer closes.
+/// `--no-shutdown`: no FIN at stdin's end; the session ends when the peer closes.
 #[test]
 fn no_shutdown_waits_for_the_peer() {
     let request = b"request\n".to_vec();
@@ -403,10 +403,10 @@ fn no_shutdown_waits_for_the_peer() {
         let mut got = vec![0; expected.len()];
         stream.read_exact(&mut got).expect("the request");
         assert_eq!(got, expected, "the request");
-        assert_nothing_arrives(&stream, "the peer of tete -N");
+        assert_nothing_arrives(&stream, "the peer of tete --no-shutdown");
         stream.write_all(&sent).expect("the reply");
         stream.shutdown(Shutdown::Write).expect("shutdown");
-        read_to_eof(&mut stream, "the peer of tete -N")
+        read_to_eof(&mut stream, "the peer of tete --no-shutdown")
     });
     let finished = tete(["--no-shutdown", "127.0.0.1", &peer.port().to_string()])
         .stdin(Input::Bytes(request))

@@ -49,8 +49,10 @@ pub(crate) fn exchange_on_loopback(
 }
 
 /// One session between `tete -v -l LISTEN_HOST PORT` (port 0: the OS picks) and `tete
-/// CONNECT_HOST PORT`, each side's stdout a file: both must end by themselves with status 0, having printed exactly what the
-/// other side sent.
+/// CONNECT_HOST PORT`, each side's stdout a file: both must end by themselves with status 0,
+/// having printed exactly what the other side sent. When both send, the client runs with
+/// `-N`: a plain tete cannot tell another tete from nc or ncat, which stop sending at a FIN,
+/// so each would hold its end for the other's (the man page's advice: `-N` on one side).
 #[allow(clippy::too_many_arguments)]
 fn exchange(
     dir: &TempDir,
@@ -71,7 +73,10 @@ fn exchange(
         listener_stdin,
         Output::File(listener_out.clone()),
     );
-    let client = tete([connect_host, &addr.port().to_string()])
+    let port = addr.port().to_string();
+    let both_send = !to_listener.is_empty() && !to_client.is_empty();
+    let args = if both_send { vec!["-N"] } else { vec![] };
+    let client = tete([&args[..], &[connect_host, &port]].concat())
         .stdin(client_stdin)
         .stdout(Output::File(client_out.clone()))
         .spawn();
@@ -182,7 +187,8 @@ fn stdio_sockets_transfer() {
         let mut received = Vec::new();
         drain.read_to_end(&mut received).map(|_| received)
     });
-    let client = tete(["127.0.0.1", &addr.port().to_string()])
+    // Both send: -N, as in exchange().
+    let client = tete(["-N", "127.0.0.1", &addr.port().to_string()])
         .stdin(Input::File(down_file))
         .run();
     let listener = listener.wait();

@@ -384,14 +384,12 @@ impl Session {
     }
 
     /// What the session has to say: at a terminal, what a wait with no end in sight waits for
-    /// ([`ending::WAITING_LINE`]); what the liveness check concluded; that a password connector
-    /// waits for the listener's person.
+    /// ([`Ending::take_waiting_line`]); what the liveness check concluded; that a password
+    /// connector waits for the listener's person.
     pub(super) fn take_notices(&mut self) -> Vec<Notice> {
-        if self
-            .ending
-            .take_waiting_line(Instant::now(), self.last_activity)
-        {
-            self.notices.push(Notice::always(ending::WAITING_LINE));
+        let now = Instant::now();
+        if let Some(line) = self.ending.take_waiting_line(now, self.last_activity) {
+            self.notices.push(Notice::always(line));
         }
         std::mem::take(&mut self.notices)
     }
