@@ -319,7 +319,8 @@ impl fmt::Display for SecureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::WrongPassword | Self::Rejected => {
-                "the two ends used different passwords; nothing was exchanged"
+                "the two ends used different passwords, or the handshake was altered on the way; \
+                 nothing was exchanged"
             }
             Self::ListenerUnverified => {
                 "the listener does not know the password (or its answer was damaged on the way)"

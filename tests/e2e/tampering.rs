@@ -32,6 +32,16 @@ fn flip_in_hello_spake2_message() {
     assert_handshake_damage_caught(53, flip(Unit::Hello, At::Start(20)));
 }
 
+/// The AES flag flipped in the listener's HELLO: the two transcripts differ, which neither end
+/// can tell from a wrong password, so the message allows for both (it said only "different
+/// passwords").
+#[test]
+fn flip_in_hello_aes_flag() {
+    let client = assert_handshake_damage_caught(50, flip(Unit::Hello, At::Start(6)));
+    let line = client.error_line();
+    assert_mentions(&client, line, "or the handshake was altered on the way");
+}
+
 #[test]
 fn flip_in_confirm() {
     assert_handshake_damage_caught(54, flip(Unit::Confirm, At::Start(7)));
