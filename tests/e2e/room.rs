@@ -516,6 +516,32 @@ fn a_plain_end_fails_on_the_forgotten_password() {
     );
 }
 
+/// A second partner at a `-k` room busy with the first: the room is listening but sends it
+/// nothing, and when its wait runs out (`-w 1` here, 60 s by default) it is told that the room
+/// may be busy, or its person not ready, with TETE_PASSWORD only a possibility (it was told
+/// to unset TETE_PASSWORD, as if that were the cause).
+#[test]
+fn a_busy_room_is_named_as_a_possibility() {
+    let (mut listener, port) = room(true, &["-k"], Input::Null);
+    let mut first = partner(port, PASSWORD, Input::Pipe).spawn();
+    listener.wait_for_stderr("secure channel up");
+    let second = tete(["-w", "1", "127.0.0.1", &port.to_string()])
+        .password(PASSWORD)
+        .run();
+    second.assert_code(3);
+    let error = second.error_line();
+    for words in [
+        "busy with another partner",
+        "has not typed the password",
+        "or it runs without a password",
+    ] {
+        assert!(error.contains(words), "{words:?} in {error:?}");
+    }
+    drop(first.take_stdin());
+    first.wait().assert_success();
+    listener.kill();
+}
+
 /// A password room facing plaintext clients says "not a password peer" once a run (without
 /// -v), and the partner still gets in.
 #[test]

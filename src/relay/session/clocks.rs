@@ -16,7 +16,6 @@ use crate::options::{Config, Direction};
 use crate::relay::ending::Sending;
 use crate::relay::liveness::{Change, Limits};
 use crate::relay::{End, Notice};
-use crate::secure::SecureError;
 use crate::sys::{self, TcpSample};
 
 /// How long a connector's listener has to complete the password handshake once its first byte
@@ -151,7 +150,8 @@ impl Session {
         }
         self.said_password_wait = true;
         self.notices.push(Notice::always(format!(
-            "connected to {}; waiting for the partner to enter the password",
+            "connected to {}; waiting for the partner to enter the password (or for the \
+             room to be free)",
             self.peer
         )));
     }
@@ -200,7 +200,7 @@ impl Session {
         // session's bytes, and there are none yet.
         if !self.layer.is_open() {
             return (now >= self.handshake_deadline(config.wait))
-                .then(|| self.secure_failure(SecureError::Stalled));
+                .then(|| self.handshake_timed_out(now));
         }
         let idle = config.idle_timeout?;
         (now >= self.last_activity + idle).then_some(End::Idle)

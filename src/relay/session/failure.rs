@@ -2,6 +2,7 @@
 //! is served), stdin's or stdout's, or the secure channel's (exit status 3).
 
 use std::io;
+use std::time::Instant;
 
 use super::Session;
 use crate::error::{Error, os_reason};
@@ -51,6 +52,30 @@ impl Session {
         End::Failed(Error::Secure(format!(
             "secure channel with {}: {err}{hint}",
             self.peer
+        )))
+    }
+}
+
+impl Session {
+    /// The connector's handshake ran out of time (`now`). With nothing at all from the
+    /// listener, the likely causes are a room busy with another partner (`-k` serves one at a
+    /// time) and a person who has not typed the password yet; a listener without a password
+    /// is only a possibility.
+    pub(super) fn handshake_timed_out(&self, now: Instant) -> End {
+        if self.first_heard.is_some() {
+            return self.secure_failure(SecureError::Stalled);
+        }
+        let hint = if self.password_from_environment {
+            "; or it runs without a password, and this one came from TETE_PASSWORD, which is \
+             exported: then unset it"
+        } else {
+            ""
+        };
+        End::Failed(Error::Secure(format!(
+            "secure channel with {}: no handshake from the listener in {} s: it may be busy \
+             with another partner, or its person has not typed the password yet{hint}",
+            self.peer,
+            now.saturating_duration_since(self.begun).as_secs()
         )))
     }
 }
