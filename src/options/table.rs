@@ -130,13 +130,14 @@ pub(crate) const OPTION_GROUPS: &[(&str, &[OptionSpec])] = &[
                 "end the session, status 1, once the peer has not answered for SECS; an empty \
                  stdin's end goes after SECS of silence on a live link (default 30; 0: never)",
             ),
-            spec("N", "", "", "half-close when stdin ends (always done)"),
             spec(
+                "N",
                 "",
-                "no-shutdown",
                 "",
-                "do not half-close the socket when stdin ends",
+                "half-close at once when stdin ends, whatever the peer sent (else the \
+                 half-close waits for the peer's end once it has sent anything)",
             ),
+            spec("", "no-shutdown", "", "never half-close the socket"),
             spec("d", "recv-only", "", "never read stdin"),
             spec("", "send-only", "", "discard what the peer sends"),
             spec("C", "crlf", "", "send each bare LF from stdin as CR LF"),

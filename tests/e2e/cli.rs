@@ -103,10 +103,10 @@ fn empty_password_exits_2_and_sends_nothing() {
 // Netcat habits
 // ---------------------------------------------------------------------------------------------
 
-/// `-N` (OpenBSD: shut down after EOF) changes nothing: the peer gets the line and an end of
-/// stream, and when it closes tete ends at once with 0.
+/// `-N` (OpenBSD: shut down after EOF): the peer gets the line and an end of stream, and when it
+/// closes tete ends at once with 0. (After a greeting: held_end.rs.)
 #[test]
-fn openbsd_n_half_closes_as_always() {
+fn openbsd_n_half_closes() {
     let peer = Peer::spawn(|mut stream| read_to_eof(&mut stream, "the peer of tete -N"));
     let finished = tete(["-N", "127.0.0.1", &peer.port().to_string()])
         .stdin(Input::Bytes(b"hi\n".to_vec()))
