@@ -315,7 +315,12 @@ impl Ending {
             return None;
         }
         let quiet_since = match self.sending {
-            Sending::Draining if self.holds_end() && self.received_any => last_activity,
+            // Held with no window to release it: bytes came, or the window is off.
+            Sending::Draining
+                if self.holds_end() && (self.received_any || self.rules.quiet_window.is_none()) =>
+            {
+                last_activity
+            }
             Sending::Out { at } => last_activity.max(at),
             Sending::Absent => last_activity,
             _ => return None,
@@ -374,9 +379,7 @@ pub(super) fn rules_for(config: &Config, secure: bool, chat: bool) -> Rules {
         // direction at once instead.
         receive_only: config.direction == Direction::ReceiveOnly && !secure,
         send_only: config.direction == Direction::SendOnly,
-        // The password mode's peer is always tete, which reads our CLOSE as no more than the
-        // end of our direction; -N and -q ask for the end; through a proxy the end waits for
-        // the reply; at a terminal stdin's end is the person's (see the rules above).
+        // As the rules above say (a proxy's first: it ends its relay at a FIN from either side).
         hold_end: match (&config.mode, config.shutdown, config.quit_after_eof) {
             _ if secure => HoldEnd::Never,
             (_, Shutdown::AtEnd, _) | (_, _, Some(_)) => HoldEnd::Never,

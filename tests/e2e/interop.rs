@@ -3,6 +3,7 @@
 //! is not installed says so (`SKIPPED: ...`) and passes, or fails under `TETE_REQUIRE_PEERS=1`.
 
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::harness::*;
@@ -212,6 +213,43 @@ fn redis_set_get() {
         b"$8\r\nva\r\nl\x00ue\r\n",
         &finished.stdout,
     );
+    server.assert_running();
+}
+
+/// A producer slower than redis's answer: PING, and stdin ends only once `+PONG` has come. The
+/// FIN then waits for redis's end, which waits for ours: at a terminal tete says so once,
+/// naming `-N`, and waits; with `-N` the FIN goes at once and tete ends with 0.
+#[test]
+fn redis_with_a_slow_producer_takes_n() {
+    let Some(redis) = program_or_skip("redis-server", "redis-server") else {
+        return;
+    };
+    let dir = TempDir::new("redis-slow-producer");
+    let (mut server, port) = start_redis(&dir, &redis);
+    let ping = |args: &[&str], stderr: Output| {
+        let out = dir.join(&format!("out{}", args.len()));
+        let mut running = tete([args, &["127.0.0.1", &port]].concat())
+            .stdin(Input::Pipe)
+            .stdout(Output::File(out.clone()))
+            .stderr(stderr)
+            .spawn();
+        let mut stdin = running.take_stdin();
+        stdin.write_all(b"PING\r\n").expect("the request");
+        wait_until("+PONG", TIMEOUT, || {
+            fs::read(&out).is_ok_and(|o| o == b"+PONG\r\n")
+        });
+        drop(stdin);
+        running
+    };
+    let pty = Pty::open();
+    let mut held = ping(&[], Output::Fd(pty.slave_fd()));
+    pty.wait_for_output("-N closes ours at once");
+    held.assert_running("waiting for redis's end");
+    held.kill();
+    ping(&["-N"], Output::Capture)
+        .wait()
+        .assert_success()
+        .assert_quiet();
     server.assert_running();
 }
 

@@ -528,6 +528,14 @@ fn an_endless_wait_is_explained_once_at_a_terminal() {
             .is_none()
     };
     assert!(quiet(told, true, false, false), "the window ends it");
+    let no_window = Rules {
+        quiet_window: None,
+        ..told
+    };
+    assert!(
+        !quiet(no_window, true, false, false),
+        "no window: nothing ends it"
+    );
     let wait = Rules {
         idle_after_end: Some(60 * SECOND),
         ..told
