@@ -203,8 +203,8 @@ fn man_page_is_clean_under_mandoc_lint() {
     );
 }
 
-/// The password room's numbers, as `--help` states them (a unit test in src/relay/peer.rs pins
-/// `--help` to the constants).
+/// The password room's numbers, as `--help` states them (a unit test in src/relay/admission.rs
+/// pins `--help` to the constants).
 struct RoomNumbers {
     /// Handshakes the listener runs at once.
     slots: u32,
@@ -237,21 +237,24 @@ fn number_after(text: &str, before: &str) -> u32 {
 fn room_numbers(help: &str) -> RoomNumbers {
     let help = one_line(help);
     let guesses = help
-        .split(" a run")
+        .split(" wrong guesses in a run")
         .next()
         .and_then(|before| before.rsplit(' ').next())
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("--help says no number of guesses a run: {help:?}"));
     assert!(
-        help.contains("one checked a second"),
+        help.contains("one is checked a second"),
         "--help no longer says that one guess is checked a second: {help:?}"
     );
     RoomNumbers {
         slots: number_after(&help, "runs up to "),
-        hello: number_after(&help, "(HELLO within "),
-        confirm: number_after(&help, "CONFIRM within "),
+        hello: number_after(&help, "a newcomer has "),
+        confirm: number_after(&help, " s for its first message and "),
         guesses,
-        status: number_after(&help, " a run (-k too), then exit "),
+        status: number_after(
+            &help,
+            " wrong guesses in a run (-k too) tete ends with status ",
+        ),
     }
 }
 
