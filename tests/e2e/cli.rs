@@ -458,6 +458,29 @@ fn help_goes_to_stdout() {
     }
 }
 
+/// `tete --help > /dev/full` fails with one line and status 1, as any write error would; a
+/// reader that went away (`tete --help | true`) is no failure: status 0, nothing said.
+#[test]
+fn help_to_a_full_disk_fails_and_to_a_closed_pipe_does_not() {
+    let full = tete(["--help"])
+        .stdout(Output::File("/dev/full".into()))
+        .run();
+    full.assert_code(1);
+    assert_eq!(
+        full.error_line(),
+        "tete: standard output: no space left on device",
+        "{}",
+        full.description
+    );
+    let (reader, writer) = pipe();
+    drop(reader);
+    tete(["--help"])
+        .stdout(Output::Fd(writer.into()))
+        .run()
+        .assert_success()
+        .assert_quiet();
+}
+
 #[test]
 fn version_goes_to_stdout() {
     for flag in ["-V", "--version"] {
