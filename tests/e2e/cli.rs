@@ -390,8 +390,8 @@ fn fish_completes_long_options() {
     );
 }
 
-/// zsh: the script loads under compinit and registers `_tete`; then an interactive zsh on a
-/// pseudo-terminal (zsh's own zpty module) completes `tete --li` to `tete --listen`, lists the
+/// zsh: in an interactive zsh on a pseudo-terminal (zsh's own zpty module), the script loads
+/// under compinit and registers `_tete`; then zsh completes `tete --li` to `tete --listen`, lists the
 /// shells after `--completions`, and completes `tete ex` to the known `example-host`, but not
 /// after `-l` (each line, completed or not, is then printed by the shell itself). Each read
 /// waits for its pattern; the timeout bounds it.
@@ -404,13 +404,11 @@ fn zsh_completes_long_options() {
         &[
             "-f",
             "-c",
-            r#"autoload -Uz compinit && compinit -u -D || exit 1
-               source $SCRIPT || exit 1
-               print -r -- "registered: $_comps[tete] $(whence -w _tete)"
-               zmodload zsh/zpty || exit 1
+            r#"zmodload zsh/zpty || exit 1
                zpty shell 'zsh -f -i'
-               zpty -w shell 'PS1="> "; autoload -Uz compinit; compinit -u -D; source $SCRIPT; zstyle ":completion:*" hosts example-host; print LOADED-$((6*7))'
-               zpty -r shell out '*LOADED-42*' || exit 1
+               zpty -w shell 'PS1="> "; autoload -Uz compinit; compinit -u -D; source $SCRIPT; zstyle ":completion:*" hosts example-host; print -r -- "LOADED$((6*7)): $_comps[tete] $(whence -w _tete)"'
+               zpty -r shell out '*LOADED42:*'$'\n' || exit 1
+               print -r -- "registered:${${out##*LOADED42:}%%$'\r'*}"
                zpty -n -w shell $'tete --li\t'
                zpty -r shell out '*tete --listen*' || exit 1
                print -r -- "completed: tete --listen"
