@@ -89,8 +89,8 @@ fn password_partner(password: &str) -> (Running, u16, std::process::ChildStdin) 
 
 /// The two long watches (idle chats for 4 s, floods for 12 s) at once: they wait, and each
 /// measures its own tete (CPU time, peak memory), which the other's load does not change.
-#[test]
-fn idle_and_flooded_chats_at_once() {
+/// (A test of main.rs runs it, beside the other longest waits.)
+pub(crate) fn idle_and_flooded_chats_at_once() {
     at_once(&[
         &a_chat_with_nothing_happening_sleeps,
         &a_flood_does_not_grow_the_memory,
