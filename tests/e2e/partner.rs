@@ -219,8 +219,8 @@ fn sender_into_a_dead_link(limit: &str, password: bool, within: Duration) {
 
 /// Partners that vanish and partners that are there (the two functions below), all fifteen
 /// scenarios at once: each waits on timers and links, not on the CPU.
-/// (A test of main.rs runs it, beside the other longest waits.)
-pub(crate) fn partners_at_once() {
+#[test]
+fn partners_at_once() {
     at_once(&[
         &a_vanished_partner_ends_the_session,
         &partners_that_are_there_are_waited_for,
