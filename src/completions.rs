@@ -2,10 +2,12 @@
 //! also drives the parser and `--help`, so a new option completes as soon as it exists.
 //!
 //! What an option's value completes to follows from its value name: `FILE` completes file
-//! names, `SHELL` the shells below, `TYPE` the proxy protocols of `-X`, anything else (ports,
-//! seconds, addresses) nothing. The first operand completes as a host name; the ones after it
-//! are ports, which complete to nothing (bash and fish count the operands before the cursor,
-//! skipping options and their values; zsh's `_arguments` knows the positions).
+//! names, `SHELL` the shells below, `TYPE` the proxy protocols of `-X` (fish shows what each
+//! means), anything else (ports, seconds, addresses) nothing. The first operand completes as a
+//! host name; the ones after it are ports, which complete to nothing, and so do all of them
+//! after `-l`, where a port (or a local address) goes (bash and fish count the operands before
+//! the cursor, skipping options and their values; zsh's `_arguments` knows the positions and
+//! the options given).
 
 use crate::options::{OptionSpec, SHELLS, Shell, all_options};
 use crate::proxy::PROTOCOL_NAMES;
@@ -23,16 +25,41 @@ pub fn script(shell: Shell) -> String {
 enum Value {
     None,
     Files,
-    Words(Vec<&'static str>),
+    /// These words, each with what it means when that is not plain from the word.
+    Words(Vec<(&'static str, Option<&'static str>)>),
+}
+
+impl Value {
+    /// The words alone, space-separated.
+    fn words(words: &[(&str, Option<&str>)]) -> String {
+        let words: Vec<&str> = words.iter().map(|(word, _)| *word).collect();
+        words.join(" ")
+    }
 }
 
 fn value_of(spec: &OptionSpec) -> Value {
     match spec.value {
         "FILE" => Value::Files,
-        "SHELL" => Value::Words(SHELLS.iter().map(|(name, _)| *name).collect()),
-        "TYPE" => Value::Words(PROTOCOL_NAMES.iter().map(|(name, _)| *name).collect()),
+        "SHELL" => Value::Words(SHELLS.iter().map(|(name, _)| (*name, None)).collect()),
+        "TYPE" => Value::Words(
+            PROTOCOL_NAMES
+                .iter()
+                .map(|(name, protocol)| (*name, Some(protocol.summary())))
+                .collect(),
+        ),
         _ => Value::None,
     }
+}
+
+/// A regular expression (as [`takes_next_word`]) for a word that makes tete listen: `--listen`,
+/// or a cluster of short flags with `l` among them before any that takes a value (`-l`, `-kl`,
+/// `-lp`, `-lp80`; not `-pl`, which is `-p l`).
+fn listens() -> String {
+    let flags: String = all_options()
+        .filter(|spec| spec.value.is_empty())
+        .map(|spec| spec.short)
+        .collect();
+    format!("^(--listen$|-[{flags}]*l)")
 }
 
 /// A regular expression (POSIX ERE, which fish's PCRE reads alike) for a word after which the
@@ -78,7 +105,7 @@ fn bash() -> String {
             )),
             Value::Words(words) => cases.push_str(&format!(
                 "        {pattern})\n            COMPREPLY=($(compgen -W '{}' -- \"$cur\"))\n            return 0 ;;\n",
-                words.join(" ")
+                Value::words(&words)
             )),
             Value::None => silent.push(pattern),
         }
@@ -99,9 +126,11 @@ fn bash() -> String {
                  COMPREPLY=($(compgen -W '{all}' -- \"$cur\"))\n        \
                  return 0\n    \
              fi\n    \
-             # A host first, then ports: only the first operand completes to host names.\n    \
-             local i operands=0 valued='{valued}'\n    \
+             # A host first, then ports: only the first operand completes to host names, and\n    \
+             # none does after -l (a port, or a local address, goes there).\n    \
+             local i operands=0 valued='{valued}' listens='{listens}'\n    \
              for ((i = 1; i < COMP_CWORD; i++)); do\n        \
+                 [[ ${{COMP_WORDS[i]}} =~ $listens ]] && return 0\n        \
                  if [[ ${{COMP_WORDS[i]}} =~ $valued ]]; then\n            \
                      # The value; bash splits `--wait=5` into `--wait`, `=`, `5`.\n            \
                      i=$((i + 1))\n            \
@@ -118,6 +147,7 @@ fn bash() -> String {
         silent = silent.join("|"),
         all = all.join(" "),
         valued = takes_next_word(),
+        listens = listens(),
     )
 }
 
@@ -138,7 +168,7 @@ fn zsh() -> String {
             let action = match value_of(spec) {
                 Value::None => " ".to_string(),
                 Value::Files => "_files".to_string(),
-                Value::Words(words) => format!("({})", words.join(" ")),
+                Value::Words(words) => format!("({})", Value::words(&words)),
             };
             format!(":{}:{action}", spec.value.to_lowercase())
         };
@@ -157,7 +187,7 @@ fn zsh() -> String {
          _tete() {{\n    \
              _arguments -s -S \\\n\
          {}        \
-                 '1:host:_hosts' \\\n        \
+                 '1:host (after -l, the port):{{(( $+opt_args[-l] || $+opt_args[--listen] )) || _hosts}}' \\\n        \
                  '*:port: '\n\
          }}\n\
          if [ \"$funcstack[1]\" = _tete ]; then\n    \
@@ -186,14 +216,26 @@ fn fish() -> String {
             Value::None if spec.value.is_empty() => {}
             Value::None => line.push_str(" -x"),
             Value::Files => line.push_str(" -r -F"),
-            Value::Words(words) => line.push_str(&format!(" -x -a '{}'", words.join(" "))),
+            // fish reads the words as a command line: a tab (`\t`) starts a word's own
+            // description, which shows instead of the option's.
+            Value::Words(words) => {
+                let words: Vec<String> = words
+                    .iter()
+                    .map(|(word, summary)| match summary {
+                        Some(summary) => format!("{word}\\t\"{summary}\""),
+                        None => word.to_string(),
+                    })
+                    .collect();
+                line.push_str(&format!(" -x -a '{}'", words.join(" ")));
+            }
         }
         // Inside fish's single quotes only \ and ' are special.
         let help = spec.help.replace('\\', "\\\\").replace('\'', "\\'");
         line.push_str(&format!(" -d '{help}'\n"));
         lines.push_str(&line);
     }
-    // Operands are a host, then ports: no file names anywhere, host names only for the first.
+    // Operands are a host, then ports: no file names anywhere, host names only for the first,
+    // and not after -l.
     lines.push_str(&format!(
         "function __tete_wants_host\n    \
              set -l words (commandline -opc)\n    \
@@ -202,6 +244,8 @@ fn fish() -> String {
              for word in $words\n        \
                  if test $skip = 1\n            \
                      set skip 0\n        \
+                 else if string match -qr -- '{listens}' $word\n            \
+                     return 1\n        \
                  else if string match -qr -- '{valued}' $word\n            \
                      set skip 1\n        \
                  else if not string match -q -- '-*' $word\n            \
@@ -213,6 +257,7 @@ fn fish() -> String {
          complete -c tete -f\n\
          complete -c tete -f -n __tete_wants_host -a '(__fish_print_hostnames)'\n",
         valued = takes_next_word(),
+        listens = listens(),
     ));
     lines
 }
@@ -244,14 +289,18 @@ mod tests {
             bash().contains("-X|--proxy-type)\n            COMPREPLY=($(compgen -W '5 4 connect'")
         );
         assert!(zsh().contains(":type:(5 4 connect)'"));
-        assert!(fish().contains("-s X -l proxy-type -x -a '5 4 connect'"));
+        assert!(fish().contains(
+            "-s X -l proxy-type -x -a '5\\t\"SOCKS5, the default\" 4\\t\"SOCKS4, and SOCKS4a for \
+             host names\" connect\\t\"HTTP CONNECT\"'"
+        ));
         for (name, _) in PROTOCOL_NAMES {
             assert!(crate::proxy::parse("p", Some(name)).is_ok(), "-X {name}");
         }
     }
 
     /// bash offers host names for the first operand only, whatever options and values come
-    /// before it; the ports after it complete to nothing. (Skipped without bash.)
+    /// before it, and not after -l (a port goes there, or a local address); the ports after it
+    /// complete to nothing. (Skipped without bash.)
     #[test]
     fn bash_offers_host_names_only_where_the_host_goes() {
         let dir = std::env::temp_dir().join(format!("tete-completions-{}", std::process::id()));
@@ -259,19 +308,37 @@ mod tests {
         let (script, hosts) = (dir.join("tete.bash"), dir.join("hosts"));
         std::fs::write(&script, bash()).expect("the script");
         std::fs::write(&hosts, "192.0.2.7 example-host\n").expect("a hosts file");
+        let lines = [
+            ("tete ex", "example-host"),
+            ("tete -w 5 -X connect ex", "example-host"),
+            ("tete -vp 80 ex", "example-host"),
+            ("tete -pl ex", "example-host"),
+            ("tete -w5 ex", "example-host"),
+            ("tete --wait = 5 ex", "example-host"),
+            ("tete -v ex", "example-host"),
+            ("tete example-host ex", ""),
+            ("tete -z example-host 80 ex", ""),
+            ("tete -w 5 h ex", ""),
+            ("tete -l ex", ""),
+            ("tete -vl ex", ""),
+            ("tete -lp 80 ex", ""),
+            ("tete -lp80 ex", ""),
+            ("tete --listen ex", ""),
+            ("tete -w 5 -l ex", ""),
+        ];
         let out = std::process::Command::new("bash")
             .args(["--norc", "--noprofile", "-c"])
             .arg(
                 r#"source "$1" || exit 1
-                   for line in 'tete ex' 'tete -w 5 -X connect ex' 'tete -lp 80 ex' \
-                       'tete -w5 ex' 'tete --wait = 5 ex' 'tete -v ex' \
-                       'tete example-host ex' 'tete -z example-host 80 ex' 'tete -w 5 h ex'; do
+                   shift
+                   for line; do
                        read -ra COMP_WORDS <<< "$line"
                        COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _tete
                        echo "$line: ${COMPREPLY[*]}"
                    done"#,
             )
             .args(["bash".as_ref(), script.as_os_str()])
+            .args(lines.map(|(line, _)| line))
             .env("HOSTFILE", &hosts)
             .output();
         let _ = std::fs::remove_dir_all(&dir);
@@ -280,22 +347,12 @@ mod tests {
             return;
         };
         assert!(out.status.success(), "{out:?}");
-        let lines = String::from_utf8_lossy(&out.stdout).into_owned();
-        let offered: Vec<&str> = lines.lines().collect();
-        assert_eq!(
-            offered,
-            [
-                "tete ex: example-host",
-                "tete -w 5 -X connect ex: example-host",
-                "tete -lp 80 ex: example-host",
-                "tete -w5 ex: example-host",
-                "tete --wait = 5 ex: example-host",
-                "tete -v ex: example-host",
-                "tete example-host ex: ",
-                "tete -z example-host 80 ex: ",
-                "tete -w 5 h ex: ",
-            ]
-        );
+        let offered = String::from_utf8_lossy(&out.stdout).into_owned();
+        let expected: Vec<String> = lines
+            .iter()
+            .map(|(line, hosts)| format!("{line}: {hosts}"))
+            .collect();
+        assert_eq!(offered.lines().collect::<Vec<_>>(), expected);
     }
 
     #[test]

@@ -308,13 +308,16 @@ pub fn help() -> String {
         "\nPorts are numbers or service names (http); -l 0 lets the system pick one.\n\
          Environment: TETE_PASSWORD sets the room password (-z ignores it);\n\
          TETE_PROXY_AUTH=user:password, the credentials for the proxy of -x.\n\
-         A password listener runs up to 8 handshakes at once (HELLO within 5 s, CONFIRM\n\
-         within 10 s, whatever -w says). Only a wrong password is a guess: one checked a\n\
-         second, 10 a run (-k too), then exit 3. Strangers (scans, junk, silence) are\n\
-         dropped, not counted. Ctrl-C sends CLOSE(interrupted): a chat peer reads \"left\"\n\
-         (0), a transfer \"incomplete\" (1); no CLOSE is \"truncated\" (3). stdout may hold\n\
-         a verified prefix before a failure: check the status (set -o pipefail), write to\n\
-         a temporary file and move it on success.\n\
+         A password listener runs up to 8 handshakes at once; whatever -w says, a newcomer\n\
+         has 5 s for its first message and 10 s to prove that it knows the password.\n\
+         Only a wrong password counts as a guess: one is checked a second, and after 10\n\
+         wrong guesses in a run (-k too) tete ends with status 3. Strangers (port scans,\n\
+         junk, silence) are dropped, not counted.\n\
+         With a password, each end tells the other why it stopped: after your Ctrl-C the\n\
+         peer says that you left, in a chat (status 0), or that the data may be incomplete\n\
+         (status 1); a session that breaks off without a word is reported as truncated (3).\n\
+         stdout may hold the verified start of the data before a failure: check the exit\n\
+         status (set -o pipefail), write to a temporary file and move it on success.\n\
          Exit status: 0 normal end, 1 runtime failure, 2 usage error, 3 secure channel failure.\n\
          See tete(1) for the details.\n",
     );

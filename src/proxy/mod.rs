@@ -73,6 +73,15 @@ impl Protocol {
         }
     }
 
+    /// What `-X NAME` means, in a few words (the completion scripts show it beside the name).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Protocol::Socks5 => "SOCKS5, the default",
+            Protocol::Socks4 => "SOCKS4, and SOCKS4a for host names",
+            Protocol::HttpConnect => "HTTP CONNECT",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Protocol::Socks4 => "SOCKS4",

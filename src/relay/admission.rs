@@ -228,17 +228,22 @@ impl<'a> Admission<'a> {
 #[cfg(test)]
 mod tests {
     use super::super::pending::{CONFIRM_TIME, HELLO_TIME, SLOTS};
-    use super::MAX_WRONG_GUESSES;
+    use super::{GUESS_INTERVAL, MAX_WRONG_GUESSES};
 
     /// `--help` states the password listener's policy in numbers: they must be these.
     #[test]
     fn help_states_the_listener_policy_as_it_is() {
         let help = crate::options::help().replace('\n', " ");
+        assert_eq!(GUESS_INTERVAL.as_secs(), 1, "--help says one a second");
         for said in [
             format!("up to {SLOTS} handshakes at once"),
-            format!("HELLO within {} s", HELLO_TIME.as_secs()),
-            format!("CONFIRM within {} s", CONFIRM_TIME.as_secs()),
-            format!("{MAX_WRONG_GUESSES} a run"),
+            format!(
+                "a newcomer has {} s for its first message and {} s to prove",
+                HELLO_TIME.as_secs(),
+                CONFIRM_TIME.as_secs()
+            ),
+            "one is checked a second".to_string(),
+            format!("after {MAX_WRONG_GUESSES} wrong guesses in a run"),
         ] {
             assert!(help.contains(&said), "--help does not say {said:?}");
         }

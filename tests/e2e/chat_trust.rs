@@ -118,6 +118,16 @@ fn password_partner(password: &str) -> (Running, u16, std::process::ChildStdin) 
     (partner, addr.port(), stdin)
 }
 
+/// The two long watches (idle chats for 4 s, floods for 12 s) at once: they wait, and each
+/// measures its own tete (CPU time, peak memory), which the other's load does not change.
+/// (A test of main.rs runs it, beside the other longest waits.)
+pub(crate) fn idle_and_flooded_chats_at_once() {
+    at_once(&[
+        &a_chat_with_nothing_happening_sleeps,
+        &a_flood_does_not_grow_the_memory,
+    ]);
+}
+
 /// The CPU time `tete` uses in `idle` with nothing happening: under 0.08 s.
 #[track_caller]
 fn assert_sleeps(situation: &str, tete: &Running) {
@@ -133,7 +143,6 @@ fn assert_sleeps(situation: &str, tete: &Running) {
     );
 }
 
-#[test]
 fn a_chat_with_nothing_happening_sleeps() {
     let waiting = |password: Option<&str>| {
         let (chat, _) = OnTerminal::listen(&[], password);
@@ -193,7 +202,6 @@ fn check_flood(situation: &str, chat: &mut OnTerminal) {
     chat.tete.kill();
 }
 
-#[test]
 fn a_flood_does_not_grow_the_memory() {
     // A slow terminal: tete must hold the peer back rather than queue what the terminal has
     // not taken yet.

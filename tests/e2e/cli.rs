@@ -294,14 +294,19 @@ fn words(out: &ProcessOutput) -> Vec<String> {
         .collect()
 }
 
-/// A shell's output lines for two completions, split at the `---` line printed between them.
-fn two_answers(out: &ProcessOutput) -> (Vec<String>, Vec<String>) {
-    let lines = words(out);
-    let split = lines
-        .iter()
-        .position(|line| line == "---")
-        .expect("the separator");
-    (lines[..split].to_vec(), lines[split + 1..].to_vec())
+/// A shell's output lines for several completions, split at the `---` lines printed between
+/// them.
+fn answers(out: &ProcessOutput) -> Vec<Vec<String>> {
+    words(out)
+        .split(|line| line == "---")
+        .map(<[String]>::to_vec)
+        .collect()
+}
+
+/// A hosts source the shells read with HOME at `dir`: ssh's configuration naming `example-host`.
+fn known_host(dir: &TempDir) {
+    std::fs::create_dir_all(dir.join(".ssh")).expect("~/.ssh");
+    dir.file(".ssh/config", b"Host example-host\n");
 }
 
 #[test]
@@ -325,7 +330,7 @@ fn bash_completes_long_options() {
     ) else {
         return;
     };
-    let (listen, shells) = two_answers(&out);
+    let [listen, shells] = answers(&out).try_into().expect("two answers");
     assert_eq!(listen, ["--listen"], "bash completing 'tete --li'");
     assert_eq!(
         shells,
@@ -334,40 +339,62 @@ fn bash_completes_long_options() {
     );
 }
 
+/// fish: long options, the shells after `--completions`, `-X`'s protocols each with what it
+/// means (not `-X`'s whole description again), and host names for the host but not after `-l`.
 #[test]
 fn fish_completes_long_options() {
     let dir = TempDir::new("fish-completion");
     let script = completion_script(&dir, "fish");
+    known_host(&dir);
     let Some(out) = run_shell(
         "fish",
         &[
             "--no-config",
             "-c",
             r#"source $SCRIPT; or exit 1
-               complete -C 'tete --li'
-               echo ---
-               complete -C 'tete --completions '"#,
+               for line in 'tete --li' 'tete --completions ' 'tete -X ' 'tete ex' 'tete -l ex' \
+                       'tete -vlp 80 ex' 'tete -vp 80 ex'
+                   complete -C $line
+                   echo ---
+               end"#,
         ],
         &script,
     ) else {
         return;
     };
-    let (listen, shells) = two_answers(&out);
+    let answers = answers(&out);
     let first_word = |line: &String| line.split('\t').next().unwrap_or_default().to_string();
-    let listen: Vec<String> = listen.iter().map(first_word).collect();
+    let listen: Vec<String> = answers[0].iter().map(first_word).collect();
     assert_eq!(listen, ["--listen"], "fish completing 'tete --li'");
-    let mut shells: Vec<String> = shells.iter().map(first_word).collect();
+    let mut shells: Vec<String> = answers[1].iter().map(first_word).collect();
     shells.sort();
     assert_eq!(
         shells,
         ["bash", "fish", "zsh"],
         "fish completing 'tete --completions '"
     );
+    assert_eq!(
+        answers[2],
+        [
+            "4\tSOCKS4, and SOCKS4a for host names",
+            "5\tSOCKS5, the default",
+            "connect\tHTTP CONNECT"
+        ],
+        "fish completing 'tete -X '"
+    );
+    let hosts = [&answers[3], &answers[4], &answers[5], &answers[6]];
+    assert_eq!(
+        hosts,
+        [&["example-host"][..], &[], &[], &["example-host"]],
+        "fish completing a host: 'tete ex', 'tete -l ex', 'tete -vlp 80 ex', 'tete -vp 80 ex'"
+    );
 }
 
-/// zsh: the script loads under compinit and registers `_tete`; then an interactive zsh on a
-/// pseudo-terminal (zsh's own zpty module) completes `tete --li` to `tete --listen` and lists
-/// the shells after `--completions`. Each read waits for its pattern; the timeout bounds it.
+/// zsh: in an interactive zsh on a pseudo-terminal (zsh's own zpty module), the script loads
+/// under compinit and registers `_tete`; then zsh completes `tete --li` to `tete --listen`, lists the
+/// shells after `--completions`, and completes `tete ex` to the known `example-host`, but not
+/// after `-l` (each line, completed or not, is then printed by the shell itself). Each read
+/// waits for its pattern; the timeout bounds it.
 #[test]
 fn zsh_completes_long_options() {
     let dir = TempDir::new("zsh-completion");
@@ -377,19 +404,23 @@ fn zsh_completes_long_options() {
         &[
             "-f",
             "-c",
-            r#"autoload -Uz compinit && compinit -u -D || exit 1
-               source $SCRIPT || exit 1
-               print -r -- "registered: $_comps[tete] $(whence -w _tete)"
-               zmodload zsh/zpty || exit 1
+            r#"zmodload zsh/zpty || exit 1
                zpty shell 'zsh -f -i'
-               zpty -w shell 'PS1="> "; autoload -Uz compinit; compinit -u -D; source $SCRIPT; print LOADED-$((6*7))'
-               zpty -r shell out '*LOADED-42*' || exit 1
+               zpty -w shell 'PS1="> "; autoload -Uz compinit; compinit -u -D; source $SCRIPT; zstyle ":completion:*" hosts example-host; print -r -- "LOADED$((6*7)): $_comps[tete] $(whence -w _tete)"'
+               zpty -r shell out '*LOADED42:*'$'\n' || exit 1
+               print -r -- "registered:${${out##*LOADED42:}%%$'\r'*}"
                zpty -n -w shell $'tete --li\t'
                zpty -r shell out '*tete --listen*' || exit 1
                print -r -- "completed: tete --listen"
                zpty -n -w shell $'\C-u tete --completions \t\t'
                zpty -r shell out '*bash*fish*zsh*' || exit 1
                print -r -- "listed: bash fish zsh"
+               for line in 'tete ex' 'tete -l ex' 'tete -vlp 80 ex' 'tete --listen ex' \
+                       'tete -vp 80 ex'; do
+                   zpty -n -w shell $'\C-u'"$line"$'\t\C-aprint -r -- LINE$((6*7)):\C-m'
+                   zpty -r shell out '*LINE42:*'$'\n' || exit 1
+                   print -r -- "line:${${out##*LINE42:}%%$'\r'*}"
+               done
                zpty -d shell"#,
         ],
         &script,
@@ -402,6 +433,11 @@ fn zsh_completes_long_options() {
             "registered: _tete _tete: function",
             "completed: tete --listen",
             "listed: bash fish zsh",
+            "line:tete example-host",
+            "line:tete -l ex",
+            "line:tete -vlp 80 ex",
+            "line:tete --listen ex",
+            "line:tete -vp 80 example-host",
         ],
         "zsh: stderr {}",
         String::from_utf8_lossy(&out.stderr)
@@ -456,6 +492,29 @@ fn help_goes_to_stdout() {
         );
         assert!(text.contains("-l, --listen"), "tete {flag}: {text:?}");
     }
+}
+
+/// `tete --help > /dev/full` fails with one line and status 1, as any write error would; a
+/// reader that went away (`tete --help | true`) is no failure: status 0, nothing said.
+#[test]
+fn help_to_a_full_disk_fails_and_to_a_closed_pipe_does_not() {
+    let full = tete(["--help"])
+        .stdout(Output::File("/dev/full".into()))
+        .run();
+    full.assert_code(1);
+    assert_eq!(
+        full.error_line(),
+        "tete: standard output: no space left on device",
+        "{}",
+        full.description
+    );
+    let (reader, writer) = pipe();
+    drop(reader);
+    tete(["--help"])
+        .stdout(Output::Fd(writer.into()))
+        .run()
+        .assert_success()
+        .assert_quiet();
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The documentation stays in step with the program: every option `tete --help` lists is in the
 //! man page and the other way round, every completion script offers it, the man page states the
-//! password room's numbers as `--help` does, and the man page is clean under `mandoc -T lint`.
+//! password room's numbers as `--help` does, the man page is clean under `mandoc -T lint`, and
+//! README's completion commands work on a fresh account.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::program_or_skip;
+use crate::harness::{TempDir, at_once, program_or_skip};
 
 /// What `tete ARGS...` prints on stdout; it must succeed.
 fn tete_output(args: &[&str]) -> String {
@@ -203,8 +204,8 @@ fn man_page_is_clean_under_mandoc_lint() {
     );
 }
 
-/// The password room's numbers, as `--help` states them (a unit test in src/relay/peer.rs pins
-/// `--help` to the constants).
+/// The password room's numbers, as `--help` states them (a unit test in src/relay/admission.rs
+/// pins `--help` to the constants).
 struct RoomNumbers {
     /// Handshakes the listener runs at once.
     slots: u32,
@@ -237,21 +238,24 @@ fn number_after(text: &str, before: &str) -> u32 {
 fn room_numbers(help: &str) -> RoomNumbers {
     let help = one_line(help);
     let guesses = help
-        .split(" a run")
+        .split(" wrong guesses in a run")
         .next()
         .and_then(|before| before.rsplit(' ').next())
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("--help says no number of guesses a run: {help:?}"));
     assert!(
-        help.contains("one checked a second"),
+        help.contains("one is checked a second"),
         "--help no longer says that one guess is checked a second: {help:?}"
     );
     RoomNumbers {
         slots: number_after(&help, "runs up to "),
-        hello: number_after(&help, "(HELLO within "),
-        confirm: number_after(&help, "CONFIRM within "),
+        hello: number_after(&help, "a newcomer has "),
+        confirm: number_after(&help, " s for its first message and "),
         guesses,
-        status: number_after(&help, " a run (-k too), then exit "),
+        status: number_after(
+            &help,
+            " wrong guesses in a run (-k too) tete ends with status ",
+        ),
     }
 }
 
@@ -345,4 +349,82 @@ fn man_page_states_the_room_numbers_of_help() {
         exit_status.contains(&format!("or {guesses} wrong password guesses")),
         "EXIT STATUS does not say {guesses} wrong password guesses: {exit_status:?}"
     );
+}
+
+/// README's lines that install the completions work on a fresh account (an empty HOME, no
+/// bash-completion package): run as written, then each shell started as a person's would be
+/// (zsh with the ~/.zshrc lines the README asks for) completes `tete --li`.
+#[test]
+fn readme_completion_lines_work_on_a_fresh_account() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let block = readme
+        .split("Shell completions come from the binary itself")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("README's completion commands");
+    let zshrc_line = |between: (&str, &str)| {
+        block
+            .split(between.0)
+            .nth(1)
+            .and_then(|rest| rest.split(between.1).next())
+            .unwrap_or_else(|| panic!("README's ~/.zshrc advice lacks {between:?}: {block}"))
+            .to_string()
+    };
+    let zshrc = format!(
+        "{}\n{}\n",
+        zshrc_line(("#   ", " before `")),
+        zshrc_line((" before `", "` in ~/.zshrc"))
+    );
+    let home = TempDir::new("fresh-account");
+    let tete_dir = Path::new(env!("CARGO_BIN_EXE_tete"))
+        .parent()
+        .expect("tete's directory");
+    let path = format!(
+        "{}:{}",
+        tete_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .env("HOME", home.path())
+            .env("PATH", &path)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("ZDOTDIR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|err| panic!("{program}: {err}"));
+        assert!(out.status.success(), "{program} {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run("sh", &["-eu", "-c", block]);
+    home.file(".zshrc", zshrc.as_bytes());
+    let rc = home.join(".bashrc");
+    let rc = rc.to_str().expect("a UTF-8 path");
+    let checks: [(&str, &[&str], &str); 3] = [
+        (
+            "bash",
+            &["--rcfile", rc, "-i", "-c", "complete -p tete"],
+            "complete -F _tete tete",
+        ),
+        ("zsh", &["-i", "-c", "print -r -- $_comps[tete]"], "_tete"),
+        ("fish", &["-c", "complete -C 'tete --li'"], "--listen\t"),
+    ];
+    // At once: zsh's first compinit, which writes ~/.zcompdump, takes a second.
+    let check = |(shell, args, expected): (&str, &[&str], &str)| {
+        if program_or_skip(shell, shell).is_none() {
+            return;
+        }
+        let said = run(shell, args);
+        assert!(
+            said.starts_with(expected),
+            "{shell} after README's lines, {args:?}: {said:?}\nthe lines:\n{block}"
+        );
+    };
+    at_once(&[&|| check(checks[0]), &|| check(checks[1]), &|| {
+        check(checks[2])
+    }]);
 }

@@ -13,6 +13,20 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
+/// Every scenario below but the slow one at the defaults, at once: each waits out a pause, a
+/// window or `-w` (one to six seconds) on connections of its own, so the file costs its longest
+/// wait, not their sum.
+#[test]
+fn held_ends_at_once() {
+    at_once(&[
+        &a_sender_that_pauses_is_not_cut_short,
+        &a_sender_that_never_ends_is_waited_for,
+        &two_tetes_with_empty_stdin_end_by_themselves,
+        &server_answering_after_an_empty_request,
+        &without_a_window_only_the_peer_or_w_ends_it,
+    ]);
+}
+
 /// `(1 MiB; sleep PAUSE; 1 MiB) | PROGRAM ARGS... 127.0.0.1 PORT` in `dir`, listening when
 /// this returns; with the 2 MiB it sends.
 fn paused_sender(
@@ -38,7 +52,6 @@ fn paused_sender(
 /// The loopback case: `(1 MiB; sleep 3; 1 MiB) | nc -N -l` and `| ncat -l`, received
 /// by `tete HOST PORT > copy < /dev/null`: the 3 s pause cuts nothing (a FIN after a quiet
 /// second gave 1 MiB of 2, and exit 0 on both ends), and tete ends with the sender's end.
-#[test]
 fn a_sender_that_pauses_is_not_cut_short() {
     let nc = openbsd_nc_or_skip();
     let ncat = program_or_skip("ncat", "ncat");
@@ -63,7 +76,6 @@ fn a_sender_that_pauses_is_not_cut_short() {
 /// `(1 MiB; sleep 2.5; 1 MiB) | nc -l` (OpenBSD, without -N: it never ends its side): the copy
 /// holds the whole 2 MiB, and tete waits for nc's end as nc waits for tete's; at a terminal it
 /// says once what it waits for and how to end the wait, without ending anything.
-#[test]
 fn a_sender_that_never_ends_is_waited_for() {
     let Some(nc) = openbsd_nc_or_skip() else {
         return;
@@ -173,14 +185,13 @@ fn two_silent_tetes(args: &[&str], within: Duration) -> Duration {
     took
 }
 
-#[test]
 fn two_tetes_with_empty_stdin_end_by_themselves() {
     let took = two_silent_tetes(&["--peer-timeout", "1"], TIMEOUT);
     assert_elapsed("the client", took, 0.9, PROMPTLY.as_secs_f64());
 }
 
 #[test]
-#[ignore = "slow: the default quiet window, 30 s (its 1 s twin: the test above)"]
+#[ignore = "slow: the default quiet window, 30 s (its 1 s twin: the scenario above)"]
 fn two_tetes_with_empty_stdin_end_by_themselves_at_the_defaults() {
     let took = two_silent_tetes(&[], Duration::from_secs(40));
     assert_elapsed("the client", took, 29.9, 30.0 + PROMPTLY.as_secs_f64());
@@ -189,7 +200,6 @@ fn two_tetes_with_empty_stdin_end_by_themselves_at_the_defaults() {
 /// A server that answers only after the request's end, and a request with no bytes at all
 /// (stdin /dev/null): the held end of stream goes out after the quiet window, the answer comes
 /// back and is printed, exit 0.
-#[test]
 fn server_answering_after_an_empty_request() {
     let peer = Peer::spawn(|mut stream| {
         let start = Instant::now();
@@ -212,7 +222,6 @@ fn server_answering_after_an_empty_request() {
 /// `--peer-timeout 0`: nothing is concluded from silence, so an empty stdin's end waits for
 /// the peer's; `-w` still ends an idle session: the client's end goes after a second, and the
 /// listener, whose end was held for the client's, answers with its own.
-#[test]
 fn without_a_window_only_the_peer_or_w_ends_it() {
     let (mut listener, addr) =
         start_listener(&["--peer-timeout", "0"], Input::Null, Output::Capture);

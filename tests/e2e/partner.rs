@@ -217,10 +217,19 @@ fn sender_into_a_dead_link(limit: &str, password: bool, within: Duration) {
     assert_gone(&sender.wait_within(within + PROMPTLY), down, within);
 }
 
+/// Partners that vanish and partners that are there (the two functions below), all fifteen
+/// scenarios at once: each waits on timers and links, not on the CPU.
+#[test]
+fn partners_at_once() {
+    at_once(&[
+        &a_vanished_partner_ends_the_session,
+        &partners_that_are_there_are_waited_for,
+    ]);
+}
+
 /// A partner that vanishes, idle (from OpenBSD nc and from socat, plain; from tete, password)
 /// or with data in flight (into nc, plain; into tete, password), at `--peer-timeout 3`: every
 /// session ends with status 1 within seconds.
-#[test]
 fn a_vanished_partner_ends_the_session() {
     let within = Duration::from_secs(6);
     at_once(&[
@@ -235,7 +244,7 @@ fn a_vanished_partner_ends_the_session() {
 /// The same at the defaults: idle, within 60 s (30 s is the aim); with data in flight, within
 /// 120 s.
 #[test]
-#[ignore = "slow: the default --peer-timeout, 30 s (its short twin: the test above)"]
+#[ignore = "slow: the default --peer-timeout, 30 s (its short twin: the function above)"]
 fn a_vanished_partner_ends_the_session_at_the_defaults() {
     let idle = Duration::from_secs(36);
     at_once(&[
@@ -465,7 +474,6 @@ fn a_connector_waits_while_the_password_is_typed() {
 /// mid-transfer at `--peer-timeout 6`; a stalled path and the quiet window; nc -N -l and ncat
 /// -l sending 40 MiB through outages of 0.3 s and 3 s; a listener's person who types the
 /// password 14 s late.
-#[test]
 fn partners_that_are_there_are_waited_for() {
     let idle = Duration::from_secs(6);
     at_once(&[
@@ -485,7 +493,7 @@ fn partners_that_are_there_are_waited_for() {
 /// At the defaults: a healthy idle session still up after 75 s, a line then arriving; 30 MiB
 /// with the link down for 20 s in the middle, whole, plain and password.
 #[test]
-#[ignore = "slow: 75 s idle, a 20 s outage (its short twin: the test above)"]
+#[ignore = "slow: 75 s idle, a 20 s outage (its short twin: the function above)"]
 fn partners_that_are_there_are_waited_for_at_the_defaults() {
     let idle = Duration::from_secs(75);
     let outage = Duration::from_secs(20);

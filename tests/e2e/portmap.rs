@@ -269,8 +269,8 @@ fn partner_command(line: &str) -> (String, String) {
 
 /// Each scenario below, on a network and router of its own, all at once: they spend their time
 /// waiting (for the router's STUN, for lifetimes to pass), not working.
-#[test]
-fn a_home_router_forwards_a_port_while_tete_listens() {
+/// (A test of main.rs runs it, beside the other longest waits.)
+pub(crate) fn a_home_router_forwards_a_port_while_tete_listens() {
     at_once(&[
         &a_mapped_listener_is_reached_from_the_internet_and_unmapped_at_its_end,
         &a_password_room_moves_a_mebibyte_through_the_router,

@@ -16,8 +16,8 @@ use crate::secure;
 
 /// Each limit of the room, in a room of its own (the scenarios below, all at once: each spends
 /// its time waiting out the room's timers).
-#[test]
-fn the_room_keeps_its_limits() {
+/// (A test of main.rs runs it, beside the other longest waits.)
+pub(crate) fn the_room_keeps_its_limits() {
     at_once(&[
         &silent_client_hits_the_listeners_deadline,
         &a_hello_without_confirm_has_ten_seconds,

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-/// How long a peer watches for an end of stream that must not come.
 /// How long a test watches for an end of stream that must not come: longer than the quiet
 /// moment after which an empty stdin's held end of stream goes out.
 const NO_EOF_WINDOW: Duration = Duration::from_millis(1500);
@@ -25,6 +24,19 @@ fn assert_nothing_arrives(stream: &TcpStream, what: &str) {
             "{what}: expected nothing (no data, no EOF) yet, but the socket is readable: {got:?}"
         );
     }
+}
+
+/// The scenarios below that wait a second or more (the quiet window, or a watch for an end of
+/// stream that must not come), each on connections of its own, all at once: the suite waits
+/// for the longest, not their sum.
+#[test]
+fn timed_scenarios_at_once() {
+    at_once(&[
+        &keep_open_serves_peers_in_turn,
+        &keep_open_stdin_goes_to_the_first_peer,
+        &recv_only_never_half_closes,
+        &no_shutdown_waits_for_the_peer,
+    ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,7 +116,6 @@ fn zero_unknown_host() {
 /// `tete -k -l > out < /dev/null` serves three peers in turn: each reads EOF once its
 /// connection has been quiet for the quiet window (a short `--peer-timeout` here), and the
 /// output is the three peers' bytes in order.
-#[test]
 fn keep_open_serves_peers_in_turn() {
     let dir = TempDir::new("keep-open");
     let out = dir.join("out");
@@ -137,7 +148,6 @@ fn keep_open_serves_peers_in_turn() {
 
 /// `-k` with stdin data: the first peer gets it all, the next only an end of stream (once its
 /// connection has been quiet for the quiet window, a short `--peer-timeout` here).
-#[test]
 fn keep_open_stdin_goes_to_the_first_peer() {
     let dir = TempDir::new("keep-open-stdin");
     let out = dir.join("out");
@@ -255,7 +265,6 @@ fn crlf_translates_many_lines() {
 /// peer that takes a FIN as "the transfer is over" (nc, ncat) sends everything. The peer
 /// speaks and closes; tete prints it all and ends with 0, and only then does the peer see EOF.
 /// `--no-shutdown` changes nothing here (both at once).
-#[test]
 fn recv_only_never_half_closes() {
     let recv_only = |args: &[&str], seed: u64| {
         let greeting = random_bytes(seed, MIB + 3);
@@ -393,7 +402,6 @@ fn send_only_peer_greets_late() {
 // ---------------------------------------------------------------------------------------------
 
 /// `--no-shutdown`: no FIN at stdin's end; the session ends when the peer closes.
-#[test]
 fn no_shutdown_waits_for_the_peer() {
     let request = b"request\n".to_vec();
     let reply = random_bytes(150, 200 * KIB);

@@ -186,9 +186,23 @@ fn round_trip_both_directions_at_once() {
 // Wrong passwords and strangers
 // ---------------------------------------------------------------------------------------------
 
+/// The scenarios below that wait out a timer of a second or two (the listener's one check a
+/// second, `-w`, `-i`), each on a room of its own, all at once: the suite waits for the
+/// longest, not their sum.
+#[test]
+fn timed_scenarios_at_once() {
+    at_once(&[
+        &wrong_password_then_the_right_one,
+        &idle_timeout_waits_for_the_channel,
+        &keep_open_outlives_a_truncated_peer,
+        &silent_server_hits_the_connectors_deadline,
+        &keep_open_serves_two_peers_in_turn,
+        &wait_after_a_failed_handshake_says_so,
+    ]);
+}
+
 /// A connector with the wrong password fails with status 3 and says why; the listener logs it,
 /// and checks the next CONFIRM_C (the right peer's) only once a second has passed.
-#[test]
 fn wrong_password_then_the_right_one() {
     let listener_data = random_bytes(21, 200 * KIB);
     let (mut listener, port) = start_listener(&[], PASSWORD, Input::Bytes(listener_data.clone()));
@@ -267,7 +281,6 @@ fn plaintext_client_is_turned_away() {
 
 /// `-i` does not apply before the channel is up: with `-i 0.5`, a silent stranger neither ends
 /// the listener after half a second nor keeps the right peer out while it is still connected.
-#[test]
 fn idle_timeout_waits_for_the_channel() {
     let listener_data = random_bytes(43, 20 * KIB);
     let (mut listener, port) = start_listener(
@@ -285,7 +298,6 @@ fn idle_timeout_waits_for_the_channel() {
 
 /// With `-k`, a peer whose channel breaks after it authenticated (killed mid-session, so no
 /// CLOSE arrives) ends only its own session: the listener reports it and serves the next peer.
-#[test]
 fn keep_open_outlives_a_truncated_peer() {
     let (mut listener, port) = start_listener(&["-k"], PASSWORD, Input::Null);
     let mut first = connector(&["-v"], port, PASSWORD)
@@ -319,7 +331,6 @@ fn keep_open_outlives_a_truncated_peer() {
 
 /// `tete -w 1` with a password against a server that accepts and says nothing: status 3 after
 /// about 1 s, having sent nothing but its HELLO.
-#[test]
 fn silent_server_hits_the_connectors_deadline() {
     let server = Peer::spawn(|mut stream| {
         let mut got = Vec::new();
@@ -433,7 +444,6 @@ fn recv_only_connector() {
 }
 
 /// `-k`: two password peers in turn, each its own session.
-#[test]
 fn keep_open_serves_two_peers_in_turn() {
     let dir = TempDir::new("secure-keep-open");
     let out = dir.join("listener.out");
@@ -522,7 +532,6 @@ fn no_shutdown_connector() {
 
 /// `-P -l -w 2` that saw a wrong password and then nobody else: the message says a handshake
 /// failed, not that nobody connected.
-#[test]
 fn wait_after_a_failed_handshake_says_so() {
     let (listener, port) = start_listener(&["-w", "2"], PASSWORD, Input::Null);
     let client = connector(&[], port, "not the password").run();

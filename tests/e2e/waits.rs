@@ -2,6 +2,8 @@
 //! end), `-i` (an idle session) and `-q` (quitting after our end), each end to end, against a
 //! connect that hangs where one is needed. Their exact timing is unit-tested on a synthetic
 //! clock (src/relay/ending.rs, src/options.rs); here each is seen to work on a real connection.
+//! Each scenario waits out a timer of a second or three on a connection of its own: they run
+//! all at once ([`the_timers_at_once`]), so the file costs its longest wait, not their sum.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -10,6 +12,24 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
+
+/// Every scenario below, at once.
+#[test]
+fn the_timers_at_once() {
+    at_once(&[
+        &wait_gives_up_connecting,
+        &wait_gives_up_listening,
+        &wait_does_not_cut_a_session_short,
+        &wait_ends_an_idle_exchange_after_our_end,
+        &idle_session_ends,
+        &idle_timer_not_reset_by_heartbeats,
+        &idle_timer_reset_by_incoming_traffic,
+        &idle_timer_reset_by_outgoing_traffic,
+        &idle_with_keep_open_serves_the_next_peer,
+        &quit_at_once_after_eof,
+        &quit_a_second_after_eof,
+    ]);
+}
 
 // ---------------------------------------------------------------------------------------------
 // A connect that hangs, on loopback
@@ -91,7 +111,6 @@ fn run_timed(args: &[&str]) -> (Finished, Duration) {
 /// - `-w 1`: exit 1 after about a second, saying it timed out;
 /// - `-w 0.5`: half a second, not rounded to 0 or 1;
 /// - `-z -w 1`: exit 1 after about a second, silently.
-#[test]
 fn wait_gives_up_connecting() {
     let Some(unanswered) = Unanswered::or_skip() else {
         return;
@@ -134,7 +153,6 @@ fn wait_gives_up_connecting() {
 /// The second is no longer held to "well under a second after it listened": that bound had
 /// 0.7 s of margin, too little on a loaded machine. `-w 0.25` is 250 ms exactly in the parser
 /// (src/options.rs, `fractional_seconds`), and the poll waits for that Duration itself.
-#[test]
 fn wait_gives_up_listening() {
     at_once(&[
         &|| {
@@ -155,7 +173,6 @@ fn wait_gives_up_listening() {
 
 /// `-w` limits the wait for a connection, not the session after it: a peer silent past the
 /// `-w 1` time, for `tete` and for `tete -l` (at once).
-#[test]
 fn wait_does_not_cut_a_session_short() {
     let reply = b"late but welcome\n".to_vec();
     at_once(&[
@@ -192,7 +209,6 @@ fn wait_does_not_cut_a_session_short() {
 /// `echo stats | tete -w 1 host port` against a server that answers and keeps the connection
 /// open (memcached, a status port): tete prints the answer and ends with 0 about a second
 /// after things went quiet, as OpenBSD nc does; before, it waited for the server to close.
-#[test]
 fn wait_ends_an_idle_exchange_after_our_end() {
     let (release, released) = mpsc::channel::<()>();
     let peer = Peer::spawn(move |mut stream| {
@@ -230,7 +246,6 @@ const IDLE_TICK: Duration = Duration::from_millis(300);
 const IDLE_TICKS: usize = 10;
 
 /// A silent session with `-i 1` ends after about a second, says so, exit status 1 (tete(1)).
-#[test]
 fn idle_session_ends() {
     let peer = Peer::spawn(|mut stream| {
         let peer_addr = stream.local_addr().expect("the peer's address");
@@ -260,7 +275,6 @@ fn idle_session_ends() {
 
 /// Heartbeats are not traffic: two password tetes idle with `-i 2` at `--peer-timeout 1` (a
 /// ping each way every second) still end after two seconds with nothing said, status 1.
-#[test]
 fn idle_timer_not_reset_by_heartbeats() {
     let password = "idle heartbeats";
     let (listener, addr) = spawn_listening(
@@ -286,15 +300,6 @@ fn idle_timer_not_reset_by_heartbeats() {
     assert_elapsed(&finished.description, start.elapsed(), 1.9, 4.0);
     assert!(finished.error_line().contains("nothing moved for 2 s"));
     drop(listener);
-}
-
-/// Traffic either way resets `-i`'s timer (the two scenarios below, at once).
-#[test]
-fn idle_timer_reset_by_traffic() {
-    at_once(&[
-        &idle_timer_reset_by_incoming_traffic,
-        &idle_timer_reset_by_outgoing_traffic,
-    ]);
 }
 
 /// With `-i 2`, a peer sending every 0.3 s keeps the session alive past the two seconds: a
@@ -351,7 +356,6 @@ fn idle_timer_reset_by_outgoing_traffic() {
 }
 
 /// `-k -i 1`: an idle peer is dropped, and the listener goes on to the next one.
-#[test]
 fn idle_with_keep_open_serves_the_next_peer() {
     let (mut listener, addr) = start_listener(&["-k", "-i", "1"], Input::Null, Output::Capture);
     let mut silent = connect(addr);
@@ -407,13 +411,11 @@ fn quit_after_eof(secs: &str) -> Duration {
 /// longer held to under 0.9 s from the start, too close for a loaded machine: that `-q 0` is
 /// zero and quits at our end is unit-tested (src/options.rs `quit_after_eof_as_debian_reads_it`,
 /// src/relay/ending.rs `quit_after_end`).
-#[test]
 fn quit_at_once_after_eof() {
     let took = quit_after_eof("0");
     assert_elapsed("tete -q 0", took, 0.0, PROMPTLY.as_secs_f64());
 }
 
-#[test]
 fn quit_a_second_after_eof() {
     let took = quit_after_eof("1");
     assert_elapsed("tete -q 1", took, 0.9, PROMPTLY.as_secs_f64());

@@ -81,12 +81,21 @@ pub fn assert_elapsed(what: &str, elapsed: Duration, low: f64, high: f64) {
 
 /// Runs `scenarios` at the same time, each on a thread of its own, and fails as the first of
 /// them to fail: for scenarios that spend their time waiting on tete's timers, so that the suite
-/// does not wait them out one after the other.
+/// does not wait them out one after the other (libtest runs only as many tests at once as there
+/// are cores, and most of a test's time is spent waiting). Each thread is named after the test
+/// and the scenario's place in the list (`waits::timers [3]`), which a failure names.
 pub fn at_once(scenarios: &[&(dyn Fn() + Sync)]) {
+    let test = thread::current().name().unwrap_or("a test").to_string();
     thread::scope(|scope| {
         let running: Vec<_> = scenarios
             .iter()
-            .map(|scenario| scope.spawn(scenario))
+            .enumerate()
+            .map(|(place, scenario)| {
+                thread::Builder::new()
+                    .name(format!("{test} [{place}]"))
+                    .spawn_scoped(scope, scenario)
+                    .expect("a thread for a scenario")
+            })
             .collect();
         for scenario in running {
             if let Err(panic) = scenario.join() {
