@@ -112,6 +112,9 @@ mod handshake;
 mod record;
 #[cfg(test)]
 mod tests;
+// The opener driven over bytes in memory, for the unit tests and the fuzz targets.
+#[cfg(any(test, feature = "internals"))]
+pub mod read_all;
 
 use std::fmt;
 

@@ -3,6 +3,7 @@
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
+use super::read_all::open_all;
 use super::*;
 
 const PASSWORD: &[u8] = b"correct horse battery staple";
@@ -147,34 +148,6 @@ fn open_one(opener: &mut Opener, record: &[u8]) -> Result<Content, SecureError> 
     let opened = opener.open_within(&mut buf, 0, 0)?.expect("a whole record");
     assert_eq!(opened.consumed, record.len());
     Ok(opened.content)
-}
-
-/// Reads `wire` like the layer does, `chunk` bytes per read, into one growing buffer where each
-/// payload is decrypted right after the previous one, then hits EOF. Returns the plaintext
-/// delivered and how the stream ended.
-fn open_all(
-    opener: &mut Opener,
-    wire: &[u8],
-    chunk: usize,
-) -> (Vec<u8>, Result<CloseReason, SecureError>) {
-    let (mut buf, mut plain_end, mut raw_start) = (Vec::new(), 0, 0);
-    for piece in wire.chunks(chunk) {
-        buf.extend_from_slice(piece);
-        loop {
-            match opener.open_within(&mut buf, plain_end, raw_start) {
-                Ok(None) => break,
-                Ok(Some(opened)) => {
-                    raw_start += opened.consumed;
-                    if let Content::Data(n) = opened.content {
-                        plain_end += n;
-                    }
-                }
-                Err(err) => return (buf[..plain_end].to_vec(), Err(err)),
-            }
-        }
-    }
-    let end = opener.finish(buf.len() - raw_start);
-    (buf[..plain_end].to_vec(), end)
 }
 
 fn hex(bytes: &[u8]) -> String {
