@@ -275,7 +275,12 @@ impl Liveness {
             return None;
         }
         let silent = self.silent_since(now, limits);
-        let alive = silent.is_none() && self.silent_for(now) <= limits.probe + limits.grace;
+        // Judged as of the latest news (the last sample, or a byte heard since): between
+        // samples the kernel's ACK ages only in our stale copy, and judging it at `now` took a
+        // healthy path for dead late in every probe interval, restarting the quiet window.
+        let news = self.sampled_at.max(self.heard);
+        let alive = silent.is_none()
+            && news.saturating_duration_since(self.last_sign()) <= limits.probe + limits.grace;
         self.alive_since = match alive {
             true => Some(self.alive_since.unwrap_or(now)),
             false => None,

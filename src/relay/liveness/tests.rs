@@ -187,6 +187,27 @@ fn a_healthy_idle_session_lasts() {
     assert_eq!(sim.live.user_timeout(), Some(35 * SECOND));
 }
 
+/// The same with the keepalive ACKs out of step with the samples (each sample finds the last
+/// ACK 3 s old) and wake-ups between samples: the path stays known to be alive throughout, so
+/// the end rules' quiet window is never restarted.
+#[test]
+fn a_healthy_path_stays_alive_between_samples() {
+    let mut sim = Sim::new(default());
+    sim.last_ack = sim.start - 3 * SECOND;
+    let mut restarts = 0;
+    let mut alive_since = sim.live.alive_since();
+    sim.run(600 * SECOND, |sim| {
+        healthy(sim);
+        if sim.live.alive_since() != alive_since {
+            restarts += 1;
+            alive_since = sim.live.alive_since();
+        }
+    });
+    assert_eq!(sim.said(), []);
+    assert_eq!(restarts, 0, "alive since {:?}", sim.live.alive_since());
+    assert_eq!(sim.live.alive_since(), Some(sim.start));
+}
+
 /// An idle session whose partner's link goes down: "not answering" once two probes went
 /// unanswered, then gone 30 s after the last ACK, with how long it has been silent.
 #[test]
