@@ -189,22 +189,30 @@ pub fn take_environment_variable(name: &str) -> Option<Zeroizing<Vec<u8>>> {
 #[cfg(target_os = "linux")]
 const TCP_RTO_MAX_MS: libc::c_int = 44;
 
+/// The kernel's ranges (Linux): keepalive times in whole seconds up to `MAX_TCP_KEEPINTVL`, at
+/// most `MAX_TCP_KEEPCNT` probes, `TCP_USER_TIMEOUT` in milliseconds that fit an int. A value
+/// outside is refused with EINVAL, which would leave the whole setting undone.
+const MAX_KEEPALIVE_TIME: Duration = Duration::from_secs(32_767);
+const MAX_KEEPALIVE_COUNT: u32 = 127;
+const MAX_USER_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
 /// Makes the kernel ask an idle connection's peer for a sign of life: a keepalive probe after
 /// `interval` with nothing received, then one every `interval`, the connection given up after
-/// `count` unanswered (or after the user timeout, when one is set). Where the kernel allows it
-/// (Linux 6.15 and later) retransmissions and the probes of a closed window are also kept at
-/// most `interval` apart: measured on a 50 Mbit/s link, the probes of a window closed for 170 s
+/// `count` unanswered (or after the user timeout, when one is set); both clamped to what the
+/// kernel takes. Where the kernel allows it (Linux 6.15 and later) retransmissions and the
+/// probes of a closed window are also kept at most `retransmit_cap` apart, whatever becomes of
+/// the keepalive setting: measured on a 50 Mbit/s link, the probes of a window closed for 170 s
 /// otherwise drifted up to 110 s apart (so a last ACK that old says nothing), and after a 20 s
 /// outage the next retransmission may come only after the link has long been back.
-pub fn keep_probing(socket: BorrowedFd<'_>, interval: Duration, count: u32) -> io::Result<()> {
-    let keepalive = socket2::TcpKeepalive::new()
-        .with_time(interval)
-        .with_interval(interval)
-        .with_retries(count);
-    socket2::SockRef::from(&socket).set_tcp_keepalive(&keepalive)?;
+pub fn keep_probing(
+    socket: BorrowedFd<'_>,
+    interval: Duration,
+    count: u32,
+    retransmit_cap: Duration,
+) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        let cap = libc::c_int::try_from(interval.as_millis()).unwrap_or(libc::c_int::MAX);
+        let cap = libc::c_int::try_from(retransmit_cap.as_millis()).unwrap_or(libc::c_int::MAX);
         // An older kernel refuses the option: it keeps its own cap of 120 s.
         let _ = set_int(
             socket,
@@ -213,7 +221,14 @@ pub fn keep_probing(socket: BorrowedFd<'_>, interval: Duration, count: u32) -> i
             cap.clamp(1000, 120_000),
         );
     }
-    Ok(())
+    #[cfg(not(target_os = "linux"))]
+    let _ = retransmit_cap;
+    let interval = interval.clamp(Duration::from_secs(1), MAX_KEEPALIVE_TIME);
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(interval)
+        .with_interval(interval)
+        .with_retries(count.clamp(1, MAX_KEEPALIVE_COUNT));
+    socket2::SockRef::from(&socket).set_tcp_keepalive(&keepalive)
 }
 
 /// Sets how long written data may stay unacknowledged before the kernel gives the connection
@@ -223,6 +238,7 @@ pub fn keep_probing(socket: BorrowedFd<'_>, interval: Duration, count: u32) -> i
 /// probe answered), so it must be lifted while the peer's window is closed.
 #[cfg(target_os = "linux")]
 pub fn set_user_timeout(socket: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<()> {
+    let timeout = timeout.map(|timeout| timeout.min(MAX_USER_TIMEOUT));
     socket2::SockRef::from(&socket).set_tcp_user_timeout(timeout)
 }
 
@@ -352,7 +368,13 @@ mod tests {
     #[test]
     fn keepalive_and_the_retransmission_cap_are_set() {
         let (client, _server) = connected();
-        keep_probing(client.as_fd(), Duration::from_secs(5), 7).unwrap();
+        keep_probing(
+            client.as_fd(),
+            Duration::from_secs(5),
+            7,
+            Duration::from_secs(5),
+        )
+        .unwrap();
         let socket = socket2::SockRef::from(&client);
         assert!(socket.keepalive().unwrap());
         assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(5));
@@ -375,6 +397,20 @@ mod tests {
         );
         set_user_timeout(client.as_fd(), None).unwrap();
         assert_eq!(socket.tcp_user_timeout().unwrap(), None);
+    }
+
+    /// Values past the kernel's ranges (from a `--peer-timeout` of days) are clamped, not
+    /// refused with the whole setting.
+    #[test]
+    fn settings_for_a_long_limit_are_clamped() {
+        let (client, _server) = connected();
+        let socket = socket2::SockRef::from(&client);
+        let long = Duration::from_secs(1_000_000_000);
+        keep_probing(client.as_fd(), long, 142, long).unwrap();
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), MAX_KEEPALIVE_TIME);
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 127);
+        set_user_timeout(client.as_fd(), Some(long)).unwrap();
+        assert_eq!(socket.tcp_user_timeout().unwrap(), Some(MAX_USER_TIMEOUT));
     }
 
     /// A healthy connection: everything acknowledged, nothing unanswered; a peer that stops

@@ -48,6 +48,8 @@ use crate::sys::TcpSample;
 const MAX_PROBE: Duration = Duration::from_secs(5);
 /// The shortest (keepalive counts whole seconds).
 const MIN_PROBE: Duration = Duration::from_secs(1);
+/// The most unanswered keepalive probes Linux counts (`TCP_KEEPCNT`).
+const MAX_KEEPALIVE_COUNT: u32 = 127;
 /// Unanswered probes or retransmissions in a row that mean "not answering".
 const UNANSWERED: u8 = 2;
 
@@ -78,11 +80,22 @@ impl Limits {
         })
     }
 
+    /// How often the kernel sends keepalive probes: every probe interval, or less often where
+    /// the timeout is so long (over 10 minutes) that the most probes Linux counts would not
+    /// outlast it.
+    pub fn keepalive_interval(&self) -> Duration {
+        let spread = self
+            .timeout
+            .as_secs()
+            .div_ceil(u64::from(MAX_KEEPALIVE_COUNT - 2));
+        self.probe.max(Duration::from_secs(spread))
+    }
+
     /// Keepalive probes the kernel may send unanswered before it gives up by itself: enough to
     /// outlast the timeout, so that this check (which says why) comes first.
     pub fn keepalive_count(&self) -> u32 {
-        let probes = self.timeout.as_millis() / self.probe.as_millis().max(1);
-        u32::try_from(probes + 2).unwrap_or(u32::MAX)
+        let probes = self.timeout.as_millis() / self.keepalive_interval().as_millis().max(1);
+        u32::try_from(probes + 2).map_or(MAX_KEEPALIVE_COUNT, |n| n.min(MAX_KEEPALIVE_COUNT))
     }
 
     /// `TCP_USER_TIMEOUT` while the peer's window is open: a probe interval past the timeout,

@@ -173,6 +173,20 @@ fn limits_follow_the_timeout() {
         "a partner held back pings this often"
     );
     assert_eq!(Limits::new(Duration::ZERO), None);
+    // The kernel's keepalive outlasts the check at any limit, within its count of 127.
+    for timeout in [3, 30, 600, 625, 700, 3600, 86_400] {
+        let limits = Limits::new(timeout * SECOND).unwrap();
+        let (interval, count) = (limits.keepalive_interval(), limits.keepalive_count());
+        assert!(count <= 127, "{timeout} s: {count}");
+        assert!(interval * count >= limits.timeout, "{timeout} s");
+        assert_eq!(interval == limits.probe, timeout <= 625, "{timeout} s");
+    }
+    assert_eq!(
+        Limits::new(Duration::from_secs(1_000_000_000))
+            .unwrap()
+            .keepalive_count(),
+        127
+    );
 }
 
 /// A healthy idle session is never ended, however long it sits, and its path stays known to

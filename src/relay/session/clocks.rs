@@ -42,7 +42,12 @@ impl Session {
     /// and pings remain.
     pub(super) fn watch_socket(stream: &TcpStream, limits: Option<Limits>) -> Option<Duration> {
         let limits = limits?;
-        let _ = sys::keep_probing(stream.as_fd(), limits.probe, limits.keepalive_count());
+        let _ = sys::keep_probing(
+            stream.as_fd(),
+            limits.keepalive_interval(),
+            limits.keepalive_count(),
+            limits.probe,
+        );
         set_user_timeout(stream, Some(limits.user_timeout()));
         Some(limits.user_timeout())
     }
