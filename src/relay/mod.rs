@@ -13,7 +13,8 @@
 //! - [`pending`]: a password listener's handshakes under way, each in a slot of its own.
 //! - [`session`]: one peer's connection and the bytes in flight to and from it: the pump that
 //!   moves bytes until nothing more can move, and the kernel's zero-copy routes.
-//! - [`ending`]: when a session ends, as a pure state machine with its own unit tests.
+//! - [`ending`]: when a session ends, as a pure state machine with its own unit tests; its
+//!   `policy` says which rules the command line chooses and what follows a session's end.
 //! - [`liveness`]: whether the partner is still there (heard, asked, not answering, gone), as
 //!   a pure state machine too.
 //! - [`chat_front`]: chat mode at a terminal, between the person and the session: the keys
