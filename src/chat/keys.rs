@@ -23,7 +23,6 @@
 //! Sequences for keys the editor does not use (function keys, Insert, Page Up) are dropped
 //! whole too, and so are Alt combinations' ESC.
 
-use super::sanitize::is_control;
 use super::utf8::{Decoded, Utf8};
 
 /// What the person pressed, as the editor sees it.
@@ -262,7 +261,7 @@ fn char_key(c: char, in_paste: bool) -> Option<Key> {
     match c {
         '\r' | '\n' => Some(Key::Enter),
         '\t' => Some(Key::Char('\t')),
-        c if in_paste && is_control(c) => None,
+        c if in_paste && c.is_control() => None,
         '\x01' => Some(Key::Home),
         '\x02' => Some(Key::Left),
         '\x03' => Some(Key::Interrupt),
@@ -276,7 +275,7 @@ fn char_key(c: char, in_paste: bool) -> Option<Key> {
         '\x15' => Some(Key::KillToStart),
         '\x17' => Some(Key::KillWord),
         '\x1a' => Some(Key::Suspend),
-        c if is_control(c) => None,
+        c if c.is_control() => None,
         c => Some(Key::Char(c)),
     }
 }

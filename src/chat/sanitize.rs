@@ -187,11 +187,6 @@ fn hex(byte: u8) -> [u8; 2] {
     ]
 }
 
-/// True for the characters a terminal may act on instead of showing: C0, DEL and C1.
-pub fn is_control(c: char) -> bool {
-    c.is_control()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,13 +111,15 @@ impl Exchange {
         })
     }
 
-    pub(super) fn next_deadline(&self) -> Instant {
+    /// The next moment a talk under way is due; `None` once neither is (its step then has
+    /// said how the exchange ended).
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
         let natpmp = self
             .natpmp
             .as_ref()
             .map(|natpmp| natpmp.talk.next_deadline());
         let pcp = self.pcp.as_ref().map(|talk| talk.next_deadline());
-        natpmp.into_iter().chain(pcp).min().unwrap_or(self.start)
+        natpmp.into_iter().chain(pcp).min()
     }
 
     /// Reads what has come and sends what is due: the mapping and how it was made once the

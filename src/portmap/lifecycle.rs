@@ -51,7 +51,7 @@ impl PortMap {
     /// When the loop must step the mapping even without an event.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         match &self.state {
-            State::Opening(opening) => Some(opening.next_deadline()),
+            State::Opening(opening) => opening.next_deadline(),
             State::Kept(kept) => kept.next_deadline(),
             State::Removing(_, talk) => Some(talk.next_deadline()),
             State::Over => None,

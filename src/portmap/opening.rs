@@ -67,10 +67,10 @@ impl Opening {
         self.asked.wanted
     }
 
-    pub(super) fn next_deadline(&self) -> Instant {
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Udp(exchange) => exchange.next_deadline(),
-            Phase::Upnp(discovery) => discovery.next_deadline(),
+            Phase::Upnp(discovery) => Some(discovery.next_deadline()),
         }
     }
 

@@ -48,8 +48,8 @@ fn map(
         }
         let timeout = opening
             .next_deadline()
-            .saturating_duration_since(Instant::now());
-        poll.poll(&mut events, Some(timeout)).unwrap();
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        poll.poll(&mut events, timeout).unwrap();
     }
 }
 
