@@ -78,7 +78,10 @@
 //! They tell each end that the other's tete is there and reading, through anything in the path
 //! (a proxy answers TCP for the peer; a NAT forgets an idle mapping), and they are records like
 //! any other: a forged one fails its tag, a replayed or reordered one its nonce, and either ends
-//! the channel. Every authentic record, of any type, is a sign of life.
+//! the channel. Every authentic record, of any type, is a sign of life. (The relay counts the
+//! bytes of a record as they come, before its tag is checked: a record on a slow path can take
+//! longer than the check's limit to arrive whole. Bytes forged into the stream keep the partner
+//! "answering" only until their record's tag fails, which ends the channel.)
 //!
 //! - **Answering**: an end that opens a ping owes a pong, sent behind whatever it had already
 //!   queued, as soon as it can. One pong answers every ping opened before it, so a flood of pings
