@@ -528,7 +528,9 @@ tool_cmds() {
 rtt_cmd() {
     local p=$2
     case $1 in
-    tete) RTT=("$TETE" 127.0.0.1 "$p") ;;
+    # -N, as nc's: the echo server waits for our end, and tete (which has heard the echo)
+    # would otherwise wait for the server's, as the end rules hold a FIN once bytes have come.
+    tete) RTT=("$TETE" -N 127.0.0.1 "$p") ;;
     nc) RTT=(nc -N 127.0.0.1 "$p") ;;
     ncat) RTT=(ncat 127.0.0.1 "$p") ;;
     socat) RTT=(socat STDIO "TCP:127.0.0.1:$p") ;;
