@@ -1,19 +1,25 @@
 //! Moving plaintext without copying it through tete: splice(2) and sendfile(2).
 //!
 //! In plain mode (no password, no `-C`) bytes need no change on the way, so the kernel can move
-//! them itself: from a stdin file into the socket, from the socket into a stdout pipe, and from
-//! the socket into a stdout file through a private pipe (splice needs a pipe on one side).
-//! Everything else, and anything the kernel refuses (`EINVAL`: a file opened with `O_APPEND`, a
-//! file system without splice), takes the ordinary read/write path through the session's
-//! buffers. That includes a stdin pipe: splicing it into the socket measured slower than reading
-//! it (`cat file | tete` to a tete writing to a pipe, 1 GiB, medians of 8 interleaved runs:
-//! 1.60 GB/s spliced, 2.13 GB/s through a 512 KiB buffer), while splicing the socket into a
-//! stdout pipe measured 2.4x faster than writing it.
+//! them itself: from a stdin pipe or file into the socket, from the socket into a stdout pipe,
+//! and from the socket into a stdout file through a private pipe (splice needs a pipe on one
+//! side). Everything else, and anything the kernel refuses (`EINVAL`: a file opened with
+//! `O_APPEND`, a file system without splice), takes the ordinary read/write path through the
+//! session's buffers.
+//!
+//! A stdin pipe is spliced, not read. Reading it into a 512 KiB buffer copied every byte twice
+//! more (pipe to buffer, buffer to socket) and held the pipe's lock for a whole 512 KiB copy,
+//! while the `cat` feeding the pipe spun on that lock (`mutex_spin_on_owner`, a sixth of the
+//! pipeline's CPU in a profile): `cat file | tete` into `tete -l | cat`, 1 GiB, the four
+//! processes took 1.30 CPU s/GiB read against 0.86 spliced, 0.89 GB/s against 1.42 (medians of
+//! 4 interleaved rounds; issue 22). Splicing hands the pipe's pages to the socket, and on
+//! loopback the receiving tete splices them on into its stdout pipe: the bytes are copied once
+//! into the first pipe and once out of the last.
 //!
 //! Every call here is non-blocking and reports which side stopped it, because the event loop
 //! must know whether to wait for the source or for the sink. A call that moves nothing gives
-//! `EAGAIN` whichever side was not ready, so a look at the source decides: the socket's next
-//! byte or end (`MSG_PEEK`).
+//! `EAGAIN` whichever side was not ready, so a look at the source decides: a pipe's queue
+//! length (`FIONREAD`), a socket's next byte or end (`MSG_PEEK`).
 //! Memory stays bounded: the bytes in flight sit in the kernel's socket and pipe buffers.
 
 use std::io;
@@ -41,6 +47,8 @@ pub enum Outcome {
 
 /// A way to move bytes from one descriptor to another inside the kernel.
 pub enum Direct {
+    /// stdin is a pipe: splice it into the socket.
+    FromPipe,
     /// stdin is a regular file: sendfile it into the socket.
     FromFile,
     /// stdout is a pipe: splice the socket into it.
@@ -58,6 +66,7 @@ impl Direct {
     /// The route from stdin to the socket, if the kernel has one.
     pub fn for_stdin(stdin: &StdStream) -> Option<Direct> {
         match stdin.kind {
+            FileKind::Pipe if cfg!(target_os = "linux") => Some(Direct::FromPipe),
             FileKind::Regular if cfg!(target_os = "linux") => Some(Direct::FromFile),
             _ => None,
         }
@@ -87,6 +96,7 @@ impl Direct {
     /// Moves what it can from `from` to `to` in one step.
     pub fn transfer(&mut self, from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<Outcome> {
         match self {
+            Direct::FromPipe => splice_or_which_side(from, to, pipe_has_bytes),
             Direct::FromFile => match sendfile(to, from) {
                 Ok(0) => Ok(Outcome::End),
                 Ok(n) => Ok(Outcome::Moved(n)),
@@ -94,7 +104,7 @@ impl Direct {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Outcome::SinkFull),
                 Err(err) => Err(err),
             },
-            Direct::ToPipe => splice_or_which_side(from, to),
+            Direct::ToPipe => splice_or_which_side(from, to, socket_has_news),
             Direct::ThroughPipe {
                 read_end,
                 write_end,
@@ -136,8 +146,13 @@ impl Direct {
     }
 }
 
-/// One splice from the socket into a pipe; on `EAGAIN`, tells which side was not ready.
-fn splice_or_which_side(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<Outcome> {
+/// One splice between a pipe and a socket; on `EAGAIN`, tells which side was not ready.
+/// `source_ready` says whether the source has something to give (bytes, or its end).
+fn splice_or_which_side(
+    from: BorrowedFd<'_>,
+    to: BorrowedFd<'_>,
+    source_ready: fn(BorrowedFd<'_>) -> io::Result<bool>,
+) -> io::Result<Outcome> {
     // Two tries: if the source had something before the second try and it still moved
     // nothing, the sink was full. (Bytes may arrive between the first try and the check.)
     for _ in 0..2 {
@@ -145,7 +160,7 @@ fn splice_or_which_side(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<
             Ok(0) => return Ok(Outcome::End),
             Ok(n) => return Ok(Outcome::Moved(n)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                if !socket_has_news(from)? {
+                if !source_ready(from)? {
                     return Ok(Outcome::SourceDry);
                 }
             }
@@ -153,6 +168,11 @@ fn splice_or_which_side(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<
         }
     }
     Ok(Outcome::SinkFull)
+}
+
+/// A pipe source: bytes are queued. (A pipe at its end makes splice return 0, never EAGAIN.)
+fn pipe_has_bytes(pipe: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(rustix::io::ioctl_fionread(pipe)? > 0)
 }
 
 /// A socket source: bytes are queued, or its end is. Splicing into a full pipe fails with

@@ -2,7 +2,7 @@
 # Throughput / CPU / memory / latency benchmark: tete against the classic netcats,
 # plaintext and encrypted.
 #
-#   tests/bench.sh                      # 1 GiB, 3 interleaved runs (a few minutes)
+#   tests/bench.sh                      # 1 GiB, 5 mixed runs (about five minutes)
 #   SIZE_MB=256 RUNS=1 tests/bench.sh   # quick look
 #   PROFILE=1 tests/bench.sh            # perf profile of the password mode, no benchmark
 #
@@ -11,8 +11,14 @@
 #   file:  tool <file   ->  tool >/dev/null
 #   pipe:  cat file | tool   ->   tool | cat >/dev/null
 # and measures a chat round trip (a 30-byte line into the client's stdin, echoed
-# by a loopback echo server, read back from its stdout). Runs are interleaved
-# (run 1 of every tool, then run 2, ...) and the median is reported.
+# by a loopback echo server, read back from its stdout). The pipe row has one more
+# peer, the limit of the machine: a cat | cat | cat | cat chain, a pipe where the
+# connection is (its CPU figure is the two middle cats').
+# Runs are a mixed sequence, as people's machines are: each run takes every tool in
+# turn, its file transfer, then its pipe transfer, then every tool's round trip;
+# each run starts one tool further down the list, so no tool always follows the
+# same one. Plaintext and encrypted rows are in the same runs. The median of the
+# runs is reported, and the pipe row's ratio to socat -b 262144 and to the chain.
 # Peers that are not installed are skipped (and the script says so).
 #
 # Encrypted rows, in the same interleaved runs (no round trip: the echo server
@@ -33,7 +39,7 @@
 # CPU comes from GNU time (10 ms resolution per end), so small SIZE_MB runs give
 # coarse CPU figures; use the default size for CPU comparisons.
 #
-# Environment: SIZE_MB (default 1024), RUNS (default 3), RTT_N round trips per
+# Environment: SIZE_MB (default 1024), RUNS (default 5), RTT_N round trips per
 # run (default 200), TIMEOUT seconds per transfer (default 20 + SIZE_MB/64),
 # BENCH_STRICT=1 to exit 1 when a target is missed; BENCH_DATA_DIR, where the input file is
 # made (default target/, on the repository's disk: see the workspace below).
@@ -49,7 +55,7 @@
 set -uo pipefail
 
 SIZE_MB=${SIZE_MB:-1024}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 RTT_N=${RTT_N:-200}
 TIMEOUT=${TIMEOUT:-$((20 + SIZE_MB / 64))}
 BENCH_STRICT=${BENCH_STRICT:-0}
@@ -284,6 +290,7 @@ def report(results, rtts, tools_file, size, runs, strict):
             ("peak RSS MiB", "rss", ".1f"), ("round trip us", "rtt", ".1f")]
     tete = summary["tete"]
     peers = [t for t in ids if kind[t] == "plain"]
+    chain = [t for t in ids if kind[t] == "chain"]
     secure_tetes = [t for t in ids if kind[t] == "tete-secure"]
     secure_peers = [t for t in ids if kind[t] == "secure"]
     secure = secure_tetes + secure_peers
@@ -296,6 +303,16 @@ def report(results, rtts, tools_file, size, runs, strict):
         if secure and t == secure[0]:
             print("encrypted (no round trip: the echo server speaks plaintext)")
         print(label[t].ljust(w0) + "".join(fmt(summary[t][k], s).rjust(16) for _, k, s in cols))
+
+    # Every run's pipe figures side by side, the tool's own medians' spread in view.
+    def run_gbps(tool, mode):
+        return ["%.2f" % (size / 1e9 / w) if s == "ok" else s.split("(")[0]
+                for s, w, _, _ in rows.get((tool, mode), [])]
+    print()
+    print("== pipe -> pipe, every run (GB/s, in run order)")
+    for t in ids:
+        if (t, "pipe") in rows:
+            print(label[t].ljust(w0) + " ".join(g.rjust(6) for g in run_gbps(t, "pipe")))
 
     def ratio(a, b):
         return a / b if isinstance(a, float) and isinstance(b, float) and b > 0 else None
@@ -314,6 +331,12 @@ def report(results, rtts, tools_file, size, runs, strict):
     print()
     print("== ratios tete / peer (throughput: higher is better; CPU, RSS, round trip: lower is better)")
     ratio_rows([("vs " + label[t], tete, summary[t]) for t in peers], cols)
+    print()
+    print("== pipe -> pipe: tete / socat -b 262144 and / the cat chain (medians)")
+    for other in ["socat-b"] + chain:
+        if other in ids:
+            r = ratio(tete["pipe"], summary[other]["pipe"])
+            print("%s%s" % (("vs " + label[other]).ljust(w0 + 3), ("%.2fx" % r) if r is not None else "-"))
     if secure_tetes:
         print()
         print("== encrypted: tete's password mode / plaintext tete and / each encrypted peer")
@@ -352,7 +375,8 @@ def report(results, rtts, tools_file, size, runs, strict):
 
     vs("tete", "file", "nc", 2.5, "file -> /dev/null: tete >= 2.5x OpenBSD nc")
     vs("tete", "file", "socat-b", 1.0, "file -> /dev/null: tete >= 1.0x socat -b 262144")
-    vs("tete", "pipe", "socat-b", 1.2, "pipe -> pipe: tete >= 1.2x socat -b 262144")
+    vs("tete", "pipe", "socat-b", 1.1, "pipe -> pipe: tete >= 1.1x socat -b 262144")
+    vs("tete", "pipe", "chain", 0.9, "pipe -> pipe: tete >= 0.9x the cat chain")
     for key, what in (("cpuf", "file"), ("cpup", "pipe")):
         others = [(summary[t][key], label[t]) for t in peers if isinstance(summary[t][key], float)]
         if not isinstance(tete[key], float):
@@ -420,8 +444,9 @@ wait_listen() {
 TOOLS=(tete)
 declare -A LABEL=([tete]="tete" [nc]="nc (OpenBSD)" [ncat]="ncat" [socat]="socat"
     [socat-b]="socat -b 262144" [tete-pw]="tete (password)" [tete-pw-chacha]="tete (password, ChaCha)"
-    [socat-tls]="socat -b 262144 TLS" [ncat-tls]="ncat --ssl" [ncat-tls-1way]="ncat --ssl --send-only")
-declare -A KIND=([tete]=tete [tete-pw]=tete-secure [tete-pw-chacha]=tete-secure
+    [socat-tls]="socat -b 262144 TLS" [ncat-tls]="ncat --ssl" [ncat-tls-1way]="ncat --ssl --send-only"
+    [chain]="cat|cat|cat|cat")
+declare -A KIND=([tete]=tete [tete-pw]=tete-secure [tete-pw-chacha]=tete-secure [chain]=chain
     [socat-tls]=secure [ncat-tls]=secure [ncat-tls-1way]=secure)
 
 if ! command -v nc >/dev/null 2>&1; then
@@ -438,6 +463,8 @@ if command -v socat >/dev/null 2>&1; then
 else
     note "skipping socat and socat -b 262144: not installed"
 fi
+# The pipe row's yardstick: cat | cat | cat | cat, a pipe where the connection is (no file row).
+TOOLS+=(chain)
 if "$TETE" --help 2>&1 | grep -q -- '--password-file'; then
     TOOLS+=(tete-pw tete-pw-chacha)
 else
@@ -483,6 +510,9 @@ tool_cmds() {
     socat-tls)
         RECV=(socat -b 262144 -u "OPENSSL-LISTEN:$p,cert=$CERT,key=$KEY,verify=0,reuseaddr,bind=127.0.0.1" STDOUT)
         SEND=(socat -b 262144 -u STDIN "OPENSSL:127.0.0.1:$p,verify=0") ;;
+    chain) # the middle two cats of the chain, joined by a pipe instead of a connection
+        RECV=(cat)
+        SEND=(cat) ;;
     ncat-tls | ncat-tls-1way)
         RECV=(ncat --ssl --ssl-cert "$CERT" --ssl-key "$KEY" -l 127.0.0.1 "$p")
         SEND=(ncat --ssl 127.0.0.1 "$p")
@@ -498,7 +528,9 @@ tool_cmds() {
 rtt_cmd() {
     local p=$2
     case $1 in
-    tete) RTT=("$TETE" 127.0.0.1 "$p") ;;
+    # -N, as nc's: the echo server waits for our end, and tete (which has heard the echo)
+    # would otherwise wait for the server's, as the end rules hold a FIN once bytes have come.
+    tete) RTT=("$TETE" -N 127.0.0.1 "$p") ;;
     nc) RTT=(nc -N 127.0.0.1 "$p") ;;
     ncat) RTT=(ncat 127.0.0.1 "$p") ;;
     socat) RTT=(socat STDIO "TCP:127.0.0.1:$p") ;;
@@ -528,7 +560,13 @@ transfer() {
     local tool=$1 mode=$2 sink=$3 src=${4:-$DATA} port t0 t1 r_rc s_rc rpid spid rcat='' scat='' rt st
     port=$(free_port)
     tool_cmds "$tool" "$port"
-    rm -f "$W"/r.time "$W"/s.time "$W"/count "$W"/rfifo "$W"/sfifo
+    rm -f "$W"/r.time "$W"/s.time "$W"/count "$W"/rfifo "$W"/sfifo "$W"/mfifo
+    # The chain's middle: the receiver reads what the sender writes, through a pipe.
+    local rin=/dev/null sout=/dev/null
+    if [[ $tool == chain ]]; then
+        mkfifo "$W/mfifo"
+        rin=$W/mfifo sout=$W/mfifo
+    fi
 
     # env sets the tool's variables (it execs, so $! stays the watchdog); timeout is the
     # watchdog (it kills its own process group: time and the tool); GNU time sits right
@@ -542,13 +580,13 @@ transfer() {
         if [[ $sink == count ]]; then wc -c <"$W/rfifo" >"$W/count" & else cat <"$W/rfifo" >/dev/null & fi
         rcat=$!
         env "${TOOL_ENV[@]}" timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/r.time" -f "$TFMT" \
-            "${RECV_WRAP[@]}" "${RECV[@]}" </dev/null >"$W/rfifo" &
+            "${RECV_WRAP[@]}" "${RECV[@]}" <"$rin" >"$W/rfifo" &
         rpid=$!
     fi
     LIVE_GROUPS=("$rpid")
     LIVE_PIDS=(${rcat:+"$rcat"})
 
-    if ! wait_listen "$port" "$rpid"; then
+    if [[ $tool != chain ]] && ! wait_listen "$port" "$rpid"; then
         kill -KILL -- "-$rpid" 2>/dev/null
         wait "$rpid" 2>/dev/null
         [[ -n $rcat ]] && wait "$rcat" 2>/dev/null
@@ -565,7 +603,7 @@ transfer() {
         cat "$src" >"$W/sfifo" &
         scat=$!
         env "${TOOL_ENV[@]}" timeout -k 2 "$TIMEOUT" "$TIME" -o "$W/s.time" -f "$TFMT" \
-            "${SEND_WRAP[@]}" "${SEND[@]}" <"$W/sfifo" >/dev/null &
+            "${SEND_WRAP[@]}" "${SEND[@]}" <"$W/sfifo" >"$sout" &
         spid=$!
     fi
     LIVE_GROUPS+=("$spid")
@@ -684,8 +722,11 @@ for t in "${TOOLS[@]}"; do printf '%s\t%s\t%s\n' "$t" "${LABEL[$t]}" "${KIND[$t]
 echo "== warm-up: every tool once to a file (size and cmp) and once through pipes (wc -c)"
 declare -A BROKEN=()
 for t in "${TOOLS[@]}"; do
-    checked_file_transfer "$t" "$DATA"
-    s1=$C_STATUS
+    s1=ok
+    if [[ $t != chain ]]; then
+        checked_file_transfer "$t" "$DATA"
+        s1=$C_STATUS
+    fi
     transfer "$t" pipe count
     s2=$T_STATUS
     printf '  %-24s file: %-12s pipe: %s\n' "${LABEL[$t]}" "$s1" "$s2"
@@ -695,12 +736,23 @@ for t in "${TOOLS[@]}"; do
     fi
 done
 
-# ---------------------------------------------------------------- timed transfers
-echo "== timed transfers: $RUNS run(s), interleaved, timeout ${TIMEOUT}s per transfer"
+# ---------------------------------------------------------------- timed runs
+# The mixed sequence: every tool in turn (file, then pipe), then every round trip; each run
+# starts one tool further down the list.
+echo "== timed runs: $RUNS mixed run(s) (per tool: file, pipe; then the round trips), timeout ${TIMEOUT}s per transfer"
+"${HELPER[@]}" echo "$W/echo.port" &
+ECHO_PID=$!
+for ((i = 0; i < 500; i++)); do [[ -s $W/echo.port ]] && break; sleep 0.01; done
+[[ -s $W/echo.port ]] || die "echo server did not start"
+ECHO_PORT=$(<"$W/echo.port")
 for ((run = 1; run <= RUNS; run++)); do
-    for mode in file pipe; do
-        line="  run $run $mode:"
-        for t in "${TOOLS[@]}"; do
+    n=${#TOOLS[@]}
+    order=()
+    for ((i = 0; i < n; i++)); do order+=("${TOOLS[(i + run - 1) % n]}"); done
+    line="  run $run:"
+    for t in "${order[@]}"; do
+        for mode in file pipe; do
+            [[ $t == chain && $mode == file ]] && continue
             if [[ -n ${BROKEN[$t]:-} ]]; then
                 T_STATUS=${BROKEN[$t]} T_WALL=0 T_CPU=0 T_RSS=0
             else
@@ -708,25 +760,15 @@ for ((run = 1; run <= RUNS; run++)); do
             fi
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$mode" "$run" "$T_STATUS" "$T_WALL" "$T_CPU" "$T_RSS" >>"$RESULTS"
             if [[ $T_STATUS == ok ]]; then
-                line+=$(awk -v n="${LABEL[$t]}" -v s="$SIZE" -v w="$T_WALL" 'BEGIN { printf "  %s %.2f GB/s", n, s / 1e9 / w }')
+                line+=$(awk -v n="${LABEL[$t]} $mode" -v s="$SIZE" -v w="$T_WALL" 'BEGIN { printf "  %s %.2f", n, s / 1e9 / w }')
             else
-                line+="  ${LABEL[$t]} $T_STATUS"
+                line+="  ${LABEL[$t]} $mode $T_STATUS"
             fi
         done
-        echo "$line"
     done
-done
-
-# ---------------------------------------------------------------- round trip
-echo "== round trip: $RTT_N x 30-byte line through a loopback echo server, $RUNS run(s), interleaved"
-"${HELPER[@]}" echo "$W/echo.port" &
-ECHO_PID=$!
-for ((i = 0; i < 500; i++)); do [[ -s $W/echo.port ]] && break; sleep 0.01; done
-[[ -s $W/echo.port ]] || die "echo server did not start"
-ECHO_PORT=$(<"$W/echo.port")
-for ((run = 1; run <= RUNS; run++)); do
-    line="  run $run:"
-    for t in "${TOOLS[@]}"; do
+    echo "$line (GB/s)"
+    line="  run $run round trip:"
+    for t in "${order[@]}"; do
         rtt_cmd "$t" "$ECHO_PORT"
         ((${#RTT[@]})) || continue
         read -r st us < <(timeout -k 2 60 "${HELPER[@]}" rtt "$RTT_N" "${RTT[@]}" || echo "hang 0")

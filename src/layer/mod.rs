@@ -35,9 +35,10 @@ pub use inbound::Inbound;
 /// Plain mode's buffer from the socket: few system calls per megabyte, yet the whole process
 /// stays within a few MiB.
 const BUFFER_SIZE: usize = 128 * 1024;
-/// Plain mode's buffer towards the socket, larger: a stdin pipe is read through it (splicing
-/// the pipe measured slower, see `zerocopy`), and a pipe -> pipe transfer ran 11% faster with it
-/// at 512 KiB than at 128 KiB (medians of 8 runs). Its pages are touched only as it fills.
+/// Plain mode's buffer towards the socket, larger: what the kernel cannot splice or sendfile
+/// (a terminal, a socket, a character device; a pipe where splice is refused) is read through
+/// it, and a stdin pipe read through it ran 11% faster at 512 KiB than at 128 KiB (medians of 8
+/// runs; stdin pipes are spliced now, see `zerocopy`). Its pages are touched only as it fills.
 const PLAIN_OUTBOUND_SIZE: usize = 512 * 1024;
 /// Password mode's working buffers, each way, in whole records: one wakeup reads and seals
 /// several records and sends them in one write, and one socket read takes several records to open
