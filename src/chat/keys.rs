@@ -53,6 +53,13 @@ pub enum Key {
     Suspend,
 }
 
+impl Key {
+    /// Ctrl-C, Ctrl-D and Ctrl-Z: the keys that end the chat, its input, or stop tete.
+    pub fn ends_or_stops(self) -> bool {
+        matches!(self, Key::Interrupt | Key::EndOfInput | Key::Suspend)
+    }
+}
+
 /// The longest parameter string of a CSI sequence kept; longer ones are dropped whole.
 const MAX_PARAMS: usize = 16;
 

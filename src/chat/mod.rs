@@ -193,17 +193,26 @@ impl Chat {
         });
     }
 
-    /// Takes bytes read from the terminal: the line edited, lines sent to `to_peer`, the screen
-    /// updated. Stops at the first key that asks for more than that (the rest of `input` is
-    /// dropped, as a terminal drops typeahead on Ctrl-C).
+    /// Takes bytes read from the terminal, one read's: the line edited, lines sent to
+    /// `to_peer`, the screen updated. Stops at the first key that asks for more than that (the
+    /// rest of `input` is dropped, as a terminal drops typeahead on Ctrl-C).
+    ///
+    /// Ctrl-C, Ctrl-D and Ctrl-Z act only pressed on their own, alone in their read, as a
+    /// person presses them: with other bytes they came in a burst, and count as pasted (dropped).
+    /// A paste may hold a copy of its end marker and then Ctrl-C; a terminal stalled right after
+    /// that copy for [`PASTE_QUIET`] (a loaded machine, a retransmission over ssh) ends the
+    /// paste early, and what follows comes in a read with the Ctrl-C.
     pub fn keys(&mut self, input: &[u8], to_peer: &mut Vec<u8>, screen: &mut Vec<u8>) -> Action {
         if !input.is_empty() {
             self.quiet_since = None;
         }
+        let alone = input.len() == 1;
         self.framed(screen, |chat, screen| {
             let mut action = Action::Continue;
             for &byte in input {
-                if let Some(key) = chat.keys.push(byte) {
+                if let Some(key) = chat.keys.push(byte)
+                    && (alone || !key.ends_or_stops())
+                {
                     action = chat.key(key, to_peer, screen);
                     if action != Action::Continue {
                         break;

@@ -299,7 +299,33 @@ fn a_paste_ends_after_quiet_not_at_a_read_boundary() {
     term.chat.keys_paused(at(600));
     term.chat.keys_paused(at(850));
     assert_eq!(term.chat.next_deadline(), None);
-    assert_eq!(term.keys(b"\x1b[D\x03"), Action::Leave);
+    term.keys(b"\x1b[D");
+    assert_eq!(term.keys(b"\x03"), Action::Leave);
+}
+
+/// A paste holding a copy of its end marker and then Ctrl-C, the terminal stalled right after
+/// the copy for longer than [`PASTE_QUIET`]: the paste has ended early, but the Ctrl-C comes
+/// with other bytes in its read, as no key pressed by hand does, and is dropped; so are Ctrl-D
+/// and Ctrl-Z. Alone in a read, each acts.
+#[test]
+fn ctrl_c_d_z_in_a_burst_after_a_paste_are_dropped() {
+    let mut term = Term::new(40, false);
+    let start = Instant::now();
+    term.keys_in_burst(b"\x1b[200~text\r\x1b[201~");
+    term.chat.keys_paused(start);
+    term.chat.keys_paused(start + PASTE_QUIET);
+    assert!(!term.chat.keys.awaits_end(), "the paste ended early");
+    for burst in [
+        &b"\x04\x04"[..],
+        b"\x03more\x1b[201~",
+        b"x\x1a",
+        b"\x1a\x03\x04",
+    ] {
+        assert_eq!(term.keys_in_burst(burst), Action::Continue, "{burst:?}");
+    }
+    assert_eq!(term.sent(), "text\n");
+    assert_eq!(term.rows(), ["> text", "> morex"]);
+    assert_eq!(term.keys(b"\x03"), Action::Leave);
 }
 
 /// A peer row as wide as the window, its second half made to look like tete's line or yours:
