@@ -126,6 +126,15 @@ fn udp_router(
     })
 }
 
+/// An SSDP stand-in whose every answer points at `path` on the HTTP stand-in at `http_port`.
+fn ssdp_pointing_at(http_port: u16, path: &str) -> StandIn {
+    let location =
+        format!("HTTP/1.1 200 OK\r\nLOCATION: http://127.0.0.1:{http_port}{path}\r\n\r\n");
+    udp_router(Duration::from_secs(6), move |_| {
+        vec![location.clone().into_bytes()]
+    })
+}
+
 /// Serves datagrams with `answer`, which also sees where each came from, and says where each
 /// reply goes.
 fn udp_router_from(
@@ -223,11 +232,7 @@ fn igd(external: &'static str) -> (StandIn, Receiver<String>) {
             ok("<u:Done/>")
         }
     });
-    let location =
-        format!("HTTP/1.1 200 OK\r\nLOCATION: http://127.0.0.1:{http_port}/rootDesc.xml\r\n\r\n");
-    let ssdp = udp_router(Duration::from_secs(6), move |_| {
-        vec![location.clone().into_bytes()]
-    });
+    let ssdp = ssdp_pointing_at(http_port, "/rootDesc.xml");
     (ssdp, requests)
 }
 

@@ -12,7 +12,7 @@ use super::super::talk::Heard;
 use super::super::{Failure, Grant, LIFETIME, Method, PortMap, natpmp, pcp};
 use super::{
     ANYWHERE, DESCRIPTION, LOOPBACK, PUBLIC, closed_port, http_router, map, natpmp_router, no_upnp,
-    nonce_of, ok, pcp_reply, router, udp_router,
+    nonce_of, ok, pcp_reply, router, ssdp_pointing_at, udp_router,
 };
 
 /// PCP answered by NAT-PMP's "unsupported version": the mapping is made with NAT-PMP, renewed
@@ -182,11 +182,7 @@ fn a_upnp_router_maps_with_a_permanent_lease_and_deletes() {
             ok("<u:Done/>")
         }
     });
-    let location =
-        format!("HTTP/1.1 200 OK\r\nLOCATION: http://127.0.0.1:{http_port}/rootDesc.xml\r\n\r\n");
-    let ssdp = udp_router(Duration::from_secs(6), move |_| {
-        vec![location.clone().into_bytes()]
-    });
+    let ssdp = ssdp_pointing_at(http_port, "/rootDesc.xml");
     let start = Instant::now();
     let mapping = map(router(closed_port(), ssdp.port), ANYWHERE, 5000, LIFETIME).unwrap();
     assert!(
@@ -236,11 +232,7 @@ fn an_endless_reply_is_cut_off() {
         endless.resize(200_000, b'x');
         endless
     });
-    let location =
-        format!("HTTP/1.1 200 OK\r\nLOCATION: http://127.0.0.1:{http_port}/d.xml\r\n\r\n");
-    let ssdp = udp_router(Duration::from_secs(6), move |_| {
-        vec![location.clone().into_bytes()]
-    });
+    let ssdp = ssdp_pointing_at(http_port, "/d.xml");
     let failure = map(router(closed_port(), ssdp.port), ANYWHERE, 4000, LIFETIME);
     assert_eq!(
         failure.unwrap_err(),
