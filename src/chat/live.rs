@@ -140,13 +140,23 @@ impl Chat {
             self.draw(screen);
             return;
         };
-        let Some((glyphs, columns)) = drawn.peer else {
+        let Some((glyphs, mut columns)) = drawn.peer else {
             return;
         };
-        let new = self.peer_row.glyphs_from(glyphs);
-        if new.is_empty() {
+        if self.peer_row.len() == glyphs {
             return;
         }
+        // Zero-width characters go on the character before them, which the terminal knows only
+        // if it is written with them: from there, then.
+        let mut start = glyphs;
+        let marks = self.peer_row.trailing_marks(glyphs);
+        if self.peer_row.trailing_marks(glyphs + 1) > marks
+            && let Some(base) = glyphs.checked_sub(marks + 1)
+        {
+            start = base;
+            columns = self.peer_row.column_of(base, self.width);
+        }
+        let new = self.peer_row.glyphs_from(start);
         screen.push(b'\r');
         cursor_move(b'A', drawn.above, screen);
         cursor_move(b'C', columns, screen);

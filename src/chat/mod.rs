@@ -22,7 +22,9 @@
 //! The peer's text passes through [`sanitize`]: control characters, characters that would
 //! change the layout unseen ([`visible`]: bidi overrides, zero-width joiners, ...) and invalid
 //! UTF-8 are shown escaped (`^[`, `\u{202e}`, `\xff`; in reverse video with colour), never sent
-//! to the terminal. The line typed is shown by the same rules, and sent as typed.
+//! to the terminal. At most [`row::MARKS_PER_BASE`] combining marks go on one character of
+//! the peer's, and none on a mark of tete's: the rest are shown escaped too ([`row`]). The
+//! line typed is shown by the same rules, and sent as typed.
 //!
 //! Lines typed are sent only while a channel to a partner is open ([`Chat::set_channel`]);
 //! meanwhile Enter does not send the line but writes it back as a status line saying it was not

@@ -597,4 +597,5 @@ fn random_sessions_keep_the_live_area_within_the_width() {
     }
 }
 
+mod marks;
 mod trust;
