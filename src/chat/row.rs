@@ -239,12 +239,31 @@ impl Row {
             Mark::Peer if color => out.extend(PEER_BAR),
             mark => out.extend(mark.text(first).as_bytes()),
         }
-        for &glyph in &self.glyphs {
-            render_glyph(glyph, color, out);
-        }
+        render_glyphs(&self.glyphs, color, out);
         if color {
             out.extend(self.mark.style_end());
         }
+    }
+}
+
+/// Writes `glyphs`; with `color`, escapes in reverse video, a run of them in one (a flood of
+/// invalid bytes costs 4 bytes each, not 13).
+pub fn render_glyphs(glyphs: &[Glyph], color: bool, out: &mut Vec<u8>) {
+    let mut escaping = false;
+    for &glyph in glyphs {
+        let escape = matches!(glyph, Glyph::Escaped(_));
+        if color && escape != escaping {
+            out.extend(if escape {
+                ESCAPE_STYLE
+            } else {
+                ESCAPE_STYLE_END
+            });
+            escaping = escape;
+        }
+        render_glyph(glyph, false, out);
+    }
+    if escaping {
+        out.extend(ESCAPE_STYLE_END);
     }
 }
 

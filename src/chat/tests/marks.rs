@@ -71,7 +71,8 @@ fn a_zalgo_flood_is_bounded() {
         let mut term = Term::new(width, true);
         let flood = format!("a{}", "\u{301}".repeat(5000));
         let mut screen = Vec::new();
-        term.chat.peer_bytes(flood.as_bytes(), &mut screen);
+        term.chat
+            .peer_bytes(flood.as_bytes(), Instant::now(), &mut screen);
         term.terminal.process(&screen);
         term.peer(b"\n");
         let rows = term.rows();
