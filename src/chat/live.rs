@@ -7,9 +7,9 @@
 //! once a frame ([`PEER_ROW_FRAME`]): what comes sooner waits for [`Chat::redraw_due`], so a
 //! trickle a millisecond apart costs some 3 bytes on the screen per byte, not 28.
 
-use super::row::{Mark, Row, render_glyphs, write_line, write_presence};
 use std::time::Instant;
 
+use super::row::{Mark, Row, render_glyphs, write_line, write_presence};
 use super::{Chat, PEER_ROW_FRAME, TERMINAL_MODES_OFF};
 
 /// The live area as it is on the screen.

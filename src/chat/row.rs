@@ -32,8 +32,8 @@
 //! beyond is shown escaped, `\u{301}`, as the characters the chat hides are ([`Row::shown`]):
 //! nothing is dropped unseen, and a flood reads as what it is. A zero-width character with no
 //! character of the row's own text before it (at the start of a row, a continuation row's
-//! too, after a TAB or an escape) is shown escaped as well, so that it never lands on a mark tete draws
-//! or the space after it.
+//! too, after a TAB or an escape) is shown escaped as well, so that it never lands on a mark
+//! tete draws or the space after it.
 
 use super::sanitize::{Escape, Glyph, text_glyphs};
 use super::width::char_columns;
