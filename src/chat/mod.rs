@@ -22,7 +22,9 @@
 //! The peer's text passes through [`sanitize`]: control characters, characters that would
 //! change the layout unseen ([`visible`]: bidi overrides, zero-width joiners, ...) and invalid
 //! UTF-8 are shown escaped (`^[`, `\u{202e}`, `\xff`; in reverse video with colour), never sent
-//! to the terminal. The line typed is shown by the same rules, and sent as typed.
+//! to the terminal. At most [`row::MARKS_PER_BASE`] combining marks go on one character of
+//! the peer's, and none on a mark of tete's: the rest are shown escaped too ([`row`]). The
+//! line typed is shown by the same rules, and sent as typed.
 //!
 //! Lines typed are sent only while a channel to a partner is open ([`Chat::set_channel`]);
 //! meanwhile Enter does not send the line but writes it back as a status line saying it was not
@@ -40,7 +42,9 @@
 //! - whenever the terminal has nothing to read (after a read found it empty, and until it has
 //!   more), [`Chat::keys_paused`] with the time, and a wake-up at [`Chat::next_deadline`]: a
 //!   paste's end marker counts once the terminal has stayed quiet for [`PASTE_QUIET`] after it;
-//! - after a resize, [`Chat::redraw_due`] at [`Chat::next_deadline`] too;
+//! - after a resize, and after the peer's bytes, [`Chat::redraw_due`] at [`Chat::next_deadline`]
+//!   too (a peer trickling its text has its unfinished row added to once a frame,
+//!   [`PEER_ROW_FRAME`]);
 //! - [`Action`] says when to half-close, leave or suspend; after a suspension, the terminal
 //!   back in raw mode, [`Chat::show`] again; at the end, [`Chat::finish`], then the terminal's
 //!   modes restored;
@@ -105,6 +109,12 @@ const AUTOWRAP_ON: &[u8] = b"\x1b[?7h";
 const CLEAR_SCREEN: &[u8] = b"\x1b[H\x1b[2J";
 const BRACKETED_PASTE_ON: &[u8] = b"\x1b[?2004h";
 
+/// How often, at most, the peer's unfinished row is added to where it is: a peer trickling its
+/// text a byte or two at a time would otherwise cost a few cursor moves, some 28 bytes, for
+/// every byte; what comes sooner after an addition waits for the next (a 60 Hz frame, too
+/// short to see), and what comes after a pause shows at once.
+pub const PEER_ROW_FRAME: Duration = Duration::from_millis(16);
+
 /// How long the terminal stays quiet after a paste's end marker before the paste counts as
 /// over: far longer than a terminal takes between the pieces of one paste, however loaded the
 /// machine, and shorter than a person takes to press a key after seeing the paste land (a key
@@ -149,6 +159,10 @@ pub struct Chat {
     widest_peer: usize,
     /// When the screen is to be drawn whole again, the window's size having settled.
     reflow_due: Option<Instant>,
+    /// When the peer's unfinished row was last added to where it is ([`PEER_ROW_FRAME`]).
+    peer_row_added: Option<Instant>,
+    /// When what came of the peer's unfinished row since then is to be added.
+    peer_row_due: Option<Instant>,
 }
 
 impl Chat {
@@ -178,6 +192,8 @@ impl Chat {
             widest_drawn: 0,
             widest_peer: 0,
             reflow_due: None,
+            peer_row_added: None,
+            peer_row_due: None,
         }
     }
 
@@ -247,16 +263,21 @@ impl Chat {
     /// [`Chat::redraw_due`] something to draw.
     pub fn next_deadline(&self) -> Option<Instant> {
         let paste = self.quiet_since.map(|since| since + PASTE_QUIET);
-        paste.into_iter().chain(self.reflow_due).min()
+        [paste, self.reflow_due, self.peer_row_due]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// Takes bytes from the peer: shown above the input line, escaped where needed.
-    pub fn peer_bytes(&mut self, bytes: &[u8], screen: &mut Vec<u8>) {
+    /// Takes bytes from the peer at `now`: shown above the input line, escaped where needed.
+    /// What only adds to the peer's unfinished row may wait for [`Chat::redraw_due`], at most
+    /// [`PEER_ROW_FRAME`].
+    pub fn peer_bytes(&mut self, bytes: &[u8], now: Instant, screen: &mut Vec<u8>) {
         self.framed(screen, |chat, screen| {
             let mut sanitizer = std::mem::take(&mut chat.sanitizer);
             sanitizer.feed(bytes, &mut |glyph| chat.peer_glyph(glyph, screen));
             chat.sanitizer = sanitizer;
-            chat.redraw_live_area(screen);
+            chat.peer_row_grew(now, screen);
         });
     }
 

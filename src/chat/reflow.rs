@@ -52,8 +52,13 @@ impl Chat {
         });
     }
 
-    /// At `now`: draws the screen whole again if the size has settled after a narrowing.
+    /// At `now`: adds what waited of the peer's unfinished row ([`super::PEER_ROW_FRAME`]), and
+    /// draws the screen whole again if the size has settled after a narrowing.
     pub fn redraw_due(&mut self, now: Instant, screen: &mut Vec<u8>) {
+        if self.peer_row_due.is_some_and(|due| now >= due) {
+            self.peer_row_due = None;
+            self.framed(screen, |chat, screen| chat.peer_row_grew(now, screen));
+        }
         if self.reflow_due.is_none_or(|due| now < due) {
             return;
         }

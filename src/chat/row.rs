@@ -22,12 +22,27 @@
 //! glyph that would not fit ends the row and starts the next one (see [`Row::fits`]). A row
 //! also never holds more than `width + ZERO_WIDTH_ALLOWANCE` glyphs, so a flood of zero-width
 //! characters cannot grow it either.
+//!
+//! Zero-width characters (combining accents, vowel signs, enclosing circles) are drawn on the
+//! character before them, and some terminals (VTE builds among them) do not clip them to its
+//! cell: a tall stack of accents, or an enclosing mark, can be drawn over the rows around it
+//! and hide a `tete:` row there. So at most [`MARKS_PER_BASE`] follow one character of the
+//! peer's (real text needs up to 4: Vietnamese stacks 2 on a vowel, Hindi and Tibetan a few,
+//! Hebrew with its points and cantillation 4; "Zalgo" text stacks hundreds), and each one
+//! beyond is shown escaped, `\u{301}`, as the characters the chat hides are ([`Row::shown`]):
+//! nothing is dropped unseen, and a flood reads as what it is. A zero-width character with no
+//! character of the row's own text before it (at the start of a row, a continuation row's
+//! too, after a TAB or an escape) is shown escaped as well, so that it never lands on a mark
+//! tete draws or the space after it.
 
-use super::sanitize::{Glyph, text_glyphs};
+use super::sanitize::{Escape, Glyph, text_glyphs};
 use super::width::char_columns;
 
 /// How many glyphs beyond one per column a row may hold (combining accents and the like).
 const ZERO_WIDTH_ALLOWANCE: usize = 256;
+/// How many zero-width characters may follow one character drawn as itself; the rest are
+/// shown escaped.
+pub const MARKS_PER_BASE: usize = 8;
 /// Tab stops, as terminals set them by default.
 const TAB_STOP: usize = 8;
 
@@ -124,19 +139,58 @@ impl Row {
         self.glyphs.get(start..).unwrap_or(&[])
     }
 
-    /// True if `glyph` can be added on a terminal `width` columns wide. An empty row takes any
-    /// glyph, even one wider than the terminal (an escape on a terminal a few columns wide).
+    /// True if `glyph` can be added on a terminal `width` columns wide, as [`Row::shown`]
+    /// shows it. An empty row takes any glyph, even one wider than the terminal (an escape on a
+    /// terminal a few columns wide); a zero-width character goes on the character before it,
+    /// even in the last column.
     pub fn fits(&self, glyph: Glyph, width: usize) -> bool {
-        self.is_empty()
-            || (self.columns < width
-                && self.columns + columns(glyph, self.columns, width) <= width
-                && self.glyphs.len() < width + ZERO_WIDTH_ALLOWANCE)
+        let glyph = self.shown(glyph);
+        if self.is_empty() {
+            return true;
+        }
+        if self.glyphs.len() >= width + ZERO_WIDTH_ALLOWANCE {
+            return false;
+        }
+        if matches!(glyph, Glyph::Char(c) if char_columns(c) == 0) {
+            return true;
+        }
+        self.columns < width && self.columns + columns(glyph, self.columns, width) <= width
     }
 
-    /// Adds `glyph`, which must fit (or the row show more than `width` columns).
+    /// Adds `glyph` as [`Row::shown`] shows it; it must fit (or the row show more than `width`
+    /// columns).
     pub fn push(&mut self, glyph: Glyph, width: usize) {
+        let glyph = self.shown(glyph);
         self.columns += columns(glyph, self.columns, width);
         self.glyphs.push(glyph);
+    }
+
+    /// `glyph` as it is shown next on this row: a zero-width character escaped if it has no
+    /// character of the row's to go on (at the row's start, after a TAB or an escape), or if
+    /// [`MARKS_PER_BASE`] already go on that one.
+    pub fn shown(&self, glyph: Glyph) -> Glyph {
+        let Glyph::Char(c) = glyph else {
+            return glyph;
+        };
+        if char_columns(c) != 0 {
+            return glyph;
+        }
+        let marks = self.trailing_marks(self.glyphs.len());
+        let base = self.glyphs.len().checked_sub(marks + 1);
+        match base.map(|base| self.glyphs[base]) {
+            Some(Glyph::Char(_)) if marks < MARKS_PER_BASE => glyph,
+            _ => Glyph::Escaped(Escape::of(c)),
+        }
+    }
+
+    /// How many zero-width characters the first `len` glyphs end in (at most
+    /// [`MARKS_PER_BASE`], after a character).
+    pub fn trailing_marks(&self, len: usize) -> usize {
+        self.glyphs[..len]
+            .iter()
+            .rev()
+            .take_while(|glyph| matches!(glyph, Glyph::Char(c) if char_columns(*c) == 0))
+            .count()
     }
 
     /// Takes off the word the row ends in, after its last space (which goes too), to start the
@@ -161,6 +215,15 @@ impl Row {
         word
     }
 
+    /// The column where the `index`th glyph starts, the mark's columns included.
+    pub fn column_of(&self, index: usize, width: usize) -> usize {
+        self.glyphs[..index]
+            .iter()
+            .fold(self.mark.indent(), |column, &glyph| {
+                column + columns(glyph, column, width)
+            })
+    }
+
     /// Empties the row, giving back its glyphs (to lay them out again at another width).
     pub fn take(&mut self) -> Vec<Glyph> {
         self.columns = self.mark.indent();
@@ -176,12 +239,31 @@ impl Row {
             Mark::Peer if color => out.extend(PEER_BAR),
             mark => out.extend(mark.text(first).as_bytes()),
         }
-        for &glyph in &self.glyphs {
-            render_glyph(glyph, color, out);
-        }
+        render_glyphs(&self.glyphs, color, out);
         if color {
             out.extend(self.mark.style_end());
         }
+    }
+}
+
+/// Writes `glyphs`; with `color`, escapes in reverse video, a run of them in one (a flood of
+/// invalid bytes costs 4 bytes each, not 13).
+pub fn render_glyphs(glyphs: &[Glyph], color: bool, out: &mut Vec<u8>) {
+    let mut escaping = false;
+    for &glyph in glyphs {
+        let escape = matches!(glyph, Glyph::Escaped(_));
+        if color && escape != escaping {
+            out.extend(if escape {
+                ESCAPE_STYLE
+            } else {
+                ESCAPE_STYLE_END
+            });
+            escaping = escape;
+        }
+        render_glyph(glyph, false, out);
+    }
+    if escaping {
+        out.extend(ESCAPE_STYLE_END);
     }
 }
 
@@ -260,6 +342,7 @@ pub fn write_presence(text: &str, width: usize, color: bool, out: &mut Vec<u8>) 
     let mut row = Row::new(Mark::Presence);
     let mut full = false;
     text_glyphs(text, &mut |glyph| {
+        let glyph = row.shown(glyph);
         full = full || row.columns + columns(glyph, row.columns, room) > room;
         if !full {
             row.push(glyph, room);

@@ -27,6 +27,8 @@ struct Term {
     chat: Chat,
     terminal: vt100::Parser<Events>,
     to_peer: Vec<u8>,
+    /// The time the chat is told.
+    now: Instant,
 }
 
 const ROWS: u16 = 24;
@@ -46,6 +48,7 @@ impl Term {
             chat: Chat::new(width, ROWS, color),
             terminal,
             to_peer: Vec::new(),
+            now: Instant::now(),
         };
         term.screen(|chat, screen| chat.show(screen));
         term
@@ -79,8 +82,35 @@ impl Term {
         action
     }
 
+    /// The peer's bytes, a frame after the last ones: shown at once.
     fn peer(&mut self, bytes: &[u8]) {
-        self.screen(|chat, screen| chat.peer_bytes(bytes, screen));
+        self.peer_after(bytes, PEER_ROW_FRAME);
+    }
+
+    /// The peer's bytes, `pause` after the last event, as the event loop hands them over:
+    /// what fell due meanwhile drawn, then the bytes taken, then what is due drawn. Returns
+    /// the screen bytes written.
+    fn peer_after(&mut self, bytes: &[u8], pause: Duration) -> usize {
+        let written = self.wait(pause);
+        let now = self.now;
+        let mut screen = Vec::new();
+        self.chat.peer_bytes(bytes, now, &mut screen);
+        self.chat.redraw_due(now, &mut screen);
+        self.terminal.process(&screen);
+        written + screen.len()
+    }
+
+    /// Nothing happens for `pause` but the chat's deadlines; returns the screen bytes written.
+    fn wait(&mut self, pause: Duration) -> usize {
+        let end = self.now + pause;
+        let mut screen = Vec::new();
+        if let Some(due) = self.chat.next_deadline().filter(|&due| due <= end) {
+            self.chat.redraw_due(due, &mut screen);
+        }
+        self.now = end;
+        self.chat.redraw_due(end, &mut screen);
+        self.terminal.process(&screen);
+        screen.len()
     }
 
     fn resize(&mut self, width: u16) {
@@ -166,7 +196,8 @@ fn with_color_escapes_are_in_reverse_video_and_sent_lines_dim() {
 fn without_color_no_attribute_is_set() {
     let mut term = Term::new(40, false);
     let mut screen = Vec::new();
-    term.chat.peer_bytes(b"a\x07b\npartial", &mut screen);
+    term.chat
+        .peer_bytes(b"a\x07b\npartial", Instant::now(), &mut screen);
     term.chat.keys(b"hi\r", &mut term.to_peer, &mut screen);
     // No SGR sequence: every CSI sequence ends in something other than `m`.
     let text = String::from_utf8(screen).unwrap();
@@ -389,13 +420,14 @@ fn memory_and_screen_output_stay_bounded() {
     // Zero-width characters never ending a line, then invalid bytes: the row stays bounded.
     let zero_width = "\u{301}".repeat(10_000);
     let mut screen = Vec::new();
-    term.chat.peer_bytes(zero_width.as_bytes(), &mut screen);
+    term.chat
+        .peer_bytes(zero_width.as_bytes(), Instant::now(), &mut screen);
     assert!(term.chat.peer_row.take().len() <= 80 + 256);
     let bound = |input: usize| 32 * input + 32 * (2 * 80 + 256) + 64 * 1024;
     assert!(screen.len() <= bound(zero_width.len()));
     for input in [&[0xff; 1000][..], &[0x1b; 1000], b"\n"] {
         let mut screen = Vec::new();
-        term.chat.peer_bytes(input, &mut screen);
+        term.chat.peer_bytes(input, Instant::now(), &mut screen);
         assert!(screen.len() <= bound(input.len()), "{} bytes", screen.len());
     }
 }
@@ -417,10 +449,7 @@ fn a_trickled_row_is_added_to_not_drawn_again() {
     at_once.peer(trickled);
     let mut written = 0;
     for &byte in trickled {
-        let mut screen = Vec::new();
-        trickle.chat.peer_bytes(&[byte], &mut screen);
-        trickle.terminal.process(&screen);
-        written += screen.len();
+        written += trickle.peer_after(&[byte], PEER_ROW_FRAME);
     }
     let per_byte = written / trickled.len();
     assert!(per_byte <= 32, "{per_byte} bytes written per byte trickled");
@@ -464,7 +493,7 @@ fn whatever_the_peer_sends_the_screen_gets_only_text_and_our_sequences() {
             chat.show(&mut screen);
             chat.keys(b"typed", &mut Vec::new(), &mut screen);
             for piece in every_byte.chunks(chunk) {
-                chat.peer_bytes(piece, &mut screen);
+                chat.peer_bytes(piece, Instant::now(), &mut screen);
             }
             chat.finish(&mut screen);
             // Invalid UTF-8 only ever reaches the screen escaped, and so do the characters
@@ -567,7 +596,10 @@ fn random_sessions_keep_the_live_area_within_the_width() {
             match next(10) {
                 0 => term.peer(pieces[next(pieces.len())]),
                 1 => term.peer(b"line\n"),
-                2 => term.peer(&b"0123456789abcdefghijklmno"[..next(25)]),
+                2 => {
+                    let pause = Duration::from_millis(next(20) as u64);
+                    term.peer_after(&b"0123456789abcdefghijklmno"[..next(25)], pause);
+                }
                 3 => term.resize(1 + next(30) as u16),
                 _ => {
                     if term.keys(pieces[next(pieces.len())]) == Action::EndInput {
@@ -597,4 +629,43 @@ fn random_sessions_keep_the_live_area_within_the_width() {
     }
 }
 
+/// A peer trickling a 70-character row a byte (or an invalid byte) at a time: the row is added
+/// to at most once a frame ([`PEER_ROW_FRAME`]), so a millisecond apart the screen gets 3.3
+/// bytes per byte, not the cursor moves around each one (28 before; invalid bytes with colour
+/// 13, 52 before), and a frame apart or more, when each byte costs 28 still, at most 64 times
+/// a second. Whatever the pace, the screen ends as if the row had come at once.
+#[test]
+fn a_fast_trickle_is_added_once_a_frame() {
+    for color in [false, true] {
+        for (text, bound) in [(b"x".repeat(70), 4), (vec![0xff; 70], 14)] {
+            for pause in [0, 1, 5, 16] {
+                let mut at_once = Term::new(80, color);
+                let mut trickle = Term::new(80, color);
+                for term in [&mut at_once, &mut trickle] {
+                    term.keys(b"typing");
+                }
+                at_once.peer(&text);
+                let pause = Duration::from_millis(pause);
+                // The first byte starts the row: the live area laid out again.
+                trickle.peer(&text[..1]);
+                let mut written = 0;
+                for byte in &text[1..] {
+                    written += trickle.peer_after(std::slice::from_ref(byte), pause);
+                }
+                written += trickle.wait(PEER_ROW_FRAME);
+                if pause <= Duration::from_millis(1) {
+                    let per_byte = written / (text.len() - 1);
+                    assert!(
+                        per_byte < bound,
+                        "{per_byte} bytes per byte, {pause:?} apart"
+                    );
+                }
+                assert_eq!(trickle.rows(), at_once.rows());
+                assert_eq!(trickle.cursor(), at_once.cursor());
+            }
+        }
+    }
+}
+
+mod marks;
 mod trust;

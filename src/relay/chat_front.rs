@@ -211,7 +211,8 @@ impl ChatFront {
                 return Ok(taken);
             }
             let piece = &bytes[taken..bytes.len().min(taken + PIECE)];
-            self.chat.peer_bytes(piece, &mut self.screen);
+            self.chat
+                .peer_bytes(piece, Instant::now(), &mut self.screen);
             taken += piece.len();
         }
     }

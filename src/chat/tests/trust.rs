@@ -80,7 +80,11 @@ fn screen_with_the_listed_characters(color: bool) -> (String, Vec<u8>) {
     let mut screen = Vec::new();
     let mut to_peer = Vec::new();
     chat.show(&mut screen);
-    chat.peer_bytes(format!("a{listed}b\n{listed}").as_bytes(), &mut screen);
+    chat.peer_bytes(
+        format!("a{listed}b\n{listed}").as_bytes(),
+        Instant::now(),
+        &mut screen,
+    );
     chat.keys(
         format!("typed{listed}").as_bytes(),
         &mut to_peer,
@@ -211,7 +215,7 @@ fn calls_that_change_nothing_write_nothing() {
     screen.clear();
     chat.set_presence(Some("waiting"), &mut screen);
     chat.set_channel(true, &mut screen);
-    chat.peer_bytes(b"", &mut screen);
+    chat.peer_bytes(b"", Instant::now(), &mut screen);
     chat.keys_paused(Instant::now());
     assert_eq!(screen, b"");
 }
