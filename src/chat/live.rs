@@ -166,7 +166,8 @@ impl Chat {
         let Some((glyphs, mut columns)) = drawn.peer else {
             return;
         };
-        if self.peer_row.len() == glyphs {
+        // Nothing new (and never a slice past the row's end).
+        if self.peer_row.len() <= glyphs {
             return;
         }
         // Zero-width characters go on the character before them, which the terminal knows only
