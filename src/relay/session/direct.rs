@@ -25,12 +25,15 @@ impl Session {
             && self.writable.is_ready()
         {
             match route.transfer(input.stream.as_fd(), self.stream.as_fd()) {
-                Ok(Outcome::Moved(n)) => {
+                Ok(outcome @ (Outcome::Moved(n) | Outcome::Drained(n))) => {
                     self.last_activity = Instant::now();
                     self.ending.sent();
                     self.sent += n as u64;
                     self.written += n as u64;
                     progress = true;
+                    if outcome == Outcome::Drained(n) {
+                        input.ready.clear();
+                    }
                 }
                 Ok(Outcome::End) => {
                     input.ended = true;
@@ -69,13 +72,16 @@ impl Session {
             && self.layer.stdout_bytes().is_empty()
         {
             match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
-                Ok(Outcome::Moved(n)) => {
+                Ok(outcome @ (Outcome::Moved(n) | Outcome::Drained(n))) => {
                     let now = Instant::now();
                     self.last_activity = now;
                     self.liveness.heard(now);
                     self.ending.received();
                     self.received += n as u64;
                     progress = true;
+                    if outcome == Outcome::Drained(n) {
+                        self.readable.clear();
+                    }
                 }
                 Ok(Outcome::End) => {
                     self.ending.peer_ended();
