@@ -7,8 +7,9 @@
 //! `O_APPEND`, a file system without splice), takes the ordinary read/write path through the
 //! session's buffers.
 //!
-//! A stdin pipe is spliced, not read. Reading it into a 512 KiB buffer copied every byte twice
-//! more (pipe to buffer, buffer to socket) and held the pipe's lock for a whole 512 KiB copy,
+//! A stdin pipe that brings bulk is spliced, not read (a trickle, such as a chat's lines, is
+//! read: see the session's `SPLICE_FROM`). Reading it into a 512 KiB buffer copied every byte
+//! twice more (pipe to buffer, buffer to socket) and held the pipe's lock for a whole 512 KiB copy,
 //! while the `cat` feeding the pipe spun on that lock (`mutex_spin_on_owner`, a sixth of the
 //! pipeline's CPU in a profile): `cat file | tete` into `tete -l | cat`, 1 GiB, the four
 //! processes took 1.30 CPU s/GiB read against 0.86 spliced, 0.89 GB/s against 1.42 (medians of

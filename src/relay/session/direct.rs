@@ -5,16 +5,20 @@ use std::io;
 use std::os::fd::AsFd;
 use std::time::Instant;
 
-use super::Session;
 use super::failure::{is_connection_error, stdout_failure};
+use super::{SPLICE_FROM, Session};
 use crate::error::Error;
 use crate::relay::ending::Receiving;
 use crate::relay::{End, Input, Output};
 use crate::zerocopy::{self, Outcome};
 
 impl Session {
-    /// stdin straight into the socket, inside the kernel, where that route exists.
+    /// stdin straight into the socket, inside the kernel, where that route exists and stdin
+    /// comes in bulk, once the bytes read before have gone.
     pub(super) fn send_direct(&mut self, input: &mut Input) -> Result<bool, End> {
+        if !self.stdin_in_bulk || !self.layer.outgoing().is_empty() {
+            return Ok(false);
+        }
         let Some(route) = &mut self.up_route else {
             return Ok(false);
         };
@@ -33,6 +37,8 @@ impl Session {
                     progress = true;
                     if outcome == Outcome::Drained(n) {
                         input.ready.clear();
+                        // A trickle: the next bytes are read (see SPLICE_FROM).
+                        self.stdin_in_bulk = n >= SPLICE_FROM;
                     }
                 }
                 Ok(Outcome::End) => {
