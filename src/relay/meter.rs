@@ -38,13 +38,18 @@ impl Meter {
 
     /// Redraws the live line if it is due, as wide as stderr's terminal; `(sent, received)` as
     /// [`super::session::Session`] counts them.
+    /// Stderr's width is asked only when a redraw is due: this runs after every pump, and each
+    /// message would otherwise pay for an ioctl (two per chat round trip, without a line too).
     pub(super) fn tick(&mut self, now: Instant, (sent, received): (u64, u64)) {
-        let width = terminal::width(io::stderr()).map_or(DEFAULT_WIDTH, usize::from);
-        if let Some(bytes) = self
+        let Some(line) = self
             .line
             .as_mut()
-            .and_then(|line| line.redraw(now, sent, received, width))
-        {
+            .filter(|line| line.until_due(now).is_zero())
+        else {
+            return;
+        };
+        let width = terminal::width(io::stderr()).map_or(DEFAULT_WIDTH, usize::from);
+        if let Some(bytes) = line.redraw(now, sent, received, width) {
             write_stderr(&bytes);
         }
     }

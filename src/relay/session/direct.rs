@@ -5,16 +5,20 @@ use std::io;
 use std::os::fd::AsFd;
 use std::time::Instant;
 
-use super::Session;
 use super::failure::{is_connection_error, stdout_failure};
+use super::{SPLICE_FROM, Session};
 use crate::error::Error;
 use crate::relay::ending::Receiving;
 use crate::relay::{End, Input, Output};
 use crate::zerocopy::{self, Outcome};
 
 impl Session {
-    /// stdin straight into the socket, inside the kernel, where that route exists.
+    /// stdin straight into the socket, inside the kernel, where that route exists and stdin
+    /// comes in bulk, once the bytes read before have gone.
     pub(super) fn send_direct(&mut self, input: &mut Input) -> Result<bool, End> {
+        if !self.stdin_in_bulk || !self.layer.outgoing().is_empty() {
+            return Ok(false);
+        }
         let Some(route) = &mut self.up_route else {
             return Ok(false);
         };
@@ -25,12 +29,17 @@ impl Session {
             && self.writable.is_ready()
         {
             match route.transfer(input.stream.as_fd(), self.stream.as_fd()) {
-                Ok(Outcome::Moved(n)) => {
+                Ok(outcome @ (Outcome::Moved(n) | Outcome::Drained(n))) => {
                     self.last_activity = Instant::now();
                     self.ending.sent();
                     self.sent += n as u64;
                     self.written += n as u64;
                     progress = true;
+                    if outcome == Outcome::Drained(n) {
+                        input.ready.clear();
+                        // A trickle: the next bytes are read (see SPLICE_FROM).
+                        self.stdin_in_bulk = n >= SPLICE_FROM;
+                    }
                 }
                 Ok(Outcome::End) => {
                     input.ended = true;
@@ -69,13 +78,16 @@ impl Session {
             && self.layer.stdout_bytes().is_empty()
         {
             match route.transfer(self.stream.as_fd(), output.stream.as_fd()) {
-                Ok(Outcome::Moved(n)) => {
+                Ok(outcome @ (Outcome::Moved(n) | Outcome::Drained(n))) => {
                     let now = Instant::now();
                     self.last_activity = now;
                     self.liveness.heard(now);
                     self.ending.received();
                     self.received += n as u64;
                     progress = true;
+                    if outcome == Outcome::Drained(n) {
+                        self.readable.clear();
+                    }
                 }
                 Ok(Outcome::End) => {
                     self.ending.peer_ended();

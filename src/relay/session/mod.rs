@@ -31,6 +31,14 @@ use crate::secure::{Cipher, CloseReason};
 use crate::zerocopy::Direct;
 use failure::stdout_failure;
 
+/// How much one read of a stdin pipe must bring for the rest to be spliced, and how little a
+/// splice that empties the pipe must move for reads to take over again. A splice hands the
+/// pipe's page to the socket, so the writer's next small write needs a fresh page: a chat
+/// round trip (30-byte lines through `tete -N`, loopback echo) took 43.6-43.9 us spliced
+/// against 39.5-39.6 us read (medians of 15 interleaved rounds of 1500), while bulk input, for
+/// which the splice is there (see [`crate::zerocopy`]), fills a 64 KiB pipe.
+const SPLICE_FROM: usize = 64 * 1024;
+
 /// One peer's connection and the bytes in flight to and from it.
 pub(super) struct Session {
     stream: TcpStream,
@@ -44,6 +52,8 @@ pub(super) struct Session {
     authenticated: bool,
     /// stdin to the socket inside the kernel, instead of through the layer.
     up_route: Option<Direct>,
+    /// stdin comes in bulk, so the up route takes it; else it is read (see [`SPLICE_FROM`]).
+    stdin_in_bulk: bool,
     /// The socket to stdout inside the kernel, instead of through the layer.
     down_route: Option<Direct>,
     /// When the session began.
@@ -130,6 +140,7 @@ impl Session {
             writable: Readiness::new(true),
             ending,
             authenticated: false,
+            stdin_in_bulk: matches!(up_route, Some(Direct::FromFile)),
             up_route,
             down_route,
             begun: now,
@@ -292,7 +303,7 @@ impl Session {
         mut chat: Option<&mut ChatFront>,
     ) -> Result<bool, End> {
         let mut progress = false;
-        while self.up_route.is_none()
+        while !(self.up_route.is_some() && self.stdin_in_bulk)
             && self.ending.reads_stdin()
             && !input.ended
             && chat
@@ -317,6 +328,8 @@ impl Session {
                 Ok(Some(n)) => {
                     self.ending.sent();
                     self.sent += n as u64;
+                    // The rest is spliced, once what was read has gone.
+                    self.stdin_in_bulk = n >= SPLICE_FROM;
                 }
                 Err(err) => return Err(self.layer_failure(err)),
             }
