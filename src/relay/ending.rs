@@ -68,6 +68,17 @@ pub const HOLDING_LINE: &str = "stdin has ended; waiting for the peer to close t
 pub const WAITING_LINE: &str = "waiting for the peer to close the connection; \
      Ctrl-C ends tete (in scripts, -q SECS or -w SECS end the wait)";
 
+/// The line a terminal gets, once, when stdin has ended with nothing moved either way and the
+/// quiet window ([`Rules::quiet_window`], this many seconds) will send our end: the wait ends
+/// by itself, but looks like a hang without a word.
+pub fn quiet_line(window: Duration) -> String {
+    format!(
+        "stdin has ended and nothing has come; our end goes after {} s of quiet on a live link, \
+         in case the peer is slow to start (--peer-timeout); -N closes it at once, Ctrl-C ends tete",
+        window.as_secs_f64()
+    )
+}
+
 /// The end-of-session rules the command line and the standard streams chose.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rules {
@@ -292,16 +303,27 @@ impl Ending {
         }
     }
 
-    /// Once, the line for the terminal ([`HOLDING_LINE`] or [`WAITING_LINE`]) when the session
-    /// waits for the peer's end with no `-q` or `-w` to end the wait, and nothing has moved
-    /// for [`SAY_AFTER`]. Nothing ends.
-    pub fn take_waiting_line(&mut self, now: Instant, last_activity: Instant) -> Option<&str> {
+    /// Once, the line for the terminal ([`HOLDING_LINE`], [`WAITING_LINE`] or [`quiet_line`])
+    /// when the session waits for the peer's end with no `-q` or `-w` to end the wait, or for
+    /// the quiet window, and nothing has moved for [`SAY_AFTER`]. Nothing ends.
+    pub fn take_waiting_line(&mut self, now: Instant, last_activity: Instant) -> Option<String> {
         let due = self
             .waiting_line_at(last_activity)
             .is_some_and(|at| now >= at);
-        self.told_waiting |= due;
-        let held = self.sending == Sending::Draining;
-        due.then_some(if held { HOLDING_LINE } else { WAITING_LINE })
+        if !due {
+            return None;
+        }
+        self.told_waiting = true;
+        Some(match (self.sending, self.quiet_window_holds()) {
+            (Sending::Draining, Some(window)) => quiet_line(window),
+            (Sending::Draining, None) => HOLDING_LINE.to_string(),
+            _ => WAITING_LINE.to_string(),
+        })
+    }
+
+    /// The quiet window, where it is what will send our held end (nothing moved either way).
+    fn quiet_window_holds(&self) -> Option<Duration> {
+        self.rules.quiet_window.filter(|_| !self.received_any)
     }
 
     fn waiting_line_at(&self, last_activity: Instant) -> Option<Instant> {
@@ -315,12 +337,8 @@ impl Ending {
             return None;
         }
         let quiet_since = match self.sending {
-            // Held with no window to release it: bytes came, or the window is off.
-            Sending::Draining
-                if self.holds_end() && (self.received_any || self.rules.quiet_window.is_none()) =>
-            {
-                last_activity
-            }
+            // Held, for the peer's end (bytes came, or the window is off) or for the window.
+            Sending::Draining if self.holds_end() => last_activity,
             Sending::Out { at } => last_activity.max(at),
             Sending::Absent => last_activity,
             _ => return None,
