@@ -30,6 +30,10 @@ impl Chat {
                 }
             }
             Key::Enter => self.send(Some(b'\n'), to_peer, screen),
+            // Alone, there is no side to end: the next partner would find the chat over at once.
+            Key::EndOfInput if !self.channel_open && self.editor.line().is_empty() => {
+                self.say("nothing ended: nobody is here yet (Ctrl-C leaves)", screen);
+            }
             Key::EndOfInput if self.editor.line().is_empty() && !self.overlong => {
                 self.input_ended = true;
                 return Action::EndInput;

@@ -133,6 +133,24 @@ fn a_pasted_joiner_cannot_garble_the_input_line() {
     assert_eq!(term.rows()[0], "> a\\u{200d}\\u{202e}cd");
 }
 
+/// Ctrl-D with nobody there ends nothing (the next partner would find the chat over at once)
+/// and says so; once a channel is open it ends your side.
+#[test]
+fn ctrl_d_without_a_channel_ends_nothing() {
+    let mut term = Term::new(60, false);
+    channel(&mut term, false);
+    assert_eq!(term.keys(b"\x04"), Action::Continue);
+    assert_eq!(
+        term.rows(),
+        [
+            "tete: nothing ended: nobody is here yet (Ctrl-C leaves)",
+            ">"
+        ]
+    );
+    channel(&mut term, true);
+    assert_eq!(term.keys(b"\x04"), Action::EndInput);
+}
+
 #[test]
 fn lines_typed_without_a_channel_are_written_back_not_sent() {
     let mut term = Term::new(60, false);
