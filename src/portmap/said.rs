@@ -27,11 +27,12 @@ pub(super) fn not_asked(gateway: Ipv4Addr, wanted: u16, why: &str) -> String {
     format!("the router at {gateway} was not asked to open port {wanted}: {why}")
 }
 
-/// Nothing answered on any of the three protocols.
+/// Nothing answered on any of the three protocols: and what the user can do about it.
 pub(super) fn silent(gateway: Ipv4Addr, wanted: u16) -> String {
     format!(
         "no router answered the request to open port {wanted} (PCP, NAT-PMP and UPnP IGD at \
-         {gateway}, {} s){LAN}",
+         {gateway}, {} s){LAN} (turn on UPnP or NAT-PMP in the router's settings, or forward \
+         the port there by hand)",
         BUDGET.as_secs()
     )
 }

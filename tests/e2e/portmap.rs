@@ -395,6 +395,7 @@ fn with_no_router_answering_the_lan_still_gets_in() {
     let listener = network.home.tete(["-l", "--map-port", PORT]);
     let (home, line) = listen(listener, "no router answered", Duration::from_secs(6));
     assert!(line.contains("listening for the LAN only"), "{line}");
+    assert!(line.contains("forward the port there by hand"), "{line}");
     let partner = network.router.tete([HOME.to_string().as_str(), PORT]);
     let partner = partner.stdin(Input::Bytes(b"from the lan\n".to_vec()));
     partner.run().assert_success();
