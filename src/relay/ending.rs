@@ -266,10 +266,10 @@ impl Ending {
     /// last byte or from when the path became known to be alive, whichever is later.
     fn release(&self, last_activity: Instant, alive_since: Option<Instant>) -> Option<Instant> {
         let idle = self.rules.idle_after_end.map(|idle| last_activity + idle);
-        let quiet = match (self.received_any, alive_since, self.rules.quiet_window) {
-            (false, Some(alive), Some(window)) => Some(last_activity.max(alive) + window),
-            _ => None,
-        };
+        let quiet = self
+            .quiet_window_holds()
+            .zip(alive_since)
+            .map(|(window, alive)| last_activity.max(alive) + window);
         idle.into_iter().chain(quiet).min()
     }
 
