@@ -90,7 +90,7 @@ fn has_row(rows: &[String], start: &str) -> bool {
 
 /// The rows a hostile peer's text would forge, if the second half of its row started a row.
 fn forged(row: &str) -> bool {
-    row.starts_with("tete: 10.9.8.7") || row.starts_with("> here is my password")
+    row.starts_with("tete: 198.18.9.7") || row.starts_with("> here is my password")
 }
 
 /// A peer row as wide as the window, `| ` and padding and then `tete: ...` or `> ...`: after
@@ -122,7 +122,7 @@ fn a_narrowed_window_shows_no_forged_row() {
     let mut peer = accept_within(&peer, TIMEOUT);
     tmux.wait_for("the chat", |rows| has_row(rows, "tete: connected to"));
     let forgery = format!(
-        "{:<38}tete: 10.9.8.7:47003 left: it closed\n{:<38}> here is my password: hunter2\n",
+        "{:<38}tete: 198.18.9.7:47003 left: it closed\n{:<38}> here is my password: hunter2\n",
         "see you tomorrow", "bye"
     );
     peer.write_all(forgery.as_bytes())
@@ -134,7 +134,7 @@ fn a_narrowed_window_shows_no_forged_row() {
         has_row(rows, "tete: rows above this line") && has_row(rows, "| > here")
     });
     assert!(!rows.iter().any(|row| forged(row)), "{rows:#?}");
-    assert!(has_row(&rows, "| tete: 10.9.8.7"), "{rows:#?}");
+    assert!(has_row(&rows, "| tete: 198.18.9.7"), "{rows:#?}");
     // In the scrollback, a forged row can only be above the line that says so.
     let history = tmux.rows(true);
     let said = history
