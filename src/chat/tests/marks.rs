@@ -59,8 +59,13 @@ fn a_mark_never_goes_on_tetes_own_mark() {
     let full = format!("{}{}", "x".repeat(8 + 300), "\u{301}");
     let rows = shown_both_ways(10, &full);
     for row in &rows[..rows.len() - 1] {
-        let text = row.strip_prefix("| ").unwrap();
-        let first = text.chars().next().unwrap();
+        let text = row
+            .strip_prefix("| ")
+            .expect("a peer row starts with its mark");
+        let first = text
+            .chars()
+            .next()
+            .expect("a peer row holds text after its mark");
         assert_ne!(char_columns(first), 0, "{row:?}");
     }
 }
@@ -78,7 +83,9 @@ fn a_zalgo_flood_is_bounded() {
         let rows = term.rows();
         assert!(rows.len() > 2);
         for row in &rows[..rows.len() - 1] {
-            let text = row.strip_prefix("| ").unwrap();
+            let text = row
+                .strip_prefix("| ")
+                .expect("a peer row starts with its mark");
             let mut run = 0;
             for (n, c) in text.chars().enumerate() {
                 run = if char_columns(c) == 0 { run + 1 } else { 0 };

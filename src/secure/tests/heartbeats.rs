@@ -25,7 +25,10 @@ fn heartbeats_need_both_hellos() {
         let mut c = start(Role::Connector, flags_c, 1);
         let mut l = start(Role::Listener, flags_l, 2);
         run(&mut c, &mut l, 7, &untouched, &untouched);
-        let (mut c, mut l) = (c.hs.take_channel().unwrap(), l.hs.take_channel().unwrap());
+        let (mut c, mut l) = (
+            c.hs.take_channel().expect("connector complete"),
+            l.hs.take_channel().expect("listener complete"),
+        );
         let aes = flags_c & flags_l & 1 != 0;
         assert_eq!(c.cipher == Cipher::Aes256Gcm, aes);
         assert_eq!(
@@ -43,7 +46,9 @@ fn heartbeats_need_both_hellos() {
         if !on {
             // A peer that sends one all the same has sent a malformed record.
             let mut forced = [0; HEARTBEAT_LEN];
-            c.sealer.seal_heartbeat(Beat::Ping, &mut forced).unwrap();
+            c.sealer
+                .seal_heartbeat(Beat::Ping, &mut forced)
+                .expect("room for a ping");
             assert_eq!(
                 open_one(&mut l.opener, &forced),
                 Err(SecureError::MalformedRecord)
@@ -58,13 +63,13 @@ fn a_ping_is_answered_once_and_a_pong_never() {
     for cipher in CIPHERS {
         let (mut c, mut l) = channels(usize::MAX, 1, (cipher == Cipher::Aes256Gcm, true));
         assert!(!l.pong_due());
-        let ping = heartbeat(&mut c, Beat::Ping).unwrap();
+        let ping = heartbeat(&mut c, Beat::Ping).expect("a ping sealed");
         assert_eq!(
             open_one(&mut l.opener, &ping),
             Ok(Content::Heartbeat(Beat::Ping))
         );
         assert!(l.pong_due());
-        let pong = heartbeat(&mut l, Beat::Pong).unwrap();
+        let pong = heartbeat(&mut l, Beat::Pong).expect("a pong sealed");
         assert!(!l.pong_due(), "answered");
         assert_eq!(
             heartbeat(&mut l, Beat::Pong),
@@ -79,7 +84,7 @@ fn a_ping_is_answered_once_and_a_pong_never() {
 
         // A flood: every ping opened before the pong is answered by that one pong.
         for _ in 0..10_000 {
-            let ping = heartbeat(&mut c, Beat::Ping).unwrap();
+            let ping = heartbeat(&mut c, Beat::Ping).expect("a ping sealed");
             assert_eq!(
                 open_one(&mut l.opener, &ping),
                 Ok(Content::Heartbeat(Beat::Ping))
@@ -95,7 +100,7 @@ fn a_ping_is_answered_once_and_a_pong_never() {
         // Heartbeats deliver nothing and interleave with data.
         let wire = [
             data(&mut c.sealer, b"before"),
-            heartbeat(&mut c, Beat::Ping).unwrap(),
+            heartbeat(&mut c, Beat::Ping).expect("a ping sealed"),
             data(&mut c.sealer, b" after"),
             close(&mut c.sealer, CloseReason::EndOfInput),
         ]
@@ -114,8 +119,8 @@ fn a_ping_is_answered_once_and_a_pong_never() {
 #[test]
 fn heartbeats_cannot_be_forged_or_replayed() {
     let (mut c, l) = channels(usize::MAX, 1, (true, true));
-    let ping = heartbeat(&mut c, Beat::Ping).unwrap();
-    let next = heartbeat(&mut c, Beat::Ping).unwrap();
+    let ping = heartbeat(&mut c, Beat::Ping).expect("a ping sealed");
+    let next = heartbeat(&mut c, Beat::Ping).expect("a ping sealed");
     // Any flipped bit: never opened as a heartbeat (the tag fails, or the header does).
     for bit in 0..HEARTBEAT_LEN * 8 {
         let mut damaged = ping.clone();
@@ -157,7 +162,9 @@ fn malformed_heartbeats_are_rejected() {
         let (mut sealer, mut opener) = direction(Cipher::Aes256Gcm);
         opener.heartbeats = true;
         let mut record = vec![byte; len];
-        sealer.seal(3, &mut record).unwrap();
+        sealer
+            .seal(3, &mut record)
+            .expect("a record of type 3 sealed");
         assert_eq!(
             open_one(&mut opener, &record),
             Err(SecureError::MalformedRecord),
@@ -168,7 +175,9 @@ fn malformed_heartbeats_are_rejected() {
     let mut opener = Opener::new(Cipher::Aes256Gcm, &[7; 32], true);
     opener.heartbeats = true;
     let mut ping = [0; HEARTBEAT_LEN];
-    sealer.seal_heartbeat(Beat::Ping, &mut ping).unwrap();
+    sealer
+        .seal_heartbeat(Beat::Ping, &mut ping)
+        .expect("room for a ping");
     assert_eq!(
         open_one(&mut opener, &ping),
         Err(SecureError::MalformedRecord)
@@ -181,7 +190,7 @@ fn malformed_heartbeats_are_rejected() {
 #[test]
 fn no_heartbeat_after_close() {
     let (mut c, mut l) = channels(usize::MAX, 1, (true, true));
-    let ping = heartbeat(&mut c, Beat::Ping).unwrap();
+    let ping = heartbeat(&mut c, Beat::Ping).expect("a ping sealed");
     assert!(open_one(&mut l.opener, &ping).is_ok());
     let end = close(&mut l.sealer, CloseReason::EndOfInput);
     assert!(!l.pong_due() && !l.may_ping(), "our CLOSE is out");
@@ -200,7 +209,7 @@ fn no_heartbeat_after_close() {
 
     // The connector has the listener's CLOSE: no ping to it, but a pong it owes may go.
     let (mut c2, mut l2) = channels(usize::MAX, 1, (true, true));
-    let ping = heartbeat(&mut l2, Beat::Ping).unwrap();
+    let ping = heartbeat(&mut l2, Beat::Ping).expect("a ping sealed");
     assert!(open_one(&mut c2.opener, &ping).is_ok());
     let their_end = close(&mut l2.sealer, CloseReason::EndOfInput);
     assert!(open_one(&mut c2.opener, &their_end).is_ok());

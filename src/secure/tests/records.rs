@@ -29,10 +29,13 @@ fn records_before_the_damage_are_delivered_then_the_error() {
     let (mut sealer, mut opener) = direction(Cipher::Aes256Gcm);
     let mut wire = data(&mut sealer, b"authentic");
     let mut damaged = data(&mut sealer, b"tampered");
-    *damaged.last_mut().unwrap() ^= 1;
+    *damaged.last_mut().expect("a record has a tag") ^= 1;
     wire.extend_from_slice(&damaged);
     let first = OVERHEAD + b"authentic".len();
-    let opened = opener.open_within(&mut wire, 0, 0).unwrap().unwrap();
+    let opened = opener
+        .open_within(&mut wire, 0, 0)
+        .expect("an authentic record")
+        .expect("a whole record");
     assert_eq!((opened.consumed, opened.content), (first, Content::Data(9)));
     assert_eq!(&wire[..9], b"authentic");
     assert_eq!(
@@ -109,12 +112,15 @@ fn largest_record_round_trips_and_sizes_are_checked() {
     for cipher in CIPHERS {
         let (mut sealer, mut opener) = direction(cipher);
         let mut record = vec![9; MAX_RECORD];
-        sealer.seal_data(&mut record).unwrap();
+        sealer.seal_data(&mut record).expect("a data record sealed");
         assert_eq!(
             record[..HEADER_LEN],
             ((MAX_PAYLOAD + 17) as u32).to_be_bytes()
         );
-        let opened = opener.open_within(&mut record, 0, 0).unwrap().unwrap();
+        let opened = opener
+            .open_within(&mut record, 0, 0)
+            .expect("an authentic record")
+            .expect("a whole record");
         assert_eq!(opened.content, Content::Data(MAX_PAYLOAD));
         assert_eq!(record[..MAX_PAYLOAD], vec![9; MAX_PAYLOAD]);
         for len in [0, OVERHEAD, MAX_RECORD + 1] {
@@ -144,7 +150,7 @@ fn authentic_but_malformed_records_are_rejected() {
     ] {
         let (mut sealer, mut opener) = direction(Cipher::Aes256Gcm);
         let mut record = vec![payload; len];
-        sealer.seal(kind, &mut record).unwrap();
+        sealer.seal(kind, &mut record).expect("a record sealed");
         assert_eq!(
             opener.open_within(&mut record, 0, 0),
             Err(SecureError::MalformedRecord),
@@ -180,7 +186,10 @@ fn bytes_after_close_are_rejected() {
     // In the same read as the CLOSE.
     let (_, mut opener) = direction(Cipher::Aes256Gcm);
     let mut input = [wire.as_slice(), &[0]].concat();
-    let opened = opener.open_within(&mut input, 0, 0).unwrap().unwrap();
+    let opened = opener
+        .open_within(&mut input, 0, 0)
+        .expect("an authentic record")
+        .expect("a whole record");
     assert_eq!(opened.content, Content::Close(CloseReason::EndOfInput));
     assert_eq!(
         opener.open_within(&mut input, 0, CLOSE_LEN),
@@ -191,7 +200,7 @@ fn bytes_after_close_are_rejected() {
     assert!(
         opener
             .open_within(&mut wire.clone(), 0, 0)
-            .unwrap()
+            .expect("an authentic record")
             .is_some()
     );
     assert_eq!(opener.finish(1), Err(SecureError::DataAfterEnd));
@@ -205,7 +214,12 @@ fn counters_stop_before_wrapping() {
     sealer.0.counter = u64::MAX - 1;
     opener.dir.counter = u64::MAX - 1;
     let mut last = data(&mut sealer, b"last");
-    assert!(opener.open_within(&mut last, 0, 0).unwrap().is_some());
+    assert!(
+        opener
+            .open_within(&mut last, 0, 0)
+            .expect("an authentic record")
+            .is_some()
+    );
     assert_eq!(
         sealer.seal_close(CloseReason::EndOfInput, &mut [0; CLOSE_LEN]),
         Err(SecureError::CounterExhausted)
@@ -299,7 +313,10 @@ fn session_wire(flags: u8) -> Vec<String> {
     let mut l = End::new(start(Role::Listener, 2));
     run(&mut c, &mut l, usize::MAX, &untouched, &untouched);
     let (c_wire, l_wire) = (l.inbox, c.inbox);
-    let (mut c_chan, mut l_chan) = (c.hs.take_channel().unwrap(), l.hs.take_channel().unwrap());
+    let (mut c_chan, mut l_chan) = (
+        c.hs.take_channel().expect("connector complete"),
+        l.hs.take_channel().expect("listener complete"),
+    );
     let first = data(&mut c_chan.sealer, b"hello, listener");
     let mut wire = vec![
         hex(&c_wire[..HELLO_LEN]),
@@ -311,7 +328,7 @@ fn session_wire(flags: u8) -> Vec<String> {
     ];
     if c_chan.heartbeats() {
         // The listener opens the ping, and so owes the pong it sends below.
-        let ping = heartbeat(&mut c_chan, Beat::Ping).unwrap();
+        let ping = heartbeat(&mut c_chan, Beat::Ping).expect("a ping sealed");
         assert_eq!(open_one(&mut l_chan.opener, &first), Ok(Content::Data(15)));
         assert_eq!(
             open_one(&mut l_chan.opener, &ping),
@@ -322,7 +339,9 @@ fn session_wire(flags: u8) -> Vec<String> {
     wire.push(hex(&close(&mut c_chan.sealer, CloseReason::EndOfInput)));
     wire.push(hex(&data(&mut l_chan.sealer, b"hello, connector")));
     if l_chan.heartbeats() {
-        wire.push(hex(&heartbeat(&mut l_chan, Beat::Pong).unwrap()));
+        wire.push(hex(
+            &heartbeat(&mut l_chan, Beat::Pong).expect("a pong sealed")
+        ));
     }
     wire.push(hex(&close(&mut l_chan.sealer, CloseReason::Interrupted)));
     wire
@@ -447,7 +466,9 @@ fn record_layout_matches_an_independent_implementation() {
         let (mut sealer, _) = direction(cipher);
         for beat in [Beat::Ping, Beat::Pong] {
             let mut record = [0; HEARTBEAT_LEN];
-            sealer.seal_heartbeat(beat, &mut record).unwrap();
+            sealer
+                .seal_heartbeat(beat, &mut record)
+                .expect("a heartbeat sealed");
             got.push(hex(&record));
         }
     }
