@@ -193,7 +193,7 @@ const TCP_RTO_MAX_MS: libc::c_int = 44;
 /// most `MAX_TCP_KEEPCNT` probes, `TCP_USER_TIMEOUT` in milliseconds that fit an int. A value
 /// outside is refused with EINVAL, which would leave the whole setting undone.
 const MAX_KEEPALIVE_TIME: Duration = Duration::from_secs(32_767);
-const MAX_KEEPALIVE_COUNT: u32 = 127;
+pub const MAX_KEEPALIVE_COUNT: u32 = 127;
 const MAX_USER_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 
 /// Makes the kernel ask an idle connection's peer for a sign of life: a keepalive probe after

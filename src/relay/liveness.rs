@@ -40,7 +40,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sys::TcpSample;
+use crate::sys::{MAX_KEEPALIVE_COUNT, TcpSample};
 
 /// The longest probe interval, and the one of the pings when the check is off: a partner held
 /// back by its output pings at least this often, so a limit of a few times this never takes
@@ -48,8 +48,6 @@ use crate::sys::TcpSample;
 const MAX_PROBE: Duration = Duration::from_secs(5);
 /// The shortest (keepalive counts whole seconds).
 const MIN_PROBE: Duration = Duration::from_secs(1);
-/// The most unanswered keepalive probes Linux counts (`TCP_KEEPCNT`).
-const MAX_KEEPALIVE_COUNT: u32 = 127;
 /// Unanswered probes or retransmissions in a row that mean "not answering".
 const UNANSWERED: u8 = 2;
 
